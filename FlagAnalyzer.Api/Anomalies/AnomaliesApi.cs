@@ -1,0 +1,75 @@
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace FlagAnalyzer.Api.Anomalies;
+
+public sealed record AnomalyServices(Db Db, TimeProvider Clock);
+
+public sealed record AcknowledgeRequest(string? AcknowledgedBy);
+
+public static class AnomaliesApi
+{
+    public static IEndpointRouteBuilder MapAnomaliesApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/anomalies").WithTags("Anomalies");
+        api.MapGet("/", ListAnomalies);
+        api.MapGet("/{id}", GetAnomaly);
+        api.MapPost("/{id}/acknowledge", Acknowledge);
+        return app;
+    }
+
+    /// <summary><c>status</c>: open (default: active and acknowledged), active, acknowledged, resolved or all.</summary>
+    public static async Task<Results<Ok<Page<Anomaly>>, ValidationProblem>> ListAnomalies([AsParameters] AnomalyServices s,
+        string? flagId, string? status, string? type, int? limit, string? cursor, CancellationToken ct)
+    {
+        var v = new Validator();
+        var (take, after) = Paging.Read(limit, cursor, v);
+        IReadOnlyCollection<string>? statuses = (status ?? "open") switch
+        {
+            "open" => [AnomalyStatuses.Active, AnomalyStatuses.Acknowledged],
+            "all" => null,
+            var one when AnomalyStatuses.All.Contains(one) => [one],
+            _ => Fail(v, "status", "must be open, active, acknowledged, resolved or all"),
+        };
+        if (type is not null && !AnomalyTypes.All.Contains(type)) v.Add("type", $"must be one of {string.Join(", ", AnomalyTypes.All)}");
+        if (!v.IsValid) return v.ToProblem();
+        await using var conn = await s.Db.OpenAsync(ct);
+        var rows = await AnomalyStore.ListAsync(conn, flagId, statuses, type, after, take + 1, ct);
+        return TypedResults.Ok(Paging.Build(rows, take, a => a.Id));
+    }
+
+    public static async Task<Results<Ok<Anomaly>, ProblemHttpResult>> GetAnomaly([AsParameters] AnomalyServices s, string id, CancellationToken ct)
+    {
+        await using var conn = await s.Db.OpenAsync(ct);
+        var a = await AnomalyStore.GetAsync(conn, null, id, ct);
+        return a is null ? Problems.NotFound("Anomaly", id) : TypedResults.Ok(a);
+    }
+
+    /// <summary>Active → acknowledged (idempotent); a resolved anomaly cannot be acknowledged (409).</summary>
+    public static async Task<Results<Ok<Anomaly>, ValidationProblem, ProblemHttpResult>> Acknowledge([AsParameters] AnomalyServices s,
+        string id, AcknowledgeRequest? body, CancellationToken ct)
+    {
+        if (body?.AcknowledgedBy is { Length: > 200 }) return Problems.Invalid("acknowledgedBy", "must be at most 200 characters");
+        await using var scope = await s.Db.BeginWriteAsync(ct);
+        var a = await AnomalyStore.GetAsync(scope.Connection, scope.Transaction, id, ct);
+        if (a is null) return Problems.NotFound("Anomaly", id);
+        if (a.Status == AnomalyStatuses.Resolved) return Problems.Conflict($"Anomaly {id} is already resolved.");
+        if (a.Status == AnomalyStatuses.Acknowledged) return TypedResults.Ok(a);
+        var acked = a with
+        {
+            Status = AnomalyStatuses.Acknowledged,
+            AcknowledgedAt = s.Clock.GetUtcNow(),
+            AcknowledgedBy = body?.AcknowledgedBy is { Length: > 0 } by ? by : "api",
+        };
+        await AnomalyStore.UpdateAsync(scope.Connection, scope.Transaction, acked, ct);
+        await scope.CommitAsync(ct);
+        return TypedResults.Ok(acked);
+    }
+
+    private static IReadOnlyCollection<string>? Fail(Validator v, string field, string message)
+    {
+        v.Add(field, message);
+        return null;
+    }
+}

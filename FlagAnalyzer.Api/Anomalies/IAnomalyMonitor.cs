@@ -1,0 +1,19 @@
+using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Storage;
+
+namespace FlagAnalyzer.Api.Anomalies;
+
+/// <summary>What one detection pass did: anomalies raised or resolved, and guardian rollbacks it made.</summary>
+public sealed record DetectionOutcome(IReadOnlyList<Anomaly> Detected, IReadOnlyList<Anomaly> Resolved, IReadOnlyList<FlagMutation> Rollbacks)
+{
+    public static readonly DetectionOutcome None = new([], [], []);
+}
+
+/// <summary>
+/// Runs detection for flags inside the caller's write transaction, so samples, anomalies and rollbacks
+/// commit together. The caller publishes the outcome after commit with <see cref="AnomalyEvents"/>.
+/// </summary>
+public interface IAnomalyMonitor
+{
+    Task<DetectionOutcome> DetectAsync(WriteScope scope, IReadOnlyCollection<string> flagIds, CancellationToken ct);
+}

@@ -1,0 +1,58 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc;
+
+namespace FlagAnalyzer.Api.Common;
+
+/// <summary>
+/// Turns request-reading failures into problem+json: malformed JSON or a wrong type names the field
+/// (from the JSON path), an oversized body is 413. Other exceptions get a 500 problem without details.
+/// </summary>
+public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
+    {
+        if (exception is not BadHttpRequestException bad) return false;
+        ProblemDetails details;
+        if (bad.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            details = new ProblemDetails { Status = 413, Title = "Payload too large", Detail = $"Request bodies are limited to {RequestLimits.MaxBodyBytes} bytes." };
+        }
+        else
+        {
+            var json = exception.InnerException as JsonException;
+            var field = json?.Path is { Length: > 1 } path ? path.TrimStart('$').TrimStart('.') : "$";
+            var message = json is null ? "a JSON body is required" : "is not valid JSON of the expected type";
+            details = new HttpValidationProblemDetails(new Dictionary<string, string[]> { [field] = [message] })
+            {
+                Status = 400,
+                Title = "The request is invalid",
+            };
+        }
+        http.Response.StatusCode = details.Status!.Value;
+        return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = details, Exception = exception });
+    }
+}
+
+public static class RequestLimits
+{
+    public const long MaxBodyBytes = 1024 * 1024;
+
+    /// <summary>Rejects a declared oversized body before any of it is read (Kestrel also enforces the limit on the stream).</summary>
+    public static IApplicationBuilder UseBodySizeLimit(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    {
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } f) f.MaxRequestBodySize = MaxBodyBytes;
+        if (http.Request.ContentLength > MaxBodyBytes)
+        {
+            http.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+            await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = http,
+                ProblemDetails = { Status = 413, Title = "Payload too large", Detail = $"Request bodies are limited to {MaxBodyBytes} bytes." },
+            });
+            return;
+        }
+        await next(http);
+    });
+}

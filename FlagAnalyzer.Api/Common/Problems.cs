@@ -1,0 +1,22 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace FlagAnalyzer.Api.Common;
+
+/// <summary>Problem+json results with the status codes DESIGN.md fixes for each failure.</summary>
+public static class Problems
+{
+    public static ProblemHttpResult NotFound(string what, string id) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: $"{what} not found",
+            detail: $"No {what.ToLowerInvariant()} has the id or name '{id}'.");
+
+    public static ProblemHttpResult Conflict(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Conflict", detail: detail);
+
+    public static ProblemHttpResult PreconditionFailed(long currentVersion) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status412PreconditionFailed, title: "Precondition failed",
+            detail: $"If-Match does not match the current version {currentVersion}; read the flag again and retry.",
+            extensions: new Dictionary<string, object?> { ["currentVersion"] = currentVersion });
+
+    public static ValidationProblem Invalid(string field, string message) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
+}

@@ -1,0 +1,64 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FlagAnalyzer.Api.Common;
+
+namespace FlagAnalyzer.Api.Flags;
+
+/// <summary>What a mutation changed, as the before/after values of the changed fields, and what kind of change it is.</summary>
+public static class FlagDiff
+{
+    private static JsonObject State(Flag f) => new()
+    {
+        ["name"] = f.Name,
+        ["description"] = f.Description,
+        ["enabled"] = f.Enabled,
+        ["rolloutPercentage"] = f.RolloutPercentage,
+        ["targetEnvironment"] = f.TargetEnvironment,
+        ["owner"] = f.Owner,
+        ["tags"] = new JsonArray([.. f.Tags.Select(t => (JsonNode?)JsonValue.Create(t))]),
+        ["autoRollback"] = f.AutoRollback,
+        ["variants"] = f.Variants is { } v ? JsonNode.Parse(v.GetRawText()) : null,
+        ["rules"] = f.Rules is { } r ? JsonNode.Parse(r.GetRawText()) : null,
+    };
+
+    public static JsonElement Snapshot(Flag f) => ToElement(State(f));
+
+    /// <summary>The changed fields before and after; both empty when nothing changed.</summary>
+    public static (JsonObject Previous, JsonObject Next) Changed(Flag before, Flag after)
+    {
+        var b = State(before);
+        var a = State(after);
+        JsonObject prev = [], next = [];
+        foreach (var (key, value) in a)
+        {
+            if (JsonNode.DeepEquals(value, b[key])) continue;
+            prev[key] = b[key]?.DeepClone();
+            next[key] = value?.DeepClone();
+        }
+        return (prev, next);
+    }
+
+    /// <summary>Enabling or disabling dominates; a rollout move alone is <c>rollout_changed</c>; anything else <c>updated</c>.</summary>
+    public static string Classify(Flag before, Flag after) =>
+        before.Enabled != after.Enabled ? (after.Enabled ? ChangeTypes.Enabled : ChangeTypes.Disabled)
+        : before.RolloutPercentage != after.RolloutPercentage ? ChangeTypes.RolloutChanged
+        : ChangeTypes.Updated;
+
+    public static Flag Apply(Flag f, PatchFlagRequest p) => f with
+    {
+        Name = p.Name ?? f.Name,
+        Description = p.Description ?? f.Description,
+        Enabled = p.Enabled ?? f.Enabled,
+        RolloutPercentage = p.RolloutPercentage ?? f.RolloutPercentage,
+        TargetEnvironment = p.TargetEnvironment ?? f.TargetEnvironment,
+        Owner = p.Owner ?? f.Owner,
+        Tags = p.Tags is { } t ? t.Select(x => x.Trim()).Distinct().ToList() : f.Tags,
+        AutoRollback = p.AutoRollback ?? f.AutoRollback,
+        Variants = Present(p.Variants) ? p.Variants : f.Variants,
+        Rules = Present(p.Rules) ? p.Rules : f.Rules,
+    };
+
+    private static bool Present(JsonElement? e) => e is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) };
+
+    public static JsonElement ToElement(JsonNode node) => JsonSerializer.SerializeToElement(node, Json.Options);
+}

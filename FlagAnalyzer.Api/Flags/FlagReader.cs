@@ -1,0 +1,21 @@
+using FlagAnalyzer.Api.Storage;
+
+namespace FlagAnalyzer.Api.Flags;
+
+/// <summary>Single-flag reads: the cache first, SQLite on a miss (and the cache filled from it).</summary>
+public sealed class FlagReader(Db db, IFlagCache cache)
+{
+    public async Task<Flag?> GetAsync(string idOrName, CancellationToken ct)
+    {
+        if (await cache.GetAsync(idOrName, ct) is { } cached) return cached;
+        return await GetFromDatabaseAsync(idOrName, ct);
+    }
+
+    public async Task<Flag?> GetFromDatabaseAsync(string idOrName, CancellationToken ct)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        var flag = await FlagStore.FindAsync(conn, null, idOrName, ct);
+        if (flag is not null) await cache.SetAsync(flag, null, ct);
+        return flag;
+    }
+}

@@ -1,0 +1,126 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using FlagAnalyzer.Api.Common;
+
+namespace FlagAnalyzer.Api.Flags;
+
+public sealed record CreateFlagRequest(
+    string? Name, string? Description, bool? Enabled, double? RolloutPercentage, string? TargetEnvironment,
+    string? Owner, List<string>? Tags, bool? AutoRollback, JsonElement? Variants, JsonElement? Rules, string? ChangedBy);
+
+/// <summary>A partial update: absent (or null) fields stay as they are.</summary>
+public sealed record PatchFlagRequest(
+    string? Name, string? Description, bool? Enabled, double? RolloutPercentage, string? TargetEnvironment,
+    string? Owner, List<string>? Tags, bool? AutoRollback, JsonElement? Variants, JsonElement? Rules, string? ChangedBy);
+
+/// <summary>The seed's change record: the client says what changed; the flag is brought to <c>newValue</c>.</summary>
+public sealed record RecordChangeRequest(
+    string? FlagId, string? FlagName, string? ChangeType, JsonElement? PreviousValue, JsonElement? NewValue,
+    string? ChangedBy, string? Environment);
+
+public static partial class FlagRules
+{
+    public const int MaxNameLength = 100;
+    public const int MaxDescriptionLength = 2000;
+    public const int MaxOwnerLength = 200;
+    public const int MaxTags = 20;
+    public const int MaxTagLength = 50;
+    public const int MaxEnvironmentLength = 50;
+
+    [GeneratedRegex("^[a-z0-9._-]+$")]
+    private static partial Regex NamePattern();
+
+    public static void CheckName(string? name, Validator v, string field = "name")
+    {
+        if (string.IsNullOrEmpty(name)) v.Add(field, "is required");
+        else if (name.Length > MaxNameLength) v.Add(field, $"must be at most {MaxNameLength} characters");
+        else if (!NamePattern().IsMatch(name)) v.Add(field, "may contain only a-z, 0-9, '-', '_' and '.'");
+    }
+
+    public static void CheckEnvironment(string? env, Validator v, string field = "targetEnvironment")
+    {
+        if (env is null) return;
+        if (env.Length == 0 || env.Length > MaxEnvironmentLength || !NamePattern().IsMatch(env))
+            v.Add(field, $"must be development, staging, production or a custom name of 1-{MaxEnvironmentLength} characters a-z 0-9 - _ .");
+    }
+
+    public static void CheckTags(List<string>? tags, Validator v)
+    {
+        if (tags is null) return;
+        if (tags.Count > MaxTags) v.Add("tags", $"at most {MaxTags} tags");
+        for (var i = 0; i < tags.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(tags[i]) || tags[i].Length > MaxTagLength)
+                v.Add($"tags[{i}]", $"must be 1-{MaxTagLength} non-blank characters");
+        }
+    }
+
+    public static void CheckReserved(JsonElement? value, string field, JsonValueKind expected, Validator v)
+    {
+        if (value is { } e && e.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined) && e.ValueKind != expected)
+            v.Add(field, $"must be a JSON {(expected == JsonValueKind.Array ? "array" : "object")}");
+    }
+
+    public static void CheckCommon(string? description, double? rollout, string? env, string? owner, List<string>? tags,
+        JsonElement? variants, JsonElement? rules, Validator v)
+    {
+        if (description is { Length: > MaxDescriptionLength }) v.Add("description", $"must be at most {MaxDescriptionLength} characters");
+        v.Range(rollout, 0, 100, "rolloutPercentage");
+        CheckEnvironment(env, v);
+        if (owner is { Length: > MaxOwnerLength }) v.Add("owner", $"must be at most {MaxOwnerLength} characters");
+        CheckTags(tags, v);
+        CheckReserved(variants, "variants", JsonValueKind.Array, v);
+        CheckReserved(rules, "rules", JsonValueKind.Array, v);
+    }
+
+    public static Validator Validate(CreateFlagRequest r)
+    {
+        var v = new Validator();
+        CheckName(r.Name, v);
+        CheckCommon(r.Description, r.RolloutPercentage, r.TargetEnvironment, r.Owner, r.Tags, r.Variants, r.Rules, v);
+        return v;
+    }
+
+    public static Validator Validate(PatchFlagRequest r)
+    {
+        var v = new Validator();
+        if (r.Name is not null) CheckName(r.Name, v);
+        CheckCommon(r.Description, r.RolloutPercentage, r.TargetEnvironment, r.Owner, r.Tags, r.Variants, r.Rules, v);
+        return v;
+    }
+
+    /// <summary>Validates a change record; the fields of <c>newValue</c> are checked like a patch.</summary>
+    public static Validator Validate(RecordChangeRequest r, out PatchFlagRequest? patch)
+    {
+        var v = new Validator();
+        patch = null;
+        if (string.IsNullOrEmpty(r.FlagId) && string.IsNullOrEmpty(r.FlagName)) v.Add("flagId", "flagId or flagName is required");
+        if (string.IsNullOrEmpty(r.ChangeType)) v.Add("changeType", "is required");
+        else if (!ChangeTypes.Recordable.Contains(r.ChangeType))
+            v.Add("changeType", $"must be one of {string.Join(", ", ChangeTypes.Recordable)} (create and delete flags with POST and DELETE)");
+        CheckEnvironment(r.Environment, v, "environment");
+        if (r.ChangedBy is { Length: > MaxOwnerLength }) v.Add("changedBy", $"must be at most {MaxOwnerLength} characters");
+        if (r.NewValue is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) })
+            v.Add("newValue", "must be a JSON object");
+        else if (r.NewValue is { ValueKind: JsonValueKind.Object } nv)
+        {
+            try
+            {
+                patch = nv.Deserialize<PatchFlagRequest>(Json.Options);
+            }
+            catch (JsonException ex)
+            {
+                v.Add("newValue" + (ex.Path?.TrimStart('$') ?? ""), "has a value of the wrong type");
+            }
+            if (patch is not null)
+            {
+                var inner = Validate(patch);
+                foreach (var (field, messages) in inner.Errors)
+                    foreach (var m in messages) v.Add($"newValue.{field}", m);
+            }
+        }
+        if (r.PreviousValue is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) })
+            v.Add("previousValue", "must be a JSON object");
+        return v;
+    }
+}

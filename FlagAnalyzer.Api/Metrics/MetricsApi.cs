@@ -1,0 +1,162 @@
+using System.Text.Json;
+using FlagAnalyzer.Api.Anomalies;
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Live;
+using FlagAnalyzer.Api.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace FlagAnalyzer.Api.Metrics;
+
+public sealed record MetricsServices(Db Db, FlagReader Flags, IAnomalyMonitor Monitor, AnomalyEvents AnomalyEvents,
+    ILiveEventPublisher Live, TimeProvider Clock);
+
+public sealed record MetricsAccepted(int Accepted, IReadOnlyList<Anomaly> Anomalies);
+
+/// <summary>The <c>metrics.recorded</c> payload: counts per flag, not the samples themselves.</summary>
+public sealed record MetricsRecorded(string FlagId, int Count, DateTimeOffset From, DateTimeOffset To, MetricSample Latest);
+
+public static class MetricsApi
+{
+    public const int MaxBatch = 10_000;
+    /// <summary>Clock skew allowed for client timestamps.</summary>
+    public static readonly TimeSpan FutureTolerance = TimeSpan.FromMinutes(5);
+
+    public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/metrics", RecordMetrics).WithTags("Metrics").Accepts<MetricSampleRequest>("application/json");
+        app.MapGet("/api/flags/{idOrName}/metrics", ListMetrics).WithTags("Metrics");
+        return app;
+    }
+
+    /// <summary>One sample (an object) or a batch (an array), validated whole, stored in one transaction.</summary>
+    public static async Task<Results<Ok<MetricsAccepted>, ValidationProblem, ProblemHttpResult>> RecordMetrics(
+        [AsParameters] MetricsServices s, HttpRequest request, CancellationToken ct)
+    {
+        var parsed = await ReadBodyAsync(request, ct);
+        if (parsed.Problem is { } bad) return bad;
+        var requests = parsed.Samples!;
+
+        var v = new Validator();
+        if (requests.Count == 0) v.Add("$", "at least one sample is required");
+        if (requests.Count > MaxBatch) v.Add("$", $"at most {MaxBatch} samples per request");
+        var now = s.Clock.GetUtcNow();
+        for (var i = 0; i < requests.Count && v.ErrorCount < 50; i++)
+            Validate(requests[i], parsed.IsArray ? $"[{i}]." : "", now, v);
+        if (!v.IsValid) return v.ToProblem();
+
+        // resolve each distinct flag id or name once
+        var flagIds = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var key in requests.Select(r => r.FlagId!).Distinct())
+        {
+            var flag = await s.Flags.GetAsync(key, ct);
+            if (flag is null)
+            {
+                var at = requests.FindIndex(r => r.FlagId == key);
+                return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Flag not found",
+                    detail: $"No flag has the id or name '{key}' ({(parsed.IsArray ? $"[{at}]." : "")}flagId).");
+            }
+            flagIds[key] = flag.Id;
+        }
+
+        var samples = requests.Select(r => new MetricSample
+        {
+            FlagId = flagIds[r.FlagId!],
+            Timestamp = r.Timestamp ?? now,
+            Cohort = r.Cohort,
+            ErrorRate = r.ErrorRate!.Value,
+            LatencyP50 = r.LatencyP50!.Value,
+            LatencyP99 = r.LatencyP99!.Value,
+            RequestCount = r.RequestCount!.Value,
+            ConversionRate = r.ConversionRate,
+            UserSatisfactionScore = r.UserSatisfactionScore,
+        }).ToList();
+
+        List<MetricSample> stored;
+        DetectionOutcome outcome;
+        await using (var scope = await s.Db.BeginWriteAsync(ct))
+        {
+            stored = await MetricStore.InsertAsync(scope, samples, ct);
+            outcome = await s.Monitor.DetectAsync(scope, flagIds.Values.Distinct().ToList(), ct);
+            await scope.CommitAsync(ct);
+        }
+
+        foreach (var group in stored.GroupBy(m => m.FlagId))
+        {
+            var latest = group.MaxBy(m => m.Timestamp)!;
+            await s.Live.PublishAsync(new LiveEvent(LiveEventTypes.MetricsRecorded,
+                new MetricsRecorded(group.Key, group.Count(), group.Min(m => m.Timestamp), latest.Timestamp, latest), group.Key), ct);
+        }
+        await s.AnomalyEvents.PublishAsync(outcome, ct);
+        return TypedResults.Ok(new MetricsAccepted(stored.Count, outcome.Detected));
+    }
+
+    public static void Validate(MetricSampleRequest r, string prefix, DateTimeOffset now, Validator v)
+    {
+        if (string.IsNullOrEmpty(r.FlagId)) v.Add(prefix + "flagId", "is required");
+        if (r.ErrorRate is null) v.Add(prefix + "errorRate", "is required");
+        else v.Range(r.ErrorRate, 0, 100, prefix + "errorRate");
+        if (r.LatencyP50 is null) v.Add(prefix + "latencyP50", "is required");
+        else v.Range(r.LatencyP50, 0, 3_600_000, prefix + "latencyP50");
+        if (r.LatencyP99 is null) v.Add(prefix + "latencyP99", "is required");
+        else v.Range(r.LatencyP99, 0, 3_600_000, prefix + "latencyP99");
+        if (r.LatencyP50 is { } p50 && r.LatencyP99 is { } p99 && p99 < p50)
+            v.Add(prefix + "latencyP99", "must be greater than or equal to latencyP50");
+        if (r.RequestCount is null) v.Add(prefix + "requestCount", "is required");
+        else if (r.RequestCount < 0) v.Add(prefix + "requestCount", "must not be negative");
+        v.Range(r.ConversionRate, 0, 100, prefix + "conversionRate");
+        v.Range(r.UserSatisfactionScore, 0, 5, prefix + "userSatisfactionScore");
+        if (r.Cohort is not null and not (Cohorts.Treatment or Cohorts.Control))
+            v.Add(prefix + "cohort", "must be 'treatment' or 'control'");
+        if (r.Timestamp is { } t && t > now + FutureTolerance) v.Add(prefix + "timestamp", "must not be in the future");
+    }
+
+    private sealed record ParsedBody(List<MetricSampleRequest>? Samples, bool IsArray, ValidationProblem? Problem);
+
+    private static async Task<ParsedBody> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        using var ms = new MemoryStream();
+        await request.Body.CopyToAsync(ms, ct);
+        var bytes = ms.GetBuffer().AsMemory(0, (int)ms.Length);
+        var first = bytes.Span.TrimStart(" \t\r\n"u8);
+        var isArray = first.Length > 0 && first[0] == (byte)'[';
+        try
+        {
+            if (first.Length == 0) return new(null, false, Problems.Invalid("$", "a sample object or an array of samples is required"));
+            var samples = isArray
+                ? JsonSerializer.Deserialize<List<MetricSampleRequest>>(bytes.Span, Json.Options) ?? []
+                : [JsonSerializer.Deserialize<MetricSampleRequest>(bytes.Span, Json.Options)!];
+            if (samples.Any(x => x is null)) return new(null, isArray, Problems.Invalid("$", "samples must be JSON objects"));
+            return new(samples, isArray, null);
+        }
+        catch (JsonException ex)
+        {
+            var field = string.IsNullOrEmpty(ex.Path) || ex.Path == "$" ? "$" : ex.Path.TrimStart('$').TrimStart('.');
+            return new(null, isArray, Problems.Invalid(field, "is not valid JSON of the expected type"));
+        }
+    }
+
+    public static async Task<Results<Ok<Page<MetricSample>>, ValidationProblem, ProblemHttpResult>> ListMetrics(
+        [AsParameters] MetricsServices s, string idOrName, DateTimeOffset? since, DateTimeOffset? until, string? cohort,
+        int? limit, string? cursor, CancellationToken ct)
+    {
+        var v = new Validator();
+        var (take, after) = Paging.Read(limit, cursor, v, max: 10_000, @default: 1_000);
+        (long, long)? position = null;
+        if (after is not null)
+        {
+            var parts = after.Split(':');
+            if (parts.Length == 2 && long.TryParse(parts[0], out var ts) && long.TryParse(parts[1], out var id)) position = (ts, id);
+            else v.Add("cursor", "is not a cursor this API issued");
+        }
+        if (cohort is not null and not (Cohorts.Treatment or Cohorts.Control)) v.Add("cohort", "must be 'treatment' or 'control'");
+        if (since is { } a && until is { } b && b <= a) v.Add("until", "must be after since");
+        if (!v.IsValid) return v.ToProblem();
+
+        var flag = await s.Flags.GetAsync(idOrName, ct);
+        if (flag is null) return Problems.NotFound("Flag", idOrName);
+        await using var conn = await s.Db.OpenAsync(ct);
+        var rows = await MetricStore.ListAsync(conn, null, flag.Id, since, until, cohort, position, take + 1, ct);
+        return TypedResults.Ok(Paging.Build(rows, take, m => $"{Time.ToMs(m.Timestamp)}:{m.Id}"));
+    }
+}

@@ -1,0 +1,62 @@
+using System.Text.Json.Nodes;
+
+namespace FlagAnalyzer.Api.Predictions;
+
+public sealed record Prediction
+{
+    public required string Id { get; init; }
+    public required string FlagId { get; init; }
+    public string? ChangeId { get; init; }
+    public required string RiskLevel { get; init; }
+    public double RiskScore { get; init; }
+    public required PredictedImpact PredictedImpact { get; init; }
+    public IReadOnlyList<string> Recommendations { get; init; } = [];
+    public double Confidence { get; init; }
+    public string Reasoning { get; init; } = "";
+    /// <summary>The numbers the prediction rests on, by name.</summary>
+    public JsonObject Evidence { get; init; } = [];
+    /// <summary><c>statistical</c> or <c>llm:&lt;model&gt;</c>.</summary>
+    public required string Source { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; init; }
+}
+
+/// <summary>Expected change in percent (error rate, P50 latency) and a word for the users' experience.</summary>
+public sealed record PredictedImpact(double ErrorRateChange, double LatencyChange, string UserImpact);
+
+public static class RiskLevels
+{
+    public const string Low = "low";
+    public const string Medium = "medium";
+    public const string High = "high";
+    public const string Critical = "critical";
+
+    public static readonly IReadOnlyList<string> All = [Low, Medium, High, Critical];
+
+    public static string FromScore(double score) => score switch
+    {
+        >= 75 => Critical,
+        >= 50 => High,
+        >= 25 => Medium,
+        _ => Low,
+    };
+
+    public static int Rank(string level) => level switch { Critical => 3, High => 2, Medium => 1, _ => 0 };
+}
+
+public static class UserImpacts
+{
+    public const string None = "none";
+    public const string Minimal = "minimal";
+    public const string Moderate = "moderate";
+    public const string Significant = "significant";
+    public const string Severe = "severe";
+
+    public static readonly IReadOnlyList<string> All = [None, Minimal, Moderate, Significant, Severe];
+}
+
+public static class PredictionSources
+{
+    public const string Statistical = "statistical";
+    public static string Llm(string model) => $"llm:{model}";
+}

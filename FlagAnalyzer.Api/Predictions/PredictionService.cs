@@ -1,0 +1,54 @@
+using FlagAnalyzer.Api.Anomalies;
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Metrics;
+using FlagAnalyzer.Api.Storage;
+
+namespace FlagAnalyzer.Api.Predictions;
+
+/// <summary>Makes the statistical prediction for a change inside the change's transaction, then hands it to refiners.</summary>
+public sealed class PredictionService(IImpactPredictor predictor, IEnumerable<IPredictionRefiner> refiners, TimeProvider clock)
+{
+    /// <summary>How much history a prediction reads: the newest samples of the flag, and a week of changes.</summary>
+    public const int HistorySamples = 10_000;
+    public static readonly TimeSpan ChangeWindow = TimeSpan.FromDays(7);
+
+    private readonly IPredictionRefiner[] _refiners = refiners.ToArray();
+
+    public async Task<(Prediction Prediction, PredictionInput Input)> PredictAsync(
+        WriteScope s, Flag? before, Flag after, FlagChange change, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var history = await MetricStore.RecentAsync(s.Connection, s.Transaction, after.Id, HistorySamples, ct);
+        var changes = await FlagStore.ListChangesAsync(s.Connection, s.Transaction,
+            new FlagStore.ChangeFilter(after.Id, null, null, now - ChangeWindow), null, 500, ct);
+        var anomalies = await AnomalyStore.OpenAsync(s.Connection, s.Transaction, after.Id, ct);
+        var input = new PredictionInput(before, after, change, history, changes, anomalies, now);
+
+        var a = predictor.Predict(input);
+        var prediction = new Prediction
+        {
+            Id = change.PredictionId ?? Ids.New("prd", clock),
+            FlagId = after.Id,
+            ChangeId = change.Id,
+            RiskLevel = a.RiskLevel,
+            RiskScore = Math.Round(Math.Clamp(a.RiskScore, 0, 100), 1),
+            PredictedImpact = a.PredictedImpact,
+            Recommendations = a.Recommendations,
+            Confidence = Math.Round(Math.Clamp(a.Confidence, 0, 1), 3),
+            Reasoning = a.Reasoning,
+            Evidence = a.Evidence,
+            Source = PredictionSources.Statistical,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        await PredictionStore.InsertAsync(s.Connection, s.Transaction, prediction, ct);
+        return (prediction, input);
+    }
+
+    /// <summary>After commit: give the prediction to each refiner (they work off the request path).</summary>
+    public void HandOff(Prediction prediction, PredictionInput input)
+    {
+        foreach (var r in _refiners) r.Enqueue(prediction, input);
+    }
+}

@@ -1,0 +1,36 @@
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Storage;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace FlagAnalyzer.Api.Predictions;
+
+public static class PredictionsApi
+{
+    public static IEndpointRouteBuilder MapPredictionsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/predictions").WithTags("Predictions");
+        api.MapGet("/", ListPredictions);
+        api.MapGet("/{id}", GetPrediction);
+        return app;
+    }
+
+    /// <summary>Newest first; <c>source</c> is <c>statistical</c>, <c>llm</c> (any model) or an exact <c>llm:model</c>.</summary>
+    public static async Task<Results<Ok<Page<Prediction>>, ValidationProblem>> ListPredictions(Db db, string? flagId, string? riskLevel,
+        string? source, int? limit, string? cursor, CancellationToken ct)
+    {
+        var v = new Validator();
+        var (take, after) = Paging.Read(limit, cursor, v);
+        if (riskLevel is not null && !RiskLevels.All.Contains(riskLevel)) v.Add("riskLevel", "must be low, medium, high or critical");
+        if (!v.IsValid) return v.ToProblem();
+        await using var conn = await db.OpenAsync(ct);
+        var rows = await PredictionStore.ListAsync(conn, flagId, riskLevel, source, after, take + 1, ct);
+        return TypedResults.Ok(Paging.Build(rows, take, p => p.Id));
+    }
+
+    public static async Task<Results<Ok<Prediction>, ProblemHttpResult>> GetPrediction(Db db, string id, CancellationToken ct)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        var p = await PredictionStore.GetAsync(conn, null, id, ct);
+        return p is null ? Problems.NotFound("Prediction", id) : TypedResults.Ok(p);
+    }
+}

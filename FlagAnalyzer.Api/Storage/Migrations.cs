@@ -1,0 +1,120 @@
+namespace FlagAnalyzer.Api.Storage;
+
+/// <summary>
+/// The schema, as an append-only list of versioned steps. A step never changes once released; a new
+/// need is a new step. Version ranges by owner keep parallel work from colliding:
+/// 1–99 core, 100–199 analysis, 200–299 assistant, 300–399 live, 400–499 cache.
+/// All times are INTEGER Unix milliseconds.
+/// </summary>
+public static class Migrations
+{
+    public sealed record Step(int Version, string Name, string Sql);
+
+    public static readonly IReadOnlyList<Step> All =
+    [
+        new(1, "core tables", """
+            CREATE TABLE feature_flags (
+                id                  TEXT PRIMARY KEY,
+                name                TEXT NOT NULL UNIQUE,
+                description         TEXT NOT NULL DEFAULT '',
+                enabled             INTEGER NOT NULL,
+                rollout_percentage  REAL NOT NULL,
+                target_environment  TEXT NOT NULL,
+                owner               TEXT NOT NULL DEFAULT '',
+                tags                TEXT NOT NULL DEFAULT '[]',
+                auto_rollback       INTEGER NOT NULL DEFAULT 0,
+                variants            TEXT NULL,
+                rules               TEXT NULL,
+                created_at          INTEGER NOT NULL,
+                updated_at          INTEGER NOT NULL,
+                version             INTEGER NOT NULL
+            );
+            CREATE INDEX ix_feature_flags_env ON feature_flags(target_environment);
+
+            CREATE TABLE flag_changes (
+                id              TEXT PRIMARY KEY,
+                flag_id         TEXT NOT NULL,
+                flag_name       TEXT NOT NULL,
+                change_type     TEXT NOT NULL,
+                previous_value  TEXT NULL,
+                new_value       TEXT NULL,
+                changed_by      TEXT NOT NULL,
+                environment     TEXT NOT NULL,
+                timestamp       INTEGER NOT NULL,
+                prediction_id   TEXT NULL,
+                reason          TEXT NULL
+            );
+            CREATE INDEX ix_flag_changes_flag ON flag_changes(flag_id, timestamp);
+            CREATE INDEX ix_flag_changes_time ON flag_changes(timestamp);
+
+            CREATE TABLE impact_metrics (
+                id                       INTEGER PRIMARY KEY,
+                flag_id                  TEXT NOT NULL,
+                timestamp                INTEGER NOT NULL,
+                cohort                   TEXT NULL,
+                error_rate               REAL NOT NULL,
+                latency_p50              REAL NOT NULL,
+                latency_p99              REAL NOT NULL,
+                request_count            INTEGER NOT NULL,
+                conversion_rate          REAL NULL,
+                user_satisfaction_score  REAL NULL
+            );
+            CREATE INDEX ix_impact_metrics_flag_time ON impact_metrics(flag_id, timestamp);
+
+            CREATE TABLE predictions (
+                id                 TEXT PRIMARY KEY,
+                flag_id            TEXT NOT NULL,
+                change_id          TEXT NULL,
+                risk_level         TEXT NOT NULL,
+                risk_score         REAL NOT NULL,
+                error_rate_change  REAL NOT NULL,
+                latency_change     REAL NOT NULL,
+                user_impact        TEXT NOT NULL,
+                recommendations    TEXT NOT NULL,
+                confidence         REAL NOT NULL,
+                reasoning          TEXT NOT NULL,
+                evidence           TEXT NOT NULL,
+                source             TEXT NOT NULL,
+                created_at         INTEGER NOT NULL,
+                updated_at         INTEGER NOT NULL
+            );
+            CREATE INDEX ix_predictions_flag ON predictions(flag_id, id);
+
+            CREATE TABLE anomalies (
+                id               TEXT PRIMARY KEY,
+                flag_id          TEXT NOT NULL,
+                type             TEXT NOT NULL,
+                severity         TEXT NOT NULL,
+                metric           TEXT NOT NULL,
+                baseline_value   REAL NOT NULL,
+                observed_value   REAL NOT NULL,
+                change_percent   REAL NOT NULL,
+                confidence       REAL NOT NULL,
+                p_value          REAL NOT NULL,
+                message          TEXT NOT NULL,
+                status           TEXT NOT NULL,
+                detected_at      INTEGER NOT NULL,
+                acknowledged_at  INTEGER NULL,
+                acknowledged_by  TEXT NULL,
+                resolved_at      INTEGER NULL,
+                change_id        TEXT NULL
+            );
+            CREATE INDEX ix_anomalies_flag ON anomalies(flag_id, status);
+            CREATE INDEX ix_anomalies_status ON anomalies(status, id);
+
+            CREATE TABLE chat_sessions (
+                session_id  TEXT PRIMARY KEY,
+                created_at  INTEGER NOT NULL,
+                updated_at  INTEGER NOT NULL
+            );
+            CREATE TABLE conversations (
+                id          INTEGER PRIMARY KEY,
+                session_id  TEXT NOT NULL REFERENCES chat_sessions(session_id),
+                role        TEXT NOT NULL,
+                content     TEXT NOT NULL,
+                created_at  INTEGER NOT NULL
+            );
+            CREATE INDEX ix_conversations_session ON conversations(session_id, id);
+            """),
+    ];
+}
