@@ -1,20 +1,25 @@
 namespace FlagAnalyzer.Benchmarks;
 
-/// <summary>
-/// Measurements that are not BenchmarkDotNet micro-benchmarks (a load against a running server, a detection
-/// quality table). Each is a named subcommand; owners register theirs here.
-/// </summary>
+/// <summary>A measurement that is not a BenchmarkDotNet micro-benchmark (a load on loopback, a detection-quality table).</summary>
+public interface IScenario
+{
+    /// <summary>The subcommand that runs it: <c>dotnet run -c Release --project benchmarks/FlagAnalyzer.Benchmarks -- NAME</c>.</summary>
+    string Name { get; }
+    Task<int> RunAsync(string[] args);
+}
+
+/// <summary>Finds every <see cref="IScenario"/> in this assembly, so each owner adds a class and touches nothing else.</summary>
 public static class Scenarios
 {
-    private static readonly Dictionary<string, Func<string[], Task<int>>> All = new(StringComparer.OrdinalIgnoreCase)
-    {
-    };
-
     public static bool TryRun(string[] args, out int exitCode)
     {
         exitCode = 0;
-        if (!All.TryGetValue(args[0], out var run)) return false;
-        exitCode = run(args[1..]).GetAwaiter().GetResult();
+        var scenario = typeof(Scenarios).Assembly.GetTypes()
+            .Where(t => typeof(IScenario).IsAssignableFrom(t) && t is { IsAbstract: false, IsInterface: false })
+            .Select(t => (IScenario)Activator.CreateInstance(t)!)
+            .FirstOrDefault(s => string.Equals(s.Name, args[0], StringComparison.OrdinalIgnoreCase));
+        if (scenario is null) return false;
+        exitCode = scenario.RunAsync(args[1..]).GetAwaiter().GetResult();
         return true;
     }
 }
