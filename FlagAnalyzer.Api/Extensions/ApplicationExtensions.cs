@@ -30,7 +30,9 @@ public static class ApplicationExtensions
         builder.AddFlags();
         builder.Services.AddSingleton<IImpactPredictor, RuleBasedPredictor>();
         builder.Services.AddSingleton<PredictionService>();
-        builder.Services.AddSingleton<IAnomalyMonitor, PendingAnomalyMonitor>();
+        builder.Services.AddSingleton<FlagWindowCache>();
+        builder.Services.AddSingleton<StatisticalAnomalyMonitor>();
+        builder.Services.AddSingleton<IAnomalyMonitor>(sp => sp.GetRequiredService<StatisticalAnomalyMonitor>());
         builder.Services.AddSingleton<AnomalyEvents>();
         builder.AddAssistant();
         return builder;
@@ -48,6 +50,7 @@ public static class ApplicationExtensions
         app.MapMetricsApi();
         app.MapPredictionsApi();
         app.MapAnomaliesApi();
+        app.MapAnalysisApi();
         app.MapAssistantApi();
         app.MapLiveEndpoints();
         app.MapWebUi();

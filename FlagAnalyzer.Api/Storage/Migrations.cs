@@ -116,5 +116,13 @@ public static class Migrations
             );
             CREATE INDEX ix_conversations_session ON conversations(session_id, id);
             """),
+        // analysis: a token per flag, rewritten by every detection pass, so the in-memory window cache can tell
+        // whether its state matches what committed (a rolled-back pass leaves the old token behind)
+        new(100, "analysis window tokens", """
+            CREATE TABLE analysis_windows (
+                flag_id  TEXT PRIMARY KEY,
+                token    TEXT NOT NULL
+            );
+            """),
     ];
 }

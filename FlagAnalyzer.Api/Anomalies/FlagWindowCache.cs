@@ -1,0 +1,54 @@
+using System.Collections.Concurrent;
+using FlagAnalyzer.Api.Analysis;
+using FlagAnalyzer.Api.Metrics;
+using FlagAnalyzer.Api.Predictions;
+using FlagAnalyzer.Api.Storage;
+
+namespace FlagAnalyzer.Api.Anomalies;
+
+/// <summary>
+/// Per-flag window aggregates kept in memory, so detection on a metrics write reads only the new rows instead
+/// of the flag's whole history. Each pass stamps a fresh random token into <c>analysis_windows</c> inside the
+/// write transaction; a cached window is used only while its token is the committed one, so a rolled-back
+/// write (whose samples never landed) sends the next pass back to SQLite to rebuild.
+/// </summary>
+public sealed class FlagWindowCache
+{
+    private sealed class Entry(string anchorId, FlagWindow window)
+    {
+        public string AnchorId { get; } = anchorId;
+        public FlagWindow Window { get; } = window;
+        public string? Token { get; set; }
+    }
+
+    private readonly ConcurrentDictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+
+    /// <summary>Rebuilds from SQLite since the process started (a number for tests and diagnostics).</summary>
+    public int Rebuilds => _rebuilds;
+    private int _rebuilds;
+
+    /// <summary>The flag's window, brought up to date with every committed and in-transaction sample; call inside the write scope.</summary>
+    public async Task<FlagWindow> GetAsync(WriteScope s, string flagId, Anchor? anchor, CancellationToken ct)
+    {
+        var anchorId = anchor?.ChangeId ?? "";
+        var committed = await AnalysisStore.ReadTokenAsync(s, flagId, ct);
+        if (!_entries.TryGetValue(flagId, out var entry) || entry.AnchorId != anchorId || entry.Token is null || entry.Token != committed)
+        {
+            var history = await MetricStore.RecentAsync(s.Connection, s.Transaction, flagId, PredictionService.HistorySamples, ct);
+            entry = new Entry(anchorId, FlagWindow.Build(anchor?.Timestamp, history));
+            Interlocked.Increment(ref _rebuilds);
+        }
+        else
+        {
+            foreach (var sample in await AnalysisStore.SamplesAfterAsync(s, flagId, entry.Window.LastSampleId, ct)) entry.Window.Add(sample);
+        }
+
+        var token = Guid.NewGuid().ToString("N");
+        await AnalysisStore.WriteTokenAsync(s, flagId, token, ct);
+        entry.Token = token;
+        _entries[flagId] = entry;
+        return entry.Window;
+    }
+
+    public void Forget(string flagId) => _entries.TryRemove(flagId, out _);
+}
