@@ -22,6 +22,7 @@ public sealed class FlagRulesTests
     [InlineData("check out")]
     [InlineData("flag/1")]
     [InlineData("ünïcode")]
+    [InlineData("changes")]
     public void Name_OutsideAlphabet_IsInvalid(string? name)
     {
         var v = FlagRules.Validate(Create(name));
