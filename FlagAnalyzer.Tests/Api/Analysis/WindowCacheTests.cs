@@ -33,7 +33,7 @@ public sealed class WindowCacheTests : IDisposable
         // a write that detects a spike, then fails before commit
         await using (var doomed = await db.BeginWriteAsync())
         {
-            await MetricStore.InsertAsync(doomed, [Spike(id), Spike(id), Spike(id)], default);
+            MetricStore.Insert(doomed, [Spike(id), Spike(id), Spike(id)]);
             var during = await monitor.DetectAsync(doomed, [id], default);
             Assert.Single(during.Detected);
         }
