@@ -28,7 +28,7 @@ public static class ApplicationExtensions
         builder.AddStorage();
         builder.AddLive();
         builder.AddFlags();
-        builder.Services.AddSingleton<IImpactPredictor, RuleBasedPredictor>();
+        builder.Services.AddSingleton<IImpactPredictor, StatisticalPredictor>();
         builder.Services.AddSingleton<PredictionService>();
         builder.Services.AddSingleton<FlagWindowCache>();
         builder.Services.AddSingleton<StatisticalAnomalyMonitor>();

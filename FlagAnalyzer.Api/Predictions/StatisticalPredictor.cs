@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using FlagAnalyzer.Api.Analysis;
+using FlagAnalyzer.Api.Anomalies;
+using FlagAnalyzer.Api.Flags;
+
+namespace FlagAnalyzer.Api.Predictions;
+
+/// <summary>
+/// The statistical risk model. The score adds up, in points: what kind of change it is, how much traffic it
+/// newly exposes, how volatile the flag's metrics have been, how often it changed lately — all weighted by
+/// the environment (production 1.0 &gt; staging 0.6 &gt; development 0.3) — plus open anomalies; a change that
+/// reduces exposure counts half. Confidence grows with the metric history behind it. Every number used is in
+/// <c>evidence</c>. Pure and deterministic: the same input gives the same prediction.
+/// </summary>
+public sealed class StatisticalPredictor : IImpactPredictor
+{
+    public Assessment Predict(PredictionInput input)
+    {
+        var after = input.After;
+        var change = input.Change.ChangeType;
+        var exposureBefore = Exposure(input.Before);
+        var exposureAfter = Exposure(after);
+        var step = exposureAfter - exposureBefore;
+        var history = MetricHistory.Summarize(input.History, input.Now);
+        var changes24h = input.RecentChanges.Count(c => c.Timestamp >= input.Now.AddDays(-1) && c.Id != input.Change.Id);
+        var changes7d = input.RecentChanges.Count(c => c.Id != input.Change.Id);
+        var anomalies = input.ActiveAnomalies;
+        var environmentWeight = EnvironmentWeight(after.TargetEnvironment);
+
+        double typePoints = change switch
+        {
+            ChangeTypes.Enabled => 30,
+            ChangeTypes.RolloutChanged => 20,
+            ChangeTypes.Updated => 15,
+            ChangeTypes.Deleted => 10,
+            ChangeTypes.Disabled => 10,
+            _ => 5,
+        };
+        var exposurePoints = 40 * Math.Max(0, step);
+        var volatilityPoints = history is null ? 5 : Math.Min(15, 20 * history.ErrorVolatility + 10 * history.LatencyP50Volatility);
+        var frequencyPoints = Math.Min(10, 2.5 * changes24h);
+        var anomalyPoints = Math.Min(30, anomalies.Sum(a => a.Severity switch
+        {
+            Severities.Critical => 20.0,
+            Severities.High => 15.0,
+            Severities.Medium => 8.0,
+            _ => 4.0,
+        }));
+        var reduces = step < 0 || change is ChangeTypes.Disabled or ChangeTypes.RolledBack;
+        var score = (typePoints + exposurePoints + volatilityPoints + frequencyPoints) * environmentWeight + anomalyPoints;
+        if (reduces) score *= 0.5;
+        score = Math.Clamp(score, 0, 100);
+
+        // expected change: an open regression carries over in proportion to exposure; otherwise the flag's usual
+        // swing, scaled by the share of traffic this change newly exposes
+        var errorAnomaly = anomalies.Where(a => a.Metric == DetectionRules.MetricNames.ErrorRate).MaxBy(a => a.ChangePercent);
+        var latencyAnomaly = anomalies.Where(a => a.Metric == DetectionRules.MetricNames.LatencyP50).MaxBy(a => a.ChangePercent);
+        var errorChange = errorAnomaly is not null
+            ? errorAnomaly.ChangePercent * Ratio(exposureAfter, exposureBefore)
+            : (history?.ErrorVolatility ?? 0) * 100 * Math.Max(0, step);
+        var latencyChange = latencyAnomaly is not null
+            ? latencyAnomaly.ChangePercent * Ratio(exposureAfter, exposureBefore)
+            : (history?.LatencyP50Volatility ?? 0) * 100 * Math.Max(0, step);
+        var confidence = history is null ? 0.15 : 0.15 + 0.7 * (1 - Math.Exp(-history.Samples / 100.0));
+
+        var recommendations = Recommend(input, history, step, exposureAfter, changes24h, reduces);
+        var reasoning = Reason(input, history, exposureBefore, exposureAfter, changes24h, score);
+
+        var evidence = new JsonObject
+        {
+            ["changeType"] = change,
+            ["environment"] = after.TargetEnvironment,
+            ["environmentWeight"] = environmentWeight,
+            ["exposureBefore"] = Round(exposureBefore * 100),
+            ["exposureAfter"] = Round(exposureAfter * 100),
+            ["exposureStep"] = Round(step * 100),
+            ["samplesUsed"] = history?.Samples ?? 0,
+            ["historyWindow"] = history?.Window,
+            ["requestsPerSample"] = history is null ? null : Round(history.RequestsPerSample),
+            ["errorRate"] = history is null ? null : new JsonObject { ["mean"] = Round(history.ErrorRate), ["volatility"] = Round(history.ErrorVolatility) },
+            ["latencyP50"] = history is null ? null : new JsonObject { ["mean"] = Round(history.LatencyP50), ["volatility"] = Round(history.LatencyP50Volatility) },
+            ["latencyP99"] = history is null ? null : new JsonObject { ["mean"] = Round(history.LatencyP99), ["volatility"] = Round(history.LatencyP99Volatility) },
+            ["changesLast24h"] = changes24h,
+            ["changesLast7d"] = changes7d,
+            ["autoRollback"] = after.AutoRollback,
+            ["openAnomalies"] = new JsonArray([.. anomalies.Select(a => (JsonNode)new JsonObject
+            {
+                ["id"] = a.Id, ["type"] = a.Type, ["metric"] = a.Metric, ["severity"] = a.Severity, ["changePercent"] = Round(a.ChangePercent),
+            })]),
+            ["scoreParts"] = new JsonObject
+            {
+                ["changeType"] = typePoints,
+                ["exposure"] = Round(exposurePoints),
+                ["volatility"] = Round(volatilityPoints),
+                ["changeFrequency"] = Round(frequencyPoints),
+                ["anomalies"] = anomalyPoints,
+                ["reducesExposure"] = reduces,
+            },
+        };
+        return new Assessment(score, new PredictedImpact(Round(errorChange), Round(latencyChange), UserImpact(score, exposureAfter)),
+            recommendations, confidence, reasoning, evidence);
+    }
+
+    private static double Exposure(Flag? f) => f is { Enabled: true } ? Math.Clamp(f.RolloutPercentage, 0, 100) / 100 : 0;
+
+    private static double Ratio(double after, double before) => before > 0 ? after / before : after > 0 ? 1 : 0;
+
+    public static double EnvironmentWeight(string environment) => environment switch
+    {
+        FlagEnvironments.Production => 1.0,
+        FlagEnvironments.Development => 0.3,
+        _ => 0.6, // staging, and custom environments until we know better
+    };
+
+    private static string UserImpact(double score, double exposure) =>
+        exposure <= 0 ? UserImpacts.None
+        : score >= 75 ? UserImpacts.Severe
+        : score >= 50 ? UserImpacts.Significant
+        : score >= 25 ? UserImpacts.Moderate
+        : UserImpacts.Minimal;
+
+    private static List<string> Recommend(PredictionInput input, HistorySummary? h, double step, double exposureAfter, int changes24h, bool reduces)
+    {
+        var after = input.After;
+        var recs = new List<string>();
+        var production = after.TargetEnvironment == FlagEnvironments.Production;
+        var firstStep = production ? 5 : 10;
+        foreach (var a in input.ActiveAnomalies.OrderByDescending(a => RiskLevels.Rank(a.Severity)).Take(2))
+            recs.Add(F($"Resolve the open {a.Type} on {AnomalyReconciler.Label(a.Metric)} ({AnomalyReconciler.Format(a.Metric, a.BaselineValue)} → {AnomalyReconciler.Format(a.Metric, a.ObservedValue)}, {a.Severity}) before widening exposure."));
+        if (reduces)
+        {
+            recs.Add(h is null
+                ? "Exposure goes down: low risk. Keep sending metrics to confirm the flag's metrics settle."
+                : F($"Exposure goes down: low risk. Confirm the error rate returns to about {h.ErrorRate:0.##}% and P50 to about {h.LatencyP50:0} ms."));
+            return recs;
+        }
+        if (h is null)
+        {
+            if (exposureAfter > 0)
+                recs.Add(F($"Roll out to {firstStep}% first: this flag has no metric history yet, so nothing is known about how it behaves."));
+            recs.Add(F($"Send metrics before and after the change (at least {DetectionRules.MinBaselineSamples} baseline samples and {DetectionRules.MinBaselineRequests:0} requests) so regressions can be detected."));
+        }
+        else if (step >= 0.2 && exposureAfter > firstStep / 100.0)
+        {
+            recs.Add(F($"Roll out to {firstStep}% first: error rate has varied ±{h.ErrorVolatility * 100:0}% and P50 latency ±{h.LatencyP50Volatility * 100:0}% over {h.Window} ({h.Samples} samples); this change exposes {step * 100:0}% more traffic at once."));
+        }
+        if (h is { RequestsPerSample: < 200 } low && exposureAfter > 0)
+            recs.Add(F($"Traffic is low ({low.RequestsPerSample:0} requests per sample): a regression takes many samples to confirm, so hold each step until ≥ 1,000 requests have been seen after it."));
+        if (h is { ErrorRate: >= 2 } noisy)
+            recs.Add(F($"The baseline error rate is already {noisy.ErrorRate:0.##}%: a +50% rise (to {noisy.ErrorRate * 1.5:0.##}%) is what the detector will flag; consider fixing existing errors first."));
+        if (changes24h >= 3)
+            recs.Add(F($"This flag changed {changes24h} times in the last 24 h: wait for at least 5 samples after each step before the next, so each effect can be told apart."));
+        if (production && !after.AutoRollback && exposureAfter > 0)
+            recs.Add("Turn on autoRollback: a confirmed high or critical regression would then set exposure back to 0% without waiting for a person.");
+        if (recs.Count == 0)
+            recs.Add(F($"No special precautions: {after.TargetEnvironment}, exposure {exposureAfter * 100:0}%, metrics steady (error rate ±{h!.ErrorVolatility * 100:0}%)."));
+        return recs;
+    }
+
+    private static string Reason(PredictionInput input, HistorySummary? h, double before, double after, int changes24h, double score)
+    {
+        var f = input.After;
+        var head = F($"{input.Change.ChangeType} in {f.TargetEnvironment} (weight {EnvironmentWeight(f.TargetEnvironment):0.0}), exposure {before * 100:0}% → {after * 100:0}%");
+        var data = h is null
+            ? "no metric history, so this rests on the kind of change and its exposure only (low confidence)"
+            : F($"{h.Samples} samples over {h.Window}: error rate {h.ErrorRate:0.##}% (±{h.ErrorVolatility * 100:0}%), P50 {h.LatencyP50:0} ms (±{h.LatencyP50Volatility * 100:0}%), P99 {h.LatencyP99:0} ms");
+        var anomalies = input.ActiveAnomalies.Count == 0 ? "no open anomalies" : F($"{input.ActiveAnomalies.Count} open anomal{(input.ActiveAnomalies.Count == 1 ? "y" : "ies")}");
+        return F($"{head}; {data}; {changes24h} other change(s) in the last 24 h; {anomalies}. Risk score {score:0}.");
+    }
+
+    private static double Round(double v) => Math.Round(v, 3);
+
+    private static string F(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
