@@ -30,6 +30,7 @@ public sealed record MetricFinding
     public string? Severity { get; init; }
     public string Note { get; init; } = "";
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsRegression => Verdict == Verdicts.Regression;
 }
 
