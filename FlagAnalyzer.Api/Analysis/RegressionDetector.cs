@@ -22,7 +22,7 @@ public sealed record MetricFinding
     public double SequentialPValue { get; init; } = 1;
     /// <summary>Fixed-horizon p-value: two-proportion z (rates) or Welch t (means).</summary>
     public double? TestPValue { get; init; }
-    /// <summary>Mann-Whitney U p-value (latencies and satisfaction).</summary>
+    /// <summary>Mann-Whitney U p-value (latencies and satisfaction); computed only once the threshold is crossed.</summary>
     public double? RankPValue { get; init; }
     /// <summary>The largest of the p-values a regression must pass; confidence = 1 − this.</summary>
     public double PValue { get; init; } = 1;
@@ -140,11 +140,12 @@ public static class RegressionDetector
 
         var crossed = tail == Tail.Greater ? mC >= mB * (1 + threshold) && mC > mB : mC <= mB * (1 - threshold);
         var welch = WelchTest.Run(mB, b.Variance, b.Count, mC, c.Variance, c.Count, tail);
-        var rank = MannWhitneyU.RunSorted(b.Sorted, c.Sorted, tail);
         var variance = b.Variance / b.Count + c.Variance / c.Count;
         var tau = threshold * Math.Abs(mB);
         var seq = SequentialTest.Run(mC - mB, variance, tau * tau, tail);
-        return Judge(f, crossed, seq.PValue, welch.PValue, rank.PValue);
+        // the rank test is O(n + m) over the whole window; it can only matter once the threshold is crossed
+        double? rankP = crossed ? MannWhitneyU.RunSorted(b.Sorted, c.Sorted, tail).PValue : null;
+        return Judge(f, crossed, seq.PValue, welch.PValue, rankP);
     }
 
     private static MetricFinding Judge(MetricFinding f, bool crossed, double seqP, double testP, double? rankP)

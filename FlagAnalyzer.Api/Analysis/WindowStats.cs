@@ -2,21 +2,48 @@ using FlagAnalyzer.Api.Metrics;
 
 namespace FlagAnalyzer.Api.Analysis;
 
-/// <summary>Running mean and variance (Welford) plus the values kept sorted, for rank tests.</summary>
+/// <summary>
+/// Running mean and variance (Welford) plus the values, sorted on demand for rank tests: appended values are
+/// merged in one by one when few (the write path), or the whole list is re-sorted when many (a bulk build).
+/// </summary>
 public sealed class SortedMoments
 {
-    private readonly List<double> _sorted = [];
+    private const int MergeLimit = 32;
+    private readonly List<double> _values = [];
+    private int _sortedCount;
     private double _mean, _m2;
 
-    public int Count => _sorted.Count;
+    public int Count => _values.Count;
     public double Mean => Count == 0 ? double.NaN : _mean;
     public double Variance => Count < 2 ? 0 : _m2 / (Count - 1);
-    public ReadOnlySpan<double> Sorted => System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_sorted);
+
+    public ReadOnlySpan<double> Sorted
+    {
+        get
+        {
+            var unsorted = _values.Count - _sortedCount;
+            if (unsorted > MergeLimit) _values.Sort();
+            else
+            {
+                for (var i = _sortedCount; i < _values.Count; i++)
+                {
+                    var x = _values[i];
+                    var at = _values.BinarySearch(0, i, x, null);
+                    at = at < 0 ? ~at : at;
+                    if (at == i) continue;
+                    _values.RemoveAt(i);
+                    _values.Insert(at, x);
+                }
+            }
+            _sortedCount = _values.Count;
+            return System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_values);
+        }
+    }
 
     public void Add(double x)
     {
-        var at = _sorted.BinarySearch(x);
-        _sorted.Insert(at < 0 ? ~at : at, x);
+        if (_sortedCount == _values.Count && (_values.Count == 0 || x >= _values[^1])) _sortedCount++;
+        _values.Add(x);
         var delta = x - _mean;
         _mean += delta / Count;
         _m2 += delta * (x - _mean);

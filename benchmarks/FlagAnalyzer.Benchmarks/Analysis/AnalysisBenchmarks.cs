@@ -12,7 +12,7 @@ namespace FlagAnalyzer.Benchmarks.Analysis;
 /// an already-built window (the write path), and the statistical prediction. Baseline: one pass summing the
 /// samples' error counts, the least any analysis of them must do.
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MedianColumn]
 public class AnalysisBenchmarks
 {
     private const int HistorySize = 10_000;

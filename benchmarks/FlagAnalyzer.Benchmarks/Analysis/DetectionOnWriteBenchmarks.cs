@@ -18,7 +18,7 @@ namespace FlagAnalyzer.Benchmarks.Analysis;
 /// is cached: read the new row, detect, stamp the token), and with a cold cache (rebuild the window from the
 /// 10,000 rows in SQLite first — a restart, a rolled-back write, or a new change).
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MedianColumn]
 public class DetectionOnWriteBenchmarks
 {
     private WebApplication _app = null!;
