@@ -56,6 +56,38 @@ public static class AnalysisStore
         return await cmd.ListAsync(MetricStore.Read, ct);
     }
 
+    /// <summary>
+    /// The newest <paramref name="max"/> samples of a flag, newest first, read lean for a window rebuild: the
+    /// index (flag_id, timestamp, rowid) walked backwards gives the order, so there is no sort, and the flag id
+    /// string is shared rather than read per row.
+    /// </summary>
+    public static List<MetricSample> NewestSamples(WriteScope s, string flagId, int max)
+    {
+        using var cmd = s.Command("""
+            SELECT id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score
+            FROM impact_metrics WHERE flag_id = $f ORDER BY timestamp DESC, id DESC LIMIT $max
+            """).With("$f", flagId).With("$max", max);
+        var list = new List<MetricSample>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            list.Add(new MetricSample
+            {
+                Id = r.GetInt64(0),
+                FlagId = flagId,
+                Timestamp = Time.FromMs(r.GetInt64(1)),
+                Cohort = r.IsDBNull(2) ? null : r.GetString(2),
+                ErrorRate = r.GetDouble(3),
+                LatencyP50 = r.GetDouble(4),
+                LatencyP99 = r.GetDouble(5),
+                RequestCount = r.GetInt64(6),
+                ConversionRate = r.IsDBNull(7) ? null : r.GetDouble(7),
+                UserSatisfactionScore = r.IsDBNull(8) ? null : r.GetDouble(8),
+            });
+        }
+        return list;
+    }
+
     /// <summary>Every flag id, by name (for an on-demand pass over all flags).</summary>
     public static async Task<List<string>> FlagIdsAsync(WriteScope s, CancellationToken ct)
     {

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using FlagAnalyzer.Api.Analysis;
-using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Storage;
 
@@ -34,7 +33,7 @@ public sealed class FlagWindowCache
         var committed = await AnalysisStore.ReadTokenAsync(s, flagId, ct);
         if (!_entries.TryGetValue(flagId, out var entry) || entry.AnchorId != anchorId || entry.Token is null || entry.Token != committed)
         {
-            var history = await MetricStore.RecentAsync(s.Connection, s.Transaction, flagId, PredictionService.HistorySamples, ct);
+            var history = AnalysisStore.NewestSamples(s, flagId, PredictionService.HistorySamples);
             entry = new Entry(anchorId, FlagWindow.Build(anchor?.Timestamp, history));
             Interlocked.Increment(ref _rebuilds);
         }
