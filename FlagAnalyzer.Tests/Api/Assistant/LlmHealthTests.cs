@@ -1,0 +1,46 @@
+using System.Text.Json;
+
+namespace FlagAnalyzer.Tests.Api.Assistant;
+
+/// <summary>The <c>llm</c> health check against the fake Ollama's <c>/api/tags</c>.</summary>
+public sealed class LlmHealthTests
+{
+    private static async Task<JsonElement> LlmCheckAsync(AssistantApp app) =>
+        (await (await app.Client.GetAsync("/health")).ReadJson()).GetProperty("checks").GetProperty("llm");
+
+    [Fact]
+    public async Task Health_ModelPulled_IsHealthy()
+    {
+        await using var app = await AssistantApp.StartAsync(withModel: true);
+
+        var llm = await LlmCheckAsync(app);
+
+        Assert.Equal("Healthy", llm.GetProperty("status").GetString());
+        Assert.Contains("serves llama3.3", llm.GetProperty("description").GetString());
+    }
+
+    [Fact]
+    public async Task Health_ModelNotPulled_IsDegraded()
+    {
+        await using var app = await AssistantApp.StartAsync(withModel: true);
+        app.Ollama!.PulledModels.Clear();
+        app.Ollama.PulledModels.Add("mistral:latest");
+
+        var llm = await LlmCheckAsync(app);
+
+        Assert.Equal("Degraded", llm.GetProperty("status").GetString());
+        Assert.Contains("has not pulled llama3.3", llm.GetProperty("description").GetString());
+    }
+
+    [Fact]
+    public async Task Health_OllamaFailing_IsDegradedAsUnreachable()
+    {
+        await using var app = await AssistantApp.StartAsync(withModel: true);
+        app.Ollama!.TagsStatus = 503;
+
+        var llm = await LlmCheckAsync(app);
+
+        Assert.Equal("Degraded", llm.GetProperty("status").GetString());
+        Assert.Contains("is unreachable: statistical analyst only", llm.GetProperty("description").GetString());
+    }
+}
