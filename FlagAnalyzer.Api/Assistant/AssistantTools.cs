@@ -31,17 +31,17 @@ public sealed class AssistantTools(AssistantData data)
         AIFunctionFactory.Create(method, new AIFunctionFactoryOptions { Name = name, Description = description, SerializerOptions = Json.Options });
 
     public async Task<object> ListFlags(
-        [Description("development, staging, production or a custom environment name")] string? environment = null,
-        [Description("only enabled (true) or only disabled (false) flags")] bool? enabled = null,
-        [Description("text to find in names or descriptions")] string? search = null,
-        [Description("at most this many flags (1-50)")] int? limit = null,
+        [Description(Prompts.EnvironmentParameter)] string? environment = null,
+        [Description(Prompts.EnabledParameter)] bool? enabled = null,
+        [Description(Prompts.SearchParameter)] string? search = null,
+        [Description(Prompts.LimitParameter)] int? limit = null,
         CancellationToken ct = default)
     {
         var flags = await data.ListFlagsAsync(Blank(environment), enabled, Blank(search), Limit(limit), ct);
         return new { count = flags.Count, flags = flags.Select(FlagView) };
     }
 
-    public async Task<object> GetFlag([Description("the flag's id or name")] string flag, CancellationToken ct = default)
+    public async Task<object> GetFlag([Description(Prompts.FlagParameter)] string flag, CancellationToken ct = default)
     {
         if (await data.FindFlagAsync(flag, ct) is not { } f) return NotFound(flag);
         var prediction = (await data.RecentPredictionsAsync(f.Id, 1, ct)).FirstOrDefault();
@@ -59,13 +59,13 @@ public sealed class AssistantTools(AssistantData data)
         };
     }
 
-    public async Task<object> GetMetricSummary([Description("the flag's id or name")] string flag, CancellationToken ct = default)
+    public async Task<object> GetMetricSummary([Description(Prompts.FlagParameter)] string flag, CancellationToken ct = default)
     {
         if (await data.FindFlagAsync(flag, ct) is not { } f) return NotFound(flag);
         return new { flag = f.Name, summary = await data.MetricSummaryAsync(f, ct) };
     }
 
-    public async Task<object> ListActiveAnomalies([Description("a flag id or name; all flags when empty")] string? flag = null,
+    public async Task<object> ListActiveAnomalies([Description(Prompts.FlagFilterParameter)] string? flag = null,
         CancellationToken ct = default)
     {
         string? flagId = null;
@@ -79,9 +79,9 @@ public sealed class AssistantTools(AssistantData data)
     }
 
     public async Task<object> ListRecentPredictions(
-        [Description("a flag id or name; all flags when empty")] string? flag = null,
-        [Description("only predictions at or above this level: low, medium, high or critical")] string? minimumRiskLevel = null,
-        [Description("at most this many predictions (1-50)")] int? limit = null,
+        [Description(Prompts.FlagFilterParameter)] string? flag = null,
+        [Description(Prompts.MinimumRiskParameter)] string? minimumRiskLevel = null,
+        [Description(Prompts.LimitParameter)] int? limit = null,
         CancellationToken ct = default)
     {
         string? flagId = null;
@@ -97,8 +97,8 @@ public sealed class AssistantTools(AssistantData data)
     }
 
     public async Task<object> ListFlagChanges(
-        [Description("a flag id or name; all flags when empty")] string? flag = null,
-        [Description("at most this many changes (1-50)")] int? limit = null,
+        [Description(Prompts.FlagFilterParameter)] string? flag = null,
+        [Description(Prompts.LimitParameter)] int? limit = null,
         CancellationToken ct = default)
     {
         string? flagId = null;

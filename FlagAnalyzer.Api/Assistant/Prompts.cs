@@ -89,4 +89,13 @@ public static class Prompts
     public const string ChangeHistoryTool = "list_flag_changes";
     public const string ChangeHistoryDescription =
         "Lists the change history (audit log) newest first, optionally for one flag (id or name).";
+
+    // Parameter descriptions travel in each tool's JSON schema.
+    public const string FlagParameter = "the flag's id or name";
+    public const string FlagFilterParameter = "a flag id or name; all flags when empty";
+    public const string EnvironmentParameter = "development, staging, production or a custom environment name";
+    public const string EnabledParameter = "only enabled (true) or only disabled (false) flags";
+    public const string SearchParameter = "text to find in names or descriptions";
+    public const string LimitParameter = "at most this many items (1-50)";
+    public const string MinimumRiskParameter = "only predictions at or above this level: low, medium, high or critical";
 }
