@@ -1,4 +1,6 @@
 using System.ComponentModel;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
@@ -15,6 +17,9 @@ public sealed class AssistantTools(AssistantData data)
 {
     private const int MaxItems = 50;
 
+    // the API's camelCase wire format; a resolver of its own because AIFunctionFactory freezes the options it is given
+    private static readonly JsonSerializerOptions ToolJson = new(Json.Options) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
+
     public IReadOnlyList<AITool> All => _all ??=
     [
         Create(ListFlags, Prompts.ListFlagsTool, Prompts.ListFlagsDescription),
@@ -28,7 +33,7 @@ public sealed class AssistantTools(AssistantData data)
     private IReadOnlyList<AITool>? _all;
 
     private static AIFunction Create(Delegate method, string name, string description) =>
-        AIFunctionFactory.Create(method, new AIFunctionFactoryOptions { Name = name, Description = description, SerializerOptions = Json.Options });
+        AIFunctionFactory.Create(method, new AIFunctionFactoryOptions { Name = name, Description = description, SerializerOptions = ToolJson });
 
     public async Task<object> ListFlags(
         [Description(Prompts.EnvironmentParameter)] string? environment = null,

@@ -235,6 +235,9 @@ public abstract record FakeReply
 
     public static FakeReply ToolCall(string name, object arguments) => new ToolCallReply([(name, arguments)]);
 
+    /// <summary>Several tool calls in one answer, as Llama does when it wants more than one thing.</summary>
+    public static FakeReply ToolCalls(params (string Name, object Arguments)[] calls) => new ToolCallReply(calls);
+
     public static FakeReply Status(int code, string error = "model runner has unexpectedly stopped") =>
         new StatusReply(code, new JsonObject { ["error"] = error }.ToJsonString());
 
