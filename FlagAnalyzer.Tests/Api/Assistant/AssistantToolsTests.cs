@@ -79,13 +79,16 @@ public sealed class AssistantToolsTests
         };
         ActivitySource.AddActivityListener(listener);
         await using var app = await AssistantApp.StartAsync(withModel: true);
-        app.Ollama!.Respond(_ => FakeReply.Text("traced"));
+        app.Ollama!.Respond(r => r.ToolResults.Count > 0 ? FakeReply.Text("traced") : FakeReply.ToolCall("list_flags", new { }));
 
         await app.AskAsync("trace me", "trace-session");
 
         lock (spans)
+        {
             Assert.Contains(spans, a => a.DisplayName.StartsWith("chat", StringComparison.Ordinal)
                                         && (string?)a.GetTagItem("gen_ai.request.model") == "llama3.3");
+            Assert.Contains(spans, a => a.DisplayName == "execute_tool list_flags");
+        }
     }
 
     /// <summary>A tool result as OllamaSharp sends it back (the JSON of the function's return value, possibly wrapped).</summary>
