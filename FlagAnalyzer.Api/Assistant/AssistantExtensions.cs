@@ -25,6 +25,7 @@ public static class AssistantExtensions
         services.AddSingleton<DataAnswerer>();
         services.AddSingleton<IAssistant, ChatAssistant>();
         services.AddHealthChecks().AddCheck<LlmHealthCheck>("llm");
+        services.AddHostedService<LlmStartupNotice>();
 
         if (!llm.IsConfigured) return builder;
 

@@ -3,7 +3,9 @@ using System.Text.Json;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Live;
+using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Storage;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlagAnalyzer.Tests.Api.Assistant;
@@ -183,6 +185,26 @@ public sealed class ChatWithoutModelTests : IAsyncLifetime
         var llm = health.GetProperty("checks").GetProperty("llm");
         Assert.Equal("Degraded", llm.GetProperty("status").GetString());
         Assert.Equal("no language model configured: statistical analyst only", llm.GetProperty("description").GetString());
+    }
+
+    [Fact]
+    public void WithoutModel_NoChatClientOrRefinerIsRegistered()
+    {
+        Assert.Null(_app.Api.Services.GetService<IChatClient>());
+        Assert.Empty(_app.Api.Services.GetServices<IPredictionRefiner>());
+    }
+
+    [Fact]
+    public async Task Health_MalformedLlmConnectionString_IsDegradedAndSaysWhy()
+    {
+        await using var app = await AssistantApp.StartAsync(withModel: false, s => s["ConnectionStrings:llm"] = "Model=llama3.3");
+
+        var llm = (await (await app.Client.GetAsync("/health")).ReadJson()).GetProperty("checks").GetProperty("llm");
+
+        Assert.Equal("Degraded", llm.GetProperty("status").GetString());
+        Assert.Equal("no language model configured: statistical analyst only (connection string 'llm' has no valid http(s) Endpoint)",
+            llm.GetProperty("description").GetString());
+        Assert.Null(app.Api.Services.GetService<IChatClient>());
     }
 
     private static async Task AssertProblemNamesAsync(HttpResponseMessage response, string field)

@@ -1,4 +1,7 @@
 using System.Text.Json;
+using FlagAnalyzer.Api.Predictions;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlagAnalyzer.Tests.Api.Assistant;
 
@@ -17,6 +20,17 @@ public sealed class LlmHealthTests
 
         Assert.Equal("Healthy", llm.GetProperty("status").GetString());
         Assert.Contains("serves llama3.3", llm.GetProperty("description").GetString());
+    }
+
+    [Fact]
+    public void WithModel_ChatClientAndRefinerAreRegistered()
+    {
+        // checked without starting a fake: registration depends on the connection string alone
+        using var api = new ApiFactory();
+        api.Settings["ConnectionStrings:llm"] = "Endpoint=http://127.0.0.1:9/;Model=llama3.3";
+
+        Assert.NotNull(api.Services.GetService<IChatClient>());
+        Assert.IsType<LlmPredictionRefiner>(Assert.Single(api.Services.GetServices<IPredictionRefiner>()));
     }
 
     [Fact]
