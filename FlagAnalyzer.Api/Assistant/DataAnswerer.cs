@@ -38,7 +38,7 @@ public sealed class DataAnswerer(AssistantData data)
         else
         {
             await DescribeRisksAsync(sb, flags, ct);
-            sb.Append("\nWithout a language model I can answer: current risks, active anomalies, and a named flag's state and history (mention the flag by name).");
+            sb.Append("\nFrom the data alone I can answer: current risks, active anomalies, and a named flag's state and history (mention the flag by name).");
         }
         return sb.ToString().TrimEnd();
     }

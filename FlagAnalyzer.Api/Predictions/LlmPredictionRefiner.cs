@@ -127,7 +127,7 @@ public sealed partial class LlmPredictionRefiner : BackgroundService, IPredictio
                 return null;
             }
         }
-        LogRefined(prediction.Id, prediction.RiskLevel, updated.RiskLevel, _llm.Model);
+        LogRefined(prediction.Id, _llm.Model, prediction.RiskLevel, updated.RiskLevel);
         await _live.PublishAsync(new LiveEvent(LiveEventTypes.PredictionUpdated, updated, updated.FlagId), ct);
         return updated;
     }
@@ -187,9 +187,7 @@ public sealed partial class LlmPredictionRefiner : BackgroundService, IPredictio
     private partial void LogKept(Exception? ex, string predictionId, string reason);
 
     [LoggerMessage(2, LogLevel.Information, "Prediction {PredictionId} refined by {Model}: {Before} -> {After}")]
-    private partial void LogRefinedCore(string predictionId, string model, string before, string after);
-
-    private void LogRefined(string id, string before, string after, string model) => LogRefinedCore(id, model, before, after);
+    private partial void LogRefined(string predictionId, string model, string before, string after);
 
     [LoggerMessage(3, LogLevel.Warning, "Prediction {PredictionId}: the model's values were out of range and clamped: {Fields}")]
     private partial void LogClamped(string predictionId, string fields);

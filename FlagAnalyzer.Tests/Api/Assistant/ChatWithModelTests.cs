@@ -138,6 +138,20 @@ public sealed class ChatWithModelTests
     }
 
     [Fact]
+    public async Task Chat_ModelCallsToolsEndlessly_StopsAfterTheRoundLimitAndStillAnswers()
+    {
+        await using var app = await AssistantApp.StartAsync(withModel: true, s => s["Llm:MaxToolRounds"] = "3");
+        app.Ollama!.Respond(r => r.ToolNames.Count > 0 ? FakeReply.ToolCall("list_flags", new { }) : FakeReply.Text("Stopping here."));
+
+        var reply = await app.AskAsync("Loop forever please");
+
+        // three rounds with tools, then one last call without them, which must answer in words
+        Assert.Equal([6, 6, 6, 0], app.Ollama.Requests.Select(r => r.ToolNames.Count));
+        Assert.Equal("Stopping here.", reply.GetProperty("reply").GetString());
+        Assert.Equal("llm:llama3.3", reply.GetProperty("source").GetString());
+    }
+
+    [Fact]
     public async Task Chat_WithModel_SendsEarlierMessagesOfTheSession()
     {
         await using var app = await AssistantApp.StartAsync(withModel: true);
