@@ -111,17 +111,31 @@ public sealed class ChatWithModelTests
         Assert.Equal(text, message.Content);
     }
 
-    [Fact]
-    public async Task Chat_ModelAnswers500_FallsBackToDataAndSaysSo()
+    public static TheoryData<string, string> BrokenModels => new()
+    {
+        { "500", "the call failed" },
+        { "garbage", "the call failed" },
+        { "empty", "it returned an empty answer" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BrokenModels))]
+    public async Task Chat_ModelBroken_FallsBackToDataAndSaysSo(string broken, string reason)
     {
         await using var app = await AssistantApp.StartAsync(withModel: true);
-        app.Ollama!.Respond(_ => FakeReply.Status(500));
+        app.Ollama!.Respond(_ => broken switch
+        {
+            "500" => FakeReply.Status(500),
+            "garbage" => FakeReply.Raw("<html>502 Bad Gateway</html>\n"),
+            _ => FakeReply.Text("", "  "),
+        });
 
         var reply = await app.AskAsync("What are the current risks?");
 
         Assert.Equal("statistical", reply.GetProperty("source").GetString());
-        Assert.StartsWith("The language model did not answer (the call failed)", reply.GetProperty("reply").GetString());
-        Assert.Contains(app.Logs.Entries, l => l.Category.EndsWith(nameof(ChatAssistant)) && l.Message.Contains("failed on a chat answer"));
+        Assert.StartsWith($"The language model did not answer ({reason})", reply.GetProperty("reply").GetString());
+        Assert.Contains("No current risks", reply.GetProperty("reply").GetString());
+        Assert.Contains(app.Logs.Entries, l => l.Category.EndsWith(nameof(ChatAssistant)) && l.Level == Microsoft.Extensions.Logging.LogLevel.Warning);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Predictions;
@@ -61,11 +62,15 @@ public sealed class LlmPredictionTests
         Assert.False(request.Stream);
         Assert.Equal(Required(JsonDocument.Parse(Prompts.PredictionSchema).RootElement), Required(request.Format!.Value));
         Assert.Equal(Prompts.PredictionSystem, request.Messages[0].Content);
-        var input = request.Messages[1].Content;
-        Assert.Contains("\"name\":\"checkout-v2\"", input);
-        Assert.Contains("\"changeType\":\"rollout_changed\"", input);
-        Assert.Contains("\"statisticalPrediction\"", input);
-        Assert.Contains("\"exposureAfter\":50", input);
+        var content = request.Messages[1].Content;
+        Assert.StartsWith(Prompts.PredictionRequest[..Prompts.PredictionRequest.IndexOf('{')], content);
+        var input = JsonNode.Parse(content[content.IndexOf('{')..])!;
+        Assert.Equal("checkout-v2", (string?)input["flag"]!["name"]);
+        Assert.Equal("rollout_changed", (string?)input["change"]!["changeType"]);
+        Assert.Equal(25, (double)input["change"]!["before"]!["rolloutPercentage"]!);
+        Assert.Equal(50, (double)input["change"]!["after"]!["rolloutPercentage"]!);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(statistical.GetProperty("evidence").GetRawText()),
+            input["statisticalPrediction"]!["evidence"]), "the model sees the statistical evidence as stored");
     }
 
     [Fact]
