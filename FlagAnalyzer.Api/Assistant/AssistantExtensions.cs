@@ -19,7 +19,12 @@ public static class AssistantExtensions
         var services = builder.Services;
         var llm = LlmConnection.Parse(builder.Configuration.GetConnectionString("llm"));
         services.AddSingleton(llm);
-        services.Configure<LlmOptions>(builder.Configuration.GetSection(LlmOptions.Section));
+        services.AddOptions<LlmOptions>().Bind(builder.Configuration.GetSection(LlmOptions.Section))
+            .Validate(o => o.ChatTimeout > TimeSpan.Zero && o.PredictionTimeout > TimeSpan.Zero && o.HealthTimeout > TimeSpan.Zero,
+                "Llm:ChatTimeout, Llm:PredictionTimeout and Llm:HealthTimeout must be positive")
+            .Validate(o => o.MaxToolRounds >= 1 && o.HistoryMessages >= 0 && o.RefinementQueue >= 1,
+                "Llm:MaxToolRounds and Llm:RefinementQueue must be at least 1, Llm:HistoryMessages at least 0")
+            .ValidateOnStart();
         services.AddSingleton<AssistantData>();
         services.AddSingleton<AssistantTools>();
         services.AddSingleton<DataAnswerer>();

@@ -36,7 +36,7 @@ public sealed partial class LlmPredictionRefiner : BackgroundService, IPredictio
     {
         (_chat, _llm, _options, _db, _live, _clock, _logger) = (chat, llm, options.Value, db, live, clock, logger);
         _queue = Channel.CreateBounded<(Prediction, PredictionInput)>(
-            new BoundedChannelOptions(Math.Max(1, _options.RefinementQueue)) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
+            new BoundedChannelOptions(_options.RefinementQueue) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true },
             dropped => LogQueueFull(dropped.Item1.Id));
     }
 

@@ -34,6 +34,17 @@ public sealed class LlmHealthTests
     }
 
     [Fact]
+    public void Startup_NonPositiveTimeout_FailsWithTheKeyNamed()
+    {
+        using var api = new ApiFactory();
+        api.Settings["Llm:ChatTimeout"] = "00:00:00";
+
+        var ex = Assert.ThrowsAny<Exception>(() => api.CreateClient());
+
+        Assert.Contains("Llm:ChatTimeout", ex.ToString());
+    }
+
+    [Fact]
     public async Task Health_ModelNotPulled_IsDegraded()
     {
         await using var app = await AssistantApp.StartAsync(withModel: true);
