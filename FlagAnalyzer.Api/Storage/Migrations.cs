@@ -124,5 +124,9 @@ public static class Migrations
                 token    TEXT NOT NULL
             );
             """),
+        new(200, "conversation message ids and sources", """
+            ALTER TABLE conversations ADD COLUMN message_id TEXT NULL;
+            ALTER TABLE conversations ADD COLUMN source TEXT NULL;
+            """),
     ];
 }
