@@ -31,6 +31,17 @@ internal sealed class AnalysisClient(HttpClient http)
         return await (await Http.PostJson("/api/metrics", samples.ToArray())).ReadJson();
     }
 
+    /// <summary>Sends <paramref name="count"/> control and treatment samples, stamped now, in one request.</summary>
+    public async Task<JsonElement> SendCohortsAsync(string flagId, int count, (double ErrorRate, long Requests) control, (double ErrorRate, long Requests) treatment)
+    {
+        var samples = Enumerable.Range(0, count).SelectMany(i => new object[]
+        {
+            new { flagId, cohort = "control", errorRate = control.ErrorRate, latencyP50 = 100.0 + i % 3, latencyP99 = 400.0, requestCount = control.Requests },
+            new { flagId, cohort = "treatment", errorRate = treatment.ErrorRate, latencyP50 = 100.0 + i % 3, latencyP99 = 400.0, requestCount = treatment.Requests },
+        });
+        return await (await Http.PostJson("/api/metrics", samples.ToArray())).ReadJson();
+    }
+
     public async Task<List<JsonElement>> AnomaliesAsync(string flagId, string status = "all") =>
         (await (await Http.GetAsync($"/api/anomalies?flagId={flagId}&status={status}")).ReadJson()).GetProperty("items").EnumerateArray().ToList();
 
