@@ -27,6 +27,13 @@ describe('chat state', () => {
     expect(s.messages.filter((m) => m.role === 'assistant')).toHaveLength(1);
   });
 
+  it('shows the answer once when chat.message arrives just after the POST returned', () => {
+    let s = chatReducer(emptyChat, { type: 'sent', content: 'hi' });
+    s = chatReducer(s, { type: 'reply', content: 'Hello.', source: 'statistical' });
+    s = chatReducer(s, { type: 'message', event: { sessionId: 's', messageId: 'm1', role: 'assistant', content: 'Hello.', source: 'statistical', createdAt: '' } });
+    expect(s.messages.filter((m) => m.role === 'assistant')).toEqual([expect.objectContaining({ content: 'Hello.', messageId: 'm1' })]);
+  });
+
   it('ignores stray tokens when no question is waiting', () => {
     expect(chatReducer(emptyChat, token(0, 'x'))).toBe(emptyChat);
   });

@@ -39,6 +39,11 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       if (e.role !== 'assistant') return state;
       if (state.messages.some((m) => m.messageId === e.messageId)) return state;
       const { [e.messageId]: _done, ...rest } = state.streaming;
+      // the event may come just after the POST's reply, which already shows this answer: adopt its id
+      const last = state.messages[state.messages.length - 1];
+      if (last?.role === 'assistant' && !last.messageId && last.content.trim() === e.content.trim()) {
+        return { ...state, streaming: rest, messages: [...state.messages.slice(0, -1), { ...last, messageId: e.messageId }] };
+      }
       return {
         ...state,
         streaming: rest,
@@ -48,7 +53,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case 'reply': {
       // the POST's answer ends the turn; the chat.message event may have delivered the same text already
       const last = state.messages[state.messages.length - 1];
-      const already = last?.role === 'assistant' && last.content === action.content;
+      const already = last?.role === 'assistant' && last.content.trim() === action.content.trim();
       return {
         messages: already ? state.messages : [...state.messages, { role: 'assistant', content: action.content, source: action.source, createdAt: new Date().toISOString() }],
         streaming: {},
