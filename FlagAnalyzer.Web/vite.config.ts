@@ -1,5 +1,5 @@
 /// <reference types="vitest/config" />
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import tailwindcss from '@tailwindcss/vite';
 
@@ -7,9 +7,25 @@ import tailwindcss from '@tailwindcss/vite';
 const apiUrl = process.env.API_URL ?? 'http://localhost:5080';
 const port = process.env.PORT ? Number(process.env.PORT) : 5173;
 
+// the AppHost links the dev server's root; the app lives under /ui/, as it does when the API serves it
+const rootToUi: Plugin = {
+  name: 'root-to-ui',
+  configureServer(server) {
+    server.middlewares.use((req, res, next) => {
+      if (req.url === '/' || req.url === '/ui') {
+        res.statusCode = 302;
+        res.setHeader('Location', '/ui/');
+        res.end();
+        return;
+      }
+      next();
+    });
+  },
+};
+
 export default defineConfig({
   base: '/ui/',
-  plugins: [react(), tailwindcss()],
+  plugins: [react(), tailwindcss(), rootToUi],
   server: {
     port,
     strictPort: !!process.env.PORT,
