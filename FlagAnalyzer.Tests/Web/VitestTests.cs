@@ -15,7 +15,7 @@ public sealed class VitestTests(ITestOutputHelper output)
         Assert.True(Directory.Exists(Path.Combine(RepoPaths.Web, "node_modules")),
             "FlagAnalyzer.Web/node_modules is missing: build FlagAnalyzer.Api (it runs npm ci) or run 'npm ci' in FlagAnalyzer.Web.");
 
-        var psi = new ProcessStartInfo("npx", "vitest run --reporter=default")
+        var psi = new ProcessStartInfo("npx", "--no vitest run --reporter=default")
         {
             WorkingDirectory = RepoPaths.Web,
             RedirectStandardOutput = true,
