@@ -8,12 +8,13 @@ public static class TestData
 {
     public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..(prefix.Length + 9)];
 
-    public static async Task<JsonElement> CreateFlagAsync(HttpClient api, string name, string environment = "staging", bool enabled = false)
+    public static async Task<JsonElement> CreateFlagAsync(HttpClient api, string name, string environment = "staging", bool enabled = false,
+        string owner = "web-tests", string[]? tags = null)
     {
         var response = await api.PostJson("/api/flags", new
         {
             name, description = "created by a browser test", enabled, rolloutPercentage = enabled ? 100 : 0,
-            targetEnvironment = environment, owner = "web-tests", tags = new[] { "browser" },
+            targetEnvironment = environment, owner, tags = tags ?? ["browser"],
         });
         return await response.ReadAs<JsonElement>();
     }

@@ -92,4 +92,51 @@ public sealed class UiTests(BrowserFixture browser)
         await session.ShotAsync(page, "flag-detail-updated");
         Assert.Empty(session.Errors);
     }
+
+    [Fact]
+    public async Task Flags_FilteredByOwnerEnvironmentAndTag_KeepFiltersAcrossReload_AndTheSliderMovesTheRollout()
+    {
+        await using var session = await browser.OpenAsync(nameof(Flags_FilteredByOwnerEnvironmentAndTag_KeepFiltersAcrossReload_AndTheSliderMovesTheRollout));
+        var owner = TestData.UniqueName("team");
+        var payments = TestData.UniqueName("pay");
+        var target = TestData.UniqueName("a1");
+        await TestData.CreateFlagAsync(Api, target, "production", owner: owner, tags: [payments]);
+        await TestData.CreateFlagAsync(Api, TestData.UniqueName("a2"), "staging", owner: owner, tags: [payments]);
+        await TestData.CreateFlagAsync(Api, TestData.UniqueName("a3"), "production", owner: owner, tags: ["search"]);
+        await TestData.CreateFlagAsync(Api, TestData.UniqueName("b1"), "production", owner: TestData.UniqueName("other"), tags: [payments]);
+
+        var page = await session.NewPageAsync();
+        await page.GotoAsync("/ui/flags");
+        var cards = page.GetByTestId("flag-card");
+        await page.GetByTestId("filter-owner").FillAsync(owner);
+        await Expect(cards).ToHaveCountAsync(3);
+        await page.GetByTestId("filter-environment").SelectOptionAsync("production");
+        await Expect(cards).ToHaveCountAsync(2);
+        await page.GetByTestId("filter-tag").FillAsync(payments);
+        await Expect(cards).ToHaveCountAsync(1);
+        await Expect(cards.First).ToHaveAttributeAsync("data-flag-name", target);
+        await session.ShotAsync(page, "filtered");
+
+        // the filters live in the URL: a reload (or a shared link) shows the same list
+        await page.ReloadAsync();
+        await Expect(page.GetByTestId("filter-owner")).ToHaveValueAsync(owner);
+        await Expect(page.GetByTestId("filter-environment")).ToHaveValueAsync("production");
+        await Expect(cards).ToHaveCountAsync(1);
+
+        await page.GetByTestId("filter-tag").FillAsync("no-such-tag");
+        await Expect(page.GetByTestId("flags-empty")).ToContainTextAsync("No flag matches");
+
+        // one step of the slider (5%) is recorded as a rollout change when released
+        await page.GetByTestId("filter-tag").FillAsync(payments);
+        var card = cards.First;
+        await card.GetByTestId("rollout-slider").FocusAsync();
+        await page.Keyboard.PressAsync("ArrowRight");
+        await Expect(card.GetByTestId("rollout-value")).ToHaveTextAsync("5%");
+        await Expect(card.GetByTestId("change-prediction")).ToBeVisibleAsync();
+        var flag = await (await Api.GetAsync($"/api/flags/{target}")).ReadAs<JsonElement>();
+        Assert.Equal(5, flag.GetProperty("rolloutPercentage").GetDouble());
+        var changes = await (await Api.GetAsync($"/api/flags/{target}/changes")).ReadAs<JsonElement>();
+        Assert.Contains(changes.GetProperty("items").EnumerateArray(), c => c.GetProperty("changeType").GetString() == "rollout_changed");
+        await session.ShotAsync(page, "rollout-moved");
+    }
 }

@@ -48,17 +48,17 @@ export default function Flags() {
       <div className="flex flex-wrap items-center gap-2" data-testid="flag-filters">
         <label className="relative">
           <Search className="absolute left-2 top-2 h-4 w-4 text-slate-400" />
-          <input data-testid="filter-q" className={`${filterCls} pl-8`} placeholder="Search name or description" value={params.get('q') ?? ''} onChange={(e) => set('q', e.target.value)} />
+          <input data-testid="filter-q" aria-label="Search flags" className={`${filterCls} pl-8`} placeholder="Search name or description" value={params.get('q') ?? ''} onChange={(e) => set('q', e.target.value)} />
         </label>
-        <select data-testid="filter-environment" className={filterCls} value={params.get('environment') ?? ''} onChange={(e) => set('environment', e.target.value)}>
+        <select data-testid="filter-environment" aria-label="Environment" className={filterCls} value={params.get('environment') ?? ''} onChange={(e) => set('environment', e.target.value)}>
           <option value="">all environments</option>
           <option value="development">development</option>
           <option value="staging">staging</option>
           <option value="production">production</option>
         </select>
-        <input data-testid="filter-owner" className={filterCls} placeholder="owner" value={params.get('owner') ?? ''} onChange={(e) => set('owner', e.target.value)} />
-        <input data-testid="filter-tag" className={filterCls} placeholder="tag" value={params.get('tag') ?? ''} onChange={(e) => set('tag', e.target.value)} />
-        <select data-testid="filter-enabled" className={filterCls} value={params.get('enabled') ?? ''} onChange={(e) => set('enabled', e.target.value)}>
+        <input data-testid="filter-owner" aria-label="Owner" className={filterCls} placeholder="owner" value={params.get('owner') ?? ''} onChange={(e) => set('owner', e.target.value)} />
+        <input data-testid="filter-tag" aria-label="Tag" className={filterCls} placeholder="tag" value={params.get('tag') ?? ''} onChange={(e) => set('tag', e.target.value)} />
+        <select data-testid="filter-enabled" aria-label="State" className={filterCls} value={params.get('enabled') ?? ''} onChange={(e) => set('enabled', e.target.value)}>
           <option value="">enabled or not</option>
           <option value="true">enabled</option>
           <option value="false">disabled</option>
