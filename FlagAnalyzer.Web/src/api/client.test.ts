@@ -29,6 +29,17 @@ describe('api client', () => {
     await expect(api.createFlag({ name: 'x' })).rejects.toThrow("A flag named 'x' already exists.");
   });
 
+  it('names the endpoint when the server does not have it', async () => {
+    const api = createApi('', vi.fn(async () => new Response('', { status: 404, statusText: 'Not Found' })));
+    const e = await api.chat('hi').catch((x) => x);
+    expect(errorMessage(e)).toBe('POST /api/chat is not available on this server');
+  });
+
+  it('keeps the API\'s own words for a 404 of a resource', async () => {
+    const api = createApi('', vi.fn(async () => problem(404, { title: 'Flag not found', detail: "No flag has the id or name 'x'." })));
+    await expect(api.getFlag('x')).rejects.toThrow("No flag has the id or name 'x'.");
+  });
+
   it('says the API is unreachable instead of a bare TypeError', async () => {
     const api = createApi('', vi.fn(async () => { throw new TypeError('Failed to fetch'); }));
     const e = await api.listFlags().catch((x) => x);

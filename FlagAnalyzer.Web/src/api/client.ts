@@ -42,13 +42,15 @@ export function errorMessage(e: unknown): string {
 
 type Fetch = typeof fetch;
 
-async function readProblem(res: Response): Promise<ApiError> {
+async function readProblem(res: Response, what: string): Promise<ApiError> {
   const text = await res.text().catch(() => '');
+  // a bare 404/405 without a problem body means the endpoint itself is missing (e.g. a part not deployed yet)
+  const missing = res.status === 404 || res.status === 405 ? `${what} is not available on this server` : undefined;
   try {
     const p = JSON.parse(text) as { title?: string; detail?: string; errors?: Record<string, string[]> };
-    return new ApiError(res.status, p.title ?? res.statusText ?? `HTTP ${res.status}`, p.detail, p.errors ?? {});
+    return new ApiError(res.status, p.title ?? (res.statusText || `HTTP ${res.status}`), p.detail ?? (p.errors ? undefined : missing), p.errors ?? {});
   } catch {
-    return new ApiError(res.status, res.statusText || `HTTP ${res.status}`, text ? text.slice(0, 300) : undefined);
+    return new ApiError(res.status, res.statusText || `HTTP ${res.status}`, text ? text.slice(0, 300) : missing);
   }
 }
 
@@ -82,7 +84,7 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a)) {
     } catch (e) {
       throw new ApiError(0, 'The API is unreachable', e instanceof Error ? e.message : String(e));
     }
-    if (!res.ok) throw await readProblem(res);
+    if (!res.ok) throw await readProblem(res, `${method} ${path.split('?')[0]}`);
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     return (text ? JSON.parse(text) : undefined) as T;
