@@ -21,9 +21,9 @@ public sealed class LiveTests(BrowserFixture browser)
     }
 
     [Fact]
-    public async Task Regression_PostedToTheApi_ArrivesLiveOnTheAnomaliesPage_AndCanBeAcknowledged()
+    public async Task Regression_PostedToTheApi_ArrivesLiveOnTheAnomaliesPage_IsAcknowledged_ThenResolves()
     {
-        await using var session = await browser.OpenAsync(nameof(Regression_PostedToTheApi_ArrivesLiveOnTheAnomaliesPage_AndCanBeAcknowledged));
+        await using var session = await browser.OpenAsync(nameof(Regression_PostedToTheApi_ArrivesLiveOnTheAnomaliesPage_IsAcknowledged_ThenResolves));
         var flag = await TestData.CreateFlagAsync(Api, TestData.UniqueName("spike"), "production");
         var flagId = flag.GetProperty("id").GetString()!;
 
@@ -55,5 +55,14 @@ public sealed class LiveTests(BrowserFixture browser)
         var open = await (await Api.GetAsync($"/api/anomalies?flagId={flagId}")).ReadAs<JsonElement>();
         Assert.Contains(open.GetProperty("items").EnumerateArray(), a => a.GetProperty("status").GetString() == "acknowledged");
         await session.ShotAsync(page, "anomaly-acknowledged");
+
+        // the error rate comes back to its baseline: the anomaly resolves, leaves the open list, and is on the Resolved tab
+        var recovery = TestData.Samples(flagId, 20, errorRate: 0.5, latencyP50: 45, DateTimeOffset.UtcNow.AddSeconds(50), TimeSpan.FromSeconds(1), seed: 3);
+        await TestData.PostMetricsAsync(Api, recovery);
+        await Expect(anomaly).ToHaveCountAsync(0, new() { Timeout = 20_000 });
+        await page.GetByTestId("tab-resolved").ClickAsync();
+        await Expect(anomaly.First.GetByTestId("anomaly-status")).ToHaveTextAsync("resolved");
+        await Expect(anomaly.First.GetByTestId("acknowledge")).ToHaveCountAsync(0);
+        await session.ShotAsync(page, "anomaly-resolved");
     }
 }
