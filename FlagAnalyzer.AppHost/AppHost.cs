@@ -21,7 +21,8 @@ IResourceBuilder<IResourceWithConnectionString>? llm = stack.Llm switch
 };
 
 var api = builder.AddProject<Projects.FlagAnalyzer_Api>("api")
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .OnResourceReady(Announce.ApiHealthy);
 if (cache is not null) api.WithReference(cache).WaitFor(cache);
 if (llm is not null) api.WithReference(llm).WaitFor(llm);
 

@@ -11,7 +11,9 @@ internal sealed class FlagCacheHealthCheck(IServiceProvider services) : IHealthC
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
         if (services.GetService<RedisFlagCache>() is not { } redis)
-            return HealthCheckResult.Degraded("degraded: no Redis (ConnectionStrings:cache is not set); flags are cached in this process only");
+            return HealthCheckResult.Degraded(services.GetRequiredService<IFlagCache>() is NoFlagCache
+                ? "degraded: no Redis (FlagCache:Enabled is false); every flag read goes to SQLite"
+                : "degraded: no Redis (ConnectionStrings:cache is not set); flags are cached in this process only");
         return await redis.PingAsync()
             ? HealthCheckResult.Healthy($"Redis at {redis.Endpoint}")
             : HealthCheckResult.Degraded($"degraded: no Redis ({redis.Endpoint} is unreachable); flags are read from SQLite");

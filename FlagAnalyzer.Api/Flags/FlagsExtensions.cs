@@ -9,7 +9,13 @@ public static class FlagsExtensions
 
     public static IHostApplicationBuilder AddFlags(this IHostApplicationBuilder builder)
     {
-        if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(CacheConnectionName)))
+        var section = builder.Configuration.GetSection("FlagCache");
+        builder.Services.Configure<FlagCacheOptions>(section);
+        if (!section.GetValue(nameof(FlagCacheOptions.Enabled), true))
+        {
+            builder.Services.AddSingleton<IFlagCache, NoFlagCache>();
+        }
+        else if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(CacheConnectionName)))
         {
             builder.Services.AddSingleton<IFlagCache, InProcessFlagCache>();
         }

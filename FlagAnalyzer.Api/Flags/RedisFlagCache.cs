@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using FlagAnalyzer.Api.Common;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace FlagAnalyzer.Api.Flags;
@@ -66,16 +67,18 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
     private readonly FlagCacheLocalCopy _local = new();
     // write-throughs Redis missed while away, newest per flag id; replayed when it returns
     private readonly ConcurrentDictionary<string, PendingWrite> _pending = new(StringComparer.Ordinal);
+    private readonly bool _useLocalCopy;
     private int _subscribing;
     private int _replaying;
     private volatile bool _subscribed;
 
     private sealed record PendingWrite(Flag Flag, string? PreviousName, bool Removed);
 
-    public RedisFlagCache(IConnectionMultiplexer redis, ILogger<RedisFlagCache> log)
+    public RedisFlagCache(IConnectionMultiplexer redis, IOptions<FlagCacheOptions> options, ILogger<RedisFlagCache> log)
     {
         _redis = redis;
         _log = log;
+        _useLocalCopy = options.Value.LocalCopy;
         _redis.ConnectionFailed += OnConnectionFailed;
         _redis.ConnectionRestored += OnConnectionRestored;
     }
@@ -98,7 +101,7 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
     public bool IsConnected => _redis.IsConnected;
 
     // the local copy is only trusted while invalidations can reach it
-    private bool LocalCopyUsable => _redis.IsConnected && _subscribed;
+    private bool LocalCopyUsable => _useLocalCopy && _redis.IsConnected && _subscribed;
 
     public async Task<bool> PingAsync()
     {
