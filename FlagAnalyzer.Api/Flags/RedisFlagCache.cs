@@ -69,6 +69,7 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
     private readonly ConcurrentDictionary<string, PendingWrite> _pending = new(StringComparer.Ordinal);
     private readonly bool _useLocalCopy;
     private int _subscribing;
+    private int _down;
     private int _replaying;
     private volatile bool _subscribed;
 
@@ -222,12 +223,15 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
     {
         if (e.ConnectionType != ConnectionType.Interactive) return;
         _local.Clear();
-        _log.LogWarning("Redis at {Endpoint} went away ({Failure}); flag reads come from SQLite until it returns.", Endpoint, e.FailureType);
+        // once per outage, not once per reconnect attempt
+        if (Interlocked.Exchange(ref _down, 1) == 0)
+            _log.LogWarning("Redis at {Endpoint} went away ({Failure}); flag reads come from SQLite until it returns.", Endpoint, e.FailureType);
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         if (e.ConnectionType != ConnectionType.Interactive) return;
+        Volatile.Write(ref _down, 0);
         // invalidations published while we were away are lost: start from an empty local copy
         _local.Clear();
         _ = TrySubscribeAsync();
