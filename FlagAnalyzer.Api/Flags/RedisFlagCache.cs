@@ -102,7 +102,9 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
     public bool IsConnected => _redis.IsConnected;
 
     // the local copy is only trusted while invalidations can reach it
-    private bool LocalCopyUsable => _useLocalCopy && _redis.IsConnected && _subscribed;
+    private bool LocalCopyUsable => _useLocalCopy && _subscribed && _redis.GetSubscriber().IsConnected(InvalidationChannel);
+
+    private static readonly RedisChannel InvalidationChannel = RedisChannel.Literal(Channel);
 
     public async Task<bool> PingAsync()
     {
@@ -205,7 +207,7 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
         try
         {
             // the multiplexer re-subscribes by itself after a reconnect once this has succeeded
-            var queue = await _redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(Channel));
+            var queue = await _redis.GetSubscriber().SubscribeAsync(InvalidationChannel);
             queue.OnMessage(OnMessage);
             _subscribed = true;
         }
@@ -221,8 +223,9 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
     {
-        if (e.ConnectionType != ConnectionType.Interactive) return;
+        // either connection: without the subscription, invalidations are lost too
         _local.Clear();
+        if (e.ConnectionType != ConnectionType.Interactive) return;
         // once per outage, not once per reconnect attempt
         if (Interlocked.Exchange(ref _down, 1) == 0)
             _log.LogWarning("Redis at {Endpoint} went away ({Failure}); flag reads come from SQLite until it returns.", Endpoint, e.FailureType);
@@ -230,10 +233,10 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
-        if (e.ConnectionType != ConnectionType.Interactive) return;
-        Volatile.Write(ref _down, 0);
         // invalidations published while we were away are lost: start from an empty local copy
         _local.Clear();
+        if (e.ConnectionType != ConnectionType.Interactive) return;
+        Volatile.Write(ref _down, 0);
         _ = TrySubscribeAsync();
         _ = ReplayAsync();
     }
