@@ -125,6 +125,7 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
         using var span = FlagCacheTelemetry.Source.StartActivity("flag-cache get");
         span?.SetTag(FlagCacheTelemetry.FlagTag, idOrName);
         if (!_redis.IsConnected) return Result(span, "unavailable", null);
+        if (!_subscribed) _ = TrySubscribeAsync(); // Redis was away at start-up and is here now
         if (LocalCopyUsable && _local.TryGet(idOrName, out var local)) return Result(span, "local", local);
         try
         {

@@ -103,6 +103,21 @@ public sealed class RedisFlagCacheTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RedisAbsentAtStart_ApiServes_ThenCacheTakesOverWhenRedisArrives()
+    {
+        _redis.Kill();
+        var api = Replica().CreateClient();
+        var flag = await (await api.PostJson("/api/flags", new { name = Name("late-redis") })).ReadAs<Flag>();
+        Assert.Equal(flag.Id, (await (await api.GetAsync($"/api/flags/{flag.Name}")).ReadAs<Flag>()).Id);
+        Assert.Equal("Degraded", await CacheStatus(api));
+
+        await _redis.StartAgainAsync();
+        Assert.True(await Eventually(async () => await CacheStatus(api) == "Healthy"), "the cache never reported healthy after Redis arrived");
+        Assert.True(await Eventually(async () => (await InRedis(flag.Id))?.Version == flag.Version),
+            "the flag created before Redis arrived never reached it");
+    }
+
+    [Fact]
     public async Task WithoutRedis_HealthSaysDegradedNoRedis()
     {
         await using var app = new ApiFactory();
