@@ -137,7 +137,7 @@ public sealed class StatisticalPredictor : IImpactPredictor
         }
         if (h is null)
         {
-            if (exposureAfter > 0)
+            if (exposureAfter > firstStep / 100.0)
                 recs.Add(F($"Roll out to {firstStep}% first: this flag has no metric history yet, so nothing is known about how it behaves."));
             recs.Add(F($"Send metrics before and after the change (at least {DetectionRules.MinBaselineSamples} baseline samples and {DetectionRules.MinBaselineRequests:0} requests) so regressions can be detected."));
         }

@@ -54,6 +54,15 @@ public sealed class StatisticalPredictorTests
     }
 
     [Fact]
+    public void NoHistory_AtASmallFirstStep_DoesNotAskForASmallerOne()
+    {
+        var a = Predict(Flag(false, 0), Flag(true, 5), ChangeTypes.Enabled);
+
+        Assert.DoesNotContain(a.Recommendations, r => r.StartsWith("Roll out to", StringComparison.Ordinal));
+        Assert.Contains(a.Recommendations, r => r.Contains("Send metrics before and after the change"));
+    }
+
+    [Fact]
     public void Confidence_GrowsWithHistory()
     {
         var few = Predict(Flag(false, 0), Flag(true, 10), ChangeTypes.Enabled, History(10)).Confidence;
