@@ -32,10 +32,15 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
 {
     public const string Guardian = "guardian";
 
+    /// <summary>
+    /// The write path: each flag runs under its own savepoint, so a detector failure is logged and undone for that
+    /// flag alone — the metrics it was called for still commit.
+    /// </summary>
     public async Task<DetectionOutcome> DetectAsync(WriteScope scope, IReadOnlyCollection<string> flagIds, CancellationToken ct) =>
-        (await RunAsync(scope, flagIds, ct)).Outcome;
+        (await RunAsync(scope, flagIds, ct, isolateFailures: true)).Outcome;
 
-    public async Task<DetectionRun> RunAsync(WriteScope s, IReadOnlyCollection<string> flagIds, CancellationToken ct)
+    /// <summary>Detection for the given flags inside the caller's transaction; the caller commits, then publishes.</summary>
+    public async Task<DetectionRun> RunAsync(WriteScope s, IReadOnlyCollection<string> flagIds, CancellationToken ct, bool isolateFailures = false)
     {
         List<Anomaly> detected = [], resolved = [];
         List<FlagMutation> rollbacks = [];
@@ -44,37 +49,63 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
 
         foreach (var flagId in flagIds)
         {
-            var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, flagId, ct);
-            if (flag is null)
+            FlagPass? pass;
+            if (!isolateFailures) pass = await DetectFlagAsync(s, flagId, now, ct);
+            else
             {
-                windows.Forget(flagId);
-                continue;
+                s.Transaction.Save(Savepoint);
+                try
+                {
+                    pass = await DetectFlagAsync(s, flagId, now, ct);
+                    s.Transaction.Release(Savepoint);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    s.Transaction.Rollback(Savepoint);
+                    s.Transaction.Release(Savepoint);
+                    windows.Forget(flagId);
+                    logger.LogError(ex, "Anomaly detection failed for flag {FlagId}; its metrics are kept, detection is skipped this time", flagId);
+                    continue;
+                }
             }
-            var anchor = await AnalysisStore.LatestAnchorAsync(s, flag.Id, ct);
-            var window = await windows.GetAsync(s, flag.Id, anchor, ct);
-            var analysis = RegressionDetector.Analyze(window, flag.Enabled ? flag.RolloutPercentage : null);
-            var open = await AnomalyStore.OpenAsync(s.Connection, s.Transaction, flag.Id, ct);
-            var r = AnomalyReconciler.Reconcile(flag.Id, analysis, open, anchor?.ChangeId, now, () => Ids.New("anm", clock));
-
-            foreach (var a in r.Raise) await AnomalyStore.InsertAsync(s.Connection, s.Transaction, a, ct);
-            foreach (var a in r.Resolve.Concat(r.Escalate)) await AnomalyStore.UpdateAsync(s.Connection, s.Transaction, a, ct);
-            detected.AddRange(r.Raise);
-            resolved.AddRange(r.Resolve);
-
-            var current = flag;
-            if (await RollBackAsync(s, flag, analysis, r, ct) is { } m)
-            {
-                rollbacks.Add(m);
-                current = m.After ?? flag;
-            }
-
-            var stillOpen = open.Where(a => r.Resolve.All(x => x.Id != a.Id))
-                .Select(a => r.Escalate.FirstOrDefault(x => x.Id == a.Id) ?? a)
-                .Concat(r.Raise).ToList();
-            reports.Add(new FlagAnalysisReport(current.Id, current.Name, analysis.Mode, anchor?.ChangeId, anchor?.Timestamp,
-                analysis.Baseline, analysis.Current, analysis.Srm, analysis.Findings, stillOpen));
+            if (pass is null) continue;
+            detected.AddRange(pass.Raised);
+            resolved.AddRange(pass.Resolved);
+            if (pass.Rollback is { } m) rollbacks.Add(m);
+            reports.Add(pass.Report);
         }
         return new DetectionRun(new DetectionOutcome(detected, resolved, rollbacks), reports);
+    }
+
+    private const string Savepoint = "anomaly_detection";
+
+    private sealed record FlagPass(IReadOnlyList<Anomaly> Raised, IReadOnlyList<Anomaly> Resolved, FlagMutation? Rollback, FlagAnalysisReport Report);
+
+    private async Task<FlagPass?> DetectFlagAsync(WriteScope s, string flagId, DateTimeOffset now, CancellationToken ct)
+    {
+        var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, flagId, ct);
+        if (flag is null)
+        {
+            windows.Forget(flagId);
+            return null;
+        }
+        var anchor = await AnalysisStore.LatestAnchorAsync(s, flag.Id, ct);
+        var window = await windows.GetAsync(s, flag.Id, anchor, ct);
+        var analysis = RegressionDetector.Analyze(window, flag.Enabled ? flag.RolloutPercentage : null);
+        var open = await AnomalyStore.OpenAsync(s.Connection, s.Transaction, flag.Id, ct);
+        var r = AnomalyReconciler.Reconcile(flag.Id, analysis, open, anchor?.ChangeId, now, () => Ids.New("anm", clock));
+
+        foreach (var a in r.Raise) await AnomalyStore.InsertAsync(s.Connection, s.Transaction, a, ct);
+        foreach (var a in r.Resolve.Concat(r.Escalate)) await AnomalyStore.UpdateAsync(s.Connection, s.Transaction, a, ct);
+        var rollback = await RollBackAsync(s, flag, analysis, r, ct);
+        var current = rollback?.After ?? flag;
+
+        var stillOpen = open.Where(a => r.Resolve.All(x => x.Id != a.Id))
+            .Select(a => r.Escalate.FirstOrDefault(x => x.Id == a.Id) ?? a)
+            .Concat(r.Raise).ToList();
+        var report = new FlagAnalysisReport(current.Id, current.Name, analysis.Mode, anchor?.ChangeId, anchor?.Timestamp,
+            analysis.Baseline, analysis.Current, analysis.Srm, analysis.Findings, stillOpen);
+        return new FlagPass(r.Raise, r.Resolve, rollback, report);
     }
 
     /// <summary>

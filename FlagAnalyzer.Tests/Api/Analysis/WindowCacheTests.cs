@@ -67,4 +67,25 @@ public sealed class WindowCacheTests : IDisposable
         var report = (await (await _api.Http.PostJson("/api/analyze", new { flagId = id })).ReadJson()).GetProperty("flags")[0];
         Assert.Equal(6, report.GetProperty("current").GetProperty("samples").GetInt32());
     }
+
+    [Fact]
+    public async Task ADetectorFailure_DoesNotLoseTheMetrics()
+    {
+        var id = await _api.CreateFlagAsync("detector-fault");
+        await _api.SendBaselineAsync(id);
+        // break the detector's storage under the running app
+        await using (var conn = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_app.DatabasePath}"))
+        {
+            await conn.OpenAsync();
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = "DROP TABLE analysis_windows";
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        var response = await _api.Http.PostJson("/api/metrics", AnalysisClient.Sample(id, errorRate: 1, p50: 100));
+
+        Assert.Equal(1, (await response.ReadJson()).GetProperty("accepted").GetInt32());
+        var stored = (await (await _api.Http.GetAsync($"/api/flags/{id}/metrics")).ReadJson()).GetProperty("items");
+        Assert.Equal(31, stored.GetArrayLength());
+    }
 }
