@@ -3,7 +3,7 @@ using FlagAnalyzer.Api.Analysis;
 namespace FlagAnalyzer.Tests.Unit.Analysis;
 
 /// <summary>Each test against values worked out by hand from its textbook formula (quoted) or a published example.</summary>
-public sealed class StatisticalTestsTests
+public sealed class HypothesisTestsTests
 {
     [Fact]
     public void TwoProportion_TenVersusTwentyFiveErrorsPerThousand()
