@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using FlagAnalyzer.Api.Common;
+using StackExchange.Redis;
+
+namespace FlagAnalyzer.Api.Live.Ws;
+
+/// <summary>
+/// Delivers live events to the <c>/ws</c> sockets. Alone, it hands each event to this process's sockets; with
+/// Redis it publishes each event once on a channel every replica subscribes to, so a <c>/ws</c> client sees
+/// events caused anywhere, as a SignalR client does through the backplane.
+/// </summary>
+public sealed class WsBridge(LiveOptions options, ILogger<WsBridge> logger) : IAsyncDisposable
+{
+    private static readonly RedisChannel Channel = RedisChannel.Literal(LiveOptions.ChannelPrefix + ":ws");
+    private readonly ConcurrentDictionary<WsConnection, byte> _connections = new();
+    private ConnectionMultiplexer? _redis;
+
+    public int Count => _connections.Count;
+
+    internal void Add(WsConnection c) => _connections.TryAdd(c, 0);
+    internal void Remove(WsConnection c) => _connections.TryRemove(c, out _);
+
+    /// <summary>Connects to Redis when configured. Never throws: a Redis that is down is retried in the background.</summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        if (options.RedisConnectionString is not { } cs) return;
+        try
+        {
+            var config = ConfigurationOptions.Parse(cs);
+            config.AbortOnConnectFail = false;
+            _redis = await ConnectionMultiplexer.ConnectAsync(config);
+            var queue = await _redis.GetSubscriber().SubscribeAsync(Channel);
+            queue.OnMessage(m => Receive((byte[])m.Message!));
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "/ws clients will see only this replica's events: Redis subscription failed");
+        }
+    }
+
+    public void Publish(LiveEvent e, LiveEnvelope envelope)
+    {
+        if (_redis is { } redis)
+        {
+            try
+            {
+                // one header line per routing field, then the envelope as the sockets receive it
+                var header = Encoding.UTF8.GetBytes($"{e.Type}\n{e.SessionId}\n");
+                var body = JsonSerializer.SerializeToUtf8Bytes(envelope, Json.Options);
+                var message = new byte[header.Length + body.Length];
+                header.CopyTo(message, 0);
+                body.CopyTo(message, header.Length);
+                redis.GetSubscriber().Publish(Channel, message, CommandFlags.FireAndForget);
+                return;
+            }
+            catch (Exception ex)
+            {
+                logger.LogDebug(ex, "Live event {Type} not published to Redis for /ws; delivering locally", e.Type);
+            }
+        }
+        Deliver(e.Type, e.SessionId, null, envelope);
+    }
+
+    private void Receive(byte[] message)
+    {
+        var span = message.AsSpan();
+        var fields = new string?[2];
+        for (var i = 0; i < 2; i++)
+        {
+            var nl = span.IndexOf((byte)'\n');
+            if (nl < 0) return;
+            fields[i] = nl == 0 ? null : Encoding.UTF8.GetString(span[..nl]);
+            span = span[(nl + 1)..];
+        }
+        if (fields[0] is not { } type) return;
+        Deliver(type, fields[1], span.ToArray(), null);
+    }
+
+    private void Deliver(string type, string? sessionId, byte[]? bytes, LiveEnvelope? envelope)
+    {
+        foreach (var c in _connections.Keys)
+        {
+            if (!c.Wants(type, sessionId)) continue;
+            bytes ??= JsonSerializer.SerializeToUtf8Bytes(envelope, Json.Options);
+            c.Enqueue(bytes);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_redis is { } r) await r.DisposeAsync();
+    }
+}

@@ -1,0 +1,43 @@
+using FlagAnalyzer.Api.Assistant;
+
+namespace FlagAnalyzer.Api.Live.Ws;
+
+/// <summary><c>/ws</c>: the seed's raw WebSocket, so <c>new WebSocket('ws://host/ws')</c> keeps working.</summary>
+public static class WsEndpoint
+{
+    public const string Path = "/ws";
+
+    public static IEndpointConventionBuilder MapSeedWebSocket(this IEndpointRouteBuilder app)
+    {
+        // the WebSocket middleware runs only for this endpoint, as SignalR does for its hubs
+        var pipeline = app.CreateApplicationBuilder()
+            .UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) })
+            .Use(next => HandleAsync)
+            .Build();
+        return app.Map(Path, pipeline).WithName("SeedWebSocket");
+    }
+
+    private static async Task HandleAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsync("/ws expects a WebSocket upgrade request.");
+            return;
+        }
+        var services = context.RequestServices;
+        var bridge = services.GetRequiredService<WsBridge>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WsEndpoint).FullName!);
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var connection = new WsConnection(socket, services.GetRequiredService<IAssistant>(), logger);
+        bridge.Add(connection);
+        try
+        {
+            await connection.RunAsync(context.RequestAborted);
+        }
+        finally
+        {
+            bridge.Remove(connection);
+        }
+    }
+}
