@@ -47,13 +47,19 @@ public sealed class LiveDispatcher : BackgroundService, ILiveEventSink
             _logger.LogWarning("Live event queue full ({Capacity}): dropped {Count} oldest events so far (latest {Type})", QueueCapacity, n, e.Type);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    public override async Task StartAsync(CancellationToken cancellationToken)
     {
         if (_options.RedisConnectionString is null)
             _logger.LogInformation("Live events: single node (no ConnectionStrings:cache); clients see only events caused by this process");
         else
             _logger.LogInformation("Live events: Redis backplane on; clients see events caused by every API replica");
-        await _ws.StartAsync(stoppingToken);
+        // subscribed before the server takes its first /ws client (waits at most Redis's connect timeout when it is down)
+        await _ws.StartAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
 
         await foreach (var e in _queue.Reader.ReadAllAsync(stoppingToken))
         {
