@@ -35,7 +35,11 @@ public static partial class FlagRules
         if (string.IsNullOrEmpty(name)) v.Add(field, "is required");
         else if (name.Length > MaxNameLength) v.Add(field, $"must be at most {MaxNameLength} characters");
         else if (!NamePattern().IsMatch(name)) v.Add(field, "may contain only a-z, 0-9, '-', '_' and '.'");
+        else if (ReservedNames.Contains(name)) v.Add(field, $"'{name}' is reserved by the API's routes");
     }
+
+    /// <summary>Names that would collide with literal routes under <c>/api/flags/</c>.</summary>
+    private static readonly HashSet<string> ReservedNames = ["change", "changes"];
 
     public static void CheckEnvironment(string? env, Validator v, string field = "targetEnvironment")
     {

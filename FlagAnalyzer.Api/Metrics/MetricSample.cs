@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace FlagAnalyzer.Api.Metrics;
 
 /// <summary>One observation of a flag's effect (a row of <c>impact_metrics</c>).</summary>
@@ -28,3 +31,9 @@ public static class Cohorts
 public sealed record MetricSampleRequest(
     string? FlagId, DateTimeOffset? Timestamp, string? Cohort, double? ErrorRate, double? LatencyP50,
     double? LatencyP99, long? RequestCount, double? ConversionRate, double? UserSatisfactionScore);
+
+/// <summary>Source-generated reader for the ingestion hot path (same rules as the API's JSON options).</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, NumberHandling = JsonNumberHandling.Strict)]
+[JsonSerializable(typeof(MetricSampleRequest))]
+[JsonSerializable(typeof(List<MetricSampleRequest>))]
+internal sealed partial class MetricsJson : JsonSerializerContext;

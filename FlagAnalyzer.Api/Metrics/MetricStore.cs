@@ -9,12 +9,16 @@ public static class MetricStore
     private const string Columns =
         "id, flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score";
 
-    /// <summary>Inserts the samples with one prepared statement inside the caller's transaction; returns them with ids.</summary>
-    public static async Task<List<MetricSample>> InsertAsync(WriteScope scope, IReadOnlyList<MetricSample> samples, CancellationToken ct)
+    /// <summary>
+    /// Inserts the samples with one prepared statement inside the caller's write transaction and returns them
+    /// with their ids. Ids are rowids: the write transaction holds SQLite's only write lock, so the rows of
+    /// one batch get consecutive rowids ending at <c>last_insert_rowid()</c>.
+    /// </summary>
+    public static List<MetricSample> Insert(WriteScope scope, IReadOnlyList<MetricSample> samples)
     {
-        await using var cmd = scope.Command("""
+        using var cmd = scope.Command("""
             INSERT INTO impact_metrics(flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score)
-            VALUES ($f, $t, $c, $e, $p50, $p99, $n, $cr, $s) RETURNING id
+            VALUES ($f, $t, $c, $e, $p50, $p99, $n, $cr, $s)
             """);
         var f = cmd.Parameters.Add("$f", SqliteType.Text);
         var t = cmd.Parameters.Add("$t", SqliteType.Integer);
@@ -27,7 +31,6 @@ public static class MetricStore
         var s = cmd.Parameters.Add("$s", SqliteType.Real);
         cmd.Prepare();
 
-        var stored = new List<MetricSample>(samples.Count);
         foreach (var m in samples)
         {
             f.Value = m.FlagId;
@@ -39,9 +42,14 @@ public static class MetricStore
             n.Value = m.RequestCount;
             cr.Value = (object?)m.ConversionRate ?? DBNull.Value;
             s.Value = (object?)m.UserSatisfactionScore ?? DBNull.Value;
-            var id = (long)(await cmd.ExecuteScalarAsync(ct))!;
-            stored.Add(m with { Id = id });
+            cmd.ExecuteNonQuery();
         }
+
+        using var last = scope.Command("SELECT last_insert_rowid()");
+        var lastId = (long)last.ExecuteScalar()!;
+        var stored = new List<MetricSample>(samples.Count);
+        var firstId = lastId - samples.Count + 1;
+        for (var i = 0; i < samples.Count; i++) stored.Add(samples[i] with { Id = firstId + i });
         return stored;
     }
 

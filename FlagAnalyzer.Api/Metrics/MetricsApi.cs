@@ -21,6 +21,7 @@ public static class MetricsApi
     public const int MaxBatch = 10_000;
     /// <summary>Clock skew allowed for client timestamps.</summary>
     public static readonly TimeSpan FutureTolerance = TimeSpan.FromMinutes(5);
+    public const double MaxLatencyMs = 3_600_000;
 
     public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder app)
     {
@@ -42,7 +43,7 @@ public static class MetricsApi
         if (requests.Count > MaxBatch) v.Add("$", $"at most {MaxBatch} samples per request");
         var now = s.Clock.GetUtcNow();
         for (var i = 0; i < requests.Count && v.ErrorCount < 50; i++)
-            Validate(requests[i], parsed.IsArray ? $"[{i}]." : "", now, v);
+            Validate(requests[i], parsed.IsArray ? i : null, now, v);
         if (!v.IsValid) return v.ToProblem();
 
         // resolve each distinct flag id or name once
@@ -76,7 +77,7 @@ public static class MetricsApi
         DetectionOutcome outcome;
         await using (var scope = await s.Db.BeginWriteAsync(ct))
         {
-            stored = await MetricStore.InsertAsync(scope, samples, ct);
+            stored = MetricStore.Insert(scope, samples);
             outcome = await s.Monitor.DetectAsync(scope, flagIds.Values.Distinct().ToList(), ct);
             await scope.CommitAsync(ct);
         }
@@ -91,24 +92,26 @@ public static class MetricsApi
         return TypedResults.Ok(new MetricsAccepted(stored.Count, outcome.Detected));
     }
 
-    public static void Validate(MetricSampleRequest r, string prefix, DateTimeOffset now, Validator v)
+    /// <summary>Checks one sample; field names (with the <c>[i].</c> prefix of a batch) are built only for errors.</summary>
+    public static void Validate(MetricSampleRequest r, int? index, DateTimeOffset now, Validator v)
     {
-        if (string.IsNullOrEmpty(r.FlagId)) v.Add(prefix + "flagId", "is required");
-        if (r.ErrorRate is null) v.Add(prefix + "errorRate", "is required");
-        else v.Range(r.ErrorRate, 0, 100, prefix + "errorRate");
-        if (r.LatencyP50 is null) v.Add(prefix + "latencyP50", "is required");
-        else v.Range(r.LatencyP50, 0, 3_600_000, prefix + "latencyP50");
-        if (r.LatencyP99 is null) v.Add(prefix + "latencyP99", "is required");
-        else v.Range(r.LatencyP99, 0, 3_600_000, prefix + "latencyP99");
-        if (r.LatencyP50 is { } p50 && r.LatencyP99 is { } p99 && p99 < p50)
-            v.Add(prefix + "latencyP99", "must be greater than or equal to latencyP50");
-        if (r.RequestCount is null) v.Add(prefix + "requestCount", "is required");
-        else if (r.RequestCount < 0) v.Add(prefix + "requestCount", "must not be negative");
-        v.Range(r.ConversionRate, 0, 100, prefix + "conversionRate");
-        v.Range(r.UserSatisfactionScore, 0, 5, prefix + "userSatisfactionScore");
-        if (r.Cohort is not null and not (Cohorts.Treatment or Cohorts.Control))
-            v.Add(prefix + "cohort", "must be 'treatment' or 'control'");
-        if (r.Timestamp is { } t && t > now + FutureTolerance) v.Add(prefix + "timestamp", "must not be in the future");
+        string F(string field) => index is { } i ? $"[{i}].{field}" : field;
+        static bool Out(double x, double min, double max) => double.IsNaN(x) || x < min || x > max;
+
+        if (string.IsNullOrEmpty(r.FlagId)) v.Add(F("flagId"), "is required");
+        if (r.ErrorRate is not { } err) v.Add(F("errorRate"), "is required");
+        else if (Out(err, 0, 100)) v.Add(F("errorRate"), "must be between 0 and 100");
+        if (r.LatencyP50 is not { } p50) v.Add(F("latencyP50"), "is required");
+        else if (Out(p50, 0, MaxLatencyMs)) v.Add(F("latencyP50"), $"must be between 0 and {MaxLatencyMs}");
+        if (r.LatencyP99 is not { } p99) v.Add(F("latencyP99"), "is required");
+        else if (Out(p99, 0, MaxLatencyMs)) v.Add(F("latencyP99"), $"must be between 0 and {MaxLatencyMs}");
+        if (r.LatencyP50 is { } a && r.LatencyP99 is { } b && b < a) v.Add(F("latencyP99"), "must be greater than or equal to latencyP50");
+        if (r.RequestCount is not { } n) v.Add(F("requestCount"), "is required");
+        else if (n < 0) v.Add(F("requestCount"), "must not be negative");
+        if (r.ConversionRate is { } cr && Out(cr, 0, 100)) v.Add(F("conversionRate"), "must be between 0 and 100");
+        if (r.UserSatisfactionScore is { } us && Out(us, 0, 5)) v.Add(F("userSatisfactionScore"), "must be between 0 and 5");
+        if (r.Cohort is not null and not (Cohorts.Treatment or Cohorts.Control)) v.Add(F("cohort"), "must be 'treatment' or 'control'");
+        if (r.Timestamp is { } t && t > now + FutureTolerance) v.Add(F("timestamp"), "must not be in the future");
     }
 
     private sealed record ParsedBody(List<MetricSampleRequest>? Samples, bool IsArray, ValidationProblem? Problem);
@@ -124,8 +127,8 @@ public static class MetricsApi
         {
             if (first.Length == 0) return new(null, false, Problems.Invalid("$", "a sample object or an array of samples is required"));
             var samples = isArray
-                ? JsonSerializer.Deserialize<List<MetricSampleRequest>>(bytes.Span, Json.Options) ?? []
-                : [JsonSerializer.Deserialize<MetricSampleRequest>(bytes.Span, Json.Options)!];
+                ? JsonSerializer.Deserialize(bytes.Span, MetricsJson.Default.ListMetricSampleRequest) ?? []
+                : [JsonSerializer.Deserialize(bytes.Span, MetricsJson.Default.MetricSampleRequest)!];
             if (samples.Any(x => x is null)) return new(null, isArray, Problems.Invalid("$", "samples must be JSON objects"));
             return new(samples, isArray, null);
         }
