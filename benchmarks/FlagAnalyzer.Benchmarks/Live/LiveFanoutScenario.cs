@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FlagAnalyzer.Api.Live;
+using FlagAnalyzer.Benchmarks.Common;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 
@@ -25,20 +26,20 @@ public sealed class LiveFanoutScenario : IScenario
         var idle = Option(args, "--idle", 2000);
 
         await using var api = await ApiProcess.StartAsync();
-        using var http = new HttpClient { BaseAddress = api.BaseUri };
+        using var http = new HttpClient { BaseAddress = api.BaseAddress };
         var flag = await (await http.PostAsJsonAsync("/api/flags", new { name = "fanout", targetEnvironment = "staging" })).Content.ReadFromJsonAsync<JsonElement>();
         var flagId = flag.GetProperty("id").GetString()!;
-        Console.WriteLine($"API pid {api.Pid} at {api.BaseUri}; {Environment.ProcessorCount} cores; clients in this process; load average {LoadAverage()}");
+        Console.WriteLine($"API pid {api.ProcessId} at {api.BaseAddress}; {Environment.ProcessorCount} cores; clients in this process; load average {LoadAverage()}");
 
         // (1) fan-out latency; the 1-client run is the baseline of the same run (the HTTP and pump path alone)
-        await MeasureFanoutAsync(api.BaseUri, http, flagId, 1, changes);
-        var missing = await MeasureFanoutAsync(api.BaseUri, http, flagId, clients, changes);
+        await MeasureFanoutAsync(api.BaseAddress, http, flagId, 1, changes);
+        var missing = await MeasureFanoutAsync(api.BaseAddress, http, flagId, clients, changes);
 
         // (2) idle connections and their memory
         var rssBefore = api.ResidentBytes();
         var idleArrivals = 0;
         var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = await ConnectAsync(api.BaseUri, idle, c => c.On<JsonElement>("event", _ =>
+        var held = await ConnectAsync(api.BaseAddress, idle, c => c.On<JsonElement>("event", _ =>
         {
             if (Interlocked.Increment(ref idleArrivals) == idle) all.TrySetResult();
         }));
