@@ -15,6 +15,7 @@ public sealed class WsBridge(LiveOptions options, ILogger<WsBridge> logger) : IA
 {
     private static readonly RedisChannel Channel = RedisChannel.Literal(LiveOptions.ChannelPrefix + ":ws");
     private readonly ConcurrentDictionary<WsConnection, byte> _connections = new();
+    private readonly CancellationTokenSource _stopping = new();
     private ConnectionMultiplexer? _redis;
 
     public int Count => _connections.Count;
@@ -22,7 +23,10 @@ public sealed class WsBridge(LiveOptions options, ILogger<WsBridge> logger) : IA
     internal void Add(WsConnection c) => _connections.TryAdd(c, 0);
     internal void Remove(WsConnection c) => _connections.TryRemove(c, out _);
 
-    /// <summary>Connects to Redis when configured. Never throws: a Redis that is down is retried in the background.</summary>
+    /// <summary>
+    /// Connects to Redis when configured and subscribes before the server takes clients. Never throws: when
+    /// Redis is down at start (after its connect timeout) the subscription keeps retrying in the background.
+    /// </summary>
     public async Task StartAsync(CancellationToken ct)
     {
         if (options.RedisConnectionString is not { } cs) return;
@@ -31,12 +35,38 @@ public sealed class WsBridge(LiveOptions options, ILogger<WsBridge> logger) : IA
             var config = ConfigurationOptions.Parse(cs);
             config.AbortOnConnectFail = false;
             _redis = await ConnectionMultiplexer.ConnectAsync(config);
-            var queue = await _redis.GetSubscriber().SubscribeAsync(Channel);
-            queue.OnMessage(m => Receive((byte[])m.Message!));
         }
         catch (Exception ex)
         {
-            logger.LogWarning(ex, "/ws clients will see only this replica's events: Redis subscription failed");
+            logger.LogWarning(ex, "/ws clients will see only this replica's events: the Redis connection string is not usable");
+            return;
+        }
+        var subscribed = SubscribeAsync(_redis);
+        if (_redis.IsConnected) await subscribed;
+        else logger.LogWarning("Redis is not reachable; /ws clients get live events once it is");
+    }
+
+    private async Task SubscribeAsync(ConnectionMultiplexer redis)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var queue = await redis.GetSubscriber().SubscribeAsync(Channel);
+                // a ChannelMessageQueue hands messages over one at a time, in order
+                queue.OnMessage(m => Receive((byte[])m.Message!));
+                if (attempt > 1) logger.LogInformation("/ws live events subscribed on Redis");
+                return;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException && !_stopping.IsCancellationRequested)
+            {
+                if (attempt == 1) logger.LogWarning(ex, "Subscribing /ws live events on Redis failed; retrying");
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 10)), _stopping.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 
@@ -90,6 +120,8 @@ public sealed class WsBridge(LiveOptions options, ILogger<WsBridge> logger) : IA
 
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync();
         if (_redis is { } r) await r.DisposeAsync();
+        _stopping.Dispose();
     }
 }
