@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Live.Ws;
+using Microsoft.AspNetCore.SignalR.Client;
 
 namespace FlagAnalyzer.Tests.Api.Live;
 
@@ -126,6 +127,26 @@ public sealed class SeedWebSocketTests : IAsyncLifetime
         Assert.Contains("64 KiB", error.GetProperty("payload").GetProperty("message").GetString());
         await ws.Inbox.WaitFor(WsMessages.ChatResponse);
         Assert.Single(ws.Inbox.Items, m => LiveInbox.Type(m) == WsMessages.Error);
+    }
+
+    [Fact]
+    public async Task StalledSocket_DoesNotHoldUpOtherClients()
+    {
+        using var stalled = new ClientWebSocket();
+        await stalled.ConnectAsync(new UriBuilder(_app.BaseUri) { Scheme = "ws", Path = "/ws" }.Uri, CancellationToken.None);
+        var reader = await _app.ConnectSeedAsync();
+        var (hub, inbox) = await _app.ConnectHubAsync();
+        await hub.InvokeAsync("Subscribe", LiveTopics.Anomalies);
+
+        // 3,000 x 8 KiB: more than the socket's queue (512 messages) plus what loopback socket buffers hold
+        var blob = new string('x', 8 * 1024);
+        for (var i = 0; i < 3000; i++)
+            await _app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.MetricsRecorded, new { flagId = "flood", i, blob }, "flood"));
+        await _app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.AnomalyDetected, LiveHubTests.TestAnomaly("after-flood"), "after-flood"));
+
+        await inbox.WaitFor(LiveEventTypes.AnomalyDetected, "after-flood");
+        await reader.Inbox.WaitFor(LiveEventTypes.AnomalyDetected, "after-flood");
+        stalled.Abort();
     }
 
     [Fact]
