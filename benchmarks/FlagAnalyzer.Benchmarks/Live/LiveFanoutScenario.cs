@@ -32,8 +32,8 @@ public sealed class LiveFanoutScenario : IScenario
         Console.WriteLine($"API pid {api.ProcessId} at {api.BaseAddress}; {Environment.ProcessorCount} cores; clients in this process; load average {LoadAverage()}");
 
         // (1) fan-out latency; the 1-client run is the baseline of the same run (the HTTP and pump path alone)
-        await MeasureFanoutAsync(api.BaseAddress, http, flagId, 1, changes);
-        var missing = await MeasureFanoutAsync(api.BaseAddress, http, flagId, clients, changes);
+        await MeasureFanoutAsync(api, http, flagId, 1, changes);
+        var missing = await MeasureFanoutAsync(api, http, flagId, clients, changes);
 
         // (2) idle connections and their memory
         var rssBefore = api.ResidentBytes();
@@ -57,17 +57,23 @@ public sealed class LiveFanoutScenario : IScenario
         return missing == 0 && delivered ? 0 : 1;
     }
 
-    private static async Task<int> MeasureFanoutAsync(Uri baseUri, HttpClient http, string flagId, int clients, int changes)
+    private static async Task<int> MeasureFanoutAsync(ApiProcess api, HttpClient http, string flagId, int clients, int changes)
     {
         var pending = new PendingChange();
-        var connections = await ConnectAsync(baseUri, clients, c => c.On<JsonElement>("event", e => pending.Arrived(e)));
+        var connections = await ConnectAsync(api.BaseAddress, clients, c => c.On<JsonElement>("event", e => pending.Arrived(e)));
         foreach (var c in connections) await c.InvokeAsync("Subscribe", LiveTopics.All);
         var afterResponse = new List<double>(clients * changes);
         var afterRequest = new List<double>(clients * changes);
         var early = 0;
         var missing = 0;
+        TimeSpan apiCpu = default, clientCpu = default;
         for (var i = -10; i < changes; i++) // the first 10 warm up JIT and connections, not counted
         {
+            if (i == 0)
+            {
+                apiCpu = CpuTime(api.ProcessId);
+                clientCpu = Process.GetCurrentProcess().TotalProcessorTime;
+            }
             var started = Stopwatch.GetTimestamp();
             var round = pending.Begin(clients);
             var response = await http.PostAsJsonAsync("/api/flags/change", new
@@ -87,10 +93,13 @@ public sealed class LiveFanoutScenario : IScenario
                 afterRequest.Add(Stopwatch.GetElapsedTime(started, t).TotalMilliseconds);
             }
         }
+        apiCpu = CpuTime(api.ProcessId) - apiCpu;
+        clientCpu = Process.GetCurrentProcess().TotalProcessorTime - clientCpu;
         foreach (var c in connections) await c.DisposeAsync();
         Console.WriteLine($"fan-out: {clients} clients x {changes} changes = {afterResponse.Count} deliveries, {missing} missing, {early} before the HTTP response");
         Console.WriteLine($"  response -> every client: p50 {P(afterResponse, 50):F2} ms  p99 {P(afterResponse, 99):F2} ms  max {afterResponse.DefaultIfEmpty().Max():F2} ms");
         Console.WriteLine($"  request  -> every client: p50 {P(afterRequest, 50):F2} ms  p99 {P(afterRequest, 99):F2} ms");
+        Console.WriteLine($"  CPU per change: API {apiCpu.TotalMilliseconds / changes:F2} ms, the {clients} clients {clientCpu.TotalMilliseconds / changes:F2} ms");
         return missing;
     }
 
@@ -109,6 +118,14 @@ public sealed class LiveFanoutScenario : IScenario
             list[i] = c;
         });
         return [.. list];
+    }
+
+    /// <summary>User + system CPU of a process, from /proc (clock ticks of 10 ms).</summary>
+    private static TimeSpan CpuTime(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return TimeSpan.FromMilliseconds((long.Parse(fields[11]) + long.Parse(fields[12])) * 10);
     }
 
     private static string LoadAverage() =>
