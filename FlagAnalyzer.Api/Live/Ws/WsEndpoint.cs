@@ -9,9 +9,10 @@ public static class WsEndpoint
 
     public static IEndpointConventionBuilder MapSeedWebSocket(this IEndpointRouteBuilder app)
     {
-        // the WebSocket middleware runs only for this endpoint, as SignalR does for its hubs
+        // the WebSocket middleware runs only for this endpoint, as SignalR does for its hubs; a client that
+        // answers no ping for 30 s (gone, or stalled and not reading) is disconnected
         var pipeline = app.CreateApplicationBuilder()
-            .UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) })
+            .UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15), KeepAliveTimeout = TimeSpan.FromSeconds(30) })
             .Use(next => HandleAsync)
             .Build();
         return app.Map(Path, pipeline).WithName("SeedWebSocket");
