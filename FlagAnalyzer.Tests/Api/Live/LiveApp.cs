@@ -27,9 +27,9 @@ public sealed class LiveApp : IAsyncDisposable
     public Uri BaseUri { get; }
     public HttpClient Http { get; }
 
-    public static LiveApp Start(string? redis = null, string? databasePath = null)
+    public static LiveApp Start(string? redis = null, string? databasePath = null, Action<IServiceCollection>? services = null)
     {
-        var factory = new ApiFactory(databasePath);
+        var factory = new ApiFactory(databasePath) { ConfigureServices = services };
         if (redis is not null) factory.Settings["ConnectionStrings:cache"] = redis;
         factory.UseKestrel(0);
         factory.StartServer();
