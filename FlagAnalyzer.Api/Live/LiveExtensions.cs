@@ -32,7 +32,8 @@ public static class LiveExtensions
 
     public static WebApplication MapLiveEndpoints(this WebApplication app)
     {
-        app.MapHub<LiveHub>(LiveHub.Path);
+        // clients that opt in (withStatefulReconnect) survive a network blip with their groups and missed messages
+        app.MapHub<LiveHub>(LiveHub.Path, o => o.AllowStatefulReconnects = true);
         app.MapSeedWebSocket();
         return app;
     }

@@ -177,6 +177,23 @@ public sealed class LiveHubTests : IAsyncLifetime
         Assert.Equal(20, changed.GetProperty("payload").GetProperty("newValue").GetProperty("rolloutPercentage").GetDouble());
     }
 
+    [Fact]
+    public async Task ConnectionDropped_StatefulReconnect_KeepsTopicsAndDeliversWhatWasSentMeanwhile()
+    {
+        var flagId = await _app.CreateFlagAsync("hub-stateful");
+        await using var proxy = TcpProxy.Start(_app.BaseUri.Port);
+        var (hub, inbox) = await _app.ConnectHubAsync(proxy.Uri, b => b.WithStatefulReconnect());
+        await hub.InvokeAsync("Subscribe", LiveTopics.Flag(flagId));
+        var connectionId = hub.ConnectionId;
+
+        proxy.DropAll();
+        var change = await _app.EnableFlagAsync(flagId);
+
+        // no Subscribe after the drop: the same connection, its groups and its unacknowledged messages carry over
+        await inbox.WaitFor(LiveEventTypes.FlagChanged, change.GetProperty("id").GetString());
+        Assert.Equal(connectionId, hub.ConnectionId);
+    }
+
     internal static Anomaly TestAnomaly(string flagId) => new()
     {
         Id = $"anom_{Guid.NewGuid():N}",
