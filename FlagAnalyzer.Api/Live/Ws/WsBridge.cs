@@ -18,8 +18,6 @@ public sealed class WsBridge(LiveOptions options, ILogger<WsBridge> logger) : IA
     private readonly CancellationTokenSource _stopping = new();
     private ConnectionMultiplexer? _redis;
 
-    public int Count => _connections.Count;
-
     internal void Add(WsConnection c) => _connections.TryAdd(c, 0);
     internal void Remove(WsConnection c) => _connections.TryRemove(c, out _);
 
@@ -48,7 +46,7 @@ public sealed class WsBridge(LiveOptions options, ILogger<WsBridge> logger) : IA
 
     private async Task SubscribeAsync(ConnectionMultiplexer redis)
     {
-        for (var attempt = 1; ; attempt++)
+        for (var attempt = 1; !_stopping.IsCancellationRequested; attempt++)
         {
             try
             {
@@ -58,10 +56,13 @@ public sealed class WsBridge(LiveOptions options, ILogger<WsBridge> logger) : IA
                 if (attempt > 1) logger.LogInformation("/ws live events subscribed on Redis");
                 return;
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException && !_stopping.IsCancellationRequested)
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
             {
                 if (attempt == 1) logger.LogWarning(ex, "Subscribing /ws live events on Redis failed; retrying");
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 10)), _stopping.Token).ConfigureAwait(false);
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 10)), _stopping.Token);
             }
             catch (OperationCanceledException)
             {
