@@ -1,4 +1,6 @@
+using System.Text.Json;
 using System.Threading.Channels;
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Live.Ws;
 using Microsoft.AspNetCore.SignalR;
 
@@ -60,10 +62,20 @@ public sealed class LiveDispatcher : BackgroundService, ILiveEventSink
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-
         await foreach (var e in _queue.Reader.ReadAllAsync(stoppingToken))
         {
-            var envelope = new LiveEnvelope(e.Type, e.Payload);
+            LiveEnvelope envelope;
+            try
+            {
+                // serialized once, here: both transports copy the element as is, and a payload that cannot be
+                // serialized is dropped with a log instead of aborting every SignalR connection it was sent to
+                envelope = new LiveEnvelope(e.Type, JsonSerializer.SerializeToElement(e.Payload, Json.Options));
+            }
+            catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
+            {
+                _logger.LogError(ex, "Live event {Type} has a payload that cannot be serialized; dropped", e.Type);
+                continue;
+            }
             _ws.Publish(e, envelope);
             var groups = LiveTopics.GroupsOf(e);
             if (groups.Count == 0) continue;

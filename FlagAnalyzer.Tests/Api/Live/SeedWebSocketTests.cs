@@ -150,6 +150,31 @@ public sealed class SeedWebSocketTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task UnserializablePayload_IsDroppedWithoutDisconnectingAnyClient()
+    {
+        var flagId = await _app.CreateFlagAsync("ws-bad-payload");
+        var ws = await _app.ConnectSeedAsync();
+        var (hub, inbox) = await _app.ConnectHubAsync();
+        await hub.InvokeAsync("Subscribe", LiveTopics.All);
+
+        // a cycle cannot be serialized: the publisher of such a bug must not stop live updates for everyone
+        var cyclic = new Node();
+        cyclic.Next = cyclic;
+        await _app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.MetricsRecorded, cyclic, flagId));
+        var change = await _app.EnableFlagAsync(flagId);
+
+        await ws.Inbox.WaitFor(LiveEventTypes.FlagChanged, change.GetProperty("id").GetString());
+        await inbox.WaitFor(LiveEventTypes.FlagChanged, change.GetProperty("id").GetString());
+        Assert.Equal(HubConnectionState.Connected, hub.State);
+        Assert.DoesNotContain(inbox.Items.Concat(ws.Inbox.Items), m => LiveInbox.Type(m) == LiveEventTypes.MetricsRecorded);
+    }
+
+    private sealed class Node
+    {
+        public Node? Next { get; set; }
+    }
+
+    [Fact]
     public async Task PlainHttpGet_OnWs_Is400()
     {
         var response = await _app.Http.GetAsync("/ws");
