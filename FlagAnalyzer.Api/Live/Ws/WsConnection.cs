@@ -18,7 +18,7 @@ internal sealed class WsConnection
     public const int MaxChatSessions = 16;
     private const int ChunkBytes = 4 * 1024;
 
-    private readonly WebSocket _socket;
+    private WebSocket _socket = null!;
     private readonly IAssistant _assistant;
     private readonly ILogger _logger;
     private readonly Channel<byte[]> _out;
@@ -26,9 +26,8 @@ internal sealed class WsConnection
     private volatile bool _anomaliesOnly;
     private int _dropped;
 
-    public WsConnection(WebSocket socket, IAssistant assistant, ILogger logger)
+    public WsConnection(IAssistant assistant, ILogger logger)
     {
-        _socket = socket;
         _assistant = assistant;
         _logger = logger;
         _out = Channel.CreateBounded<byte[]>(
@@ -55,8 +54,10 @@ internal sealed class WsConnection
             _logger.LogWarning("A /ws client is not reading fast enough; dropping its oldest messages (queue {Capacity})", QueueCapacity);
     }
 
-    public async Task RunAsync(CancellationToken ct)
+    /// <summary>Serves the accepted socket until it closes; messages queued before it was accepted go out first.</summary>
+    public async Task RunAsync(WebSocket socket, CancellationToken ct)
     {
+        _socket = socket;
         var writer = WriteLoopAsync(ct);
         try
         {

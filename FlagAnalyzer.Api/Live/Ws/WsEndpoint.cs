@@ -29,12 +29,13 @@ public static class WsEndpoint
         var services = context.RequestServices;
         var bridge = services.GetRequiredService<WsBridge>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WsEndpoint).FullName!);
-        using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var connection = new WsConnection(socket, services.GetRequiredService<IAssistant>(), logger);
+        // registered before the handshake completes, so a client receives every event published after its connect returns
+        var connection = new WsConnection(services.GetRequiredService<IAssistant>(), logger);
         bridge.Add(connection);
         try
         {
-            await connection.RunAsync(context.RequestAborted);
+            using var socket = await context.WebSockets.AcceptWebSocketAsync();
+            await connection.RunAsync(socket, context.RequestAborted);
         }
         finally
         {
