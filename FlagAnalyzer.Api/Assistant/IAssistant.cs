@@ -6,7 +6,10 @@ public sealed record ChatReply(string SessionId, string Reply, string Source);
 
 /// <summary>
 /// Answers chat messages (used by <c>POST /api/chat</c> and the <c>/ws</c> bridge). A null sessionId starts a
-/// new session. Streams tokens as <c>chat.token</c> live events to the session's subscribers while it answers.
+/// new session (an unknown one starts a session with that id). Streams tokens as <c>chat.token</c> live events to the
+/// session's subscribers while it answers, then publishes <c>chat.message</c>, whose content is authoritative (it
+/// replaces the streamed tokens, e.g. when the model failed mid-answer and the data answer took over).
+/// Input that <see cref="ChatLimits.Validate"/> rejects throws <see cref="ArgumentException"/>.
 /// </summary>
 public interface IAssistant
 {

@@ -116,5 +116,9 @@ public static class Migrations
             );
             CREATE INDEX ix_conversations_session ON conversations(session_id, id);
             """),
+        new(200, "conversation message ids and sources", """
+            ALTER TABLE conversations ADD COLUMN message_id TEXT NULL;
+            ALTER TABLE conversations ADD COLUMN source TEXT NULL;
+            """),
     ];
 }

@@ -1,0 +1,129 @@
+using System.Text;
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Live;
+using FlagAnalyzer.Api.Storage;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace FlagAnalyzer.Api.Assistant;
+
+/// <summary>
+/// The chat assistant: the language model with read-only tools when one is configured, the data answers
+/// otherwise (and when the model fails). Streams the answer as <c>chat.token</c>, then publishes
+/// <c>chat.message</c>; the exchange is stored in one transaction once answered.
+/// </summary>
+public sealed class ChatAssistant(
+    Db db,
+    LlmConnection llm,
+    IOptions<LlmOptions> options,
+    AssistantTools tools,
+    DataAnswerer dataAnswerer,
+    ILiveEventPublisher live,
+    TimeProvider clock,
+    ILogger<ChatAssistant> logger,
+    IChatClient? chat = null) : IAssistant
+{
+    public async Task<ChatReply> AskAsync(string? sessionId, string message, CancellationToken ct)
+    {
+        var v = ChatLimits.Validate(message, sessionId);
+        if (!v.IsValid) throw new ArgumentException(string.Join("; ", v.Errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
+
+        sessionId ??= Ids.New("ses", clock);
+        var question = new ChatMessageRecord(Ids.New("msg", clock), ChatRoles.User, message, null, clock.GetUtcNow());
+        await PublishMessageAsync(sessionId, question, ct);
+
+        List<ChatMessageRecord> history;
+        await using (var conn = await db.OpenAsync(ct))
+            history = await ChatStore.RecentAsync(conn, sessionId, options.Value.HistoryMessages, ct);
+
+        var stream = new TokenStream(live, sessionId, Ids.New("msg", clock));
+        string reply, source;
+        if (chat is null)
+        {
+            (reply, source) = (await dataAnswerer.AnswerAsync(message, DataAnswerer.NoModelNotice, ct), Predictions.PredictionSources.Statistical);
+            await stream.SendLinesAsync(reply, ct);
+        }
+        else
+        {
+            (reply, source) = await AskModelAsync(history, message, stream, ct);
+        }
+
+        var answer = new ChatMessageRecord(stream.MessageId, ChatRoles.Assistant, reply, source, clock.GetUtcNow());
+        await using (var s = await db.BeginWriteAsync(ct))
+        {
+            await ChatStore.AppendAsync(s, sessionId, [question, answer], ct);
+            await s.CommitAsync(ct);
+        }
+        await PublishMessageAsync(sessionId, answer, ct);
+        return new ChatReply(sessionId, reply, source);
+    }
+
+    private async Task<(string Reply, string Source)> AskModelAsync(List<ChatMessageRecord> history, string message, TokenStream stream,
+        CancellationToken ct)
+    {
+        List<ChatMessage> messages = [new(ChatRole.System, Prompts.AssistantSystem)];
+        messages.AddRange(history.Select(m => new ChatMessage(m.Role == ChatRoles.User ? ChatRole.User : ChatRole.Assistant, m.Content)));
+        messages.Add(new ChatMessage(ChatRole.User, message));
+        var chatOptions = new ChatOptions { Tools = [.. tools.All], ToolMode = ChatToolMode.Auto, Temperature = 0.2f };
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(options.Value.ChatTimeout);
+        var text = new StringBuilder();
+        string reason;
+        try
+        {
+            await foreach (var update in chat!.GetStreamingResponseAsync(messages, chatOptions, timeout.Token))
+            {
+                if (string.IsNullOrEmpty(update.Text)) continue;
+                text.Append(update.Text);
+                await stream.SendAsync(update.Text, ct);
+            }
+            if (text.ToString().Trim().Length > 0) return (text.ToString().Trim(), llm.Source);
+            reason = "it returned an empty answer";
+            logger.LogWarning("The language model {Model} returned an empty chat answer; answering from data", llm.Model);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            reason = $"no answer within {options.Value.ChatTimeout.TotalSeconds:0.#} s";
+            logger.LogWarning("The language model {Model} timed out after {Timeout} on a chat answer; answering from data", llm.Model, options.Value.ChatTimeout);
+        }
+        catch (Exception ex) when (!ct.IsCancellationRequested)
+        {
+            reason = "the call failed";
+            logger.LogWarning(ex, "The language model {Model} failed on a chat answer; answering from data", llm.Model);
+        }
+
+        var fallback = await dataAnswerer.AnswerAsync(message, DataAnswerer.ModelFailedNotice(reason), ct);
+        // tokens already sent are superseded by the chat.message carrying the full fallback answer
+        if (stream.Sent == 0) await stream.SendLinesAsync(fallback, ct);
+        return (fallback, Predictions.PredictionSources.Statistical);
+    }
+
+    private ValueTask PublishMessageAsync(string sessionId, ChatMessageRecord m, CancellationToken ct) =>
+        live.PublishAsync(new LiveEvent(LiveEventTypes.ChatMessage,
+            new ChatMessagePayload(sessionId, m.MessageId, m.Role, m.Content, m.Source, m.CreatedAt), SessionId: sessionId), ct);
+
+    /// <summary>The <c>chat.token</c> events of one assistant message, numbered in order.</summary>
+    private sealed class TokenStream(ILiveEventPublisher live, string sessionId, string messageId)
+    {
+        public string MessageId => messageId;
+        public int Sent { get; private set; }
+
+        public ValueTask SendAsync(string token, CancellationToken ct) =>
+            live.PublishAsync(new LiveEvent(LiveEventTypes.ChatToken, new ChatTokenPayload(sessionId, messageId, Sent++, token),
+                SessionId: sessionId), ct);
+
+        /// <summary>A ready answer (from data) streamed line by line, so every client renders answers one way.</summary>
+        public async Task SendLinesAsync(string text, CancellationToken ct)
+        {
+            var start = 0;
+            while (start < text.Length)
+            {
+                var nl = text.IndexOf('\n', start);
+                var end = nl < 0 ? text.Length : nl + 1;
+                await SendAsync(text[start..end], ct);
+                start = end;
+            }
+        }
+    }
+}
