@@ -29,8 +29,13 @@ public static class LiveTopics
         _ => false,
     };
 
-    private static bool IsId(ReadOnlySpan<char> id) =>
-        id.Length is > 0 and <= MaxIdLength && !id.ContainsAny(" \t\r\n:");
+    private static bool IsId(ReadOnlySpan<char> id)
+    {
+        if (id.Length is 0 or > MaxIdLength) return false;
+        foreach (var c in id)
+            if (char.IsWhiteSpace(c) || char.IsControl(c)) return false;
+        return true;
+    }
 
     public static bool IsChat(string type) => type is LiveEventTypes.ChatToken or LiveEventTypes.ChatMessage;
     public static bool IsAnomaly(string type) => type is LiveEventTypes.AnomalyDetected or LiveEventTypes.AnomalyResolved;

@@ -174,24 +174,22 @@ internal sealed class WsConnection
 
     private async Task ChatAsync(JsonElement root, CancellationToken ct)
     {
-        if (!root.TryGetProperty("payload", out var p) || p.ValueKind != JsonValueKind.Object
-            || !p.TryGetProperty("message", out var m) || m.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(m.GetString()))
+        var payload = root.TryGetProperty("payload", out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
+        var message = String(payload, "message");
+        var sessionId = String(payload, "sessionId");
+        // the same rules as POST /api/chat
+        var v = ChatLimits.Validate(message, sessionId);
+        if (payload.ValueKind == JsonValueKind.Undefined) v.Add("payload", "is required");
+        if (payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("sessionId", out var s)
+            && s.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            v.Add("sessionId", "must be a string");
+        if (!v.IsValid)
         {
-            SendError("chat needs payload.message, a non-empty string.");
+            SendError("Invalid chat message: " + string.Join("; ", v.Errors.Select(e => $"payload.{e.Key} {string.Join(", ", e.Value)}")));
             return;
         }
-        string? sessionId = null;
-        if (p.TryGetProperty("sessionId", out var s) && s.ValueKind != JsonValueKind.Null)
-        {
-            sessionId = s.ValueKind == JsonValueKind.String ? s.GetString() : null;
-            if (!LiveTopics.IsValid(sessionId is null ? null : LiveTopics.Chat(sessionId)))
-            {
-                SendError($"payload.sessionId must be a string of 1 to {LiveTopics.MaxIdLength} characters without spaces or ':'.");
-                return;
-            }
-        }
         // choose the id before asking, so this socket already follows the session's chat.* events while it streams
-        sessionId ??= Guid.NewGuid().ToString("N");
+        sessionId ??= Ids.New("ses");
         lock (_sessions)
         {
             if (!_sessions.Contains(sessionId))
@@ -202,7 +200,7 @@ internal sealed class WsConnection
         }
         try
         {
-            var reply = await _assistant.AskAsync(sessionId, m.GetString()!, ct);
+            var reply = await _assistant.AskAsync(sessionId, message!, ct);
             Send(WsMessages.ChatResponse, reply);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
@@ -211,6 +209,10 @@ internal sealed class WsConnection
             SendError("The assistant could not answer; try again.");
         }
     }
+
+    /// <summary>The string property, or null when it is absent, null or not a string (the validator then names it).</summary>
+    private static string? String(JsonElement o, string name) =>
+        o.ValueKind == JsonValueKind.Object && o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
 
     private void Send(string type, object payload) =>
         Enqueue(JsonSerializer.SerializeToUtf8Bytes(new LiveEnvelope(type, payload), Json.Options));

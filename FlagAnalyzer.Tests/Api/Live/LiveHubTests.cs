@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Text.Json;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Live;
@@ -137,6 +138,23 @@ public sealed class LiveHubTests : IAsyncLifetime
         var token = await inbox.WaitFor(LiveEventTypes.ChatToken, "session-a");
         Assert.Equal("mine", token.GetProperty("payload").GetProperty("token").GetString());
         Assert.Single(inbox.Items);
+    }
+
+    [Fact]
+    public async Task PostChat_SessionSubscriber_ReceivesStreamedTokensThenTheMessage()
+    {
+        var (hub, inbox) = await _app.ConnectHubAsync();
+        await hub.InvokeAsync("Subscribe", LiveTopics.Chat("ui-session-1"));
+
+        var reply = await (await _app.Http.PostAsJsonAsync("/api/chat", new { message = "What are the current risks?", sessionId = "ui-session-1" }))
+            .ReadAs<JsonElement>();
+
+        var answer = await inbox.WaitFor(m => LiveInbox.Is(m, LiveEventTypes.ChatMessage, "ui-session-1")
+            && m.GetProperty("payload").GetProperty("role").GetString() == "assistant", "assistant chat.message");
+        Assert.Equal(reply.GetProperty("reply").GetString(), answer.GetProperty("payload").GetProperty("content").GetString());
+        var tokens = inbox.Items.Where(m => LiveInbox.Is(m, LiveEventTypes.ChatToken, "ui-session-1")).Select(m => m.GetProperty("payload")).ToList();
+        Assert.NotEmpty(tokens);
+        Assert.Equal(Enumerable.Range(0, tokens.Count), tokens.Select(t => t.GetProperty("index").GetInt32()));
     }
 
     [Fact]

@@ -64,24 +64,26 @@ public sealed class SeedWebSocketTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Chat_SeedMessage_GetsChatResponseAndItsSessionsChatEvents()
+    public async Task Chat_SeedMessage_GetsChatResponseAndOnlyItsOwnSessionsChatEvents()
     {
         var ws = await _app.ConnectSeedAsync();
+        var bystander = await _app.ConnectSeedAsync();
 
         await ws.SendAsync("""{ "type": "chat", "payload": { "message": "Show me active anomalies", "sessionId": "ws-session" } }""");
 
         var reply = await ws.Inbox.WaitFor(WsMessages.ChatResponse);
-        Assert.Equal("ws-session", reply.GetProperty("payload").GetProperty("sessionId").GetString());
-        Assert.False(string.IsNullOrEmpty(reply.GetProperty("payload").GetProperty("reply").GetString()));
-        Assert.False(string.IsNullOrEmpty(reply.GetProperty("payload").GetProperty("source").GetString()));
+        var payload = reply.GetProperty("payload");
+        Assert.Equal("ws-session", payload.GetProperty("sessionId").GetString());
+        Assert.False(string.IsNullOrEmpty(payload.GetProperty("source").GetString()));
+        // the assistant's finished message arrives as a live event too, with the same content
+        var answer = await ws.Inbox.WaitFor(m => LiveInbox.Is(m, LiveEventTypes.ChatMessage, "ws-session")
+            && m.GetProperty("payload").GetProperty("role").GetString() == "assistant", "assistant chat.message");
+        Assert.Equal(payload.GetProperty("reply").GetString(), answer.GetProperty("payload").GetProperty("content").GetString());
 
-        await _app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.ChatToken,
-            new { sessionId = "someone-else", messageId = "m1", index = 0, token = "no" }, SessionId: "someone-else"));
-        await _app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.ChatToken,
-            new { sessionId = "ws-session", messageId = "m2", index = 0, token = "yes" }, SessionId: "ws-session"));
-        var token = await ws.Inbox.WaitFor(LiveEventTypes.ChatToken, "ws-session");
-        Assert.Equal("yes", token.GetProperty("payload").GetProperty("token").GetString());
-        Assert.DoesNotContain(ws.Inbox.Items, m => LiveInbox.Is(m, LiveEventTypes.ChatToken, "someone-else"));
+        // a later event reaches the bystander after any chat event would have: it got none of them
+        await _app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.AnomalyDetected, LiveHubTests.TestAnomaly("after-chat"), "after-chat"));
+        await bystander.Inbox.WaitFor(LiveEventTypes.AnomalyDetected, "after-chat");
+        Assert.DoesNotContain(bystander.Inbox.Items, m => LiveInbox.Type(m).StartsWith("chat", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -92,7 +94,7 @@ public sealed class SeedWebSocketTests : IAsyncLifetime
         await ws.SendAsync("""{ "type": "chat", "payload": { "message": "What are the current risks?" } }""");
 
         var reply = await ws.Inbox.WaitFor(WsMessages.ChatResponse);
-        Assert.Matches("^[0-9a-f]{32}$", reply.GetProperty("payload").GetProperty("sessionId").GetString());
+        Assert.StartsWith("ses_", reply.GetProperty("payload").GetProperty("sessionId").GetString());
     }
 
     [Theory]
@@ -101,6 +103,8 @@ public sealed class SeedWebSocketTests : IAsyncLifetime
     [InlineData("""[ "chat" ]""", "\"type\"")]
     [InlineData("""{ "type": "chat", "payload": {} }""", "payload.message")]
     [InlineData("""{ "type": "chat", "payload": { "message": "hi", "sessionId": "a b" } }""", "payload.sessionId")]
+    [InlineData("""{ "type": "chat", "payload": { "message": "hi", "sessionId": 7 } }""", "payload.sessionId must be a string")]
+    [InlineData("""{ "type": "chat" }""", "payload is required")]
     public async Task BadMessage_GetsAnErrorAndTheSocketKeepsWorking(string frame, string expected)
     {
         var ws = await _app.ConnectSeedAsync();
