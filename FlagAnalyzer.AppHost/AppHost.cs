@@ -1,6 +1,31 @@
+using FlagAnalyzer.AppHost;
+
 var builder = DistributedApplication.CreateBuilder(args);
 
+// what this machine can run (container engine, redis-server, the web folder); see StackChoices for the overrides
+var stack = new StackChoices(builder, "../FlagAnalyzer.Web");
+
+IResourceBuilder<IResourceWithConnectionString>? cache = stack.Cache switch
+{
+    CacheChoice.Container => builder.AddRedis("cache"),
+    CacheChoice.RedisServer => builder.AddRedisServer("cache"),
+    _ => null,
+};
+
+IResourceBuilder<IResourceWithConnectionString>? llm = stack.Llm switch
+{
+    LlmChoice.Container => builder.AddOllama("llm", builder.AddParameter("llm-model", "llama3.3")),
+    // ConnectionStrings:llm in the AppHost's configuration, e.g. Endpoint=http://gpu-box:11434;Model=llama3.3
+    LlmChoice.External => builder.AddConnectionString("llm"),
+    _ => null,
+};
+
 var api = builder.AddProject<Projects.FlagAnalyzer_Api>("api")
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    .OnResourceReady(Announce.ApiHealthy);
+if (cache is not null) api.WithReference(cache).WaitFor(cache);
+if (llm is not null) api.WithReference(llm).WaitFor(llm);
+
+if (stack.Web) builder.AddViteDevServer("web", stack.WebDirectory, api);
 
 builder.Build().Run();

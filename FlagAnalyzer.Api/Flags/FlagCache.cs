@@ -14,6 +14,27 @@ public interface IFlagCache
     ValueTask RemoveAsync(Flag flag, CancellationToken ct = default);
 }
 
+/// <summary>
+/// <c>FlagCache</c> configuration. Both switches exist to measure and troubleshoot the cache; the defaults
+/// are what the product runs.
+/// </summary>
+public sealed class FlagCacheOptions
+{
+    /// <summary><c>FlagCache:Enabled</c>: false sends every flag read to SQLite.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary><c>FlagCache:LocalCopy</c>: false makes every cached read a Redis round trip.</summary>
+    public bool LocalCopy { get; set; } = true;
+}
+
+/// <summary>No cache at all (<c>FlagCache:Enabled=false</c>): every read is a miss, so it comes from SQLite.</summary>
+public sealed class NoFlagCache : IFlagCache
+{
+    public ValueTask<Flag?> GetAsync(string idOrName, CancellationToken ct = default) => ValueTask.FromResult<Flag?>(null);
+    public ValueTask SetAsync(Flag flag, string? previousName = null, CancellationToken ct = default) => ValueTask.CompletedTask;
+    public ValueTask RemoveAsync(Flag flag, CancellationToken ct = default) => ValueTask.CompletedTask;
+}
+
 /// <summary>The cache of a single API process, used when no Redis is configured.</summary>
 public sealed class InProcessFlagCache : IFlagCache
 {

@@ -1,0 +1,152 @@
+import type {
+  Anomaly, AnomalyStatus, ChangeResponse, ChatHistory, ChatMessage, ChatReply, CreateFlagInput, Flag, FlagChange,
+  Health, MetricSample, MetricsAccepted, Page, PatchFlagInput, Prediction, ServiceInfo,
+} from './types';
+
+/**
+ * An API failure as the user should see it: the status, the problem's title/detail, and the messages per
+ * field of a validation problem (`errors: { field: [messages] }`).
+ */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string | undefined;
+  readonly fieldErrors: Record<string, string[]>;
+
+  constructor(status: number, title: string, detail?: string, fieldErrors: Record<string, string[]> = {}) {
+    super(detail ? `${title}: ${detail}` : title);
+    this.name = 'ApiError';
+    this.status = status;
+    this.title = title;
+    this.detail = detail;
+    this.fieldErrors = fieldErrors;
+  }
+
+  /** The messages for one field, also matching nested names like `newValue.name` or `[3].errorRate`. */
+  forField(field: string): string[] {
+    return Object.entries(this.fieldErrors)
+      .filter(([k]) => k.toLowerCase() === field.toLowerCase() || k.toLowerCase().endsWith(`.${field.toLowerCase()}`))
+      .flatMap(([, v]) => v);
+  }
+}
+
+/** Turns any thrown value into text a person can read. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof ApiError) {
+    const fields = Object.entries(e.fieldErrors).map(([k, v]) => `${k} ${v.join(', ')}`);
+    return [e.detail ?? e.title, ...fields].filter(Boolean).join(' — ');
+  }
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+type Fetch = typeof fetch;
+
+async function readProblem(res: Response, what: string): Promise<ApiError> {
+  const text = await res.text().catch(() => '');
+  // a bare 404/405 without a problem body means the endpoint itself is missing (e.g. a part not deployed yet)
+  const missing = res.status === 404 || res.status === 405 ? `${what} is not available on this server` : undefined;
+  try {
+    const p = JSON.parse(text) as { title?: string; detail?: string; errors?: Record<string, string[]> };
+    return new ApiError(res.status, p.title ?? (res.statusText || `HTTP ${res.status}`), p.detail ?? (p.errors ? undefined : missing), p.errors ?? {});
+  } catch {
+    return new ApiError(res.status, res.statusText || `HTTP ${res.status}`, text ? text.slice(0, 300) : missing);
+  }
+}
+
+function query(params: Record<string, string | number | boolean | undefined | null>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+export interface FlagFilter {
+  environment?: string;
+  owner?: string;
+  tag?: string;
+  q?: string;
+  enabled?: boolean;
+  limit?: number;
+  cursor?: string;
+}
+
+/** The one place that knows the API's URLs. `base` is '' in the browser (same origin or the Vite proxy). */
+export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a)) {
+  async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetchImpl(base + path, {
+        method,
+        headers: { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+      });
+    } catch (e) {
+      throw new ApiError(0, 'The API is unreachable', e instanceof Error ? e.message : String(e));
+    }
+    if (!res.ok) throw await readProblem(res, `${method} ${path.split('?')[0]}`);
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  return {
+    serviceInfo: () => request<ServiceInfo>('GET', '/'),
+    health: async (): Promise<Health> => {
+      // /health answers 503 with the same JSON body when a check is unhealthy: that is data, not an error
+      const res = await fetchImpl(base + '/health', { headers: { Accept: 'application/json' } });
+      const text = await res.text();
+      try {
+        return JSON.parse(text) as Health;
+      } catch {
+        throw new ApiError(res.status, 'Health is unavailable', text.slice(0, 200));
+      }
+    },
+
+    listFlags: (f: FlagFilter = {}) => request<Page<Flag>>('GET', `/api/flags${query({ ...f })}`),
+    getFlag: (idOrName: string) => request<Flag>('GET', `/api/flags/${encodeURIComponent(idOrName)}`),
+    createFlag: (input: CreateFlagInput) => request<Flag>('POST', '/api/flags', input),
+    patchFlag: (idOrName: string, patch: PatchFlagInput, version?: number) =>
+      request<Flag>('PATCH', `/api/flags/${encodeURIComponent(idOrName)}`, patch,
+        version !== undefined ? { 'If-Match': `"${version}"` } : {}),
+    deleteFlag: (idOrName: string) => request<void>('DELETE', `/api/flags/${encodeURIComponent(idOrName)}`),
+    /** The seed's change record (enable/disable/rollout): returns the change and its prediction. */
+    recordChange: (body: {
+      flagId: string; flagName?: string; changeType: string; previousValue?: unknown; newValue?: unknown;
+      changedBy?: string; environment?: string;
+    }) => request<ChangeResponse>('POST', '/api/flags/change', body),
+    listChanges: (idOrName: string, limit = 100) =>
+      request<Page<FlagChange>>('GET', `/api/flags/${encodeURIComponent(idOrName)}/changes${query({ limit })}`),
+    listRecentChanges: (limit = 20) => request<Page<FlagChange>>('GET', `/api/flags/changes${query({ limit })}`),
+
+    recordMetrics: (samples: MetricSample | MetricSample[]) => request<MetricsAccepted>('POST', '/api/metrics', samples),
+    listMetrics: (idOrName: string, opts: { since?: string; limit?: number } = {}) =>
+      request<Page<MetricSample>>('GET', `/api/flags/${encodeURIComponent(idOrName)}/metrics${query({ ...opts })}`),
+
+    listPredictions: (opts: { flagId?: string; riskLevel?: string; limit?: number } = {}) =>
+      request<Page<Prediction>>('GET', `/api/predictions${query({ ...opts })}`),
+    analyze: (flagId: string) => request<unknown>('POST', '/api/analyze', { flagId }),
+
+    listAnomalies: (opts: { status?: AnomalyStatus | 'open' | 'all'; flagId?: string; limit?: number } = {}) =>
+      request<Page<Anomaly>>('GET', `/api/anomalies${query({ ...opts })}`),
+    acknowledgeAnomaly: (id: string, acknowledgedBy = 'web-ui') =>
+      request<Anomaly>('POST', `/api/anomalies/${encodeURIComponent(id)}/acknowledge`, { acknowledgedBy }),
+
+    chat: (message: string, sessionId?: string) => request<ChatReply>('POST', '/api/chat', { message, sessionId }),
+    chatHistory: async (sessionId: string): Promise<ChatHistory> => {
+      const raw = await request<unknown>('GET', `/api/chat/${encodeURIComponent(sessionId)}`);
+      return normalizeHistory(sessionId, raw);
+    },
+  };
+}
+
+/** The history endpoint is being built elsewhere: accept an array, `{messages}` or `{items}`. */
+export function normalizeHistory(sessionId: string, raw: unknown): ChatHistory {
+  const r = raw as { messages?: ChatMessage[]; items?: ChatMessage[]; sessionId?: string } | ChatMessage[] | null;
+  const messages = Array.isArray(r) ? r : (r?.messages ?? r?.items ?? []);
+  return { sessionId: (!Array.isArray(r) && r?.sessionId) || sessionId, messages };
+}
+
+export type Api = ReturnType<typeof createApi>;
+
+export const api: Api = createApi();

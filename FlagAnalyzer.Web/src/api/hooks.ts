@@ -1,0 +1,123 @@
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useLive } from '../live/LiveProvider';
+import { api, type FlagFilter } from './client';
+import { keys } from './keys';
+import type { CreateFlagInput, Flag, MetricSample } from './types';
+
+// Server state hooks. While the live connection is down they poll, so the screen never goes stale silently.
+
+export function useFlags(filter: FlagFilter = {}) {
+  const { pollInterval } = useLive();
+  return useQuery({
+    queryKey: keys.flags(filter),
+    queryFn: () => api.listFlags(filter),
+    placeholderData: keepPreviousData,
+    refetchInterval: pollInterval,
+  });
+}
+
+export function useFlag(idOrName: string) {
+  const { pollInterval } = useLive();
+  return useQuery({ queryKey: keys.flag(idOrName), queryFn: () => api.getFlag(idOrName), refetchInterval: pollInterval });
+}
+
+export function useChanges(flagId: string | undefined) {
+  const { pollInterval } = useLive();
+  return useQuery({
+    queryKey: keys.changes(flagId ?? ''),
+    queryFn: () => api.listChanges(flagId!, 200),
+    enabled: !!flagId,
+    refetchInterval: pollInterval,
+  });
+}
+
+export function useMetrics(flagId: string | undefined) {
+  const { pollInterval } = useLive();
+  return useQuery({
+    queryKey: keys.metrics(flagId ?? ''),
+    queryFn: () => api.listMetrics(flagId!, { limit: 2000 }),
+    enabled: !!flagId,
+    refetchInterval: pollInterval,
+  });
+}
+
+export function usePredictions(o: { flagId?: string; limit?: number } = {}) {
+  const { pollInterval } = useLive();
+  return useQuery({
+    queryKey: keys.predictions(o),
+    queryFn: () => api.listPredictions(o),
+    refetchInterval: pollInterval,
+  });
+}
+
+export function useAnomalies(o: { status?: 'open' | 'active' | 'acknowledged' | 'resolved' | 'all'; flagId?: string } = {}) {
+  const { pollInterval } = useLive();
+  return useQuery({
+    queryKey: keys.anomalies(o),
+    queryFn: () => api.listAnomalies({ ...o, limit: 200 }),
+    refetchInterval: pollInterval,
+  });
+}
+
+export function useHealth() {
+  // health is not pushed: poll it slowly
+  return useQuery({ queryKey: keys.health, queryFn: api.health, refetchInterval: 15000, retry: false });
+}
+
+export function useCreateFlag() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (input: CreateFlagInput) => api.createFlag(input),
+    onSuccess: (flag) => {
+      qc.setQueryData(keys.flag(flag.id), flag);
+      void qc.invalidateQueries({ queryKey: keys.flagsAll });
+    },
+  });
+}
+
+/** Enable/disable or move the rollout through the change record, so the API predicts the change's risk. */
+export function useChangeFlag() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (v: { flag: Flag; enabled?: boolean; rolloutPercentage?: number }) => {
+      const { flag } = v;
+      const enabled = v.enabled ?? flag.enabled;
+      const rolloutPercentage = v.rolloutPercentage ?? flag.rolloutPercentage;
+      const changeType = enabled !== flag.enabled ? (enabled ? 'enabled' : 'disabled') : 'rollout_changed';
+      return api.recordChange({
+        flagId: flag.id,
+        flagName: flag.name,
+        changeType,
+        previousValue: { enabled: flag.enabled, rolloutPercentage: flag.rolloutPercentage },
+        newValue: { enabled, rolloutPercentage },
+        changedBy: 'web-ui',
+        environment: flag.targetEnvironment,
+      });
+    },
+    onSuccess: () => {
+      void qc.invalidateQueries({ queryKey: keys.flagsAll });
+      void qc.invalidateQueries({ queryKey: ['flag'] });
+      void qc.invalidateQueries({ queryKey: keys.changesAll });
+      void qc.invalidateQueries({ queryKey: keys.predictionsAll });
+    },
+  });
+}
+
+export function useRecordMetrics() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (samples: MetricSample[]) => api.recordMetrics(samples),
+    onSuccess: (_r, samples) => {
+      for (const id of new Set(samples.map((s) => s.flagId))) void qc.invalidateQueries({ queryKey: keys.metrics(id) });
+      void qc.invalidateQueries({ queryKey: keys.anomaliesAll });
+    },
+  });
+}
+
+export function useAcknowledge() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api.acknowledgeAnomaly(id),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: keys.anomaliesAll }),
+  });
+}

@@ -1,0 +1,17 @@
+import type { FlagFilter } from './client';
+
+/** TanStack Query keys: the live event handler invalidates by these prefixes. */
+export const keys = {
+  flagsAll: ['flags'] as const,
+  flags: (f: FlagFilter) => ['flags', f] as const,
+  flag: (id: string) => ['flag', id] as const,
+  changesAll: ['changes'] as const,
+  changes: (flagId: string) => ['changes', flagId] as const,
+  metrics: (flagId: string) => ['metrics', flagId] as const,
+  predictionsAll: ['predictions'] as const,
+  predictions: (o: { flagId?: string; limit?: number }) => ['predictions', o] as const,
+  anomaliesAll: ['anomalies'] as const,
+  anomalies: (o: { status?: string; flagId?: string }) => ['anomalies', o] as const,
+  health: ['health'] as const,
+  chat: (sessionId: string) => ['chat', sessionId] as const,
+};

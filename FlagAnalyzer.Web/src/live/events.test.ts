@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { QueryClient } from '@tanstack/react-query';
+import { applyLiveEvent } from './events';
+import { keys } from '../api/keys';
+import type { Flag, Page } from '../api/types';
+
+const flag = (over: Partial<Flag> = {}): Flag => ({
+  id: 'flg_1', name: 'checkout', description: '', enabled: false, rolloutPercentage: 0, targetEnvironment: 'staging',
+  owner: '', tags: [], autoRollback: false, createdAt: '', updatedAt: '', version: 1, ...over,
+});
+
+describe('applyLiveEvent', () => {
+  it('patches an updated flag into every cached list at once', () => {
+    const qc = new QueryClient();
+    qc.setQueryData<Page<Flag>>(keys.flags({}), { items: [flag(), flag({ id: 'flg_2', name: 'other' })], nextCursor: null });
+    applyLiveEvent(qc, { type: 'flag.updated', payload: flag({ enabled: true, version: 2 }) });
+    const page = qc.getQueryData<Page<Flag>>(keys.flags({}))!;
+    expect(page.items[0].enabled).toBe(true);
+    expect(page.items[1].name).toBe('other');
+    expect(qc.getQueryData<Flag>(keys.flag('flg_1'))!.version).toBe(2);
+    expect(qc.getQueryState(keys.flags({}))!.isInvalidated).toBe(true);
+  });
+
+  it('marks predictions stale on prediction.created and only that flag\'s metrics on metrics.recorded', () => {
+    const qc = new QueryClient();
+    qc.setQueryData(keys.predictions({ limit: 10 }), { items: [], nextCursor: null });
+    qc.setQueryData(keys.metrics('flg_1'), { items: [], nextCursor: null });
+    qc.setQueryData(keys.metrics('flg_2'), { items: [], nextCursor: null });
+    applyLiveEvent(qc, { type: 'prediction.created', payload: { id: 'prd_1', flagId: 'flg_1' } });
+    applyLiveEvent(qc, { type: 'metrics.recorded', payload: { flagId: 'flg_1', count: 3 } });
+    expect(qc.getQueryState(keys.predictions({ limit: 10 }))!.isInvalidated).toBe(true);
+    expect(qc.getQueryState(keys.metrics('flg_1'))!.isInvalidated).toBe(true);
+    expect(qc.getQueryState(keys.metrics('flg_2'))!.isInvalidated).toBe(false);
+  });
+
+  it('leaves the caches alone for chat events', () => {
+    const qc = new QueryClient();
+    qc.setQueryData(keys.flags({}), { items: [], nextCursor: null });
+    applyLiveEvent(qc, { type: 'chat.token', payload: { sessionId: 's', token: 'x' } });
+    expect(qc.getQueryState(keys.flags({}))!.isInvalidated).toBe(false);
+  });
+});

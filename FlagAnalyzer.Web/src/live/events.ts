@@ -1,0 +1,57 @@
+import type { QueryClient } from '@tanstack/react-query';
+import type { Anomaly, Flag, LiveEnvelope, Page, Prediction } from '../api/types';
+import { keys } from '../api/keys';
+
+/**
+ * What a live event means for the cached server state: update what the payload fully describes, invalidate
+ * what it only touches (lists with filters and paging are refetched rather than patched by hand).
+ * Chat events are not handled here; the chat page listens for them itself.
+ */
+export function applyLiveEvent(qc: QueryClient, e: LiveEnvelope): void {
+  const p = e.payload as Record<string, unknown> | null;
+  const flagId = typeof p?.flagId === 'string' ? p.flagId : typeof p?.id === 'string' ? p.id : undefined;
+  switch (e.type) {
+    case 'flag.created':
+    case 'flag.updated': {
+      const flag = p as unknown as Flag;
+      qc.setQueryData(keys.flag(flag.id), flag);
+      // patch the flag into every loaded list page so toggles show at once, then refetch for filters/order
+      qc.setQueriesData<Page<Flag>>({ queryKey: keys.flagsAll }, (old) =>
+        old ? { ...old, items: old.items.map((f) => (f.id === flag.id ? flag : f)) } : old);
+      void qc.invalidateQueries({ queryKey: keys.flagsAll });
+      break;
+    }
+    case 'flag.deleted':
+      qc.removeQueries({ queryKey: keys.flag((p as unknown as Flag).id) });
+      void qc.invalidateQueries({ queryKey: keys.flagsAll });
+      break;
+    case 'flag.changed':
+      void qc.invalidateQueries({ queryKey: keys.changesAll });
+      break;
+    case 'metrics.recorded':
+      if (flagId) void qc.invalidateQueries({ queryKey: keys.metrics(flagId) });
+      break;
+    case 'prediction.created':
+    case 'prediction.updated': {
+      const prediction = p as unknown as Prediction;
+      qc.setQueriesData<Page<Prediction>>({ queryKey: keys.predictionsAll }, (old) => {
+        if (!old) return old;
+        const i = old.items.findIndex((x) => x.id === prediction.id);
+        if (i >= 0) return { ...old, items: old.items.map((x) => (x.id === prediction.id ? prediction : x)) };
+        return old;
+      });
+      void qc.invalidateQueries({ queryKey: keys.predictionsAll });
+      break;
+    }
+    case 'anomaly.detected':
+    case 'anomaly.resolved': {
+      const a = p as unknown as Anomaly;
+      qc.setQueriesData<Page<Anomaly>>({ queryKey: keys.anomaliesAll }, (old) =>
+        old ? { ...old, items: old.items.map((x) => (x.id === a.id ? a : x)) } : old);
+      void qc.invalidateQueries({ queryKey: keys.anomaliesAll });
+      break;
+    }
+    default:
+      break;
+  }
+}
