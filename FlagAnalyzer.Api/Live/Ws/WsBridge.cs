@@ -1,0 +1,128 @@
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+using FlagAnalyzer.Api.Common;
+using StackExchange.Redis;
+
+namespace FlagAnalyzer.Api.Live.Ws;
+
+/// <summary>
+/// Delivers live events to the <c>/ws</c> sockets. Alone, it hands each event to this process's sockets; with
+/// Redis it publishes each event once on a channel every replica subscribes to, so a <c>/ws</c> client sees
+/// events caused anywhere, as a SignalR client does through the backplane.
+/// </summary>
+public sealed class WsBridge(LiveOptions options, ILogger<WsBridge> logger) : IAsyncDisposable
+{
+    private static readonly RedisChannel Channel = RedisChannel.Literal(LiveOptions.ChannelPrefix + ":ws");
+    private readonly ConcurrentDictionary<WsConnection, byte> _connections = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private ConnectionMultiplexer? _redis;
+
+    internal void Add(WsConnection c) => _connections.TryAdd(c, 0);
+    internal void Remove(WsConnection c) => _connections.TryRemove(c, out _);
+
+    /// <summary>
+    /// Connects to Redis when configured and subscribes before the server takes clients. Never throws: when
+    /// Redis is down at start (after its connect timeout) the subscription keeps retrying in the background.
+    /// </summary>
+    public async Task StartAsync(CancellationToken ct)
+    {
+        if (options.RedisConnectionString is not { } cs) return;
+        try
+        {
+            var config = ConfigurationOptions.Parse(cs);
+            config.AbortOnConnectFail = false;
+            _redis = await ConnectionMultiplexer.ConnectAsync(config);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "/ws clients will see only this replica's events: the Redis connection string is not usable");
+            return;
+        }
+        var subscribed = SubscribeAsync(_redis);
+        if (_redis.IsConnected) await subscribed;
+        else logger.LogWarning("Redis is not reachable; /ws clients get live events once it is");
+    }
+
+    private async Task SubscribeAsync(ConnectionMultiplexer redis)
+    {
+        for (var attempt = 1; !_stopping.IsCancellationRequested; attempt++)
+        {
+            try
+            {
+                var queue = await redis.GetSubscriber().SubscribeAsync(Channel);
+                // a ChannelMessageQueue hands messages over one at a time, in order
+                queue.OnMessage(m => Receive((byte[])m.Message!));
+                if (attempt > 1) logger.LogInformation("/ws live events subscribed on Redis");
+                return;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                if (attempt == 1) logger.LogWarning(ex, "Subscribing /ws live events on Redis failed; retrying");
+            }
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(Math.Min(attempt, 10)), _stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    public void Publish(LiveEvent e, LiveEnvelope envelope)
+    {
+        if (_redis is { } redis)
+        {
+            try
+            {
+                // one header line per routing field, then the envelope as the sockets receive it
+                var header = Encoding.UTF8.GetBytes($"{e.Type}\n{e.SessionId}\n");
+                var body = JsonSerializer.SerializeToUtf8Bytes(envelope, Json.Options);
+                var message = new byte[header.Length + body.Length];
+                header.CopyTo(message, 0);
+                body.CopyTo(message, header.Length);
+                redis.GetSubscriber().Publish(Channel, message, CommandFlags.FireAndForget);
+                return;
+            }
+            catch (Exception ex)
+            {
+                logger.LogDebug(ex, "Live event {Type} not published to Redis for /ws; delivering locally", e.Type);
+            }
+        }
+        Deliver(e.Type, e.SessionId, null, envelope);
+    }
+
+    private void Receive(byte[] message)
+    {
+        var span = message.AsSpan();
+        var fields = new string?[2];
+        for (var i = 0; i < 2; i++)
+        {
+            var nl = span.IndexOf((byte)'\n');
+            if (nl < 0) return;
+            fields[i] = nl == 0 ? null : Encoding.UTF8.GetString(span[..nl]);
+            span = span[(nl + 1)..];
+        }
+        if (fields[0] is not { } type) return;
+        Deliver(type, fields[1], span.ToArray(), null);
+    }
+
+    private void Deliver(string type, string? sessionId, byte[]? bytes, LiveEnvelope? envelope)
+    {
+        foreach (var c in _connections.Keys)
+        {
+            if (!c.Wants(type, sessionId)) continue;
+            bytes ??= JsonSerializer.SerializeToUtf8Bytes(envelope, Json.Options);
+            c.Enqueue(bytes);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        if (_redis is { } r) await r.DisposeAsync();
+        _stopping.Dispose();
+    }
+}
