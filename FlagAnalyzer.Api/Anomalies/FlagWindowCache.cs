@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using FlagAnalyzer.Api.Analysis;
+using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Storage;
 
@@ -26,8 +27,14 @@ public sealed class FlagWindowCache
     public int Rebuilds => _rebuilds;
     private int _rebuilds;
 
-    /// <summary>The flag's window, brought up to date with every committed and in-transaction sample; call inside the write scope.</summary>
-    public async Task<FlagWindow> GetAsync(WriteScope s, string flagId, Anchor? anchor, CancellationToken ct)
+    /// <summary>
+    /// The flag's window, brought up to date with every committed and in-transaction sample; call inside the write
+    /// scope. <paramref name="recorded"/> are this transaction's new samples of the flag, when the caller has them:
+    /// while the token matches, every committed sample is already in the window (each write stamps a new token),
+    /// so the only rows past <see cref="FlagWindow.LastSampleId"/> are this transaction's, and they need no read.
+    /// </summary>
+    public async Task<FlagWindow> GetAsync(WriteScope s, string flagId, Anchor? anchor, CancellationToken ct,
+        IReadOnlyList<MetricSample>? recorded = null)
     {
         var anchorId = anchor?.ChangeId ?? "";
         var committed = await AnalysisStore.ReadTokenAsync(s, flagId, ct);
@@ -39,7 +46,11 @@ public sealed class FlagWindowCache
         }
         else
         {
-            foreach (var sample in await AnalysisStore.SamplesAfterAsync(s, flagId, entry.Window.LastSampleId, ct)) entry.Window.Add(sample);
+            var last = entry.Window.LastSampleId;
+            var fresh = recorded is not null && recorded.All(m => m.Id > last)
+                ? recorded.OrderBy(m => m.Id)
+                : (IEnumerable<MetricSample>)await AnalysisStore.SamplesAfterAsync(s, flagId, last, ct);
+            foreach (var sample in fresh) entry.Window.Add(sample);
         }
 
         var token = Guid.NewGuid().ToString("N");

@@ -1,4 +1,5 @@
 using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Anomalies;
@@ -15,5 +16,8 @@ public sealed record DetectionOutcome(IReadOnlyList<Anomaly> Detected, IReadOnly
 /// </summary>
 public interface IAnomalyMonitor
 {
-    Task<DetectionOutcome> DetectAsync(WriteScope scope, IReadOnlyCollection<string> flagIds, CancellationToken ct);
+    /// <param name="recorded">The samples this transaction just inserted, when the caller has them: a warm window
+    /// takes them as they are instead of reading them back from SQLite.</param>
+    Task<DetectionOutcome> DetectAsync(WriteScope scope, IReadOnlyCollection<string> flagIds, CancellationToken ct,
+        IReadOnlyList<MetricSample>? recorded = null);
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using FlagAnalyzer.Api.Analysis;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Anomalies;
@@ -36,12 +37,15 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
     /// The write path: each flag runs under its own savepoint, so a detector failure is logged and undone for that
     /// flag alone — the metrics it was called for still commit.
     /// </summary>
-    public async Task<DetectionOutcome> DetectAsync(WriteScope scope, IReadOnlyCollection<string> flagIds, CancellationToken ct) =>
-        (await RunAsync(scope, flagIds, ct, isolateFailures: true)).Outcome;
+    public async Task<DetectionOutcome> DetectAsync(WriteScope scope, IReadOnlyCollection<string> flagIds, CancellationToken ct,
+        IReadOnlyList<MetricSample>? recorded = null) =>
+        (await RunAsync(scope, flagIds, ct, isolateFailures: true, recorded)).Outcome;
 
     /// <summary>Detection for the given flags inside the caller's transaction; the caller commits, then publishes.</summary>
-    public async Task<DetectionRun> RunAsync(WriteScope s, IReadOnlyCollection<string> flagIds, CancellationToken ct, bool isolateFailures = false)
+    public async Task<DetectionRun> RunAsync(WriteScope s, IReadOnlyCollection<string> flagIds, CancellationToken ct, bool isolateFailures = false,
+        IReadOnlyList<MetricSample>? recorded = null)
     {
+        var recordedByFlag = recorded?.GroupBy(m => m.FlagId).ToDictionary(g => g.Key, g => (IReadOnlyList<MetricSample>)g.ToList());
         List<Anomaly> detected = [], resolved = [];
         List<FlagMutation> rollbacks = [];
         List<FlagAnalysisReport> reports = [];
@@ -50,13 +54,13 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
         foreach (var flagId in flagIds)
         {
             FlagPass? pass;
-            if (!isolateFailures) pass = await DetectFlagAsync(s, flagId, now, ct);
+            if (!isolateFailures) pass = await DetectFlagAsync(s, flagId, now, ct, recordedByFlag?.GetValueOrDefault(flagId));
             else
             {
                 s.Transaction.Save(Savepoint);
                 try
                 {
-                    pass = await DetectFlagAsync(s, flagId, now, ct);
+                    pass = await DetectFlagAsync(s, flagId, now, ct, recordedByFlag?.GetValueOrDefault(flagId));
                     s.Transaction.Release(Savepoint);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
@@ -81,7 +85,8 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
 
     private sealed record FlagPass(IReadOnlyList<Anomaly> Raised, IReadOnlyList<Anomaly> Resolved, FlagMutation? Rollback, FlagAnalysisReport Report);
 
-    private async Task<FlagPass?> DetectFlagAsync(WriteScope s, string flagId, DateTimeOffset now, CancellationToken ct)
+    private async Task<FlagPass?> DetectFlagAsync(WriteScope s, string flagId, DateTimeOffset now, CancellationToken ct,
+        IReadOnlyList<MetricSample>? recorded)
     {
         var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, flagId, ct);
         if (flag is null)
@@ -90,7 +95,7 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
             return null;
         }
         var anchor = await AnalysisStore.LatestAnchorAsync(s, flag.Id, ct);
-        var window = await windows.GetAsync(s, flag.Id, anchor, ct);
+        var window = await windows.GetAsync(s, flag.Id, anchor, ct, recorded);
         var analysis = RegressionDetector.Analyze(window, flag.Enabled ? flag.RolloutPercentage : null);
         var open = await AnomalyStore.OpenAsync(s.Connection, s.Transaction, flag.Id, ct);
         var r = AnomalyReconciler.Reconcile(flag.Id, analysis, open, anchor?.ChangeId, now, () => Ids.New("anm", clock));

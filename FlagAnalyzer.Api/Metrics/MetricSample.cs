@@ -28,9 +28,19 @@ public static class Cohorts
     public const string Control = "control";
 }
 
-public sealed record MetricSampleRequest(
-    string? FlagId, DateTimeOffset? Timestamp, string? Cohort, double? ErrorRate, double? LatencyP50,
-    double? LatencyP99, long? RequestCount, double? ConversionRate, double? UserSatisfactionScore);
+/// <summary>A sample as a client sends it; everything optional so validation can name what is missing.</summary>
+public sealed record MetricSampleRequest
+{
+    public string? FlagId { get; init; }
+    public DateTimeOffset? Timestamp { get; init; }
+    public string? Cohort { get; init; }
+    public double? ErrorRate { get; init; }
+    public double? LatencyP50 { get; init; }
+    public double? LatencyP99 { get; init; }
+    public long? RequestCount { get; init; }
+    public double? ConversionRate { get; init; }
+    public double? UserSatisfactionScore { get; init; }
+}
 
 /// <summary>Source-generated reader for the ingestion hot path (same rules as the API's JSON options).</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, NumberHandling = JsonNumberHandling.Strict)]

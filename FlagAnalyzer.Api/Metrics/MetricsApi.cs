@@ -78,7 +78,7 @@ public static class MetricsApi
         await using (var scope = await s.Db.BeginWriteAsync(ct))
         {
             stored = MetricStore.Insert(scope, samples);
-            outcome = await s.Monitor.DetectAsync(scope, flagIds.Values.Distinct().ToList(), ct);
+            outcome = await s.Monitor.DetectAsync(scope, flagIds.Values.Distinct().ToList(), ct, stored);
             await scope.CommitAsync(ct);
         }
 
