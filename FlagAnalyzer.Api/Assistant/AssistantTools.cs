@@ -73,12 +73,8 @@ public sealed class AssistantTools(AssistantData data)
     public async Task<object> ListActiveAnomalies([Description(Prompts.FlagFilterParameter)] string? flag = null,
         CancellationToken ct = default)
     {
-        string? flagId = null;
-        if (Blank(flag) is { } name)
-        {
-            if (await data.FindFlagAsync(name, ct) is not { } f) return NotFound(name);
-            flagId = f.Id;
-        }
+        var (flagId, missing) = await FlagFilterAsync(flag, ct);
+        if (missing is not null) return missing;
         var anomalies = await data.OpenAnomaliesAsync(flagId, MaxItems, ct);
         return new { count = anomalies.Count, anomalies = anomalies.Select(AnomalyView) };
     }
@@ -89,12 +85,8 @@ public sealed class AssistantTools(AssistantData data)
         [Description(Prompts.LimitParameter)] int? limit = null,
         CancellationToken ct = default)
     {
-        string? flagId = null;
-        if (Blank(flag) is { } name)
-        {
-            if (await data.FindFlagAsync(name, ct) is not { } f) return NotFound(name);
-            flagId = f.Id;
-        }
+        var (flagId, missing) = await FlagFilterAsync(flag, ct);
+        if (missing is not null) return missing;
         var min = RiskLevels.All.Contains(minimumRiskLevel ?? "") ? RiskLevels.Rank(minimumRiskLevel!) : 0;
         var predictions = (await data.RecentPredictionsAsync(flagId, MaxItems, ct))
             .Where(p => RiskLevels.Rank(p.RiskLevel) >= min).Take(Limit(limit)).ToList();
@@ -106,14 +98,17 @@ public sealed class AssistantTools(AssistantData data)
         [Description(Prompts.LimitParameter)] int? limit = null,
         CancellationToken ct = default)
     {
-        string? flagId = null;
-        if (Blank(flag) is { } name)
-        {
-            if (await data.FindFlagAsync(name, ct) is not { } f) return NotFound(name);
-            flagId = f.Id;
-        }
+        var (flagId, missing) = await FlagFilterAsync(flag, ct);
+        if (missing is not null) return missing;
         var changes = await data.ChangesAsync(flagId, Limit(limit), ct);
         return new { count = changes.Count, changes = changes.Select(ChangeView) };
+    }
+
+    /// <summary>An optional flag filter: no filter, the flag's id, or the "not found" answer for the model.</summary>
+    private async Task<(string? FlagId, object? Missing)> FlagFilterAsync(string? flag, CancellationToken ct)
+    {
+        if (Blank(flag) is not { } name) return (null, null);
+        return await data.FindFlagAsync(name, ct) is { } f ? (f.Id, null) : (null, NotFound(name));
     }
 
     private static object NotFound(string flag) => new { error = $"No flag has the id or name '{flag}'." };
