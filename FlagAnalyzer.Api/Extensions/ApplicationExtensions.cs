@@ -28,12 +28,8 @@ public static class ApplicationExtensions
         builder.AddStorage();
         builder.AddLive();
         builder.AddFlags();
-        builder.Services.AddSingleton<IImpactPredictor, StatisticalPredictor>();
-        builder.Services.AddSingleton<PredictionService>();
-        builder.Services.AddSingleton<FlagWindowCache>();
-        builder.Services.AddSingleton<StatisticalAnomalyMonitor>();
-        builder.Services.AddSingleton<IAnomalyMonitor>(sp => sp.GetRequiredService<StatisticalAnomalyMonitor>());
-        builder.Services.AddSingleton<AnomalyEvents>();
+        builder.AddPredictions();
+        builder.AddAnomalyDetection();
         builder.AddAssistant();
         return builder;
     }
