@@ -8,6 +8,9 @@ namespace FlagAnalyzer.Api.Anomalies;
 public sealed record DetectionOutcome(IReadOnlyList<Anomaly> Detected, IReadOnlyList<Anomaly> Resolved, IReadOnlyList<FlagMutation> Rollbacks)
 {
     public static readonly DetectionOutcome None = new([], [], []);
+
+    /// <summary>Open anomalies whose regression deepened: same id, higher severity.</summary>
+    public IReadOnlyList<Anomaly> Escalated { get; init; } = [];
 }
 
 /// <summary>

@@ -46,7 +46,7 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
         IReadOnlyList<MetricSample>? recorded = null)
     {
         var recordedByFlag = recorded?.GroupBy(m => m.FlagId).ToDictionary(g => g.Key, g => (IReadOnlyList<MetricSample>)g.ToList());
-        List<Anomaly> detected = [], resolved = [];
+        List<Anomaly> detected = [], resolved = [], escalated = [];
         List<FlagMutation> rollbacks = [];
         List<FlagAnalysisReport> reports = [];
         var now = clock.GetUtcNow();
@@ -75,15 +75,19 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
             if (pass is null) continue;
             detected.AddRange(pass.Raised);
             resolved.AddRange(pass.Resolved);
+            escalated.AddRange(pass.Escalated);
             if (pass.Rollback is { } m) rollbacks.Add(m);
             reports.Add(pass.Report);
         }
-        return new DetectionRun(new DetectionOutcome(detected, resolved, rollbacks), reports);
+        return new DetectionRun(new DetectionOutcome(detected, resolved, rollbacks) { Escalated = escalated }, reports);
     }
 
     private const string Savepoint = "anomaly_detection";
 
-    private sealed record FlagPass(IReadOnlyList<Anomaly> Raised, IReadOnlyList<Anomaly> Resolved, FlagMutation? Rollback, FlagAnalysisReport Report);
+    private sealed record FlagPass(IReadOnlyList<Anomaly> Raised, IReadOnlyList<Anomaly> Resolved, FlagMutation? Rollback, FlagAnalysisReport Report)
+    {
+        public IReadOnlyList<Anomaly> Escalated { get; init; } = [];
+    }
 
     private async Task<FlagPass?> DetectFlagAsync(WriteScope s, string flagId, DateTimeOffset now, CancellationToken ct,
         IReadOnlyList<MetricSample>? recorded)
@@ -110,7 +114,7 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
             .Concat(r.Raise).ToList();
         var report = new FlagAnalysisReport(current.Id, current.Name, analysis.Mode, anchor?.ChangeId, anchor?.Timestamp,
             analysis.Baseline, analysis.Current, analysis.Srm, analysis.Findings, stillOpen);
-        return new FlagPass(r.Raise, r.Resolve, rollback, report);
+        return new FlagPass(r.Raise, r.Resolve, rollback, report) { Escalated = r.Escalate };
     }
 
     /// <summary>

@@ -72,4 +72,23 @@ public sealed class AnalysisLiveEventsTests : IDisposable
         Assert.Equal(ChangeTypes.RolledBack, change.ChangeType);
         Assert.Equal("guardian", change.ChangedBy);
     }
+
+    [Fact]
+    public async Task DeepeningRegression_RepublishesTheSameAnomalyWithItsHigherSeverity()
+    {
+        var id = await _api.CreateFlagAsync("live-escalation");
+        await _api.SendBaselineAsync(id);
+        await _api.RollOutAsync(id, 10);
+
+        await _api.SendAsync(id, 4, errorRate: 1.8);
+        var first = Assert.IsType<Anomaly>(Assert.Single(EventsFor(id, LiveEventTypes.AnomalyDetected)).Payload);
+        await _api.SendAsync(id, 12, errorRate: 9);
+
+        var detected = EventsFor(id, LiveEventTypes.AnomalyDetected).Select(e => Assert.IsType<Anomaly>(e.Payload)).ToList();
+        Assert.True(detected.Count >= 2, $"expected the escalation to be published, got {detected.Count} anomaly.detected event(s)");
+        Assert.All(detected, a => Assert.Equal(first.Id, a.Id));
+        Assert.Equal(Severities.Medium, first.Severity);
+        Assert.Equal(Severities.Critical, detected[^1].Severity);
+        Assert.Single(await _api.AnomaliesAsync(id));
+    }
 }
