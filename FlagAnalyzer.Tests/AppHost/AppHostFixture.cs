@@ -1,7 +1,7 @@
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
-using FlagAnalyzer.Tests.Api.Cache;
+using FlagAnalyzer.Tests.Support;
 
 namespace FlagAnalyzer.Tests.AppHost;
 
@@ -18,7 +18,7 @@ public sealed class AppHostFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        RedisServerProcess.RequireInstalled();
+        RedisServer.RequireInstalled();
         using var cts = new CancellationTokenSource(Timeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.FlagAnalyzer_AppHost>(
             ["--Parameters:cache-mode=redis-server", "--Parameters:llm-mode=none", "--Parameters:web-mode=none"], cts.Token)

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Tests.Support;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using FlagAnalyzer.Api.Flags;
@@ -11,7 +12,7 @@ public sealed class FlagReadTracingTests : IAsyncLifetime, IDisposable
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
     private readonly ConcurrentBag<Activity> _spans = [];
     private readonly ActivityListener _listener;
-    private RedisServerProcess _redis = null!;
+    private RedisServer _redis = null!;
 
     public FlagReadTracingTests()
     {
@@ -24,7 +25,7 @@ public sealed class FlagReadTracingTests : IAsyncLifetime, IDisposable
         ActivitySource.AddActivityListener(_listener);
     }
 
-    public async Task InitializeAsync() => _redis = await RedisServerProcess.StartAsync();
+    public async Task InitializeAsync() => _redis = await RedisServer.StartAsync();
 
     public async Task DisposeAsync() => await _redis.DisposeAsync();
 

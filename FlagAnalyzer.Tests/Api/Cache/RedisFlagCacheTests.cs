@@ -1,3 +1,4 @@
+using FlagAnalyzer.Tests.Support;
 using System.Net;
 using System.Text.Json;
 using FlagAnalyzer.Api.Common;
@@ -10,13 +11,13 @@ namespace FlagAnalyzer.Tests.Api.Cache;
 public sealed class RedisFlagCacheTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-    private RedisServerProcess _redis = null!;
+    private RedisServer _redis = null!;
     private ConnectionMultiplexer _inspector = null!;
     private readonly List<ApiFactory> _apps = [];
 
     public async Task InitializeAsync()
     {
-        _redis = await RedisServerProcess.StartAsync();
+        _redis = await RedisServer.StartAsync();
         _inspector = await ConnectionMultiplexer.ConnectAsync($"{_redis.ConnectionString},abortConnect=false").WaitAsync(Timeout);
     }
 
@@ -84,7 +85,7 @@ public sealed class RedisFlagCacheTests : IAsyncLifetime
         var api = Replica().CreateClient();
         var flag = await (await api.PostJson("/api/flags", new { name = Name("outage") })).ReadAs<Flag>();
 
-        _redis.Kill();
+        await _redis.KillAsync();
         Assert.Equal(flag.Id, (await (await api.GetAsync($"/api/flags/{flag.Name}")).ReadAs<Flag>()).Id);
         var patched = await (await api.PatchAsync($"/api/flags/{flag.Id}", Body(new { enabled = true }))).ReadAs<Flag>();
         Assert.True((await (await api.GetAsync($"/api/flags/{flag.Id}")).ReadAs<Flag>()).Enabled);
@@ -105,7 +106,7 @@ public sealed class RedisFlagCacheTests : IAsyncLifetime
     [Fact]
     public async Task RedisAbsentAtStart_ApiServes_ThenCacheTakesOverWhenRedisArrives()
     {
-        _redis.Kill();
+        await _redis.KillAsync();
         var api = Replica().CreateClient();
         var flag = await (await api.PostJson("/api/flags", new { name = Name("late-redis") })).ReadAs<Flag>();
         Assert.Equal(flag.Id, (await (await api.GetAsync($"/api/flags/{flag.Name}")).ReadAs<Flag>()).Id);

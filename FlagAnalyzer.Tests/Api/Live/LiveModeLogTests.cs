@@ -1,3 +1,4 @@
+using FlagAnalyzer.Tests.Support;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

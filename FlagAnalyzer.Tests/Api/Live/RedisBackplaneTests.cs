@@ -1,3 +1,4 @@
+using FlagAnalyzer.Tests.Support;
 using System.Net;
 using System.Net.Http.Json;
 using FlagAnalyzer.Api.Live;

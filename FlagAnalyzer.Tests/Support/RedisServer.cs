@@ -2,27 +2,27 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace FlagAnalyzer.Tests.Api.Cache;
+namespace FlagAnalyzer.Tests.Support;
 
 /// <summary>
-/// A throwaway <c>redis-server</c> on a free loopback port, nothing persisted. <see cref="Kill"/> and
-/// <see cref="StartAgainAsync"/> simulate an outage and a recovery on the same port.
+/// A real, throwaway <c>redis-server</c> on a free loopback port, nothing persisted. <see cref="KillAsync"/>
+/// and <see cref="StartAgainAsync"/> simulate a crash and a recovery on the same port.
 /// </summary>
-public sealed class RedisServerProcess : IAsyncDisposable
+public sealed class RedisServer : IAsyncDisposable
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
     private Process? _process;
 
-    private RedisServerProcess(int port) => Port = port;
+    private RedisServer(int port) => Port = port;
 
     public int Port { get; }
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 
-    public static async Task<RedisServerProcess> StartAsync()
+    public static async Task<RedisServer> StartAsync()
     {
         RequireInstalled();
-        var redis = new RedisServerProcess(FreePort());
+        var redis = new RedisServer(FreePort());
         await redis.StartAgainAsync();
         return redis;
     }
@@ -32,12 +32,14 @@ public sealed class RedisServerProcess : IAsyncDisposable
     {
         var onPath = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
             .Any(dir => dir.Length > 0 && File.Exists(Path.Combine(dir, "redis-server")));
-        Assert.True(onPath, "redis-server is not on PATH; these tests need it: apt-get install -y redis-server");
+        Assert.True(onPath, "redis-server is not on PATH; these tests need a real Redis: apt-get install -y redis-server");
     }
 
+    /// <summary>Starts the server (again) on its port; returns once it says it accepts connections.</summary>
     public async Task StartAgainAsync()
     {
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var output = new List<string>();
         var p = new Process
         {
             StartInfo = new ProcessStartInfo("redis-server",
@@ -50,28 +52,41 @@ public sealed class RedisServerProcess : IAsyncDisposable
         // redis-server announces readiness on stdout: that line is the signal to wait for
         p.OutputDataReceived += (_, e) =>
         {
-            if (e.Data?.Contains("Ready to accept connections", StringComparison.Ordinal) == true) ready.TrySetResult();
+            if (e.Data is null) return;
+            lock (output) output.Add(e.Data);
+            if (e.Data.Contains("Ready to accept connections", StringComparison.Ordinal)) ready.TrySetResult();
         };
         p.EnableRaisingEvents = true;
-        p.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"redis-server on port {Port} exited at start"));
+        p.Exited += (_, _) =>
+        {
+            lock (output) ready.TrySetException(new InvalidOperationException($"redis-server on port {Port} exited at start: {string.Join('\n', output)}"));
+        };
         p.Start();
         p.BeginOutputReadLine();
         _process = p;
-        await ready.Task.WaitAsync(StartTimeout);
+        try
+        {
+            await ready.Task.WaitAsync(Timeout);
+        }
+        catch
+        {
+            await KillAsync();
+            throw;
+        }
     }
 
-    public void Kill()
+    /// <summary>Kills the server (as a crash would) and waits until it is gone.</summary>
+    public async Task KillAsync()
     {
         if (_process is not { HasExited: false } p) return;
         p.Kill();
-        p.WaitForExit(StartTimeout);
+        await p.WaitForExitAsync().WaitAsync(Timeout);
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
-        Kill();
+        await KillAsync();
         _process?.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     private static int FreePort()
