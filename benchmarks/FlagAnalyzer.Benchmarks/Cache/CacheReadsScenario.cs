@@ -1,3 +1,4 @@
+using FlagAnalyzer.Benchmarks.Common;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -26,7 +27,7 @@ public sealed class CacheReadsScenario : IScenario
         var appHostRuns = Option(args, "--apphost-runs", 3);
         var root = RepositoryRoot();
         var db = Path.Combine(Path.GetTempPath(), $"flaganalyzer-cache-reads-{Guid.NewGuid():N}.db");
-        var redisPort = ChildProcess.FreePort();
+        var redisPort = ApiProcess.FreePort();
 
         using (await ChildProcess.StartAsync(new ProcessStartInfo("redis-server",
                    ["--port", redisPort.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]),
@@ -69,7 +70,7 @@ public sealed class CacheReadsScenario : IScenario
 
     private static async Task<RunningApi> StartApiAsync(string db, Dictionary<string, string> env)
     {
-        var port = ChildProcess.FreePort();
+        var port = ApiProcess.FreePort();
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "FlagAnalyzer.Api.dll"), "--urls", $"http://127.0.0.1:{port}"])
         {
             WorkingDirectory = AppContext.BaseDirectory,
@@ -141,9 +142,9 @@ public sealed class CacheReadsScenario : IScenario
                 WorkingDirectory = root,
             };
             // free ports for the dashboard and every resource, so this runs next to other stacks on the machine
-            start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{ChildProcess.FreePort()}";
-            start.Environment["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] = $"http://127.0.0.1:{ChildProcess.FreePort()}";
-            start.Environment["ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL"] = $"http://127.0.0.1:{ChildProcess.FreePort()}";
+            start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{ApiProcess.FreePort()}";
+            start.Environment["ASPIRE_DASHBOARD_OTLP_ENDPOINT_URL"] = $"http://127.0.0.1:{ApiProcess.FreePort()}";
+            start.Environment["ASPIRE_RESOURCE_SERVICE_ENDPOINT_URL"] = $"http://127.0.0.1:{ApiProcess.FreePort()}";
             start.Environment["ASPIRE_ALLOW_UNSECURED_TRANSPORT"] = "true";
             start.Environment["DcpPublisher__RandomizePorts"] = "true";
             var clock = Stopwatch.StartNew();

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 
 namespace FlagAnalyzer.Benchmarks.Cache;
 
@@ -44,13 +42,6 @@ internal sealed class ChildProcess : IDisposable
     }
 
     public string ReadyLine { get; private set; } = "";
-
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     public void Dispose()
     {
