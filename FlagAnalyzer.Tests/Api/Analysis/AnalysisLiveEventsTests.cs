@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Live;
+using FlagAnalyzer.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlagAnalyzer.Tests.Api.Analysis;
@@ -9,18 +9,7 @@ namespace FlagAnalyzer.Tests.Api.Analysis;
 /// <summary>What detection publishes, seen by an extra live transport (a recording sink next to SignalR and /ws).</summary>
 public sealed class AnalysisLiveEventsTests : IDisposable
 {
-    private sealed class RecordingSink : ILiveEventSink
-    {
-        public ConcurrentQueue<LiveEvent> Events { get; } = new();
-
-        public ValueTask DeliverAsync(LiveEvent e, CancellationToken ct)
-        {
-            Events.Enqueue(e);
-            return ValueTask.CompletedTask;
-        }
-    }
-
-    private readonly RecordingSink _sink = new();
+    private readonly LiveRecorder _sink = new();
     private readonly ApiFactory _app;
     private readonly AnalysisClient _api;
 
