@@ -6,6 +6,7 @@ using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Storage;
+using FlagAnalyzer.Api.Telemetry;
 using FlagAnalyzer.Api.Ui;
 using Microsoft.AspNetCore.Http.Json;
 
@@ -30,6 +31,7 @@ public static class ApplicationExtensions
         builder.AddFlags();
         builder.AddPredictions();
         builder.AddAnomalyDetection();
+        builder.AddTelemetryIntake();
         builder.AddAssistant();
         return builder;
     }
@@ -44,6 +46,7 @@ public static class ApplicationExtensions
         app.MapServiceInfo();
         app.MapFlagsApi();
         app.MapMetricsApi();
+        app.MapTelemetryApi();
         app.MapPredictionsApi();
         app.MapAnomaliesApi();
         app.MapAnalysisApi();
