@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using FlagAnalyzer.Api.Telemetry.Otlp;
+using Google.Protobuf.Collections;
 
 namespace FlagAnalyzer.Api.Telemetry;
 
@@ -93,35 +94,32 @@ public static class SpanAttribution
     {
         var missingVariant = false;
         foreach (var e in span.Events)
-        {
-            if (e.Name is not (EvaluationEvent or LegacyEvaluationEvent)) continue;
-            Add(e.Attributes, ref found);
-        }
-        Add(span.Attributes, ref found);
-        return missingVariant;
+            if (e.Name is EvaluationEvent or LegacyEvaluationEvent)
+                missingVariant |= AddEvaluation(e.Attributes, i, ref found, evaluations);
+        return AddEvaluation(span.Attributes, i, ref found, evaluations) | missingVariant;
+    }
 
-        void Add(Google.Protobuf.Collections.RepeatedField<KeyValue> attributes, ref List<(int, string, string)>? into)
+    /// <summary>Reads one set of attributes; returns true when it names a flag but no variant.</summary>
+    private static bool AddEvaluation(RepeatedField<KeyValue> attributes, int i, ref List<(int, string, string)>? found, List<FlagEvaluation> evaluations)
+    {
+        string? key = null, variant = null, legacyVariant = null;
+        foreach (var kv in attributes)
         {
-            string? key = null, variant = null, legacyVariant = null;
-            foreach (var kv in attributes)
+            // every feature-flag attribute starts so; most span attributes do not, and are passed over on one comparison
+            if (!kv.Key.StartsWith("feature_flag.", StringComparison.Ordinal)) continue;
+            switch (kv.Key)
             {
-                switch (kv.Key)
-                {
-                    case KeyAttribute: key = StringOf(kv.Value); break;
-                    case VariantAttribute: variant = StringOf(kv.Value); break;
-                    case LegacyVariantAttribute: legacyVariant = StringOf(kv.Value); break;
-                }
+                case KeyAttribute: key = StringOf(kv.Value); break;
+                case VariantAttribute: variant = StringOf(kv.Value); break;
+                case LegacyVariantAttribute: legacyVariant = StringOf(kv.Value); break;
             }
-            if (string.IsNullOrEmpty(key)) return;
-            evaluations.Add(new FlagEvaluation(i, key));
-            variant = string.IsNullOrEmpty(variant) ? legacyVariant : variant;
-            if (string.IsNullOrEmpty(variant))
-            {
-                missingVariant = true;
-                return;
-            }
-            (into ??= []).Add((i, key, variant));
         }
+        if (string.IsNullOrEmpty(key)) return false;
+        evaluations.Add(new FlagEvaluation(i, key));
+        variant = string.IsNullOrEmpty(variant) ? legacyVariant : variant;
+        if (string.IsNullOrEmpty(variant)) return true;
+        (found ??= []).Add((i, key, variant));
+        return false;
     }
 
     /// <summary>The span's local root when it is in this export, else the span itself.</summary>
