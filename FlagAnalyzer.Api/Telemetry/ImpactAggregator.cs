@@ -41,21 +41,25 @@ public sealed class ImpactAggregator(TimeSpan interval, int maxBuckets)
     public bool TryAdd(IReadOnlyList<ResolvedObservation> observations)
     {
         if (observations.Count == 0) return true;
+        // keys outside the lock; an export's requests mostly share a few keys, so consecutive repeats skip the lookup
+        var keys = new BucketKey[observations.Count];
+        for (var i = 0; i < keys.Length; i++) keys[i] = KeyOf(observations[i]);
         lock (_gate)
         {
             HashSet<BucketKey>? opening = null;
-            foreach (var o in observations)
+            for (var i = 0; i < keys.Length; i++)
             {
-                var key = KeyOf(o);
-                if (!_buckets.ContainsKey(key)) (opening ??= []).Add(key);
+                if (i > 0 && keys[i] == keys[i - 1]) continue;
+                if (!_buckets.ContainsKey(keys[i])) (opening ??= []).Add(keys[i]);
             }
             if (opening is not null && _buckets.Count + opening.Count > MaxBuckets) return false;
 
-            foreach (var o in observations)
+            Bucket? bucket = null;
+            for (var i = 0; i < keys.Length; i++)
             {
-                var key = KeyOf(o);
-                if (!_buckets.TryGetValue(key, out var bucket)) _buckets[key] = bucket = new Bucket(key, o.Cohort);
-                bucket.Record(o.Observation);
+                if (bucket is null || keys[i] != bucket.Key)
+                    if (!_buckets.TryGetValue(keys[i], out bucket)) _buckets[keys[i]] = bucket = new Bucket(keys[i], observations[i].Cohort);
+                bucket.Record(observations[i].Observation);
             }
             return true;
         }
