@@ -20,6 +20,8 @@ public sealed record MetricSample
     public double? ConversionRate { get; init; }
     /// <summary>0–5.</summary>
     public double? UserSatisfactionScore { get; init; }
+    /// <summary>The flag variant the requests were served (e.g. from OpenTelemetry traces); null when not known.</summary>
+    public string? Variant { get; init; }
 }
 
 public static class Cohorts
@@ -40,6 +42,7 @@ public sealed record MetricSampleRequest
     public long? RequestCount { get; init; }
     public double? ConversionRate { get; init; }
     public double? UserSatisfactionScore { get; init; }
+    public string? Variant { get; init; }
 }
 
 /// <summary>Source-generated reader for the ingestion hot path (same rules as the API's JSON options).</summary>

@@ -19,6 +19,7 @@ public sealed class MetricsImpactWriter(Db db, IAnomalyMonitor monitor, AnomalyE
             LatencyP50 = s.LatencyP50,
             LatencyP99 = Math.Max(s.LatencyP50, s.LatencyP99),
             RequestCount = s.RequestCount,
+            Variant = s.Variant,
         }).ToList();
         List<MetricSample> stored;
         DetectionOutcome outcome;

@@ -123,6 +123,8 @@ public sealed class TracesRealExporterTests : IDisposable
         var samples = (await (await _http.GetAsync($"/api/flags/{flagId}/metrics")).ReadJson()).GetProperty("items").EnumerateArray().ToList();
         Assert.Equal(Traffic.Intervals * 2, samples.Count);
         Assert.All(samples, s => Assert.Equal(Traffic.PerVariant, s.GetProperty("requestCount").GetInt64()));
+        Assert.Equal(Traffic.Intervals, samples.Count(s => s.GetProperty("variant").GetString() == "on" && s.GetProperty("cohort").GetString() == "treatment"));
+        Assert.Equal(Traffic.Intervals, samples.Count(s => s.GetProperty("variant").GetString() == "off" && s.GetProperty("cohort").GetString() == "control"));
 
         var anomalies = (await (await _http.GetAsync($"/api/anomalies?flagId={flagId}&status=all")).ReadJson()).GetProperty("items").EnumerateArray().ToList();
         if (!regression)
@@ -131,7 +133,8 @@ public sealed class TracesRealExporterTests : IDisposable
             return;
         }
         var spike = Assert.Single(anomalies, a => a.GetProperty("type").GetString() == "error_spike");
-        Assert.Contains("treatment", spike.GetProperty("message").GetString());
+        Assert.Equal("on", spike.GetProperty("variant").GetString());
+        Assert.Contains("treatment variant 'on' vs control", spike.GetProperty("message").GetString());
         Assert.DoesNotContain(anomalies, a => a.GetProperty("type").GetString() != "error_spike");
     }
 
