@@ -32,8 +32,8 @@ public sealed class ImpactFlusher(ImpactAggregator aggregator, IImpactSampleWrit
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken);
-        // a clean stop loses nothing: the open intervals are written too
-        await FlushAsync(all: true, CancellationToken.None);
+        // a clean stop loses nothing: the open intervals are written too (within the host's shutdown timeout)
+        await FlushAsync(all: true, cancellationToken);
     }
 
     /// <summary>Writes the closed intervals (or all of them); returns how many samples were stored.</summary>
