@@ -14,6 +14,7 @@ namespace FlagAnalyzer.Benchmarks.Telemetry;
 /// (1) baseline — the same 512-span protobuf export decoded with Google.Protobuf alone, in this process, one thread;
 /// (2) <c>POST /v1/traces</c> with that export, closed loop with <c>--clients</c> concurrent senders;
 /// (3) overload — an open loop offering 5× the rate (2) reached, counting 200 / 429 / 503 and sampling the API's RSS.
+/// <c>--in-process</c> measures (1) and the parse + attribution + aggregation alone.
 /// Options: <c>--runs N</c> (default 3), <c>--seconds S</c> per phase (default 10), <c>--clients C</c> (default 16: within the intake's 2 running + 16 queued, so the closed loop is not shed).
 /// </summary>
 public sealed class OtlpIntakeScenario : IScenario
@@ -32,6 +33,14 @@ public sealed class OtlpIntakeScenario : IScenario
         Console.WriteLine($"otlp-traces: {SpansPerExport}-span protobuf exports ({payload.Length / 1024.0:0.0} KB), {Flags} flags × 2 variants, {runs} runs of {seconds} s per phase, {clients} HTTP clients; load average before: {LoadAverage()}");
         Console.WriteLine($"{"run",4} {"decode spans/s",15} {"+attrib+agg",12} {"HTTP spans/s",13} {"ratio",6} {"offered ×",9} {"200",6} {"429",6} {"503",6} {"other",6} {"peak RSS MB",11}  load avg");
 
+        if (args.Contains("--in-process"))
+        {
+            // the parse and the intake's own work only, alternated so load changes hit both alike
+            for (var run = 1; run <= runs; run++)
+                Console.WriteLine($"in-process run {run}: decode {DecodeRate(payload, TimeSpan.FromSeconds(seconds)):N0} spans/s, " +
+                                  $"+ attribution + aggregation {PipelineRate(payload, TimeSpan.FromSeconds(seconds)):N0} spans/s; load average {LoadAverage()}");
+            return 0;
+        }
         var rows = new List<(double Decode, double Http, double Ratio, double PeakMb)>();
         for (var run = 1; run <= runs; run++)
         {
