@@ -2,6 +2,7 @@ using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Anomalies;
 

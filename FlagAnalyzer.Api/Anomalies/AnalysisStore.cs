@@ -1,6 +1,7 @@
 using FlagAnalyzer.Api.Common;
-using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Storage;
+using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Metrics;
 
 namespace FlagAnalyzer.Api.Anomalies;
 

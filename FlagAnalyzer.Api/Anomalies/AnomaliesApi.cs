@@ -1,6 +1,7 @@
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Anomalies;
 

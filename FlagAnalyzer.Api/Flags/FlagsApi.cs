@@ -1,5 +1,4 @@
 using FlagAnalyzer.Api.Common;
-using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -8,7 +7,8 @@ namespace FlagAnalyzer.Api.Flags;
 
 public sealed record FlagServices(FlagService Service, FlagReader Reader, Db Db);
 
-public sealed record ChangeResponse(FlagChange Change, Prediction? Prediction);
+/// <summary>The recorded change and its prediction (a Predictions resource, serialised by its runtime type).</summary>
+public sealed record ChangeResponse(FlagChange Change, object? Prediction);
 
 public static class FlagsApi
 {
@@ -99,7 +99,7 @@ public static class FlagsApi
         {
             Outcome.NotFound => Problems.NotFound("Flag", body.FlagId ?? body.FlagName ?? ""),
             Outcome.NameTaken => Problems.Conflict(r.Detail!),
-            _ => TypedResults.Ok(new ChangeResponse(r.Change!, r.Prediction)),
+            _ => TypedResults.Ok(new ChangeResponse(r.Change!, r.Prediction?.Prediction)),
         };
     }
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Tests.Api;
 

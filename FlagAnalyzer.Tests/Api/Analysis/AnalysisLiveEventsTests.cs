@@ -3,6 +3,8 @@ using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Tests.Api.Analysis;
 

@@ -2,6 +2,7 @@ using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Tests.Api.Analysis;
 

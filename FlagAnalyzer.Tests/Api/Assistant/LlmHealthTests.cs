@@ -2,6 +2,7 @@ using System.Text.Json;
 using FlagAnalyzer.Api.Predictions;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using FlagAnalyzer.Api.Llm;
 
 namespace FlagAnalyzer.Tests.Api.Assistant;
 

@@ -2,6 +2,8 @@ using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;
+using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Llm;
 
 namespace FlagAnalyzer.Tests.Api.Assistant;
 

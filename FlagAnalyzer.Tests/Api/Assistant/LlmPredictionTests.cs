@@ -4,6 +4,8 @@ using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Tests.Fakes;
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Llm;
 
 namespace FlagAnalyzer.Tests.Api.Assistant;
 

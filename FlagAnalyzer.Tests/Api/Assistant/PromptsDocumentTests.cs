@@ -1,5 +1,6 @@
 using System.Reflection;
 using FlagAnalyzer.Api.Assistant;
+using FlagAnalyzer.Api.Llm;
 
 namespace FlagAnalyzer.Tests.Api.Assistant;
 

@@ -1,6 +1,6 @@
-using FlagAnalyzer.Api.Analysis;
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Anomalies;
-using static FlagAnalyzer.Api.Analysis.DetectionRules;
+using static FlagAnalyzer.Api.Statistics.DetectionRules;
 
 namespace FlagAnalyzer.Tests.Unit.Analysis;
 

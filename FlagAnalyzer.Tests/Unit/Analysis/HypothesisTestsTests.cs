@@ -1,4 +1,4 @@
-using FlagAnalyzer.Api.Analysis;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Tests.Unit.Analysis;
 

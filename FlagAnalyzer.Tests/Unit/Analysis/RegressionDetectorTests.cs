@@ -1,7 +1,7 @@
-using FlagAnalyzer.Api.Analysis;
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Metrics;
-using static FlagAnalyzer.Api.Analysis.DetectionRules;
+using static FlagAnalyzer.Api.Statistics.DetectionRules;
 
 namespace FlagAnalyzer.Tests.Unit.Analysis;
 

@@ -2,6 +2,7 @@ using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Tests.Unit.Analysis;
 

@@ -1,4 +1,4 @@
-using FlagAnalyzer.Api.Analysis;
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Metrics;
 
 namespace FlagAnalyzer.Tests.Unit.Analysis;

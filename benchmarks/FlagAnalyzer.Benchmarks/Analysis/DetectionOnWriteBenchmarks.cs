@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Benchmarks.Analysis;
 

@@ -1,6 +1,5 @@
-using FlagAnalyzer.Api.Metrics;
 
-namespace FlagAnalyzer.Api.Assistant;
+namespace FlagAnalyzer.Api.Statistics;
 
 /// <summary>Averages of a set of samples; error rate and conversion are weighted by request count.</summary>
 public sealed record MetricAverages(int Samples, long Requests, double ErrorRate, double LatencyP50, double LatencyP99,

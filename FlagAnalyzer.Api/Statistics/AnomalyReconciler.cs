@@ -1,8 +1,6 @@
 using System.Globalization;
-using FlagAnalyzer.Api.Analysis;
-using FlagAnalyzer.Api.Predictions;
 
-namespace FlagAnalyzer.Api.Anomalies;
+namespace FlagAnalyzer.Api.Statistics;
 
 /// <summary>What a detection pass should do with a flag's anomalies, decided from its analysis and the open anomalies.</summary>
 public sealed record Reconciliation(
@@ -38,7 +36,7 @@ public static class AnomalyReconciler
                     continue;
                 }
                 if (!f.IsRegression) continue;
-                if (RiskLevels.Rank(f.Severity!) > RiskLevels.Rank(existing.Severity))
+                if (Severities.Rank(f.Severity!) > Severities.Rank(existing.Severity))
                 {
                     var deeper = existing with
                     {

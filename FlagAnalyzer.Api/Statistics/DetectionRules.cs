@@ -1,6 +1,5 @@
-using FlagAnalyzer.Api.Anomalies;
 
-namespace FlagAnalyzer.Api.Analysis;
+namespace FlagAnalyzer.Api.Statistics;
 
 /// <summary>
 /// The thresholds a regression must cross (the seed's rules) and the evidence it must carry (the tests'

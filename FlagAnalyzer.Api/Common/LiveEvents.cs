@@ -1,4 +1,4 @@
-namespace FlagAnalyzer.Api.Live;
+namespace FlagAnalyzer.Api.Common;
 
 /// <summary>The event names of DESIGN.md's "Live events"; the same payloads travel on SignalR and <c>/ws</c>.</summary>
 public static class LiveEventTypes

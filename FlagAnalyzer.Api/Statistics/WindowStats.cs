@@ -1,6 +1,5 @@
-using FlagAnalyzer.Api.Metrics;
 
-namespace FlagAnalyzer.Api.Analysis;
+namespace FlagAnalyzer.Api.Statistics;
 
 /// <summary>
 /// Running mean and variance (Welford) plus the values, sorted on demand for rank tests: appended values are

@@ -1,4 +1,4 @@
-namespace FlagAnalyzer.Api.Analysis;
+namespace FlagAnalyzer.Api.Statistics;
 
 /// <summary>The standard normal distribution.</summary>
 public static class Normal

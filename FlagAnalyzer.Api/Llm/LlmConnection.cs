@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace FlagAnalyzer.Api.Assistant;
+namespace FlagAnalyzer.Api.Llm;
 
 /// <summary>
 /// The language model named by <c>ConnectionStrings:llm</c> (<c>Endpoint=http://host:11434;Model=llama3.3</c>).

@@ -1,4 +1,4 @@
-namespace FlagAnalyzer.Api.Analysis;
+namespace FlagAnalyzer.Api.Statistics;
 
 /// <summary>Which side of the null the alternative lies on, for the current group against the baseline.</summary>
 public enum Tail { Greater, Less, TwoSided }

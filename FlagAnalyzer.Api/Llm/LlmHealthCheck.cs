@@ -2,7 +2,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OllamaSharp;
 
-namespace FlagAnalyzer.Api.Assistant;
+namespace FlagAnalyzer.Api.Llm;
 
 /// <summary>
 /// <c>llm</c>: Healthy when Ollama's <c>/api/tags</c> answers and lists the model; Degraded otherwise, because

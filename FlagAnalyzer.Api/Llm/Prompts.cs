@@ -1,4 +1,4 @@
-namespace FlagAnalyzer.Api.Assistant;
+namespace FlagAnalyzer.Api.Llm;
 
 /// <summary>
 /// Every text the product sends to a language model, in one place. PROMPTS.md quotes each constant verbatim

@@ -1,6 +1,5 @@
-using FlagAnalyzer.Api.Metrics;
 
-namespace FlagAnalyzer.Api.Analysis;
+namespace FlagAnalyzer.Api.Statistics;
 
 /// <summary>Level and volatility of a flag's metrics over a period: what a prediction rests on.</summary>
 public sealed record HistorySummary(
@@ -21,6 +20,9 @@ public static class MetricHistory
 {
     /// <summary>Samples the last day must hold before it is preferred to the whole history.</summary>
     public const int MinRecentSamples = 10;
+
+    /// <summary>How much of a flag's history the statistics read: its newest samples, for a prediction and a detection window alike.</summary>
+    public const int MaxSamples = 10_000;
 
     /// <summary>Summarises the last 24 h before <paramref name="now"/> (or all of it, if the last day is thin); null without samples.</summary>
     public static HistorySummary? Summarize(IReadOnlyList<MetricSample> history, DateTimeOffset now)

@@ -1,6 +1,5 @@
-using FlagAnalyzer.Api.Metrics;
 
-namespace FlagAnalyzer.Api.Analysis;
+namespace FlagAnalyzer.Api.Statistics;
 
 /// <summary>
 /// A flag's samples split around its latest change (the anchor): <see cref="Before"/> it, and after it the

@@ -1,4 +1,4 @@
-namespace FlagAnalyzer.Api.Analysis;
+namespace FlagAnalyzer.Api.Statistics;
 
 /// <summary>
 /// Log-gamma, the regularized incomplete gamma and beta functions, and erf/erfc built on them: enough to

@@ -1,6 +1,6 @@
-using static FlagAnalyzer.Api.Analysis.DetectionRules;
+using static FlagAnalyzer.Api.Statistics.DetectionRules;
 
-namespace FlagAnalyzer.Api.Analysis;
+namespace FlagAnalyzer.Api.Statistics;
 
 /// <summary>How one metric compares between the baseline and the current window.</summary>
 public sealed record MetricFinding

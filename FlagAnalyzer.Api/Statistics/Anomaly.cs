@@ -1,5 +1,6 @@
-namespace FlagAnalyzer.Api.Anomalies;
+namespace FlagAnalyzer.Api.Statistics;
 
+/// <summary>A regression the statistics found, with its lifecycle (a row of <c>anomalies</c>).</summary>
 public sealed record Anomaly
 {
     public required string Id { get; init; }
@@ -46,4 +47,7 @@ public static class Severities
     public const string High = "high";
     public const string Critical = "critical";
     public static readonly IReadOnlySet<string> All = new HashSet<string>([Low, Medium, High, Critical]);
+
+    /// <summary>Orders the four levels (severities and risk levels share them): critical 3 … low 0.</summary>
+    public static int Rank(string level) => level switch { Critical => 3, High => 2, Medium => 1, _ => 0 };
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
+using FlagAnalyzer.Api.Predictions;
 
-namespace FlagAnalyzer.Api.Predictions;
+namespace FlagAnalyzer.Api.Llm;
 
 /// <summary>
 /// The model's prediction, read from its JSON answer (schema: <c>Prompts.PredictionSchema</c>). Pure: text in,

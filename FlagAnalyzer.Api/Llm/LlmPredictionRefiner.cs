@@ -2,14 +2,14 @@ using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
-using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Common;
-using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
+using FlagAnalyzer.Api.Predictions;
+using FlagAnalyzer.Api.Statistics;
 
-namespace FlagAnalyzer.Api.Predictions;
+namespace FlagAnalyzer.Api.Llm;
 
 /// <summary>
 /// Refines committed statistical predictions with the language model, off the request path: a bounded queue

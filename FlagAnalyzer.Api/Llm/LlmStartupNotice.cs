@@ -1,4 +1,4 @@
-namespace FlagAnalyzer.Api.Assistant;
+namespace FlagAnalyzer.Api.Llm;
 
 /// <summary>Says once, at start, which analyst this instance is: the model's, or statistics only (and why).</summary>
 internal sealed class LlmStartupNotice(LlmConnection llm, ILogger<LlmStartupNotice> logger) : IHostedService
