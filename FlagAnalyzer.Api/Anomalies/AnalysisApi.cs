@@ -19,7 +19,7 @@ public sealed record AnalyzeResponse(
     IReadOnlyList<Anomaly> Resolved,
     IReadOnlyList<FlagChange> Rollbacks);
 
-public sealed record AnalysisServices(Db Db, StatisticalAnomalyMonitor Monitor, AnomalyEvents Events, TimeProvider Clock);
+public sealed record AnalysisServices(AnomalyService Service);
 
 public static class AnalysisApi
 {
@@ -35,22 +35,11 @@ public static class AnalysisApi
     {
         if (body?.FlagId is { } given && string.IsNullOrWhiteSpace(given)) return Problems.Invalid("flagId", "must be a flag id or name when given");
 
-        DetectionRun run;
-        await using (var scope = await s.Db.BeginWriteAsync(ct))
+        return await s.Service.AnalyzeAsync(new AnalyzeCommand(body?.FlagId), ct) switch
         {
-            List<string> ids;
-            if (body?.FlagId is { } key)
-            {
-                var flag = await FlagStore.FindAsync(scope.Connection, scope.Transaction, key, ct);
-                if (flag is null) return Problems.NotFound("Flag", key);
-                ids = [flag.Id];
-            }
-            else ids = await AnalysisStore.FlagIdsAsync(scope, ct);
-            run = await s.Monitor.RunAsync(scope, ids, ct);
-            await scope.CommitAsync(ct);
-        }
-        await s.Events.PublishAsync(run.Outcome, ct);
-        return TypedResults.Ok(new AnalyzeResponse(s.Clock.GetUtcNow(), run.Reports, run.Outcome.Detected, run.Outcome.Resolved,
-            run.Outcome.Rollbacks.Select(m => m.Change).ToList()));
+            AnalyzeResult.Analyzed done => TypedResults.Ok(done.Response),
+            AnalyzeResult.FlagNotFound nf => Problems.NotFound("Flag", nf.Key),
+            var other => throw new InvalidOperationException($"Unexpected result {other}."),
+        };
     }
 }

@@ -11,6 +11,7 @@ public static class AnomaliesExtensions
         builder.Services.AddSingleton<StatisticalAnomalyMonitor>();
         builder.Services.AddSingleton<IAnomalyMonitor>(sp => sp.GetRequiredService<StatisticalAnomalyMonitor>());
         builder.Services.AddSingleton<AnomalyEvents>();
+        builder.Services.AddSingleton<AnomalyService>();
         builder.Services.AddSingleton<IMetricsDetection, MetricsDetection>();
         return builder;
     }

@@ -4,10 +4,36 @@ using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Flags;
 
-public enum Outcome { Ok, NotFound, NameTaken, Stale }
+/// <summary>Create a flag; <see cref="ChangedBy"/> is logged on its change row.</summary>
+public sealed record CreateFlagCommand(CreateFlagRequest Flag, string ChangedBy);
 
-public sealed record MutationResult(Outcome Outcome, Flag? Flag = null, FlagChange? Change = null, PredictedChange? Prediction = null,
-    long CurrentVersion = 0, string? Detail = null);
+/// <summary>Patch a flag; <see cref="IfMatch"/> (a version) makes it conditional.</summary>
+public sealed record PatchFlagCommand(string IdOrName, PatchFlagRequest Patch, long? IfMatch, string ChangedBy);
+
+public sealed record DeleteFlagCommand(string IdOrName, long? IfMatch, string ChangedBy);
+
+/// <summary>The seed's change record, with its <c>newValue</c> already read as a patch (<see cref="FlagRules.Validate(RecordChangeRequest, out PatchFlagRequest?)"/>).</summary>
+public sealed record RecordChangeCommand(RecordChangeRequest Change, PatchFlagRequest? Patch);
+
+/// <summary>What a flag write did: exactly one of these.</summary>
+public abstract record FlagWriteResult
+{
+    private FlagWriteResult() { }
+
+    /// <summary>
+    /// Written (or, for a patch that changes nothing, left as it was: <see cref="Change"/> is null). For a delete,
+    /// <see cref="Flag"/> is the flag as it was.
+    /// </summary>
+    public sealed record Done(Flag Flag, FlagChange? Change = null, PredictedChange? Prediction = null) : FlagWriteResult;
+
+    public sealed record NotFound : FlagWriteResult;
+
+    /// <summary>Another flag has the name.</summary>
+    public sealed record NameTaken(string Detail) : FlagWriteResult;
+
+    /// <summary>The If-Match version is not the flag's.</summary>
+    public sealed record Stale(long CurrentVersion) : FlagWriteResult;
+}
 
 /// <summary>
 /// A committed or about-to-commit mutation: what to tell the cache, the live clients and the refiners once
@@ -36,8 +62,9 @@ public sealed record FlagMutationRequest(Flag Before, Flag After, string Changed
 /// </summary>
 public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predictions, ILiveEventPublisher live, TimeProvider clock)
 {
-    public async Task<MutationResult> CreateAsync(CreateFlagRequest r, string changedBy, CancellationToken ct)
+    public async Task<FlagWriteResult> CreateAsync(CreateFlagCommand command, CancellationToken ct)
     {
+        var (r, changedBy) = (command.Flag, command.ChangedBy);
         var now = clock.GetUtcNow();
         var flag = new Flag
         {
@@ -61,7 +88,7 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
         await using (var s = await db.BeginWriteAsync(ct))
         {
             if (await FlagStore.NameTakenAsync(s.Connection, s.Transaction, flag.Name, null, ct))
-                return new MutationResult(Outcome.NameTaken, Detail: $"A flag named '{flag.Name}' already exists.");
+                return new FlagWriteResult.NameTaken($"A flag named '{flag.Name}' already exists.");
             await FlagStore.InsertAsync(s, flag, ct);
             var change = NewChange(flag, ChangeTypes.Created, changedBy, now, null, FlagDiff.Snapshot(flag), flag.TargetEnvironment);
             await FlagStore.InsertChangeAsync(s, change, ct);
@@ -69,36 +96,42 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
             m = new FlagMutation(null, flag, change, null);
         }
         await AfterCommitAsync(m, ct);
-        return new MutationResult(Outcome.Ok, flag, m.Change);
+        return new FlagWriteResult.Done(flag, m.Change);
     }
 
-    public async Task<MutationResult> PatchAsync(string idOrName, PatchFlagRequest p, long? ifMatch, string changedBy, CancellationToken ct)
+    public async Task<FlagWriteResult> PatchAsync(PatchFlagCommand command, CancellationToken ct)
     {
+        var (idOrName, p, ifMatch, changedBy) = command;
         FlagMutation? m;
+        Flag written;
         await using (var s = await db.BeginWriteAsync(ct))
         {
             var before = await FlagStore.FindAsync(s.Connection, s.Transaction, idOrName, ct);
-            if (before is null) return new MutationResult(Outcome.NotFound);
-            if (ifMatch is { } v && v != before.Version) return new MutationResult(Outcome.Stale, CurrentVersion: before.Version);
+            if (before is null) return new FlagWriteResult.NotFound();
+            if (ifMatch is { } v && v != before.Version) return new FlagWriteResult.Stale(before.Version);
             if (p.Name is not null && p.Name != before.Name && await FlagStore.NameTakenAsync(s.Connection, s.Transaction, p.Name, before.Id, ct))
-                return new MutationResult(Outcome.NameTaken, Detail: $"A flag named '{p.Name}' already exists.");
+                return new FlagWriteResult.NameTaken($"A flag named '{p.Name}' already exists.");
 
             m = await MutateAsync(s, new FlagMutationRequest(before, FlagDiff.Apply(before, p), changedBy), ct);
-            if (m is null) return new MutationResult(Outcome.Ok, before);
+            if (m is null) return new FlagWriteResult.Done(before);
+            written = m.After ?? before;
             await s.CommitAsync(ct);
         }
         await AfterCommitAsync(m, ct);
-        return new MutationResult(Outcome.Ok, m.After, m.Change, m.Prediction);
+        return new FlagWriteResult.Done(written, m.Change, m.Prediction);
     }
 
-    public async Task<MutationResult> DeleteAsync(string idOrName, long? ifMatch, string changedBy, CancellationToken ct)
+    public async Task<FlagWriteResult> DeleteAsync(DeleteFlagCommand command, CancellationToken ct)
     {
+        var (idOrName, ifMatch, changedBy) = command;
         FlagMutation m;
+        Flag deleted;
         await using (var s = await db.BeginWriteAsync(ct))
         {
             var before = await FlagStore.FindAsync(s.Connection, s.Transaction, idOrName, ct);
-            if (before is null) return new MutationResult(Outcome.NotFound);
-            if (ifMatch is { } v && v != before.Version) return new MutationResult(Outcome.Stale, CurrentVersion: before.Version);
+            if (before is null) return new FlagWriteResult.NotFound();
+            if (ifMatch is { } v && v != before.Version) return new FlagWriteResult.Stale(before.Version);
+            deleted = before;
             await FlagStore.DeleteAsync(s, before.Id, before.Version, ct);
             var change = NewChange(before, ChangeTypes.Deleted, changedBy, clock.GetUtcNow(), FlagDiff.Snapshot(before), null, before.TargetEnvironment);
             await FlagStore.InsertChangeAsync(s, change, ct);
@@ -106,18 +139,20 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
             m = new FlagMutation(before, null, change, null);
         }
         await AfterCommitAsync(m, ct);
-        return new MutationResult(Outcome.Ok, m.Before, m.Change);
+        return new FlagWriteResult.Done(deleted, m.Change);
     }
 
     /// <summary>The seed's change record: brings the flag to <c>newValue</c> and logs the change as the client named it.</summary>
-    public async Task<MutationResult> RecordChangeAsync(RecordChangeRequest r, PatchFlagRequest? patch, CancellationToken ct)
+    public async Task<FlagWriteResult> RecordChangeAsync(RecordChangeCommand command, CancellationToken ct)
     {
+        var (r, patch) = command;
         FlagMutation m;
+        Flag written;
         await using (var s = await db.BeginWriteAsync(ct))
         {
             var before = (r.FlagId is { Length: > 0 } id ? await FlagStore.FindAsync(s.Connection, s.Transaction, id, ct) : null)
                          ?? (r.FlagName is { Length: > 0 } name ? await FlagStore.FindAsync(s.Connection, s.Transaction, name, ct) : null);
-            if (before is null) return new MutationResult(Outcome.NotFound);
+            if (before is null) return new FlagWriteResult.NotFound();
             patch ??= new PatchFlagRequest(null, null, null, null, null, null, null, null, null, null, null);
             // the change type implies the switch even when newValue leaves it out
             patch = r.ChangeType switch
@@ -127,7 +162,7 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
                 _ => patch,
             };
             if (patch.Name is not null && patch.Name != before.Name && await FlagStore.NameTakenAsync(s.Connection, s.Transaction, patch.Name, before.Id, ct))
-                return new MutationResult(Outcome.NameTaken, Detail: $"A flag named '{patch.Name}' already exists.");
+                return new FlagWriteResult.NameTaken($"A flag named '{patch.Name}' already exists.");
 
             var after = FlagDiff.Apply(before, patch);
             var forced = await MutateAsync(s, new FlagMutationRequest(before, after, r.ChangedBy ?? "api")
@@ -139,10 +174,11 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
                 Force = true,
             }, ct);
             m = forced ?? throw new InvalidOperationException("A forced mutation always yields a change.");
+            written = m.After ?? before;
             await s.CommitAsync(ct);
         }
         await AfterCommitAsync(m, ct);
-        return new MutationResult(Outcome.Ok, m.After, m.Change, m.Prediction);
+        return new FlagWriteResult.Done(written, m.Change, m.Prediction);
     }
 
     /// <summary>
