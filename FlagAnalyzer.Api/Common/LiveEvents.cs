@@ -1,6 +1,6 @@
 namespace FlagAnalyzer.Api.Common;
 
-/// <summary>The event names of DESIGN.md's "Live events"; the same payloads travel on SignalR and <c>/ws</c>.</summary>
+/// <summary>The live event names (Live/CONTRACT.md); the same payloads travel on SignalR and <c>/ws</c>.</summary>
 public static class LiveEventTypes
 {
     public const string FlagCreated = "flag.created";

@@ -17,7 +17,8 @@ public static class FlagsApi
         var api = app.MapGroup("/api/flags").WithTags("Flags");
         api.MapGet("/", ListFlags);
         api.MapPost("/", CreateFlag);
-        // registered before "/{idOrName}" routes so "change" is never taken for a flag name
+        // registration order does not matter: among endpoints accepting the method, routing ranks a literal segment
+        // above a parameter, so GET /changes is the change log even if a flag is named "changes"
         api.MapPost("/change", RecordChange);
         api.MapGet("/changes", ListAllChanges);
         api.MapGet("/{idOrName}", GetFlag).WithName("GetFlag");
