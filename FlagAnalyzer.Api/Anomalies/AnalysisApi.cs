@@ -25,7 +25,8 @@ public static class AnalysisApi
 {
     public static IEndpointRouteBuilder MapAnalysisApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/analyze", Analyze).WithTags("Analysis");
+        app.MapPost("/api/analyze", Analyze).WithTags("Analysis")
+            .WithName("Analyze").WithSummary("Run detection now for one flag or all flags");
         return app;
     }
 

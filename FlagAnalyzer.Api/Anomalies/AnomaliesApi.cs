@@ -14,9 +14,9 @@ public static class AnomaliesApi
     public static IEndpointRouteBuilder MapAnomaliesApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/anomalies").WithTags("Anomalies");
-        api.MapGet("/", ListAnomalies);
-        api.MapGet("/{id}", GetAnomaly);
-        api.MapPost("/{id}/acknowledge", Acknowledge);
+        api.MapGet("/", ListAnomalies).WithName("ListAnomalies").WithSummary("Anomalies (open by default), newest first, paged");
+        api.MapGet("/{id}", GetAnomaly).WithName("GetAnomaly").WithSummary("One anomaly");
+        api.MapPost("/{id}/acknowledge", Acknowledge).WithName("AcknowledgeAnomaly").WithSummary("Acknowledge an active anomaly");
         return app;
     }
 

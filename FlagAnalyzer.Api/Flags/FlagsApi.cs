@@ -15,16 +15,16 @@ public static class FlagsApi
     public static IEndpointRouteBuilder MapFlagsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/flags").WithTags("Flags");
-        api.MapGet("/", ListFlags);
-        api.MapPost("/", CreateFlag);
+        api.MapGet("/", ListFlags).WithName("ListFlags").WithSummary("Flags, filtered and paged by name");
+        api.MapPost("/", CreateFlag).WithName("CreateFlag").WithSummary("Create a flag");
         // registration order does not matter: among endpoints accepting the method, routing ranks a literal segment
         // above a parameter, so GET /changes is the change log even if a flag is named "changes"
-        api.MapPost("/change", RecordChange);
-        api.MapGet("/changes", ListAllChanges);
-        api.MapGet("/{idOrName}", GetFlag).WithName("GetFlag");
-        api.MapPatch("/{idOrName}", PatchFlag);
-        api.MapDelete("/{idOrName}", DeleteFlag);
-        api.MapGet("/{idOrName}/changes", ListFlagChanges);
+        api.MapPost("/change", RecordChange).WithName("RecordChange").WithSummary("Record a change (the seed's call): applies it and returns the change with its prediction");
+        api.MapGet("/changes", ListAllChanges).WithName("ListAllChanges").WithSummary("The change log of all flags, newest first");
+        api.MapGet("/{idOrName}", GetFlag).WithName("GetFlag").WithSummary("One flag by id or name, with its ETag");
+        api.MapPatch("/{idOrName}", PatchFlag).WithName("PatchFlag").WithSummary("Change a flag's fields (If-Match for optimistic concurrency)");
+        api.MapDelete("/{idOrName}", DeleteFlag).WithName("DeleteFlag").WithSummary("Delete a flag (its change log stays)");
+        api.MapGet("/{idOrName}/changes", ListFlagChanges).WithName("ListFlagChanges").WithSummary("One flag's change log, newest first");
         return app;
     }
 

@@ -17,8 +17,10 @@ public static class MetricsApi
 
     public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/metrics", RecordMetrics).WithTags("Metrics").Accepts<MetricSampleRequest>("application/json");
-        app.MapGet("/api/flags/{idOrName}/metrics", ListMetrics).WithTags("Metrics");
+        app.MapPost("/api/metrics", RecordMetrics).WithTags("Metrics").Accepts<MetricSampleRequest>("application/json")
+            .WithName("RecordMetrics").WithSummary("Record one metric sample or a batch; runs detection in the same transaction");
+        app.MapGet("/api/flags/{idOrName}/metrics", ListMetrics).WithTags("Metrics")
+            .WithName("ListMetrics").WithSummary("A flag's metric samples, oldest first, paged");
         return app;
     }
 
