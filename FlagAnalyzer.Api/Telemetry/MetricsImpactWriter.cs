@@ -1,12 +1,13 @@
-using FlagAnalyzer.Api.Anomalies;
-using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Metrics;
-using FlagAnalyzer.Api.Storage;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Telemetry;
 
-/// <summary>Stores a flush as metric samples with detection, in one transaction, like <c>POST /api/metrics</c>.</summary>
-public sealed class MetricsImpactWriter(Db db, IAnomalyMonitor monitor, AnomalyEvents anomalyEvents, ILiveEventPublisher live) : IImpactSampleWriter
+/// <summary>
+/// Stores a flush through the metrics write service: one transaction with detection, live events after commit,
+/// exactly like <c>POST /api/metrics</c>.
+/// </summary>
+public sealed class MetricsImpactWriter(MetricsService metrics, ILogger<MetricsImpactWriter> logger) : IImpactSampleWriter
 {
     public async Task WriteAsync(IReadOnlyList<ImpactSample> samples, CancellationToken ct)
     {
@@ -15,26 +16,18 @@ public sealed class MetricsImpactWriter(Db db, IAnomalyMonitor monitor, AnomalyE
             FlagId = s.FlagId,
             Timestamp = s.Timestamp,
             Cohort = s.Cohort,
+            Variant = s.Variant,
             ErrorRate = s.ErrorRate,
             LatencyP50 = s.LatencyP50,
             LatencyP99 = Math.Max(s.LatencyP50, s.LatencyP99),
             RequestCount = s.RequestCount,
-            Variant = s.Variant,
         }).ToList();
-        List<MetricSample> stored;
-        DetectionOutcome outcome;
-        await using (var scope = await db.BeginWriteAsync(ct))
+        // a flag deleted since its spans were accepted has nowhere to keep them: drop its samples, store the rest
+        while (rows.Count > 0)
         {
-            stored = MetricStore.Insert(scope, rows);
-            outcome = await monitor.DetectAsync(scope, stored.Select(m => m.FlagId).Distinct().ToList(), ct, stored);
-            await scope.CommitAsync(ct);
+            if (await metrics.RecordAsync(new RecordMetricsRequest(rows), ct) is not RecordMetricsResult.FlagNotFound gone) return;
+            logger.LogWarning("Flag {FlagId} was deleted before its telemetry samples were stored; dropping them", gone.Key);
+            rows = rows.Where(r => r.FlagId != gone.Key).ToList();
         }
-        foreach (var group in stored.GroupBy(m => m.FlagId))
-        {
-            var latest = group.MaxBy(m => m.Timestamp)!;
-            await live.PublishAsync(new LiveEvent(LiveEventTypes.MetricsRecorded,
-                new MetricsRecorded(group.Key, group.Count(), group.Min(m => m.Timestamp), latest.Timestamp, latest), group.Key), ct);
-        }
-        await anomalyEvents.PublishAsync(outcome, ct);
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using FlagAnalyzer.Api.Flags;
-using FlagAnalyzer.Api.Metrics;
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Telemetry.Otlp;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Http.Features;

@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using FlagAnalyzer.Api.Telemetry;
 using FlagAnalyzer.Api.Telemetry.Otlp;
-using FlagAnalyzer.Tests.Api.Analysis;
+using FlagAnalyzer.Tests.Api.Anomalies;
 using FlagAnalyzer.Tests.Unit.Telemetry;
 using Google.Protobuf;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,4 +1,4 @@
-using FlagAnalyzer.Tests.Api.Analysis;
+using FlagAnalyzer.Tests.Api.Anomalies;
 
 namespace FlagAnalyzer.Tests.Api.Telemetry;
 

@@ -1,6 +1,4 @@
-using FlagAnalyzer.Api.Analysis;
-using FlagAnalyzer.Api.Anomalies;
-using FlagAnalyzer.Api.Metrics;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Tests.Unit.Telemetry;
 
