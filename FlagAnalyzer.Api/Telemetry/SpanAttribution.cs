@@ -56,9 +56,11 @@ public static class SpanAttribution
     public static Attribution Attribute(ExportTraceServiceRequest request, DateTimeOffset now, SpanTimeLimits limits)
     {
         var spans = new List<Span>();
-        foreach (var rs in request.ResourceSpans)
-            foreach (var ss in rs.ScopeSpans)
-                spans.AddRange(ss.Spans);
+        for (var r = 0; r < request.ResourceSpans.Count; r++)
+        {
+            var scopes = request.ResourceSpans[r].ScopeSpans;
+            for (var c = 0; c < scopes.Count; c++) spans.AddRange(scopes[c].Spans);
+        }
 
         List<(int Span, string Key, string Variant)>? found = null;
         var evaluations = new List<FlagEvaluation>();
@@ -93,9 +95,11 @@ public static class SpanAttribution
     private static bool FindEvaluations(Span span, int i, ref List<(int, string, string)>? found, List<FlagEvaluation> evaluations)
     {
         var missingVariant = false;
-        foreach (var e in span.Events)
-            if (e.Name is EvaluationEvent or LegacyEvaluationEvent)
-                missingVariant |= AddEvaluation(e.Attributes, i, ref found, evaluations);
+        // indexed loops: a foreach over a RepeatedField allocates an enumerator, and this runs for every span
+        var events = span.Events;
+        for (var k = 0; k < events.Count; k++)
+            if (events[k].Name is EvaluationEvent or LegacyEvaluationEvent)
+                missingVariant |= AddEvaluation(events[k].Attributes, i, ref found, evaluations);
         return AddEvaluation(span.Attributes, i, ref found, evaluations) | missingVariant;
     }
 
@@ -103,8 +107,9 @@ public static class SpanAttribution
     private static bool AddEvaluation(RepeatedField<KeyValue> attributes, int i, ref List<(int, string, string)>? found, List<FlagEvaluation> evaluations)
     {
         string? key = null, variant = null, legacyVariant = null;
-        foreach (var kv in attributes)
+        for (var k = 0; k < attributes.Count; k++)
         {
+            var kv = attributes[k];
             // every feature-flag attribute starts so; most span attributes do not, and are passed over on one comparison
             if (!kv.Key.StartsWith("feature_flag.", StringComparison.Ordinal)) continue;
             switch (kv.Key)
@@ -154,8 +159,10 @@ public static class SpanAttribution
     private static bool IsError(Span s)
     {
         if (s.Status?.Code == SpanStatus.Types.StatusCode.Error) return true;
-        foreach (var kv in s.Attributes)
+        var attributes = s.Attributes;
+        for (var k = 0; k < attributes.Count; k++)
         {
+            var kv = attributes[k];
             if (kv.Key is not (HttpStatusAttribute or LegacyHttpStatusAttribute) || kv.Value is null) continue;
             var code = kv.Value.ValueCase switch
             {

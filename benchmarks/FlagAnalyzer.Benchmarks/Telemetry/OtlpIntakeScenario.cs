@@ -14,7 +14,7 @@ namespace FlagAnalyzer.Benchmarks.Telemetry;
 /// (1) baseline — the same 512-span protobuf export decoded with Google.Protobuf alone, in this process, one thread;
 /// (2) <c>POST /v1/traces</c> with that export, closed loop with <c>--clients</c> concurrent senders;
 /// (3) overload — an open loop offering 5× the rate (2) reached, counting 200 / 429 / 503 and sampling the API's RSS.
-/// <c>--in-process</c> measures (1) and the parse + attribution + aggregation alone.
+/// <c>--in-process</c> measures (1) and the parse + attribution + aggregation alone; with <c>--parts</c>, also attribution alone and resolve + aggregate alone.
 /// Options: <c>--runs N</c> (default 3), <c>--seconds S</c> per phase (default 10), <c>--clients C</c> (default 16: within the intake's 2 running + 16 queued, so the closed loop is not shed).
 /// </summary>
 public sealed class OtlpIntakeScenario : IScenario
@@ -36,6 +36,23 @@ public sealed class OtlpIntakeScenario : IScenario
         if (args.Contains("--in-process"))
         {
             // the parse and the intake's own work only, alternated so load changes hit both alike
+            if (args.Contains("--parts"))
+            {
+                var export0 = TraceIntake.Decode(payload, OtlpEncoding.Protobuf);
+                var sw0 = Stopwatch.StartNew(); var n0 = 0;
+                while (sw0.Elapsed < TimeSpan.FromSeconds(seconds)) { SpanAttribution.Attribute(export0, DateTimeOffset.UtcNow, SpanTimeLimits.Default); n0++; }
+                Console.WriteLine($"attribute only: {n0 * SpansPerExport / sw0.Elapsed.TotalSeconds:N0} spans/s");
+                var a0 = SpanAttribution.Attribute(export0, DateTimeOffset.UtcNow, SpanTimeLimits.Default);
+                var ids0 = Enumerable.Range(0, Flags).ToDictionary(f => $"otlp-bench-{f}", f => $"flg_{f}");
+                var agg0 = new ImpactAggregator(TimeSpan.FromMinutes(1), 100_000);
+                sw0.Restart(); n0 = 0;
+                while (sw0.Elapsed < TimeSpan.FromSeconds(seconds))
+                {
+                    var resolved = a0.Observations.Select(o => new ResolvedObservation(ids0[o.FlagKey], o.Variant == "off" ? "control" : "treatment", o)).ToList();
+                    agg0.TryAdd(resolved); n0++;
+                }
+                Console.WriteLine($"resolve+aggregate only: {n0 * SpansPerExport / sw0.Elapsed.TotalSeconds:N0} spans/s");
+            }
             for (var run = 1; run <= runs; run++)
                 Console.WriteLine($"in-process run {run}: decode {DecodeRate(payload, TimeSpan.FromSeconds(seconds)):N0} spans/s, " +
                                   $"+ attribution + aggregation {PipelineRate(payload, TimeSpan.FromSeconds(seconds)):N0} spans/s; load average {LoadAverage()}");
