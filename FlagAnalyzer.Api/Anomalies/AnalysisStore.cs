@@ -53,7 +53,7 @@ public static class AnalysisStore
     public static async Task<List<MetricSample>> SamplesAfterAsync(WriteScope s, string flagId, long afterId, CancellationToken ct)
     {
         await using var cmd = s.Command("""
-            SELECT id, flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score
+            SELECT id, flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant
             FROM impact_metrics WHERE id > $after AND +flag_id = $f ORDER BY id
             """).With("$f", flagId).With("$after", afterId);
         return await cmd.ListAsync(MetricStore.Read, ct);
@@ -67,7 +67,7 @@ public static class AnalysisStore
     public static List<MetricSample> NewestSamples(WriteScope s, string flagId, int max)
     {
         using var cmd = s.Command("""
-            SELECT id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score
+            SELECT id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant
             FROM impact_metrics WHERE flag_id = $f ORDER BY timestamp DESC, id DESC LIMIT $max
             """).With("$f", flagId).With("$max", max);
         var list = new List<MetricSample>();
@@ -86,6 +86,7 @@ public static class AnalysisStore
                 RequestCount = r.GetInt64(6),
                 ConversionRate = r.IsDBNull(7) ? null : r.GetDouble(7),
                 UserSatisfactionScore = r.IsDBNull(8) ? null : r.GetDouble(8),
+                Variant = r.IsDBNull(9) ? null : r.GetString(9),
             });
         }
         return list;

@@ -8,13 +8,13 @@ namespace FlagAnalyzer.Api.Anomalies;
 public static class AnomalyStore
 {
     private const string Columns =
-        "id, flag_id, type, severity, metric, baseline_value, observed_value, change_percent, confidence, p_value, message, status, detected_at, acknowledged_at, acknowledged_by, resolved_at, change_id";
+        "id, flag_id, type, severity, metric, baseline_value, observed_value, change_percent, confidence, p_value, message, status, detected_at, acknowledged_at, acknowledged_by, resolved_at, change_id, variant";
 
     public static async Task InsertAsync(SqliteConnection conn, SqliteTransaction? tx, Anomaly a, CancellationToken ct)
     {
         await using var cmd = conn.Command(tx, $"""
             INSERT INTO anomalies({Columns})
-            VALUES ($id, $flag, $type, $sev, $metric, $base, $obs, $pct, $conf, $p, $msg, $status, $detected, $ackAt, $ackBy, $resolved, $change)
+            VALUES ($id, $flag, $type, $sev, $metric, $base, $obs, $pct, $conf, $p, $msg, $status, $detected, $ackAt, $ackBy, $resolved, $change, $variant)
             """);
         Bind(cmd, a);
         await cmd.ExecuteNonQueryAsync(ct);
@@ -38,7 +38,7 @@ public static class AnomalyStore
         .With("$conf", a.Confidence).With("$p", a.PValue).With("$msg", a.Message).With("$status", a.Status)
         .With("$detected", Time.ToMs(a.DetectedAt))
         .With("$ackAt", a.AcknowledgedAt is { } ack ? Time.ToMs(ack) : null).With("$ackBy", a.AcknowledgedBy)
-        .With("$resolved", a.ResolvedAt is { } res ? Time.ToMs(res) : null).With("$change", a.ChangeId);
+        .With("$resolved", a.ResolvedAt is { } res ? Time.ToMs(res) : null).With("$change", a.ChangeId).With("$variant", a.Variant);
 
     public static async Task<Anomaly?> GetAsync(SqliteConnection conn, SqliteTransaction? tx, string id, CancellationToken ct)
     {
@@ -94,5 +94,6 @@ public static class AnomalyStore
         AcknowledgedBy = r.StringOrNull(14),
         ResolvedAt = Time.FromMs(r.LongOrNull(15)),
         ChangeId = r.StringOrNull(16),
+        Variant = r.StringOrNull(17),
     };
 }

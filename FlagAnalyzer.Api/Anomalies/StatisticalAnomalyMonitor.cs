@@ -19,7 +19,14 @@ public sealed record FlagAnalysisReport(
     WindowSummary Current,
     SrmCheck? Srm,
     IReadOnlyList<MetricFinding> Findings,
-    IReadOnlyList<Anomaly> OpenAnomalies);
+    IReadOnlyList<Anomaly> OpenAnomalies)
+{
+    /// <summary>Each named treatment variant against control (empty when the samples do not name variants).</summary>
+    public IReadOnlyList<VariantReport> Variants { get; init; } = [];
+}
+
+/// <summary>One variant's comparison with control in a <see cref="FlagAnalysisReport"/>.</summary>
+public sealed record VariantReport(string Variant, WindowSummary Current, IReadOnlyList<MetricFinding> Findings);
 
 public sealed record DetectionRun(DetectionOutcome Outcome, IReadOnlyList<FlagAnalysisReport> Reports);
 
@@ -84,6 +91,22 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
 
     private const string Savepoint = "anomaly_detection";
 
+    /// <summary>Each variant's comparison reconciles with that variant's open anomalies; the outcomes add up.</summary>
+    private Reconciliation Reconcile(string flagId, VariantAnalyses analyses, IReadOnlyList<Anomaly> open, string? changeId, DateTimeOffset now)
+    {
+        List<Anomaly> raise = [], resolve = [], escalate = [], ongoing = [];
+        foreach (var (variant, analysis) in analyses.PerVariant)
+        {
+            var r = AnomalyReconciler.Reconcile(flagId, analysis, open.Where(a => a.Variant == variant).ToList(), changeId, now,
+                () => Ids.New("anm", clock), variant);
+            raise.AddRange(r.Raise);
+            resolve.AddRange(r.Resolve);
+            escalate.AddRange(r.Escalate);
+            ongoing.AddRange(r.Ongoing);
+        }
+        return new Reconciliation(raise, resolve, escalate, ongoing);
+    }
+
     private sealed record FlagPass(IReadOnlyList<Anomaly> Raised, IReadOnlyList<Anomaly> Resolved, FlagMutation? Rollback, FlagAnalysisReport Report)
     {
         public IReadOnlyList<Anomaly> Escalated { get; init; } = [];
@@ -100,9 +123,10 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
         }
         var anchor = await AnalysisStore.LatestAnchorAsync(s, flag.Id, ct);
         var window = await windows.GetAsync(s, flag.Id, anchor, ct, recorded);
-        var analysis = RegressionDetector.Analyze(window, flag.Enabled ? flag.RolloutPercentage : null);
+        var analyses = RegressionDetector.AnalyzeVariants(window, flag.Enabled ? flag.RolloutPercentage : null);
+        var analysis = analyses.Overall;
         var open = await AnomalyStore.OpenAsync(s.Connection, s.Transaction, flag.Id, ct);
-        var r = AnomalyReconciler.Reconcile(flag.Id, analysis, open, anchor?.ChangeId, now, () => Ids.New("anm", clock));
+        var r = Reconcile(flag.Id, analyses, open, anchor?.ChangeId, now);
 
         foreach (var a in r.Raise) await AnomalyStore.InsertAsync(s.Connection, s.Transaction, a, ct);
         foreach (var a in r.Resolve.Concat(r.Escalate)) await AnomalyStore.UpdateAsync(s.Connection, s.Transaction, a, ct);
@@ -113,7 +137,11 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
             .Select(a => r.Escalate.FirstOrDefault(x => x.Id == a.Id) ?? a)
             .Concat(r.Raise).ToList();
         var report = new FlagAnalysisReport(current.Id, current.Name, analysis.Mode, anchor?.ChangeId, anchor?.Timestamp,
-            analysis.Baseline, analysis.Current, analysis.Srm, analysis.Findings, stillOpen);
+            analysis.Baseline, analysis.Current, analysis.Srm, analysis.Findings, stillOpen)
+        {
+            Variants = analyses.PerVariant.Where(v => v.Variant is not null)
+                .Select(v => new VariantReport(v.Variant!, v.Analysis.Current, v.Analysis.Findings)).ToList(),
+        };
         return new FlagPass(r.Raise, r.Resolve, rollback, report) { Escalated = r.Escalate };
     }
 

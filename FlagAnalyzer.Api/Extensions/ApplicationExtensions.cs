@@ -7,6 +7,7 @@ using FlagAnalyzer.Api.Llm;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Storage;
+using FlagAnalyzer.Api.Telemetry;
 using FlagAnalyzer.Api.Ui;
 using Microsoft.AspNetCore.Http.Json;
 
@@ -33,6 +34,7 @@ public static class ApplicationExtensions
         builder.AddPredictions();
         builder.Services.AddSingleton<IOpenAnomalies, OpenAnomaliesFromStore>();
         builder.AddAnomalyDetection();
+        builder.AddTelemetryIntake();
         builder.AddLlm();
         builder.AddAssistant();
         return builder;
@@ -48,6 +50,7 @@ public static class ApplicationExtensions
         app.MapServiceInfo();
         app.MapFlagsApi();
         app.MapMetricsApi();
+        app.MapTelemetryApi();
         app.MapPredictionsApi();
         app.MapAnomaliesApi();
         app.MapAnalysisApi();

@@ -16,6 +16,7 @@ public sealed record MetricSampleRequest
     public long? RequestCount { get; init; }
     public double? ConversionRate { get; init; }
     public double? UserSatisfactionScore { get; init; }
+    public string? Variant { get; init; }
 }
 
 /// <summary>Source-generated reader for the ingestion hot path (same rules as the API's JSON options).</summary>

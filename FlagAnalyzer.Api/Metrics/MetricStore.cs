@@ -8,7 +8,7 @@ namespace FlagAnalyzer.Api.Metrics;
 public static class MetricStore
 {
     private const string Columns =
-        "id, flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score";
+        "id, flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant";
 
     /// <summary>
     /// Inserts the samples with one prepared statement inside the caller's write transaction and returns them
@@ -18,8 +18,8 @@ public static class MetricStore
     public static List<MetricSample> Insert(WriteScope scope, IReadOnlyList<MetricSample> samples)
     {
         using var cmd = scope.Command("""
-            INSERT INTO impact_metrics(flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score)
-            VALUES ($f, $t, $c, $e, $p50, $p99, $n, $cr, $s)
+            INSERT INTO impact_metrics(flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant)
+            VALUES ($f, $t, $c, $e, $p50, $p99, $n, $cr, $s, $v)
             """);
         var f = cmd.Parameters.Add("$f", SqliteType.Text);
         var t = cmd.Parameters.Add("$t", SqliteType.Integer);
@@ -30,6 +30,7 @@ public static class MetricStore
         var n = cmd.Parameters.Add("$n", SqliteType.Integer);
         var cr = cmd.Parameters.Add("$cr", SqliteType.Real);
         var s = cmd.Parameters.Add("$s", SqliteType.Real);
+        var v = cmd.Parameters.Add("$v", SqliteType.Text);
         cmd.Prepare();
 
         foreach (var m in samples)
@@ -43,6 +44,7 @@ public static class MetricStore
             n.Value = m.RequestCount;
             cr.Value = (object?)m.ConversionRate ?? DBNull.Value;
             s.Value = (object?)m.UserSatisfactionScore ?? DBNull.Value;
+            v.Value = (object?)m.Variant ?? DBNull.Value;
             cmd.ExecuteNonQuery();
         }
 
@@ -100,5 +102,6 @@ public static class MetricStore
         RequestCount = r.GetInt64(7),
         ConversionRate = r.DoubleOrNull(8),
         UserSatisfactionScore = r.DoubleOrNull(9),
+        Variant = r.StringOrNull(10),
     };
 }

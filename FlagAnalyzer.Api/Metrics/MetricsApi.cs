@@ -14,6 +14,7 @@ public static class MetricsApi
     /// <summary>Clock skew allowed for client timestamps.</summary>
     public static readonly TimeSpan FutureTolerance = TimeSpan.FromMinutes(5);
     public const double MaxLatencyMs = 3_600_000;
+    public const int MaxVariantLength = 100;
 
     public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder app)
     {
@@ -51,6 +52,7 @@ public static class MetricsApi
             RequestCount = r.RequestCount!.Value,
             ConversionRate = r.ConversionRate,
             UserSatisfactionScore = r.UserSatisfactionScore,
+            Variant = r.Variant,
         }).ToList();
 
         return await s.Service.RecordAsync(new RecordMetricsRequest(samples), ct) switch
@@ -81,6 +83,8 @@ public static class MetricsApi
         if (r.ConversionRate is { } cr && Out(cr, 0, 100)) v.Add(F("conversionRate"), "must be between 0 and 100");
         if (r.UserSatisfactionScore is { } us && Out(us, 0, 5)) v.Add(F("userSatisfactionScore"), "must be between 0 and 5");
         if (r.Cohort is not null and not (Cohorts.Treatment or Cohorts.Control)) v.Add(F("cohort"), "must be 'treatment' or 'control'");
+        if (r.Variant is { } variant && (variant.Length is 0 or > MaxVariantLength || variant.Any(char.IsControl)))
+            v.Add(F("variant"), $"must be 1–{MaxVariantLength} characters without control characters");
         if (r.Timestamp is { } t && t > now + FutureTolerance) v.Add(F("timestamp"), "must not be in the future");
     }
 

@@ -21,6 +21,8 @@ public sealed record Anomaly
     public DateTimeOffset? ResolvedAt { get; init; }
     /// <summary>The flag change after which the regression started, when the baseline is "before a change".</summary>
     public string? ChangeId { get; init; }
+    /// <summary>The treatment variant compared with control, when the flag's samples name their variants.</summary>
+    public string? Variant { get; init; }
 }
 
 public static class AnomalyTypes

@@ -16,8 +16,10 @@ public sealed record Reconciliation(
 /// </summary>
 public static class AnomalyReconciler
 {
+    /// <param name="variant">The treatment variant this analysis compares with control (null: the treatment as a whole);
+    /// raised anomalies carry it, and <paramref name="open"/> should hold only that variant's.</param>
     public static Reconciliation Reconcile(string flagId, FlagAnalysis analysis, IReadOnlyList<Anomaly> open, string? changeId,
-        DateTimeOffset now, Func<string> newId)
+        DateTimeOffset now, Func<string> newId, string? variant = null)
     {
         List<Anomaly> raise = [], resolve = [], escalate = [], ongoing = [];
         foreach (var f in analysis.Findings)
@@ -64,10 +66,11 @@ public static class AnomalyReconciler
                 ChangePercent = Round(f.ChangePercent ?? 0),
                 Confidence = f.Confidence,
                 PValue = f.PValue,
-                Message = Describe(f, analysis, changeId),
+                Message = Describe(f, analysis, changeId, variant),
                 Status = AnomalyStatuses.Active,
                 DetectedAt = now,
                 ChangeId = analysis.Mode == AnalysisModes.BeforeAfter ? changeId : null,
+                Variant = variant,
             };
             raise.Add(a);
             ongoing.Add(a);
@@ -76,11 +79,11 @@ public static class AnomalyReconciler
     }
 
     /// <summary>"Error rate rose from 1.00% to 2.10% (+110%) …": baseline, observed, change and confidence, in words.</summary>
-    public static string Describe(MetricFinding f, FlagAnalysis analysis, string? changeId)
+    public static string Describe(MetricFinding f, FlagAnalysis analysis, string? changeId, string? variant = null)
     {
         var rose = f.Type is AnomalyTypes.ConversionDrop or AnomalyTypes.SatisfactionDrop ? "fell" : "rose";
         var against = analysis.Mode == AnalysisModes.Cohorts
-            ? "treatment vs control cohort"
+            ? variant is null ? "treatment vs control cohort" : $"treatment variant '{variant}' vs control cohort"
             : $"after change {changeId ?? "(unknown)"} vs before it";
         var change = f.ChangePercent is { } pct ? $" ({pct.ToString("+0;-0", CultureInfo.InvariantCulture)}%)" : "";
         return string.Create(CultureInfo.InvariantCulture,

@@ -20,6 +20,10 @@ public sealed class FlagWindow(DateTimeOffset? anchor)
     /// <summary>The highest sample id added, so only newer rows need reading.</summary>
     public long LastSampleId { get; private set; }
     public IReadOnlyCollection<MetricSample> Recent => _recent;
+    /// <summary>The treatment samples after the anchor that name their variant, per variant (each compared with control).</summary>
+    public IReadOnlyDictionary<string, VariantWindow> Variants => _variants;
+
+    private readonly SortedDictionary<string, VariantWindow> _variants = new(StringComparer.Ordinal);
 
     public void Add(MetricSample s)
     {
@@ -35,6 +39,11 @@ public sealed class FlagWindow(DateTimeOffset? anchor)
             return;
         }
         Treatment.Add(s);
+        if (s.Variant is { } v)
+        {
+            if (!_variants.TryGetValue(v, out var variant)) _variants[v] = variant = new VariantWindow();
+            variant.Add(s);
+        }
         if (s.RequestCount <= 0) return;
         _recent.Enqueue(s);
         if (_recent.Count > RecentCapacity) _recent.Dequeue();
@@ -45,5 +54,22 @@ public sealed class FlagWindow(DateTimeOffset? anchor)
         var w = new FlagWindow(anchor);
         foreach (var s in samples.OrderBy(s => s.Id)) w.Add(s);
         return w;
+    }
+}
+
+/// <summary>One treatment variant's samples after the anchor, and its newest ones.</summary>
+public sealed class VariantWindow
+{
+    private readonly Queue<MetricSample> _recent = new();
+
+    public WindowStats Stats { get; } = new();
+    public IReadOnlyCollection<MetricSample> Recent => _recent;
+
+    public void Add(MetricSample s)
+    {
+        Stats.Add(s);
+        if (s.RequestCount <= 0) return;
+        _recent.Enqueue(s);
+        if (_recent.Count > FlagWindow.RecentCapacity) _recent.Dequeue();
     }
 }

@@ -17,6 +17,8 @@ public sealed record MetricSample
     public double? ConversionRate { get; init; }
     /// <summary>0–5.</summary>
     public double? UserSatisfactionScore { get; init; }
+    /// <summary>The flag variant the requests were served (e.g. from OpenTelemetry traces); null when not known.</summary>
+    public string? Variant { get; init; }
 }
 
 public static class Cohorts

@@ -56,6 +56,12 @@ public sealed record WindowSummary(int Samples, double Requests);
 
 public sealed record SrmCheck(double TreatmentRequests, double ControlRequests, double ExpectedTreatmentShare, double ChiSquared, double PValue, bool Mismatch);
 
+/// <summary>One comparison with control: of a named variant, or (null) of the treatment as a whole.</summary>
+public sealed record VariantAnalysis(string? Variant, FlagAnalysis Analysis);
+
+/// <summary>The flag's treatment as a whole against its baseline, and each variant's comparison with control.</summary>
+public sealed record VariantAnalyses(FlagAnalysis Overall, IReadOnlyList<VariantAnalysis> PerVariant);
+
 /// <summary>The result of analysing one flag: which comparison was made and what each metric showed.</summary>
 public sealed record FlagAnalysis(string Mode, WindowSummary Baseline, WindowSummary Current, SrmCheck? Srm, IReadOnlyList<MetricFinding> Findings)
 {
@@ -86,7 +92,29 @@ public static class RegressionDetector
             srm = new SrmCheck(current.Requests, baseline.Requests, share, t.Statistic, t.PValue, t.PValue < SrmAlpha);
         }
 
-        var recent = RecentSamples(w);
+        return Compare(mode, baseline, current, w.Recent, srm);
+    }
+
+    /// <summary>
+    /// Each served variant against control: when the flag has a control cohort and every treatment sample names its
+    /// variant, one analysis per variant (the sample-ratio check is the treatment's as a whole); otherwise the one
+    /// analysis of <see cref="Analyze"/> — named after the variant when the treatment is a single named variant.
+    /// </summary>
+    public static VariantAnalyses AnalyzeVariants(FlagWindow w, double? rolloutPercentage = null)
+    {
+        var overall = Analyze(w, rolloutPercentage);
+        var named = w.Variants.Values.Sum(v => v.Stats.Samples);
+        if (overall.Mode != AnalysisModes.Cohorts || w.Variants.Count == 0 || named != w.Treatment.Samples)
+            return new VariantAnalyses(overall, [new VariantAnalysis(null, overall)]);
+        if (w.Variants.Count == 1) return new VariantAnalyses(overall, [new VariantAnalysis(w.Variants.Keys.Single(), overall)]);
+        return new VariantAnalyses(overall, w.Variants
+            .Select(v => new VariantAnalysis(v.Key, Compare(AnalysisModes.Cohorts, w.Control, v.Value.Stats, v.Value.Recent, overall.Srm)))
+            .ToList());
+    }
+
+    private static FlagAnalysis Compare(string mode, WindowStats baseline, WindowStats current, IEnumerable<MetricSample> newest, SrmCheck? srm)
+    {
+        var recent = RecentSamples(newest);
         var findings = new List<MetricFinding>
         {
             Proportion(MetricNames.ErrorRate, baseline.Errors, baseline.Requests, current.Errors, current.Requests,
@@ -171,9 +199,9 @@ public static class RegressionDetector
     private sealed record Recent(double? ErrorRate, double? ConversionRate, double? P50, double? P99, double? Satisfaction);
 
     /// <summary>The newest treatment samples: at least <see cref="MinRecentSamples"/> and <see cref="MinRecentRequests"/> requests.</summary>
-    private static Recent RecentSamples(FlagWindow w)
+    private static Recent RecentSamples(IEnumerable<MetricSample> samples)
     {
-        var newest = w.Recent.Reverse().ToList();
+        var newest = samples.Reverse().ToList();
         var take = 0;
         double requests = 0;
         while (take < newest.Count && (take < MinRecentSamples || requests < MinRecentRequests)) requests += newest[take++].RequestCount;

@@ -128,5 +128,12 @@ public static class Migrations
             ALTER TABLE conversations ADD COLUMN message_id TEXT NULL;
             ALTER TABLE conversations ADD COLUMN source TEXT NULL;
             """),
+        // telemetry (700–799): the variant a sample's requests were served, and the variant an anomaly is about
+        new(700, "metric sample variants", """
+            ALTER TABLE impact_metrics ADD COLUMN variant TEXT NULL;
+            """),
+        new(701, "anomaly variants", """
+            ALTER TABLE anomalies ADD COLUMN variant TEXT NULL;
+            """),
     ];
 }

@@ -55,6 +55,8 @@ export interface MetricSample {
   flagId: string;
   timestamp?: string;
   cohort?: 'treatment' | 'control' | null;
+  /** The flag variant the sample's requests were served (samples from OpenTelemetry traces carry it). */
+  variant?: string | null;
   errorRate: number;
   latencyP50: number;
   latencyP99: number;
@@ -101,6 +103,8 @@ export interface Anomaly {
   acknowledgedBy: string | null;
   resolvedAt: string | null;
   changeId: string | null;
+  /** The treatment variant compared with control, when the regression is one variant's. */
+  variant?: string | null;
 }
 
 export interface MetricsAccepted {

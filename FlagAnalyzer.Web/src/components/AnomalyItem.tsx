@@ -11,6 +11,7 @@ export function AnomalyItem({ anomaly: a, flagName }: { anomaly: Anomaly; flagNa
       <div className="flex flex-wrap items-center gap-2">
         <RiskBadge level={a.severity} testId="anomaly-severity" />
         <span className="text-sm font-semibold" data-testid="anomaly-type">{a.type.replace('_', ' ')}</span>
+        {a.variant && <Pill><span data-testid="anomaly-variant">variant {a.variant}</span></Pill>}
         <Link to={`/flags/${a.flagId}`} className="text-sm font-medium text-indigo-700 hover:underline">{flagName ?? a.flagId}</Link>
         <Pill><span data-testid="anomaly-status">{a.status}</span></Pill>
         <span className="ml-auto text-xs text-slate-500">detected <When at={a.detectedAt} /></span>

@@ -1,0 +1,25 @@
+namespace FlagAnalyzer.Api.Telemetry;
+
+/// <summary>The <c>Telemetry</c> configuration section (every value has a default).</summary>
+public sealed class TelemetryOptions
+{
+    public const string Section = "Telemetry";
+
+    /// <summary>The length of one aggregation interval: one metric sample per flag × variant × interval.</summary>
+    public TimeSpan SampleInterval { get; set; } = TimeSpan.FromMinutes(1);
+    /// <summary>How long after an interval ends its samples wait for late spans (exporters batch for a few seconds).</summary>
+    public TimeSpan FlushDelay { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>The cap on flag × variant × interval buckets held in memory; an export needing more is shed with 503.</summary>
+    public int MaxBuckets { get; set; } = 2048;
+    /// <summary>Exports decoded at the same time; more wait in a queue of <see cref="MaxQueuedExports"/>, beyond it 429.</summary>
+    public int MaxConcurrentExports { get; set; } = Math.Max(2, Environment.ProcessorCount);
+    public int MaxQueuedExports { get; set; } = 16;
+    /// <summary>The most a gzip body may inflate to (the compressed body is bounded by the API's request limit).</summary>
+    public int MaxDecompressedBytes { get; set; } = 8 * 1024 * 1024;
+    /// <summary>Request spans longer than this, older than <see cref="MaxSpanAge"/> or ending further in the future are absurd.</summary>
+    public TimeSpan MaxSpanDuration { get; set; } = TimeSpan.FromHours(1);
+    public TimeSpan MaxSpanAge { get; set; } = TimeSpan.FromDays(1);
+    public TimeSpan FutureTolerance { get; set; } = TimeSpan.FromMinutes(5);
+
+    public SpanTimeLimits TimeLimits => new(MaxSpanDuration, MaxSpanAge, FutureTolerance);
+}

@@ -1,0 +1,140 @@
+using System.Globalization;
+using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Telemetry.Otlp;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+
+namespace FlagAnalyzer.Api.Telemetry;
+
+/// <summary>The outcome of one export, as the endpoint answers it.</summary>
+public sealed record IntakeResult(int StatusCode, string Message, ExportTraceServiceResponse? Response = null, TimeSpan? RetryAfter = null)
+{
+    public long RejectedSpans => Response?.PartialSuccess?.RejectedSpans ?? 0;
+}
+
+/// <summary>
+/// <c>POST /v1/traces</c> without the HTTP plumbing: admit (or shed), read and decode the body, attribute the spans
+/// to flags and variants, resolve the flags, and count the requests into the aggregator — all of an export or none
+/// of it. Statuses follow OTLP/HTTP: 200 (partial success names what was not used), 400 undecodable or absurd,
+/// 413 too large, 415 unsupported type or encoding, 429 too many exports in flight, 503 aggregation full.
+/// </summary>
+public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, FlagReader flags, IOptions<TelemetryOptions> options,
+    TimeProvider clock, ILogger<TraceIntake> logger)
+{
+    public const string ControlVariantDefault = "off";
+
+    private static readonly MessageParser<ExportTraceServiceRequest> Parser = ExportTraceServiceRequest.Parser.WithDiscardUnknownFields(true);
+    private readonly TelemetryOptions _options = options.Value;
+
+    public static ExportTraceServiceRequest Decode(ReadOnlySpan<byte> body, OtlpEncoding encoding) =>
+        encoding == OtlpEncoding.Protobuf ? Parser.ParseFrom(body) : OtlpJsonReader.Read(body);
+
+    public async Task<IntakeResult> ExportAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (!await gate.TryEnterAsync(ct))
+            return new IntakeResult(StatusCodes.Status429TooManyRequests, "Too many exports in flight; retry later.", RetryAfter: TimeSpan.FromSeconds(1));
+        try
+        {
+            return await ExportAdmittedAsync(request, ct);
+        }
+        finally
+        {
+            gate.Exit();
+        }
+    }
+
+    private async Task<IntakeResult> ExportAdmittedAsync(HttpRequest request, CancellationToken ct)
+    {
+        if (OtlpBody.EncodingOf(request.ContentType) is not { } encoding)
+            return new IntakeResult(StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/x-protobuf or application/json.");
+        if (!OtlpBody.IsSupportedContentEncoding(request.Headers.ContentEncoding, out var gzip))
+            return new IntakeResult(StatusCodes.Status415UnsupportedMediaType, "Content-Encoding must be gzip or none.");
+
+        OtlpBody? body;
+        try
+        {
+            body = await OtlpBody.ReadAsync(request.Body, gzip, _options.MaxDecompressedBytes, request.ContentLength, ct);
+        }
+        catch (InvalidDataException)
+        {
+            return new IntakeResult(StatusCodes.Status400BadRequest, "The gzip body is corrupt.");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            var limit = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+            return new IntakeResult(StatusCodes.Status413PayloadTooLarge, $"The body is larger than {limit} bytes.");
+        }
+        if (body is null)
+            return new IntakeResult(StatusCodes.Status413PayloadTooLarge, $"The body inflates to more than {_options.MaxDecompressedBytes} bytes.");
+
+        ExportTraceServiceRequest export;
+        using (body)
+        {
+            try
+            {
+                export = Decode(body.Span, encoding);
+            }
+            catch (Exception e) when (e is InvalidProtocolBufferException or OtlpDecodeException or System.Text.Json.JsonException)
+            {
+                return new IntakeResult(StatusCodes.Status400BadRequest, $"The body is not an OTLP ExportTraceServiceRequest ({encoding}): {e.Message}");
+            }
+        }
+        return await AcceptAsync(export, ct);
+    }
+
+    /// <summary>Attributes, resolves and counts a decoded export.</summary>
+    public async Task<IntakeResult> AcceptAsync(ExportTraceServiceRequest export, CancellationToken ct)
+    {
+        var attribution = SpanAttribution.Attribute(export, clock.GetUtcNow(), _options.TimeLimits);
+        if (attribution.Invalid is { } invalid)
+            return new IntakeResult(StatusCodes.Status400BadRequest, $"Nothing of the export was used: {invalid}.");
+
+        var known = new Dictionary<string, Flag?>(StringComparer.Ordinal);
+        foreach (var e in attribution.Evaluations)
+            if (!known.ContainsKey(e.FlagKey)) known[e.FlagKey] = await flags.GetAsync(e.FlagKey, ct);
+
+        var observations = new List<ResolvedObservation>(attribution.Observations.Count);
+        foreach (var o in attribution.Observations)
+        {
+            if (known[o.FlagKey] is not { } flag) continue;
+            var cohort = o.Variant == ControlVariantOf(flag) ? Cohorts.Control : Cohorts.Treatment;
+            observations.Add(new ResolvedObservation(flag.Id, cohort, o));
+        }
+        if (!aggregator.TryAdd(observations))
+        {
+            logger.LogWarning("Telemetry aggregation is full ({Buckets} buckets); shedding an export of {Spans} spans", aggregator.MaxBuckets, attribution.Spans);
+            return new IntakeResult(StatusCodes.Status503ServiceUnavailable, "Too many flag × variant intervals are waiting to be stored; retry later.",
+                RetryAfter: RetryAfterFull());
+        }
+        return new IntakeResult(StatusCodes.Status200OK, "", new ExportTraceServiceResponse { PartialSuccess = PartialSuccess(attribution, known) });
+    }
+
+    /// <summary>The variant that is the control cohort: the flag's off variant ("off" until flags carry one).</summary>
+    public static string ControlVariantOf(Flag flag) => ControlVariantDefault;
+
+    /// <summary>Spans that named an unknown flag or no variant: counted and reported, not stored.</summary>
+    private static ExportTracePartialSuccess? PartialSuccess(Attribution a, Dictionary<string, Flag?> known)
+    {
+        var unknown = known.Where(k => k.Value is null).Select(k => k.Key).ToList();
+        if (unknown.Count == 0 && a.SpansWithoutVariant == 0) return null;
+        var unknownSpans = a.Evaluations.Where(e => known[e.FlagKey] is null).Select(e => e.SpanIndex).Distinct().Count();
+        var parts = new List<string>();
+        if (unknown.Count > 0)
+            parts.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{unknownSpans} span(s) evaluated flags FlagAnalyzer does not know: {string.Join(", ", unknown.Take(10))}{(unknown.Count > 10 ? ", …" : "")}"));
+        if (a.SpansWithoutVariant > 0)
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{a.SpansWithoutVariant} span(s) evaluated a flag without naming the variant"));
+        return new ExportTracePartialSuccess { RejectedSpans = unknownSpans + a.SpansWithoutVariant, ErrorMessage = string.Join("; ", parts) };
+    }
+
+    /// <summary>When the aggregation is full: until the current interval has closed and been flushed.</summary>
+    private TimeSpan RetryAfterFull()
+    {
+        var now = clock.GetUtcNow();
+        var closes = aggregator.IntervalStart(now) + _options.SampleInterval + _options.FlushDelay;
+        var wait = closes - now;
+        return wait < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : wait;
+    }
+}
