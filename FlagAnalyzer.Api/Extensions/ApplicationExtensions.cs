@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Access;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Common;
@@ -28,6 +29,7 @@ public static class ApplicationExtensions
         builder.AddStorage();
         builder.AddLive();
         builder.AddFlags();
+        builder.AddAccess();
         builder.AddPredictions();
         builder.AddAnomalyDetection();
         builder.AddAssistant();
@@ -39,9 +41,11 @@ public static class ApplicationExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseBodySizeLimit();
+        app.UseAccess();
 
         app.MapOpenApi();
         app.MapServiceInfo();
+        app.MapAccessApi();
         app.MapFlagsApi();
         app.MapMetricsApi();
         app.MapPredictionsApi();
