@@ -60,8 +60,8 @@ public static class EndpointRules
         // service
         [("GET", "/")] = Anyone,                                  // name, version, links: what the README says
         [("GET", "/openapi/{documentName}.json")] = Anyone,       // the API's shape, no data
-        [("GET", "/health")] = AnyoneMoreWithKey,                 // states to anyone; paths, hosts, versions with a key
-        [("GET", "/alive")] = Anyone,
+        [(AnyMethod, "/health")] = AnyoneMoreWithKey,                // states to anyone; paths, hosts, versions with a key
+        [(AnyMethod, "/alive")] = Anyone,
         [("GET", "/ui/{**path}")] = Anyone,                       // the SPA's files; it asks for a key itself
 
         // access (this folder)
@@ -98,7 +98,7 @@ public static class EndpointRules
         [("GET", "/api/chat/{sessionId}")] = Read,
 
         // live
-        [("POST", "/hubs/live/negotiate")] = LiveRead,
+        [(AnyMethod, "/hubs/live/negotiate")] = LiveRead,
         [(AnyMethod, "/hubs/live")] = LiveRead,
         [(AnyMethod, "/ws")] = LiveRead,
 
