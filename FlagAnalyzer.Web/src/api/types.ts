@@ -172,3 +172,12 @@ export interface LiveEnvelope {
   type: string;
   payload: unknown;
 }
+
+/** `GET /api/auth/me`. */
+export interface WhoAmI {
+  keyId: string | null;
+  name: string;
+  role: 'admin' | 'editor' | 'viewer' | 'sdk' | 'ingest' | string;
+  environment: string | null;
+  authMode: 'enabled' | 'disabled';
+}
