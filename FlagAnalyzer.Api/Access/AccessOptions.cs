@@ -33,9 +33,12 @@ public sealed class AccessOptions
 
     public TimeSpan FailedAttemptWindow { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Writes per key: a token bucket of this many...</summary>
-    public int WriteBurst { get; set; } = 200;
+    /// <summary>
+    /// Writes per key: a token bucket of this many... Generous on purpose: it stops a runaway or stolen key, not a
+    /// bulk import or an ingest pipeline (raise it for those).
+    /// </summary>
+    public int WriteBurst { get; set; } = 1000;
 
     /// <summary>...refilled at this many per second.</summary>
-    public int WritesPerSecond { get; set; } = 100;
+    public int WritesPerSecond { get; set; } = 500;
 }
