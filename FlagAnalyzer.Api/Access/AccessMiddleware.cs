@@ -15,7 +15,7 @@ namespace FlagAnalyzer.Api.Access;
 /// Then the caller is <c>HttpContext.GetActor()</c> for the handlers.
 /// </summary>
 public sealed class AccessMiddleware(RequestDelegate next, IOptions<AccessOptions> options, AllowedOrigins origins,
-    FailedAttempts failures, ILogger<AccessMiddleware> log)
+    FailedAttempts failures, ApiKeyVerifier verifier, ILogger<AccessMiddleware> log)
 {
     private static readonly ClaimsPrincipal DisabledPrincipal = new(new ClaimsIdentity(
         [new Claim(ClaimTypes.Name, Actor.Unauthenticated.Name), new Claim(ClaimTypes.Role, Actor.Unauthenticated.Role)], "Disabled"));
@@ -55,6 +55,13 @@ public sealed class AccessMiddleware(RequestDelegate next, IOptions<AccessOption
 
         if (!rule.Public && http.GetActor() is { } actor && !await AuthorizeAsync(http, rule, actor)) return;
         if (!await RequireJsonAsync(http, endpoint)) return;
+        if (rule.Live && http.GetActor()?.KeyId is { } keyId)
+        {
+            // a live connection outlives the check at its start: revoking its key closes it
+            using var _ = verifier.OnRevoked(keyId, http.Abort);
+            await next(http);
+            return;
+        }
         await next(http);
     }
 

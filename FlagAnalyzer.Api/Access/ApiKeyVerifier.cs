@@ -68,6 +68,8 @@ public sealed class ApiKeyVerifier : IDisposable
     private volatile bool _invalidationsLive;
     private int _subscribing;
 
+    // live connections open per key, closed when the key is revoked
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<object, Action>> _open = new(StringComparer.Ordinal);
     // when this replica last wrote each key's last_used_at (outlives cache entries)
     private readonly ConcurrentDictionary<string, long> _touched = new(StringComparer.Ordinal);
 
@@ -170,6 +172,27 @@ public sealed class ApiKeyVerifier : IDisposable
         Interlocked.Increment(ref _generation);
         foreach (var (k, e) in _cache)
             if (e.Stored.Key.Id == keyId) _cache.TryRemove(new KeyValuePair<string, Entry>(k, e));
+        if (_open.TryRemove(keyId, out var connections))
+            foreach (var close in connections.Values) close();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="close"/> when the key is revoked (here or, over Redis, on another replica): an open
+    /// live connection (SignalR, /ws) authenticated once at its start is cut off too. Dispose when the connection ends.
+    /// </summary>
+    public IDisposable OnRevoked(string keyId, Action close)
+    {
+        var token = new object();
+        _open.GetOrAdd(keyId, _ => new ConcurrentDictionary<object, Action>())[token] = close;
+        return new Registration(() =>
+        {
+            if (_open.TryGetValue(keyId, out var set)) set.TryRemove(token, out _);
+        });
+    }
+
+    private sealed class Registration(Action dispose) : IDisposable
+    {
+        public void Dispose() => dispose();
     }
 
     /// <summary>Writes last_used_at at most once per <see cref="AccessOptions.LastUsedResolution"/> per key, off the request path.</summary>
