@@ -112,6 +112,17 @@ public static class EndpointRules
     /// <summary>Every row, for the coverage and matrix tests.</summary>
     public static IReadOnlyDictionary<(string Method, string Pattern), EndpointRule> All => Table;
 
+    /// <summary>
+    /// Whether <paramref name="actor"/> may do what the endpoint (method, pattern) does, for actions that reach the
+    /// same capability another way (a chat message sent over /ws is a <c>POST /api/chat/</c>).
+    /// </summary>
+    public static bool Allows(FlagAnalyzer.Api.Common.Actor? actor, string method, string pattern)
+    {
+        if (Find(method, pattern) is not { } rule) return false;
+        if (rule.Public || ReferenceEquals(actor, FlagAnalyzer.Api.Common.Actor.Unauthenticated)) return true;
+        return actor is not null && ApiRoles.TryParse(actor.Role, out var role) && rule.Allows(role);
+    }
+
     /// <summary>The row for a request, or null (refused).</summary>
     public static EndpointRule? Find(string method, string? pattern)
     {

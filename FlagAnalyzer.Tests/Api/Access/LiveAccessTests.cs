@@ -56,6 +56,22 @@ public sealed class LiveAccessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task SeedWebSocket_ChatNeedsAnEditorKey_LikePostApiChat()
+    {
+        await using var viewer = new SeedSocket(await Connect(Ws((await _app.Http.CreateKeyAsync("viewer")).Secret)));
+        await using var editor = new SeedSocket(await Connect(Ws((await _app.Http.CreateKeyAsync("editor")).Secret)));
+        const string ask = """{ "type": "chat", "payload": { "message": "what is risky?" } }""";
+
+        await viewer.SendAsync(ask);
+        await editor.SendAsync(ask);
+
+        var refused = await viewer.Inbox.WaitFor(FlagAnalyzer.Api.Live.Ws.WsMessages.Error);
+        Assert.Contains("editor", refused.GetProperty("payload").GetProperty("message").GetString());
+        await editor.Inbox.WaitFor(FlagAnalyzer.Api.Live.Ws.WsMessages.ChatResponse);
+        Assert.DoesNotContain(viewer.Inbox.Items, m => LiveInbox.Type(m) == FlagAnalyzer.Api.Live.Ws.WsMessages.ChatResponse);
+    }
+
+    [Fact]
     public async Task SeedWebSocket_FromAPageOnAnotherSite_IsRefused()
     {
         var viewer = await _app.Http.CreateKeyAsync("viewer");
