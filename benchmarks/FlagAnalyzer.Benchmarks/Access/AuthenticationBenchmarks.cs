@@ -1,6 +1,9 @@
 using System.Net.Http.Headers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using FlagAnalyzer.Api;
 using FlagAnalyzer.Api.Access;
 using FlagAnalyzer.Benchmarks.Common;
@@ -18,16 +21,41 @@ namespace FlagAnalyzer.Benchmarks.Access;
 /// key (hash, cache lookup, constant-time compare, role check). The difference of the medians is what
 /// authentication adds. In-process (no Kestrel, no sockets) so socket noise does not hide a few microseconds.
 /// </summary>
-[InProcess]
+[Config(typeof(ShortInProcess))]
 [MemoryDiagnoser]
 public class AuthenticationBenchmarks
 {
-    private App _open = null!;
-    private App _keyed = null!;
-    private HttpClient _openClient = null!;
-    private HttpClient _bearer = null!;
-    private HttpClient _xApiKey = null!;
-    private const string Path = "/api/flags/auth-bench";
+    private AuthBenchApps _apps = null!;
+
+    [GlobalSetup]
+    public async Task Setup() => _apps = await AuthBenchApps.StartAsync();
+
+    [Benchmark(Baseline = true, Description = "GET flag, authentication disabled")]
+    public Task<int> NoAuthentication() => AuthBenchApps.SendAsync(_apps.Open);
+
+    [Benchmark(Description = "GET flag, Authorization: Bearer key")]
+    public Task<int> BearerKey() => AuthBenchApps.SendAsync(_apps.Bearer);
+
+    [Benchmark(Description = "GET flag, X-API-Key")]
+    public Task<int> XApiKey() => AuthBenchApps.SendAsync(_apps.XApiKey);
+
+    [GlobalCleanup]
+    public void Cleanup() => _apps.Dispose();
+}
+
+/// <summary>
+/// Two in-process apps (TestServer) on temp SQLite files: one with <c>Auth:Mode=disabled</c>, one checking keys,
+/// each holding the flag <c>auth-bench</c>; clients for no key, a Bearer key and an X-API-Key (a generated viewer key).
+/// </summary>
+public sealed class AuthBenchApps : IDisposable
+{
+    public const string Path = "/api/flags/auth-bench";
+    private readonly App _open = new(new() { ["Auth:Mode"] = "disabled" });
+    private readonly App _keyed = new(new() { ["Auth:BootstrapAdminKey"] = ApiProcess.AdminKey });
+
+    public HttpClient Open { get; private set; } = null!;
+    public HttpClient Bearer { get; private set; } = null!;
+    public HttpClient XApiKey { get; private set; } = null!;
 
     private sealed class App(Dictionary<string, string?> settings) : WebApplicationFactory<ApiMarker>
     {
@@ -42,46 +70,35 @@ public class AuthenticationBenchmarks
         }
     }
 
-    [GlobalSetup]
-    public async Task Setup()
+    public static async Task<AuthBenchApps> StartAsync()
     {
-        _open = new App(new() { ["Auth:Mode"] = "disabled" });
-        _keyed = new App(new() { ["Auth:BootstrapAdminKey"] = ApiProcess.AdminKey });
-        _openClient = _open.CreateClient();
-        var admin = _keyed.CreateClient();
+        var apps = new AuthBenchApps();
+        apps.Open = apps._open.CreateClient();
+        var admin = apps._keyed.CreateClient();
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiProcess.AdminKey);
         // a generated key of the viewer role, as an SDK or a dashboard would hold it
         var created = await admin.PostAsync("/api/keys/", Json("""{"name":"bench","role":"viewer"}"""));
         var secret = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("secret").GetString()!;
-        _bearer = _keyed.CreateClient();
-        _bearer.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
-        _xApiKey = _keyed.CreateClient();
-        _xApiKey.DefaultRequestHeaders.Add("X-API-Key", secret);
-        foreach (var c in new[] { _openClient, admin })
+        apps.Bearer = apps._keyed.CreateClient();
+        apps.Bearer.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
+        apps.XApiKey = apps._keyed.CreateClient();
+        apps.XApiKey.DefaultRequestHeaders.Add("X-API-Key", secret);
+        foreach (var c in new[] { apps.Open, admin })
             (await c.PostAsync("/api/flags", Json("""{"name":"auth-bench","targetEnvironment":"production"}"""))).EnsureSuccessStatusCode();
-        foreach (var c in new[] { _openClient, _bearer, _xApiKey }) (await c.GetAsync(Path)).EnsureSuccessStatusCode();
+        foreach (var c in new[] { apps.Open, apps.Bearer, apps.XApiKey }) await SendAsync(c);
+        return apps;
     }
 
     private static StringContent Json(string s) => new(s, Encoding.UTF8, "application/json");
 
-    [Benchmark(Baseline = true, Description = "GET flag, authentication disabled")]
-    public async Task<int> NoAuthentication() => await Send(_openClient);
-
-    [Benchmark(Description = "GET flag, Authorization: Bearer key")]
-    public async Task<int> BearerKey() => await Send(_bearer);
-
-    [Benchmark(Description = "GET flag, X-API-Key")]
-    public async Task<int> XApiKey() => await Send(_xApiKey);
-
-    private static async Task<int> Send(HttpClient client)
+    public static async Task<int> SendAsync(HttpClient client)
     {
         using var response = await client.GetAsync(Path);
         if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{(int)response.StatusCode}");
         return (int)response.StatusCode;
     }
 
-    [GlobalCleanup]
-    public void Cleanup()
+    public void Dispose()
     {
         foreach (var app in new[] { _open, _keyed })
         {
@@ -93,7 +110,7 @@ public class AuthenticationBenchmarks
 }
 
 /// <summary>The authentication steps alone, without HTTP: verifying a cached key and finding the endpoint's rule.</summary>
-[InProcess]
+[Config(typeof(ShortInProcess))]
 [MemoryDiagnoser]
 public class KeyVerificationBenchmarks
 {
@@ -123,4 +140,10 @@ public class KeyVerificationBenchmarks
             Task.FromResult<IReadOnlyList<StoredApiKey>>(key.Key.Prefix == prefix ? [key] : []);
         public Task TouchAsync(string keyId, DateTimeOffset at, CancellationToken ct) => Task.CompletedTask;
     }
+}
+
+/// <summary>In this process (the apps are in-process anyway), 5 warm-up and 20 measured iterations: a run takes minutes, not a quarter of an hour.</summary>
+public sealed class ShortInProcess : ManualConfig
+{
+    public ShortInProcess() => AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(5).WithIterationCount(20).WithId("InProcess"));
 }
