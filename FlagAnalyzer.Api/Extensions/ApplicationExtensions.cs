@@ -4,6 +4,7 @@ using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Live;
+using FlagAnalyzer.Api.Llm;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Storage;
@@ -30,8 +31,11 @@ public static class ApplicationExtensions
         builder.AddLive();
         builder.AddFlags();
         builder.AddAccess();
+        builder.AddMetrics();
         builder.AddPredictions();
+        builder.Services.AddSingleton<IOpenAnomalies, OpenAnomaliesFromStore>();
         builder.AddAnomalyDetection();
+        builder.AddLlm();
         builder.AddAssistant();
         return builder;
     }

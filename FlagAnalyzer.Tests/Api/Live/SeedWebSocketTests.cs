@@ -4,6 +4,7 @@ using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Live.Ws;
 using FlagAnalyzer.Tests.Support;
 using Microsoft.AspNetCore.SignalR.Client;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Tests.Api.Live;
 
