@@ -209,7 +209,7 @@ internal sealed class WsConnection
         }
         try
         {
-            var reply = await _assistant.AskAsync(sessionId, message!, ct);
+            var reply = await _assistant.AskAsync(sessionId, message!, _actor!, ct);
             Send(WsMessages.ChatResponse, reply);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
