@@ -48,6 +48,9 @@ export interface FlagChange {
   timestamp: string;
   predictionId: string | null;
   reason: string | null;
+  /** The API key that made the change (absent from servers without access control); changedBy is "on behalf of". */
+  actorKeyId?: string | null;
+  actorName?: string | null;
 }
 
 export interface MetricSample {
