@@ -20,12 +20,22 @@ IResourceBuilder<IResourceWithConnectionString>? llm = stack.Llm switch
     _ => null,
 };
 
+// the first admin key: generated on the first run and kept in this project's user secrets (Parameters:admin-key),
+// shown in the dashboard's parameters; the API creates its first admin key from it
+var adminKey = builder.AddParameter("admin-key", new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
+
 var api = builder.AddProject<Projects.FlagAnalyzer_Api>("api")
+    .WithEnvironment("Auth__BootstrapAdminKey", adminKey)
     .WithHttpHealthCheck("/health")
     .OnResourceReady(Announce.ApiHealthy);
 if (cache is not null) api.WithReference(cache).WaitFor(cache);
 if (llm is not null) api.WithReference(llm).WaitFor(llm);
 
-if (stack.Web) builder.AddViteDevServer("web", stack.WebDirectory, api);
+if (stack.Web)
+{
+    var web = builder.AddViteDevServer("web", stack.WebDirectory, api);
+    // the browser's Origin is the dev server's, and its proxy forwards /hubs and /ws: the API must allow that origin
+    api.WithEnvironment("Cors__AllowedOrigins__0", web.GetEndpoint("http"));
+}
 
 builder.Build().Run();

@@ -76,8 +76,8 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>
-    /// <c>/alive</c>: the process answers. <c>/health</c>: every check, with each check's status and
-    /// description as JSON, so "degraded: no Redis" is visible to a person and to the AppHost.
+    /// <c>/alive</c>: the process answers. <c>/health</c>: every check, with each check's status and, for an
+    /// authenticated caller, its description as JSON, so "degraded: no Redis" is visible to a person and to the AppHost.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
@@ -89,13 +89,15 @@ public static class ServiceDefaultsExtensions
     private static Task WriteHealthJson(HttpContext context, HealthReport report)
     {
         context.Response.ContentType = "application/json";
+        // descriptions name files, hosts and versions: only for an authenticated caller; states are for anyone
+        var detailed = context.User.Identity?.IsAuthenticated == true;
         var body = new
         {
             status = report.Status.ToString(),
             totalDurationMs = report.TotalDuration.TotalMilliseconds,
             checks = report.Entries.ToDictionary(
                 e => e.Key,
-                e => new { status = e.Value.Status.ToString(), description = e.Value.Description }),
+                e => new { status = e.Value.Status.ToString(), description = detailed || e.Key == "auth" ? e.Value.Description : null }),
         };
         return context.Response.WriteAsync(JsonSerializer.Serialize(body, JsonSerializerOptions.Web));
     }

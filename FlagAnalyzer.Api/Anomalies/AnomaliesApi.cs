@@ -49,11 +49,11 @@ public static class AnomaliesApi
 
     /// <summary>Active → acknowledged (idempotent); a resolved anomaly cannot be acknowledged (409).</summary>
     public static async Task<Results<Ok<Anomaly>, ValidationProblem, ProblemHttpResult>> Acknowledge([AsParameters] AnomalyServices s,
-        string id, AcknowledgeRequest? body, CancellationToken ct)
+        string id, AcknowledgeRequest? body, HttpContext http, CancellationToken ct)
     {
         if (body?.AcknowledgedBy is { Length: > 200 }) return Problems.Invalid("acknowledgedBy", "must be at most 200 characters");
         var by = body?.AcknowledgedBy is { Length: > 0 } given ? given : "api";
-        return await s.Service.AcknowledgeAsync(new AcknowledgeAnomalyCommand(id, by), ct) switch
+        return await s.Service.AcknowledgeAsync(new AcknowledgeAnomalyCommand(id, by) { Actor = http.GetActor() }, ct) switch
         {
             AcknowledgeResult.Acknowledged done => TypedResults.Ok(done.Anomaly),
             AcknowledgeResult.NotFound => Problems.NotFound("Anomaly", id),

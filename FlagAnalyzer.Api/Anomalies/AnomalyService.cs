@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Storage;
@@ -5,7 +6,11 @@ using FlagAnalyzer.Api.Storage;
 namespace FlagAnalyzer.Api.Anomalies;
 
 /// <summary>Acknowledge an open anomaly in the name of <see cref="AcknowledgedBy"/>.</summary>
-public sealed record AcknowledgeAnomalyCommand(string Id, string AcknowledgedBy);
+public sealed record AcknowledgeAnomalyCommand(string Id, string AcknowledgedBy)
+{
+    /// <summary>Who called (recorded as actorKeyId/actorName).</summary>
+    public Actor? Actor { get; init; }
+}
 
 public abstract record AcknowledgeResult
 {
@@ -43,6 +48,8 @@ public sealed class AnomalyService(Db db, StatisticalAnomalyMonitor monitor, Ano
             Status = AnomalyStatuses.Acknowledged,
             AcknowledgedAt = clock.GetUtcNow(),
             AcknowledgedBy = command.AcknowledgedBy,
+            ActorKeyId = command.Actor?.KeyId,
+            ActorName = command.Actor?.Name,
         };
         await AnomalyStore.UpdateAsync(scope.Connection, scope.Transaction, acked, ct);
         await scope.CommitAsync(ct);

@@ -8,13 +8,13 @@ namespace FlagAnalyzer.Api.Anomalies;
 public static class AnomalyStore
 {
     private const string Columns =
-        "id, flag_id, type, severity, metric, baseline_value, observed_value, change_percent, confidence, p_value, message, status, detected_at, acknowledged_at, acknowledged_by, resolved_at, change_id, variant";
+        "id, flag_id, type, severity, metric, baseline_value, observed_value, change_percent, confidence, p_value, message, status, detected_at, acknowledged_at, acknowledged_by, resolved_at, change_id, variant, acknowledged_by_key_id, acknowledged_by_name";
 
     public static async Task InsertAsync(SqliteConnection conn, SqliteTransaction? tx, Anomaly a, CancellationToken ct)
     {
         await using var cmd = conn.Command(tx, $"""
             INSERT INTO anomalies({Columns})
-            VALUES ($id, $flag, $type, $sev, $metric, $base, $obs, $pct, $conf, $p, $msg, $status, $detected, $ackAt, $ackBy, $resolved, $change, $variant)
+            VALUES ($id, $flag, $type, $sev, $metric, $base, $obs, $pct, $conf, $p, $msg, $status, $detected, $ackAt, $ackBy, $resolved, $change, $variant, $ackKey, $ackName)
             """);
         Bind(cmd, a);
         await cmd.ExecuteNonQueryAsync(ct);
@@ -25,7 +25,8 @@ public static class AnomalyStore
     {
         await using var cmd = conn.Command(tx, """
             UPDATE anomalies SET severity = $sev, observed_value = $obs, change_percent = $pct, confidence = $conf, p_value = $p,
-                message = $msg, status = $status, acknowledged_at = $ackAt, acknowledged_by = $ackBy, resolved_at = $resolved
+                message = $msg, status = $status, acknowledged_at = $ackAt, acknowledged_by = $ackBy, resolved_at = $resolved,
+                acknowledged_by_key_id = $ackKey, acknowledged_by_name = $ackName
             WHERE id = $id
             """);
         Bind(cmd, a);
@@ -38,7 +39,8 @@ public static class AnomalyStore
         .With("$conf", a.Confidence).With("$p", a.PValue).With("$msg", a.Message).With("$status", a.Status)
         .With("$detected", Time.ToMs(a.DetectedAt))
         .With("$ackAt", a.AcknowledgedAt is { } ack ? Time.ToMs(ack) : null).With("$ackBy", a.AcknowledgedBy)
-        .With("$resolved", a.ResolvedAt is { } res ? Time.ToMs(res) : null).With("$change", a.ChangeId).With("$variant", a.Variant);
+        .With("$resolved", a.ResolvedAt is { } res ? Time.ToMs(res) : null).With("$change", a.ChangeId).With("$variant", a.Variant)
+        .With("$ackKey", a.ActorKeyId).With("$ackName", a.ActorName);
 
     public static async Task<Anomaly?> GetAsync(SqliteConnection conn, SqliteTransaction? tx, string id, CancellationToken ct)
     {
@@ -95,5 +97,7 @@ public static class AnomalyStore
         ResolvedAt = Time.FromMs(r.LongOrNull(15)),
         ChangeId = r.StringOrNull(16),
         Variant = r.StringOrNull(17),
+        ActorKeyId = r.StringOrNull(18),
+        ActorName = r.StringOrNull(19),
     };
 }

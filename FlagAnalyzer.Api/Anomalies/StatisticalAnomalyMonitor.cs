@@ -164,7 +164,7 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
             $"({trigger.ChangePercent:+0;-0}%), severity {trigger.Severity}, confidence {trigger.Confidence * 100:0.##}%; " +
             $"rollout was {flag.RolloutPercentage:0.##}%.");
         var m = await flags.MutateAsync(s, new FlagMutationRequest(flag, flag with { Enabled = false, RolloutPercentage = 0 }, Guardian)
-            { ChangeType = ChangeTypes.RolledBack, Reason = reason }, ct);
+            { ChangeType = ChangeTypes.RolledBack, Reason = reason, Actor = Actor.System(Guardian) }, ct);
         if (m is not null)
             logger.LogWarning("Guardian rolled back flag {Flag} ({FlagId}): {Reason}", flag.Name, flag.Id, reason);
         return m;

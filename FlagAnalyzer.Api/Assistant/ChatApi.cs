@@ -17,11 +17,12 @@ public static class ChatApi
     }
 
     /// <summary>Answers one message; a missing or unknown sessionId starts a session (with that id when given).</summary>
-    public static async Task<Results<Ok<ChatReply>, ValidationProblem>> Ask(ChatRequest? request, IAssistant assistant, CancellationToken ct)
+    public static async Task<Results<Ok<ChatReply>, ValidationProblem>> Ask(ChatRequest? request, IAssistant assistant, HttpContext http,
+        CancellationToken ct)
     {
         var v = ChatLimits.Validate(request?.Message, request?.SessionId);
         if (!v.IsValid) return v.ToProblem();
-        return TypedResults.Ok(await assistant.AskAsync(request!.SessionId, request.Message!, ct));
+        return TypedResults.Ok(await assistant.AskAsync(request!.SessionId, request.Message!, http.GetActorOrAnonymous(), ct));
     }
 
     public static async Task<Results<Ok<Conversation>, ProblemHttpResult>> GetConversation(Db db, string sessionId, CancellationToken ct)

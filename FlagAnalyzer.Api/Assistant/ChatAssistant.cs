@@ -1,4 +1,5 @@
 using System.Text;
+using FlagAnalyzer.Api.Access;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.Extensions.AI;
@@ -23,13 +24,17 @@ public sealed class ChatAssistant(
     ILogger<ChatAssistant> logger,
     IChatClient? chat = null) : IAssistant
 {
-    public async Task<ChatReply> AskAsync(string? sessionId, string message, CancellationToken ct)
+    public async Task<ChatReply> AskAsync(string? sessionId, string message, Actor actor, CancellationToken ct)
     {
+        // the assistant reads everything its tools reach: only roles that may chat (editor, admin), who may read all of it
+        if (!EndpointRules.Allows(actor, HttpMethods.Post, "/api/chat/"))
+            throw new UnauthorizedAccessException($"A key with the role '{actor.Role}' may not use the assistant.");
         var v = ChatLimits.Validate(message, sessionId);
         if (!v.IsValid) throw new ArgumentException(string.Join("; ", v.Errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
 
         sessionId ??= Ids.New("ses", clock);
-        var question = new ChatMessageRecord(Ids.New("msg", clock), ChatRoles.User, message, null, clock.GetUtcNow());
+        var question = new ChatMessageRecord(Ids.New("msg", clock), ChatRoles.User, message, null, clock.GetUtcNow())
+            { ActorKeyId = actor.KeyId, ActorName = actor.Name };
         await PublishMessageAsync(sessionId, question, ct);
 
         List<ChatMessageRecord> history;
@@ -48,7 +53,8 @@ public sealed class ChatAssistant(
             (reply, source) = await AskModelAsync(history, message, stream, ct);
         }
 
-        var answer = new ChatMessageRecord(stream.MessageId, ChatRoles.Assistant, reply, source, clock.GetUtcNow());
+        var answer = new ChatMessageRecord(stream.MessageId, ChatRoles.Assistant, reply, source, clock.GetUtcNow())
+            { ActorKeyId = actor.KeyId, ActorName = actor.Name };
         await using (var s = await db.BeginWriteAsync(ct))
         {
             await ChatStore.AppendAsync(s, sessionId, [question, answer], ct);

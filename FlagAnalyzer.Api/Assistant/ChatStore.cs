@@ -6,7 +6,13 @@ namespace FlagAnalyzer.Api.Assistant;
 
 /// <summary>One message of a conversation, as stored and as returned by <c>GET /api/chat/{sessionId}</c>.</summary>
 /// <param name="Source"><c>llm:&lt;model&gt;</c> or <c>statistical</c> for assistant messages; null for the user's.</param>
-public sealed record ChatMessageRecord(string MessageId, string Role, string Content, string? Source, DateTimeOffset CreatedAt);
+public sealed record ChatMessageRecord(string MessageId, string Role, string Content, string? Source, DateTimeOffset CreatedAt)
+{
+    /// <summary>The API key that asked (on the question and on its answer); null for messages older than access control.</summary>
+    public string? ActorKeyId { get; init; }
+    /// <summary>That key's name.</summary>
+    public string? ActorName { get; init; }
+}
 
 public sealed record Conversation(string SessionId, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<ChatMessageRecord> Messages);
 
@@ -24,7 +30,7 @@ public static class ChatStore
     {
         await using var cmd = conn.Command(null, """
             SELECT * FROM (
-                SELECT message_id, role, content, source, created_at, id FROM conversations
+                SELECT message_id, role, content, source, created_at, actor_key_id, actor_name, id FROM conversations
                 WHERE session_id = $s ORDER BY id DESC LIMIT $take)
             ORDER BY id
             """).With("$s", sessionId).With("$take", take);
@@ -42,7 +48,7 @@ public static class ChatStore
             updated = Time.FromMs(r.GetInt64(1));
         }
         await using var list = conn.Command(null, """
-            SELECT message_id, role, content, source, created_at FROM conversations WHERE session_id = $s ORDER BY id
+            SELECT message_id, role, content, source, created_at, actor_key_id, actor_name FROM conversations WHERE session_id = $s ORDER BY id
             """).With("$s", sessionId);
         return new Conversation(sessionId, created, updated, await list.ListAsync(Read, ct));
     }
@@ -60,14 +66,19 @@ public static class ChatStore
         foreach (var m in messages)
         {
             await using var cmd = s.Command("""
-                INSERT INTO conversations(session_id, role, content, created_at, message_id, source)
-                VALUES ($s, $role, $content, $created, $mid, $source)
+                INSERT INTO conversations(session_id, role, content, created_at, message_id, source, actor_key_id, actor_name)
+                VALUES ($s, $role, $content, $created, $mid, $source, $actorKey, $actorName)
                 """).With("$s", sessionId).With("$role", m.Role).With("$content", m.Content)
-                .With("$created", Time.ToMs(m.CreatedAt)).With("$mid", m.MessageId).With("$source", m.Source);
+                .With("$created", Time.ToMs(m.CreatedAt)).With("$mid", m.MessageId).With("$source", m.Source)
+                .With("$actorKey", m.ActorKeyId).With("$actorName", m.ActorName);
             await cmd.ExecuteNonQueryAsync(ct);
         }
     }
 
     private static ChatMessageRecord Read(SqliteDataReader r) => new(
-        r.StringOrNull(0) ?? "", r.GetString(1), r.GetString(2), r.StringOrNull(3), Time.FromMs(r.GetInt64(4)));
+        r.StringOrNull(0) ?? "", r.GetString(1), r.GetString(2), r.StringOrNull(3), Time.FromMs(r.GetInt64(4)))
+    {
+        ActorKeyId = r.StringOrNull(5),
+        ActorName = r.StringOrNull(6),
+    };
 }

@@ -1,3 +1,5 @@
+using FlagAnalyzer.Api.Common;
+
 namespace FlagAnalyzer.Api.Assistant;
 
 /// <summary>The assistant's answer to one message: the session it belongs to, the full reply, and where it came from.</summary>
@@ -13,5 +15,6 @@ public sealed record ChatReply(string SessionId, string Reply, string Source);
 /// </summary>
 public interface IAssistant
 {
-    Task<ChatReply> AskAsync(string? sessionId, string message, CancellationToken ct);
+    /// <param name="actor">Who asks: recorded on the messages, and refused (<see cref="UnauthorizedAccessException"/>) when its role may not chat.</param>
+    Task<ChatReply> AskAsync(string? sessionId, string message, Actor actor, CancellationToken ct);
 }

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Access;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Common;
@@ -30,6 +31,7 @@ public static class ApplicationExtensions
         builder.AddStorage();
         builder.AddLive();
         builder.AddFlags();
+        builder.AddAccess();
         builder.AddMetrics();
         builder.AddPredictions();
         builder.Services.AddSingleton<IOpenAnomalies, OpenAnomaliesFromStore>();
@@ -45,9 +47,11 @@ public static class ApplicationExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseBodySizeLimit();
+        app.UseAccess();
 
         app.MapOpenApi();
         app.MapServiceInfo();
+        app.MapAccessApi();
         app.MapFlagsApi();
         app.MapMetricsApi();
         app.MapTelemetryApi();

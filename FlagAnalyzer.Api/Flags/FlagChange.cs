@@ -11,7 +11,12 @@ public sealed record FlagChange
     public required string ChangeType { get; init; }
     public JsonElement? PreviousValue { get; init; }
     public JsonElement? NewValue { get; init; }
+    /// <summary>"On behalf of": what the request body or <c>X-Changed-By</c> claimed; <see cref="ActorKeyId"/> says who really called.</summary>
     public string ChangedBy { get; init; } = "api";
+    /// <summary>The API key that made the change; null when none did (the guardian, or authentication disabled).</summary>
+    public string? ActorKeyId { get; init; }
+    /// <summary>That key's name, or the system actor's (<c>guardian</c>).</summary>
+    public string? ActorName { get; init; }
     public string Environment { get; init; } = FlagEnvironments.Development;
     public DateTimeOffset Timestamp { get; init; }
     public string? PredictionId { get; init; }

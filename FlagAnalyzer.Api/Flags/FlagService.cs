@@ -5,15 +5,28 @@ using FlagAnalyzer.Api.Storage;
 namespace FlagAnalyzer.Api.Flags;
 
 /// <summary>Create a flag; <see cref="ChangedBy"/> is logged on its change row.</summary>
-public sealed record CreateFlagCommand(CreateFlagRequest Flag, string ChangedBy);
+public sealed record CreateFlagCommand(CreateFlagRequest Flag, string ChangedBy)
+{
+    /// <summary>Who called (logged as actorKeyId/actorName); ChangedBy is only "on behalf of".</summary>
+    public Actor? Actor { get; init; }
+}
 
 /// <summary>Patch a flag; <see cref="IfMatch"/> (a version) makes it conditional.</summary>
-public sealed record PatchFlagCommand(string IdOrName, PatchFlagRequest Patch, long? IfMatch, string ChangedBy);
+public sealed record PatchFlagCommand(string IdOrName, PatchFlagRequest Patch, long? IfMatch, string ChangedBy)
+{
+    public Actor? Actor { get; init; }
+}
 
-public sealed record DeleteFlagCommand(string IdOrName, long? IfMatch, string ChangedBy);
+public sealed record DeleteFlagCommand(string IdOrName, long? IfMatch, string ChangedBy)
+{
+    public Actor? Actor { get; init; }
+}
 
 /// <summary>The seed's change record, with its <c>newValue</c> already read as a patch (<see cref="FlagRules.Validate(RecordChangeRequest, out PatchFlagRequest?)"/>).</summary>
-public sealed record RecordChangeCommand(RecordChangeRequest Change, PatchFlagRequest? Patch);
+public sealed record RecordChangeCommand(RecordChangeRequest Change, PatchFlagRequest? Patch)
+{
+    public Actor? Actor { get; init; }
+}
 
 /// <summary>What a flag write did: exactly one of these.</summary>
 public abstract record FlagWriteResult
@@ -48,6 +61,8 @@ public sealed record FlagMutation(Flag? Before, Flag? After, FlagChange Change, 
 /// </summary>
 public sealed record FlagMutationRequest(Flag Before, Flag After, string ChangedBy)
 {
+    /// <summary>Who made the change: a key, or a system actor such as the guardian.</summary>
+    public Actor? Actor { get; init; }
     public string? ChangeType { get; init; }
     public string? Reason { get; init; }
     public JsonElement? PreviousValue { get; init; }
@@ -90,7 +105,7 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
             if (await FlagStore.NameTakenAsync(s.Connection, s.Transaction, flag.Name, null, ct))
                 return new FlagWriteResult.NameTaken($"A flag named '{flag.Name}' already exists.");
             await FlagStore.InsertAsync(s, flag, ct);
-            var change = NewChange(flag, ChangeTypes.Created, changedBy, now, null, FlagDiff.Snapshot(flag), flag.TargetEnvironment);
+            var change = NewChange(flag, ChangeTypes.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(flag), flag.TargetEnvironment);
             await FlagStore.InsertChangeAsync(s, change, ct);
             await s.CommitAsync(ct);
             m = new FlagMutation(null, flag, change, null);
@@ -112,7 +127,7 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
             if (p.Name is not null && p.Name != before.Name && await FlagStore.NameTakenAsync(s.Connection, s.Transaction, p.Name, before.Id, ct))
                 return new FlagWriteResult.NameTaken($"A flag named '{p.Name}' already exists.");
 
-            m = await MutateAsync(s, new FlagMutationRequest(before, FlagDiff.Apply(before, p), changedBy), ct);
+            m = await MutateAsync(s, new FlagMutationRequest(before, FlagDiff.Apply(before, p), changedBy) { Actor = command.Actor }, ct);
             if (m is null) return new FlagWriteResult.Done(before);
             written = m.After ?? before;
             await s.CommitAsync(ct);
@@ -133,7 +148,7 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
             if (ifMatch is { } v && v != before.Version) return new FlagWriteResult.Stale(before.Version);
             deleted = before;
             await FlagStore.DeleteAsync(s, before.Id, before.Version, ct);
-            var change = NewChange(before, ChangeTypes.Deleted, changedBy, clock.GetUtcNow(), FlagDiff.Snapshot(before), null, before.TargetEnvironment);
+            var change = NewChange(before, ChangeTypes.Deleted, changedBy, command.Actor, clock.GetUtcNow(), FlagDiff.Snapshot(before), null, before.TargetEnvironment);
             await FlagStore.InsertChangeAsync(s, change, ct);
             await s.CommitAsync(ct);
             m = new FlagMutation(before, null, change, null);
@@ -167,6 +182,7 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
             var after = FlagDiff.Apply(before, patch);
             var forced = await MutateAsync(s, new FlagMutationRequest(before, after, r.ChangedBy ?? "api")
             {
+                Actor = command.Actor,
                 ChangeType = r.ChangeType,
                 PreviousValue = r.PreviousValue,
                 NewValue = r.NewValue,
@@ -197,7 +213,7 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
         if (!ReferenceEquals(stored, before) && !await FlagStore.UpdateAsync(s, stored, before.Version, ct))
             throw new InvalidOperationException($"Flag {before.Id} changed inside a write transaction.");
 
-        var change = NewChange(stored, r.ChangeType ?? FlagDiff.Classify(before, after), r.ChangedBy, now,
+        var change = NewChange(stored, r.ChangeType ?? FlagDiff.Classify(before, after), r.ChangedBy, r.Actor, now,
             Given(r.PreviousValue) ?? FlagDiff.ToElement(prevDiff), Given(r.NewValue) ?? FlagDiff.ToElement(nextDiff),
             r.Environment ?? stored.TargetEnvironment, r.Reason) with { PredictionId = Ids.New("prd", clock) };
         var prediction = await predictions.PredictAsync(s, before, stored, change, ct);
@@ -225,7 +241,7 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
 
     private static JsonElement? Given(JsonElement? e) => e is { ValueKind: JsonValueKind.Object } ? e : null;
 
-    private FlagChange NewChange(Flag f, string type, string changedBy, DateTimeOffset now, JsonElement? previous, JsonElement? next,
+    private FlagChange NewChange(Flag f, string type, string changedBy, Actor? actor, DateTimeOffset now, JsonElement? previous, JsonElement? next,
         string environment, string? reason = null) => new()
     {
         Id = Ids.New("chg", clock),
@@ -235,6 +251,8 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
         PreviousValue = previous,
         NewValue = next,
         ChangedBy = changedBy,
+        ActorKeyId = actor?.KeyId,
+        ActorName = actor?.Name,
         Environment = environment,
         Timestamp = now,
         Reason = reason,

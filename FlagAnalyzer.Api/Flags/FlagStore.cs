@@ -12,7 +12,7 @@ public static class FlagStore
         "id, name, description, enabled, rollout_percentage, target_environment, owner, tags, auto_rollback, variants, rules, created_at, updated_at, version";
 
     private const string ChangeColumns =
-        "id, flag_id, flag_name, change_type, previous_value, new_value, changed_by, environment, timestamp, prediction_id, reason";
+        "id, flag_id, flag_name, change_type, previous_value, new_value, changed_by, environment, timestamp, prediction_id, reason, actor_key_id, actor_name";
 
     public static async Task<Flag?> FindAsync(SqliteConnection conn, SqliteTransaction? tx, string idOrName, CancellationToken ct)
     {
@@ -90,12 +90,12 @@ public static class FlagStore
     {
         await using var cmd = s.Command($"""
             INSERT INTO flag_changes({ChangeColumns})
-            VALUES ($id, $flag, $name, $type, $prev, $new, $by, $env, $ts, $pred, $reason)
+            VALUES ($id, $flag, $name, $type, $prev, $new, $by, $env, $ts, $pred, $reason, $actorKey, $actorName)
             """)
             .With("$id", c.Id).With("$flag", c.FlagId).With("$name", c.FlagName).With("$type", c.ChangeType)
             .With("$prev", RawJson(c.PreviousValue)).With("$new", RawJson(c.NewValue))
             .With("$by", c.ChangedBy).With("$env", c.Environment).With("$ts", Time.ToMs(c.Timestamp))
-            .With("$pred", c.PredictionId).With("$reason", c.Reason);
+            .With("$pred", c.PredictionId).With("$reason", c.Reason).With("$actorKey", c.ActorKeyId).With("$actorName", c.ActorName);
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
@@ -155,5 +155,7 @@ public static class FlagStore
         Timestamp = Time.FromMs(r.GetInt64(8)),
         PredictionId = r.StringOrNull(9),
         Reason = r.StringOrNull(10),
+        ActorKeyId = r.StringOrNull(11),
+        ActorName = r.StringOrNull(12),
     };
 }

@@ -45,7 +45,7 @@ public static class FlagsApi
     {
         var v = FlagRules.Validate(body);
         if (!v.IsValid) return v.ToProblem();
-        switch (await s.Service.CreateAsync(new CreateFlagCommand(body, ChangedBy(body.ChangedBy, http)), ct))
+        switch (await s.Service.CreateAsync(new CreateFlagCommand(body, ChangedBy(body.ChangedBy, http)) { Actor = http.GetActor() }, ct))
         {
             case FlagWriteResult.Done done:
                 http.Response.Headers.ETag = done.Flag.ETag;
@@ -70,7 +70,7 @@ public static class FlagsApi
         var v = FlagRules.Validate(body);
         if (!v.IsValid) return v.ToProblem();
         if (!TryIfMatch(http, out var ifMatch)) return Problems.PreconditionFailed(-1);
-        switch (await s.Service.PatchAsync(new PatchFlagCommand(idOrName, body, ifMatch, ChangedBy(body.ChangedBy, http)), ct))
+        switch (await s.Service.PatchAsync(new PatchFlagCommand(idOrName, body, ifMatch, ChangedBy(body.ChangedBy, http)) { Actor = http.GetActor() }, ct))
         {
             case FlagWriteResult.Done done:
                 http.Response.Headers.ETag = done.Flag.ETag;
@@ -86,7 +86,7 @@ public static class FlagsApi
         HttpContext http, CancellationToken ct)
     {
         if (!TryIfMatch(http, out var ifMatch)) return Problems.PreconditionFailed(-1);
-        return await s.Service.DeleteAsync(new DeleteFlagCommand(idOrName, ifMatch, ChangedBy(null, http)), ct) switch
+        return await s.Service.DeleteAsync(new DeleteFlagCommand(idOrName, ifMatch, ChangedBy(null, http)) { Actor = http.GetActor() }, ct) switch
         {
             FlagWriteResult.Done => TypedResults.NoContent(),
             FlagWriteResult.NotFound => Problems.NotFound("Flag", idOrName),
@@ -96,11 +96,11 @@ public static class FlagsApi
     }
 
     public static async Task<Results<Ok<ChangeResponse>, ValidationProblem, ProblemHttpResult>> RecordChange(
-        [AsParameters] FlagServices s, RecordChangeRequest body, CancellationToken ct)
+        [AsParameters] FlagServices s, RecordChangeRequest body, HttpContext http, CancellationToken ct)
     {
         var v = FlagRules.Validate(body, out var patch);
         if (!v.IsValid) return v.ToProblem();
-        return await s.Service.RecordChangeAsync(new RecordChangeCommand(body, patch), ct) switch
+        return await s.Service.RecordChangeAsync(new RecordChangeCommand(body, patch) { Actor = http.GetActor() }, ct) switch
         {
             FlagWriteResult.Done { Change: { } change } done => TypedResults.Ok(new ChangeResponse(change, done.Prediction?.Prediction)),
             FlagWriteResult.NotFound => Problems.NotFound("Flag", body.FlagId ?? body.FlagName ?? ""),

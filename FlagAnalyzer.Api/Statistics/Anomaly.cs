@@ -17,7 +17,12 @@ public sealed record Anomaly
     public string Status { get; init; } = AnomalyStatuses.Active;
     public DateTimeOffset DetectedAt { get; init; }
     public DateTimeOffset? AcknowledgedAt { get; init; }
+    /// <summary>"On behalf of", as the request said; <see cref="ActorKeyId"/> is the key that acknowledged.</summary>
     public string? AcknowledgedBy { get; init; }
+    /// <summary>The API key that acknowledged the anomaly (null while unacknowledged, or when no key acted).</summary>
+    public string? ActorKeyId { get; init; }
+    /// <summary>That key's name.</summary>
+    public string? ActorName { get; init; }
     public DateTimeOffset? ResolvedAt { get; init; }
     /// <summary>The flag change after which the regression started, when the baseline is "before a change".</summary>
     public string? ChangeId { get; init; }

@@ -3,7 +3,7 @@ namespace FlagAnalyzer.Api.Storage;
 /// <summary>
 /// The schema, as an append-only list of versioned steps. A step never changes once released; a new
 /// need is a new step. Version ranges by owner keep parallel work from colliding:
-/// 1–99 core, 100–199 analysis, 200–299 assistant, 300–399 live, 400–499 cache.
+/// 1–99 core, 100–199 analysis, 200–299 assistant, 300–399 live, 400–499 cache, 500–599 access.
 /// All times are INTEGER Unix milliseconds.
 /// </summary>
 public static class Migrations
@@ -127,6 +127,40 @@ public static class Migrations
         new(200, "conversation message ids and sources", """
             ALTER TABLE conversations ADD COLUMN message_id TEXT NULL;
             ALTER TABLE conversations ADD COLUMN source TEXT NULL;
+            """),
+        // access: API keys (only a hash of each secret), their own audit trail, and the key that acted on each audited row
+        new(500, "api keys", """
+            CREATE TABLE api_keys (
+                id            TEXT PRIMARY KEY,
+                prefix        TEXT NOT NULL,
+                secret_hash   BLOB NOT NULL,
+                name          TEXT NOT NULL,
+                role          TEXT NOT NULL,
+                environment   TEXT NULL,
+                created_by    TEXT NOT NULL,
+                created_at    INTEGER NOT NULL,
+                last_used_at  INTEGER NULL,
+                revoked_at    INTEGER NULL
+            );
+            CREATE INDEX ix_api_keys_prefix ON api_keys(prefix);
+
+            CREATE TABLE api_key_events (
+                id              TEXT PRIMARY KEY,
+                key_id          TEXT NOT NULL,
+                action          TEXT NOT NULL,
+                actor_key_id    TEXT NULL,
+                actor_name      TEXT NOT NULL,
+                timestamp       INTEGER NOT NULL
+            );
+            CREATE INDEX ix_api_key_events_key ON api_key_events(key_id, timestamp);
+            """),
+        new(501, "actor of audited rows", """
+            ALTER TABLE flag_changes ADD COLUMN actor_key_id TEXT NULL;
+            ALTER TABLE flag_changes ADD COLUMN actor_name TEXT NULL;
+            ALTER TABLE anomalies ADD COLUMN acknowledged_by_key_id TEXT NULL;
+            ALTER TABLE anomalies ADD COLUMN acknowledged_by_name TEXT NULL;
+            ALTER TABLE conversations ADD COLUMN actor_key_id TEXT NULL;
+            ALTER TABLE conversations ADD COLUMN actor_name TEXT NULL;
             """),
         // telemetry (700–799): the variant a sample's requests were served, and the variant an anomaly is about
         new(700, "metric sample variants", """

@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Tests.Support;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Data.Sqlite;
@@ -11,7 +12,8 @@ namespace FlagAnalyzer.Tests.Api;
 /// <summary>
 /// The real API on a real, fresh SQLite file in a temp folder. <see cref="Restart"/> gives a new app on the
 /// same file, to prove state survives. Extra configuration (e.g. a Redis or LLM connection string) goes
-/// through <see cref="Settings"/> before the first request.
+/// through <see cref="Settings"/> before the first request. It starts with the bootstrap admin key
+/// (<see cref="TestKeys.Admin"/>), which every client from <c>CreateClient()</c> sends.
 /// </summary>
 public sealed class ApiFactory : WebApplicationFactory<FlagAnalyzer.Api.ApiMarker>
 {
@@ -19,6 +21,7 @@ public sealed class ApiFactory : WebApplicationFactory<FlagAnalyzer.Api.ApiMarke
     {
         DatabasePath = databasePath ?? Path.Combine(Path.GetTempPath(), "flaganalyzer-tests", $"{Guid.NewGuid():N}.db");
         Settings["ConnectionStrings:flagdb"] = $"Data Source={DatabasePath}";
+        Settings[TestKeys.Setting] = TestKeys.Admin;
     }
 
     public string DatabasePath { get; }
@@ -36,6 +39,15 @@ public sealed class ApiFactory : WebApplicationFactory<FlagAnalyzer.Api.ApiMarke
         foreach (var (k, v) in Settings) builder.UseSetting(k, v);
         if (ConfigureServices is { } configure) builder.ConfigureServices(configure);
     }
+
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.WithAdminKey();
+    }
+
+    /// <summary>A client that sends no key.</summary>
+    public HttpClient CreateAnonymousClient() => CreateClient().WithoutKey();
 
     /// <summary>A second app on the same database file (dispose the first one before using it).</summary>
     public ApiFactory Restart() => new(DatabasePath) { ConfigureServices = ConfigureServices };

@@ -21,7 +21,7 @@ public sealed class AppHostFixture : IAsyncLifetime
         RedisServer.RequireInstalled();
         using var cts = new CancellationTokenSource(Timeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.FlagAnalyzer_AppHost>(
-            ["--Parameters:cache-mode=redis-server", "--Parameters:llm-mode=none", "--Parameters:web-mode=none"], cts.Token)
+            ["--Parameters:cache-mode=redis-server", "--Parameters:llm-mode=none", "--Parameters:web-mode=none", $"--Parameters:admin-key={TestKeys.Admin}"], cts.Token)
             .WaitAsync(Timeout);
         builder.CreateResourceBuilder<ProjectResource>("api")
             .WithEnvironment("ConnectionStrings__flagdb", $"Data Source={_databasePath}");
@@ -30,7 +30,7 @@ public sealed class AppHostFixture : IAsyncLifetime
         await App.ResourceNotifications.WaitForResourceHealthyAsync("api", cts.Token).WaitAsync(Timeout);
     }
 
-    public HttpClient Api() => App.CreateHttpClient("api");
+    public HttpClient Api() => App.CreateHttpClient("api").WithAdminKey();
 
     public async Task DisposeAsync()
     {

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Tests.Support;
 using Microsoft.Playwright;
 
 namespace FlagAnalyzer.Tests.Browser;
@@ -42,8 +43,14 @@ public sealed class BrowserFixture : IAsyncLifetime
         });
     }
 
-    /// <summary>A fresh context (own storage) on <paramref name="server"/> (default: the shared one), screenshots into a folder named after the test.</summary>
-    public async Task<BrowserSession> OpenAsync(string testName, UiServer? server = null)
+    /// <summary>Where the UI keeps the key for the tab (FlagAnalyzer.Web/src/auth/session.ts).</summary>
+    public const string KeyStorageName = "flaganalyzer.apiKey";
+
+    /// <summary>
+    /// A fresh context (own storage) on <paramref name="server"/> (default: the shared one), screenshots into a folder
+    /// named after the test; <paramref name="signedIn"/>: the tab already holds the bootstrap admin key, as after the login page.
+    /// </summary>
+    public async Task<BrowserSession> OpenAsync(string testName, UiServer? server = null, bool signedIn = true)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions
         {
@@ -53,6 +60,8 @@ public sealed class BrowserFixture : IAsyncLifetime
             TimezoneId = "UTC",
         });
         context.SetDefaultTimeout(15_000);
+        if (signedIn)
+            await context.AddInitScriptAsync($"window.sessionStorage.setItem('{KeyStorageName}', {System.Text.Json.JsonSerializer.Serialize(TestKeys.Admin)});");
         return new BrowserSession(context, Path.Combine(AppContext.BaseDirectory, "screenshots", testName));
     }
 

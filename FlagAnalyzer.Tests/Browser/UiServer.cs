@@ -1,5 +1,6 @@
 using System.Net;
 using FlagAnalyzer.Api;
+using FlagAnalyzer.Tests.Support;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -23,7 +24,7 @@ public sealed class UiServer : WebApplicationFactory<ApiMarker>
         StartServer();
         var address = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseUrl = new Uri(address.Replace("[::]", "127.0.0.1"));
-        Api = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        Api = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(30) }.WithAdminKey();
     }
 
     public string DatabasePath { get; }
@@ -37,6 +38,7 @@ public sealed class UiServer : WebApplicationFactory<ApiMarker>
     {
         builder.UseEnvironment("Testing");
         builder.UseSetting("ConnectionStrings:flagdb", $"Data Source={DatabasePath}");
+        builder.UseSetting(TestKeys.Setting, TestKeys.Admin);
     }
 
     protected override void Dispose(bool disposing)

@@ -4,6 +4,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { Layout } from './components/Layout';
 import { ErrorBanner, Loading } from './components/ui';
 import { LiveProvider } from './live/LiveProvider';
+import { AuthGate } from './auth/AuthGate';
 import Dashboard from './pages/Dashboard';
 import Flags from './pages/Flags';
 import Anomalies from './pages/Anomalies';
@@ -57,9 +58,11 @@ const queryClient = createQueryClient();
 export default function App() {
   return (
     <QueryClientProvider client={queryClient}>
-      <LiveProvider>
-        <RouterProvider router={router} />
-      </LiveProvider>
+      <AuthGate>
+        <LiveProvider>
+          <RouterProvider router={router} />
+        </LiveProvider>
+      </AuthGate>
     </QueryClientProvider>
   );
 }

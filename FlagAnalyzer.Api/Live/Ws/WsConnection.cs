@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using System.Text.Json;
 using System.Threading.Channels;
+using FlagAnalyzer.Api.Access;
 using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Common;
 
@@ -21,15 +22,18 @@ internal sealed class WsConnection
     private WebSocket _socket = null!;
     private readonly IAssistant _assistant;
     private readonly ILogger _logger;
+    private readonly Actor? _actor;
     private readonly Channel<byte[]> _out;
     private readonly List<string> _sessions = [];
     private volatile bool _anomaliesOnly;
     private int _dropped;
 
-    public WsConnection(IAssistant assistant, ILogger logger)
+    /// <param name="actor">The key that opened the socket: a chat message needs what <c>POST /api/chat</c> needs.</param>
+    public WsConnection(IAssistant assistant, ILogger logger, Actor? actor = null)
     {
         _assistant = assistant;
         _logger = logger;
+        _actor = actor;
         _out = Channel.CreateBounded<byte[]>(
             new BoundedChannelOptions(QueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
             _ => OnDropped());
@@ -174,6 +178,11 @@ internal sealed class WsConnection
 
     private async Task ChatAsync(JsonElement root, CancellationToken ct)
     {
+        if (!EndpointRules.Allows(_actor, HttpMethods.Post, "/api/chat/"))
+        {
+            SendError($"Chat needs an editor or admin key; this socket's key is '{_actor?.Role ?? "none"}'.");
+            return;
+        }
         var payload = root.TryGetProperty("payload", out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
         var message = String(payload, "message");
         var sessionId = String(payload, "sessionId");
@@ -200,7 +209,7 @@ internal sealed class WsConnection
         }
         try
         {
-            var reply = await _assistant.AskAsync(sessionId, message!, ct);
+            var reply = await _assistant.AskAsync(sessionId, message!, _actor!, ct);
             Send(WsMessages.ChatResponse, reply);
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)

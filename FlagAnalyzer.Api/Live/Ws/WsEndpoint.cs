@@ -1,4 +1,5 @@
 using FlagAnalyzer.Api.Assistant;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Api.Live.Ws;
 
@@ -30,7 +31,7 @@ public static class WsEndpoint
         var bridge = services.GetRequiredService<WsBridge>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WsEndpoint).FullName!);
         // registered before the handshake completes, so a client receives every event published after its connect returns
-        var connection = new WsConnection(services.GetRequiredService<IAssistant>(), logger);
+        var connection = new WsConnection(services.GetRequiredService<IAssistant>(), logger, context.GetActor());
         bridge.Add(connection);
         try
         {

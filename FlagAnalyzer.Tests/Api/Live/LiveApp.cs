@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using FlagAnalyzer.Api.Live;
+using FlagAnalyzer.Tests.Support;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Connections;
@@ -21,7 +22,7 @@ public sealed class LiveApp : IAsyncDisposable
     {
         Factory = factory;
         BaseUri = baseUri;
-        Http = new HttpClient { BaseAddress = baseUri };
+        Http = new HttpClient { BaseAddress = baseUri }.WithAdminKey();
     }
 
     public ApiFactory Factory { get; }
@@ -44,7 +45,11 @@ public sealed class LiveApp : IAsyncDisposable
     public async Task<(HubConnection Connection, LiveInbox Inbox)> ConnectHubAsync(Uri? via = null, Action<IHubConnectionBuilder>? configure = null)
     {
         var inbox = new LiveInbox();
-        var builder = new HubConnectionBuilder().WithUrl(new Uri(via ?? BaseUri, LiveHub.Path), o => o.Transports = HttpTransportType.WebSockets);
+        var builder = new HubConnectionBuilder().WithUrl(new Uri(via ?? BaseUri, LiveHub.Path), o =>
+        {
+            o.Transports = HttpTransportType.WebSockets;
+            o.AccessTokenProvider = () => Task.FromResult<string?>(TestKeys.Admin);
+        });
         configure?.Invoke(builder);
         var connection = builder.Build();
         connection.On<JsonElement>("event", e => inbox.Add(e));
@@ -57,6 +62,7 @@ public sealed class LiveApp : IAsyncDisposable
     public async Task<SeedSocket> ConnectSeedAsync()
     {
         var ws = new ClientWebSocket();
+        ws.Options.SetRequestHeader("Authorization", $"Bearer {TestKeys.Admin}");
         var uri = new UriBuilder(BaseUri) { Scheme = "ws", Path = "/ws" }.Uri;
         await ws.ConnectAsync(uri, CancellationToken.None).WaitAsync(LiveInbox.Timeout);
         var socket = new SeedSocket(ws);

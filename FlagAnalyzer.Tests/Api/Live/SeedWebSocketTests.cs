@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Live.Ws;
+using FlagAnalyzer.Tests.Support;
 using Microsoft.AspNetCore.SignalR.Client;
 using FlagAnalyzer.Api.Common;
 
@@ -138,6 +139,7 @@ public sealed class SeedWebSocketTests : IAsyncLifetime
     public async Task StalledSocket_DoesNotHoldUpOtherClients()
     {
         using var stalled = new ClientWebSocket();
+        stalled.Options.SetRequestHeader("Authorization", $"Bearer {TestKeys.Admin}");
         await stalled.ConnectAsync(new UriBuilder(_app.BaseUri) { Scheme = "ws", Path = "/ws" }.Uri, CancellationToken.None);
         var reader = await _app.ConnectSeedAsync();
         var (hub, inbox) = await _app.ConnectHubAsync();

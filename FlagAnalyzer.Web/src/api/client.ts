@@ -1,7 +1,8 @@
 import type {
   Anomaly, AnomalyStatus, ChangeResponse, ChatHistory, ChatReply, CreateFlagInput, Flag, FlagChange,
-  Health, MetricSample, MetricsAccepted, Page, PatchFlagInput, Prediction, ServiceInfo,
+  Health, MetricSample, MetricsAccepted, Page, PatchFlagInput, Prediction, ServiceInfo, WhoAmI,
 } from './types';
+import { clearApiKey, getApiKey } from '../auth/session';
 
 /**
  * An API failure as the user should see it: the status, the problem's title/detail, and the messages per
@@ -71,19 +72,33 @@ export interface FlagFilter {
   cursor?: string;
 }
 
+export interface ApiOptions {
+  /** The key sent as `Authorization: Bearer`; default: the tab's key (sessionStorage). */
+  getKey?: () => string | null;
+  /** Called when the API refuses the key (401); default: forget it, so the login page shows. */
+  onUnauthorized?: () => void;
+}
+
 /** The one place that knows the API's URLs. `base` is '' in the browser (same origin or the Vite proxy). */
-export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a)) {
+export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a), options: ApiOptions = {}) {
+  const { getKey = getApiKey, onUnauthorized = clearApiKey } = options;
+  const auth = (): Record<string, string> => {
+    const key = getKey();
+    return key ? { Authorization: `Bearer ${key}` } : {};
+  };
+
   async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
     let res: Response;
     try {
       res = await fetchImpl(base + path, {
         method,
-        headers: { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
+        headers: { Accept: 'application/json', ...auth(), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
         body: body !== undefined ? JSON.stringify(body) : undefined,
       });
     } catch (e) {
       throw new ApiError(0, 'The API is unreachable', e instanceof Error ? e.message : String(e));
     }
+    if (res.status === 401 && getKey()) onUnauthorized();
     if (!res.ok) throw await readProblem(res, `${method} ${path.split('?')[0]}`);
     if (res.status === 204) return undefined as T;
     const text = await res.text();
@@ -92,9 +107,11 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a)) {
 
   return {
     serviceInfo: () => request<ServiceInfo>('GET', '/'),
+    /** Who the key is, and whether the API checks keys at all (`authMode`). */
+    me: () => request<WhoAmI>('GET', '/api/auth/me'),
     health: async (): Promise<Health> => {
       // /health answers 503 with the same JSON body when a check is unhealthy: that is data, not an error
-      const res = await fetchImpl(base + '/health', { headers: { Accept: 'application/json' } });
+      const res = await fetchImpl(base + '/health', { headers: { Accept: 'application/json', ...auth() } });
       const text = await res.text();
       try {
         return JSON.parse(text) as Health;

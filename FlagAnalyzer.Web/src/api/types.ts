@@ -48,6 +48,9 @@ export interface FlagChange {
   timestamp: string;
   predictionId: string | null;
   reason: string | null;
+  /** The API key that made the change (absent from servers without access control); changedBy is "on behalf of". */
+  actorKeyId?: string | null;
+  actorName?: string | null;
 }
 
 export interface MetricSample {
@@ -175,4 +178,13 @@ export interface ChatMessageEvent {
 export interface LiveEnvelope {
   type: string;
   payload: unknown;
+}
+
+/** `GET /api/auth/me`. */
+export interface WhoAmI {
+  keyId: string | null;
+  name: string;
+  role: 'admin' | 'editor' | 'viewer' | 'sdk' | 'ingest' | string;
+  environment: string | null;
+  authMode: 'enabled' | 'disabled';
 }

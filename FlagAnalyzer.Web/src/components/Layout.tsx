@@ -1,6 +1,7 @@
 import { NavLink, Outlet } from 'react-router';
 import { AlertOctagon, Flag, LayoutDashboard, MessageSquare, Radio } from 'lucide-react';
 import { useLive, type LiveStatus } from '../live/LiveProvider';
+import { AccountMenu } from '../auth/AuthGate';
 
 const links = [
   { to: '/', label: 'Dashboard', icon: LayoutDashboard, end: true },
@@ -43,6 +44,7 @@ export function Layout() {
             ))}
           </nav>
           <LiveBadge />
+          <AccountMenu />
         </div>
       </header>
       <main className="mx-auto max-w-7xl px-4 py-6">

@@ -3,6 +3,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from '@microsoft/signalr';
 import type { LiveEnvelope } from '../api/types';
 import { applyLiveEvent } from './events';
+import { getApiKey } from '../auth/session';
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting' | 'offline';
 
@@ -42,7 +43,8 @@ export interface LiveProviderProps {
 
 const defaultFactory = (url: string) =>
   new HubConnectionBuilder()
-    .withUrl(url)
+    // browsers cannot set headers on a WebSocket: SignalR sends the key as the access_token query parameter there
+    .withUrl(url, { accessTokenFactory: () => getApiKey() ?? '' })
     .withAutomaticReconnect([0, 1000, 2000, 5000, 10000, 10000, 30000])
     .configureLogging(LogLevel.Warning)
     .build();

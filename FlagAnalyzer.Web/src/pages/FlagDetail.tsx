@@ -73,7 +73,11 @@ export default function FlagDetail() {
                     <span className="absolute -left-1.5 mt-1.5 h-3 w-3 rounded-full border-2 border-white bg-indigo-500" />
                     <div className="flex flex-wrap items-center gap-2 text-sm">
                       <strong>{c.changeType.replace('_', ' ')}</strong>
-                      <span className="text-slate-600">by <span data-testid="change-by">{c.changedBy}</span></span>
+                      <span className="text-slate-600">by <span data-testid="change-by">{c.changedBy}</span>
+                        {c.actorName && c.actorName !== c.changedBy && (
+                          <span data-testid="change-actor" title={c.actorKeyId ?? undefined}> (key: {c.actorName})</span>
+                        )}
+                      </span>
                       <Pill>{c.environment}</Pill>
                       <span className="text-xs text-slate-500"><When at={c.timestamp} /></span>
                     </div>

@@ -79,9 +79,10 @@ public sealed class CacheReadsScenario : IScenario
         start.Environment["ConnectionStrings__flagdb"] = $"Data Source={db}";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        foreach (var (k, v) in ApiProcess.AccessSettings) start.Environment[k] = v;
         foreach (var (k, v) in env) start.Environment[k] = v;
         var process = await ChildProcess.StartAsync(start, "Application started", StartTimeout);
-        return new RunningApi(process, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
+        return new RunningApi(process, ApiProcess.Authorize(new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") }));
     }
 
     private static async Task<List<string>> SeedAsync(HttpClient api)

@@ -21,6 +21,26 @@ public sealed class ApiProcess : IAsyncDisposable
     }
 
     public Uri BaseAddress { get; }
+
+    /// <summary>The bootstrap admin key every benchmarked API starts with.</summary>
+    public const string AdminKey = "benchmark-bootstrap-admin-key-0123456789abcdef";
+
+    /// <summary>Settings that make the API accept <see cref="AdminKey"/> and never rate-limit the load itself.</summary>
+    public static readonly IReadOnlyDictionary<string, string> AccessSettings = new Dictionary<string, string>
+    {
+        ["Auth__BootstrapAdminKey"] = AdminKey,
+        ["Auth__WriteBurst"] = "1000000",
+        ["Auth__WritesPerSecond"] = "1000000",
+    };
+
+    /// <summary>A client for this API that sends the admin key.</summary>
+    public HttpClient CreateClient() => Authorize(new HttpClient { BaseAddress = BaseAddress });
+
+    public static HttpClient Authorize(HttpClient client)
+    {
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", AdminKey);
+        return client;
+    }
     public int ProcessId => _process.Id;
 
     public static async Task<ApiProcess> StartAsync(IDictionary<string, string>? settings = null)
@@ -37,6 +57,7 @@ public sealed class ApiProcess : IAsyncDisposable
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         psi.Environment["ConnectionStrings__flagdb"] = $"Data Source={Path.Combine(dataDir, "flags.db")}";
         psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        foreach (var (k, v) in AccessSettings) psi.Environment[k] = v;
         foreach (var (k, v) in settings ?? new Dictionary<string, string>()) psi.Environment[k] = v;
 
         var process = Process.Start(psi)!;

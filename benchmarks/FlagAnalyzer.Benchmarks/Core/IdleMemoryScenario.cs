@@ -15,7 +15,7 @@ public sealed class IdleMemoryScenario : IScenario
     public async Task<int> RunAsync(string[] args)
     {
         await using var api = await ApiProcess.StartAsync();
-        using var http = new HttpClient { BaseAddress = api.BaseAddress };
+        using var http = api.CreateClient();
         var afterStart = api.ResidentBytes();
 
         var created = await http.PostAsync("/api/flags", new StringContent("""{"name":"memory-probe"}""", Encoding.UTF8, "application/json"));

@@ -27,7 +27,7 @@ public class IngestionBenchmarks
     public async Task Setup()
     {
         _api = await ApiProcess.StartAsync();
-        _http = new HttpClient { BaseAddress = _api.BaseAddress };
+        _http = _api.CreateClient();
         var flag = await _http.PostAsync("/api/flags", new StringContent("""{"name":"ingest-bench","targetEnvironment":"production"}""", Encoding.UTF8, "application/json"));
         var flagId = JsonDocument.Parse(await flag.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!;
 

@@ -27,7 +27,7 @@ public sealed class LiveFanoutScenario : IScenario
         var idle = Option(args, "--idle", 2000);
 
         await using var api = await ApiProcess.StartAsync();
-        using var http = new HttpClient { BaseAddress = api.BaseAddress };
+        using var http = api.CreateClient();
         var flag = await (await http.PostAsJsonAsync("/api/flags", new { name = "fanout", targetEnvironment = "staging" })).Content.ReadFromJsonAsync<JsonElement>();
         var flagId = flag.GetProperty("id").GetString()!;
         Console.WriteLine($"API pid {api.ProcessId} at {api.BaseAddress}; {Environment.ProcessorCount} cores; clients in this process; load average {LoadAverage()}");
@@ -113,6 +113,7 @@ public sealed class LiveFanoutScenario : IScenario
             {
                 o.Transports = HttpTransportType.WebSockets;
                 o.SkipNegotiation = true;
+                o.AccessTokenProvider = () => Task.FromResult<string?>(ApiProcess.AdminKey);
             }).Build();
             onEvent(c);
             await c.StartAsync(ct);
