@@ -1,3 +1,4 @@
+using FlagAnalyzer.Tests.Support;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -35,7 +36,14 @@ public sealed class TracesRealExporterTests : IDisposable
         _app.UseKestrel(0);
         _app.StartServer();
         _base = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
-        _http = new HttpClient { BaseAddress = _base };
+        _http = new HttpClient { BaseAddress = _base }.WithAdminKey();
+    }
+
+    /// <summary>What an operator gives an exporter: a key of the ingest role, which may send telemetry and nothing else.</summary>
+    private async Task<string> IngestKeyAsync()
+    {
+        var created = await (await _http.PostAsJsonAsync("/api/keys", new { name = "otel-exporter", role = "ingest" }, ApiFactory.JsonOptions)).ReadJson();
+        return created.GetProperty("secret").GetString()!;
     }
 
     public void Dispose()
@@ -50,6 +58,7 @@ public sealed class TracesRealExporterTests : IDisposable
     public async Task DotNetSdk_HttpProtobuf(bool regression)
     {
         var (id, name, firstEnd) = await StartRolloutAsync($"dotnet-{(regression ? "bad" : "ok")}");
+        var key = await IngestKeyAsync();
 
         using var source = new ActivitySource($"FlagAnalyzer.Tests.Checkout.{Guid.NewGuid():N}");
         using var provider = Sdk.CreateTracerProviderBuilder()
@@ -59,6 +68,7 @@ public sealed class TracesRealExporterTests : IDisposable
             {
                 o.Endpoint = new Uri(_base, "/v1/traces");
                 o.Protocol = OtlpExportProtocol.HttpProtobuf;
+                o.Headers = $"X-API-Key={key}";
                 o.BatchExportProcessorOptions = new BatchExportActivityProcessorOptions
                 {
                     MaxQueueSize = 100_000, MaxExportBatchSize = 512, ScheduledDelayMilliseconds = 50,
@@ -97,9 +107,10 @@ public sealed class TracesRealExporterTests : IDisposable
         var folder = Path.Combine(RepoPaths.Root, "FlagAnalyzer.Tests", "Api", "Telemetry", "node");
         await NpmCiAsync(folder);
         var (id, name, firstEnd) = await StartRolloutAsync($"node-{(regression ? "bad" : "ok")}");
+        var key = await IngestKeyAsync();
 
         var (code, output) = await RunAsync("node",
-            ["send-spans.mjs", new Uri(_base, "/v1/traces").ToString(), name, firstEnd.ToUnixTimeMilliseconds().ToString(), regression ? "1" : "0"],
+            ["send-spans.mjs", new Uri(_base, "/v1/traces").ToString(), name, firstEnd.ToUnixTimeMilliseconds().ToString(), regression ? "1" : "0", key],
             folder, NodeTimeout);
         Assert.True(code == 0, $"node send-spans.mjs exited {code}: {output}");
         Assert.Contains($"\"spans\":{Traffic.Intervals * Traffic.PerVariant * 2 * 2}", output);

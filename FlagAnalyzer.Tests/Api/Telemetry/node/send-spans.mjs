@@ -1,19 +1,19 @@
 // Sends the test traffic of TracesRealExporterTests through the OpenTelemetry JS SDK and its OTLP/HTTP (JSON)
 // trace exporter: per interval, requests of the control ("off") and treatment ("on") variants, each a server span
 // with a child span carrying a feature_flag.evaluation event. The plan is the same as Traffic.cs in C#.
-// usage: node send-spans.mjs <url of /v1/traces> <flag> <end of the first interval's requests, unix ms> <regression 0|1>
+// usage: node send-spans.mjs <url of /v1/traces> <flag> <end of the first interval's requests, unix ms> <regression 0|1> <ingest key>
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 
-const [url, flag, firstEndArg, regressionArg] = process.argv.slice(2);
+const [url, flag, firstEndArg, regressionArg, key] = process.argv.slice(2);
 const firstEnd = Number(firstEndArg);
 const regression = regressionArg === '1';
 const intervals = 6, perVariant = 200, intervalMs = 1000;
 
 const results = { batches: 0, failed: 0, spans: 0 };
-const otlp = new OTLPTraceExporter({ url, timeoutMillis: 20000 });
+const otlp = new OTLPTraceExporter({ url, timeoutMillis: 20000, headers: { 'X-API-Key': key } });
 const exporter = {
   export(spans, done) {
     otlp.export(spans, result => {
