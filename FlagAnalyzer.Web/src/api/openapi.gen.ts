@@ -283,8 +283,10 @@ export interface components {
         Anomaly: {
             id: string;
             flagId: string;
-            type: string;
-            severity: string;
+            /** @enum {string} */
+            type: "error_spike" | "latency_spike" | "conversion_drop" | "satisfaction_drop";
+            /** @enum {string} */
+            severity: "low" | "medium" | "high" | "critical";
             metric: string;
             /** Format: double */
             baselineValue: number;
@@ -297,7 +299,8 @@ export interface components {
             /** Format: double */
             pValue: number;
             message: string;
-            status: string;
+            /** @enum {string} */
+            status: "active" | "acknowledged" | "resolved";
             /** Format: date-time */
             detectedAt: string;
             /** Format: date-time */
@@ -388,7 +391,8 @@ export interface components {
             id: string;
             flagId: string;
             flagName: string;
-            changeType: string;
+            /** @enum {string} */
+            changeType: "created" | "enabled" | "disabled" | "rollout_changed" | "updated" | "deleted" | "rolled_back";
             previousValue: null | {
                 [key: string]: unknown;
             };
@@ -419,7 +423,8 @@ export interface components {
         };
         MetricFinding: {
             metric: string;
-            type: string;
+            /** @enum {string} */
+            type: "error_spike" | "latency_spike" | "conversion_drop" | "satisfaction_drop";
             verdict: string;
             /** Format: double */
             baselineValue: null | number;
@@ -526,13 +531,15 @@ export interface components {
             errorRateChange: number;
             /** Format: double */
             latencyChange: number;
-            userImpact: string;
+            /** @enum {string} */
+            userImpact: "none" | "minimal" | "moderate" | "significant" | "severe";
         };
         Prediction: {
             id: string;
             flagId: string;
             changeId: null | string;
-            riskLevel: string;
+            /** @enum {string} */
+            riskLevel: "low" | "medium" | "high" | "critical";
             /** Format: double */
             riskScore: number;
             predictedImpact: components["schemas"]["PredictedImpact"];
