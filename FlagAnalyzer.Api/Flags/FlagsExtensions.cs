@@ -1,12 +1,12 @@
 using FlagAnalyzer.Api.Common;
-using StackExchange.Redis;
+using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Flags;
 
 public static class FlagsExtensions
 {
     /// <summary>The Aspire resource (and connection string) name of the shared Redis.</summary>
-    public const string CacheConnectionName = "cache";
+    public const string CacheConnectionName = RedisConnection.Name;
 
     public static IHostApplicationBuilder AddFlags(this IHostApplicationBuilder builder)
     {
@@ -16,22 +16,13 @@ public static class FlagsExtensions
         {
             builder.Services.AddSingleton<IFlagCache, NoFlagCache>();
         }
-        else if (string.IsNullOrWhiteSpace(builder.Configuration.GetConnectionString(CacheConnectionName)))
+        else if (!RedisConnection.IsConfigured(builder.Configuration))
         {
             builder.Services.AddSingleton<IFlagCache, InProcessFlagCache>();
         }
         else
         {
-            builder.AddRedisClient(CacheConnectionName,
-                // the "cache" check below reports Redis as degraded, not unhealthy: the API works without it
-                settings => settings.DisableHealthChecks = true,
-                options =>
-                {
-                    options.AbortOnConnectFail = false;
-                    // while disconnected, fail at once (the read goes to SQLite) instead of queueing for seconds
-                    options.BacklogPolicy = BacklogPolicy.FailFast;
-                    options.ReconnectRetryPolicy = new ExponentialRetry(500, 5000);
-                });
+            // on the process's shared Redis connection (Storage/RedisConnection)
             builder.Services.AddSingleton<RedisFlagCache>();
             builder.Services.AddSingleton<IFlagCache>(sp => sp.GetRequiredService<RedisFlagCache>());
             builder.Services.AddHostedService<RedisFlagCacheStarter>();

@@ -1,5 +1,7 @@
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Live.Ws;
+using FlagAnalyzer.Api.Storage;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using StackExchange.Redis;
 
 namespace FlagAnalyzer.Api.Live;
@@ -8,7 +10,7 @@ public static class LiveExtensions
 {
     public static IHostApplicationBuilder AddLive(this IHostApplicationBuilder builder)
     {
-        var options = new LiveOptions(builder.Configuration.GetConnectionString("cache") is { Length: > 0 } cs ? cs : null);
+        var options = new LiveOptions(RedisConnection.IsConfigured(builder.Configuration) ? builder.Configuration.GetConnectionString(RedisConnection.Name) : null);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ILiveEventPublisher, LiveEventPublisher>();
         builder.Services.AddSingleton<WsBridge>();
@@ -18,14 +20,14 @@ public static class LiveExtensions
 
         var signalR = builder.Services.AddSignalR()
             .AddJsonProtocol(o => Json.Configure(o.PayloadSerializerOptions));
-        if (options.RedisConnectionString is { } redis)
+        if (options.RedisConnectionString is not null)
         {
-            signalR.AddStackExchangeRedis(redis, o =>
-            {
-                o.Configuration.ChannelPrefix = RedisChannel.Literal(LiveOptions.ChannelPrefix);
-                // start and keep retrying while Redis is down; HTTP never waits on it (LiveDispatcher queues)
-                o.Configuration.AbortOnConnectFail = false;
-            });
+            // on the process's shared Redis connection (Storage/RedisConnection), which starts and keeps retrying
+            // while Redis is down; HTTP never waits on it (LiveDispatcher queues). The backplane's channels are
+            // named by the hub's full name (FlagAnalyzer.Api.Live.LiveHub:…): a shared connection has no channel prefix.
+            signalR.AddStackExchangeRedis();
+            builder.Services.AddOptions<RedisOptions>().Configure<IServiceProvider>((o, sp) =>
+                o.ConnectionFactory = _ => Task.Run(sp.GetRequiredService<IConnectionMultiplexer>));
         }
         return builder;
     }

@@ -60,5 +60,8 @@ public static class UserImpacts
 public static class PredictionSources
 {
     public const string Statistical = "statistical";
-    public static string Llm(string model) => $"llm:{model}";
+    /// <summary>The kind of every model's source: <c>?source=llm</c> lists the predictions of any model.</summary>
+    public const string LlmKind = "llm";
+    public const string LlmPrefix = LlmKind + ":";
+    public static string Llm(string model) => LlmPrefix + model;
 }

@@ -56,10 +56,11 @@ public static class PredictionStore
             SELECT {Columns} FROM predictions
             WHERE ($flag IS NULL OR flag_id = $flag)
               AND ($level IS NULL OR risk_level = $level)
-              AND ($source IS NULL OR source = $source OR ($source = 'llm' AND source LIKE 'llm:%'))
+              AND ($source IS NULL OR source = $source OR ($source = $llm AND source LIKE $llmSources))
               AND ($before IS NULL OR id < $before)
             ORDER BY id DESC LIMIT $take
-            """).With("$flag", flagId).With("$level", riskLevel).With("$source", source).With("$before", beforeId).With("$take", take);
+            """).With("$flag", flagId).With("$level", riskLevel).With("$source", source).With("$before", beforeId).With("$take", take)
+            .With("$llm", PredictionSources.LlmKind).With("$llmSources", PredictionSources.LlmPrefix + "%");
         return await cmd.ListAsync(Read, ct);
     }
 

@@ -4,7 +4,10 @@ namespace FlagAnalyzer.Api.Storage;
 
 public static class StorageExtensions
 {
-    /// <summary>SQLite from <c>ConnectionStrings:flagdb</c>, defaulting to <c>data/flags.db</c> under the content root.</summary>
+    /// <summary>
+    /// SQLite from <c>ConnectionStrings:flagdb</c>, defaulting to <c>data/flags.db</c> under the content root; the
+    /// shared Redis connection when <c>ConnectionStrings:cache</c> is set (<see cref="RedisConnection"/>).
+    /// </summary>
     public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
         var cs = builder.Configuration.GetConnectionString("flagdb");
@@ -13,6 +16,7 @@ public static class StorageExtensions
         builder.Services.AddSingleton(new Db(cs));
         builder.Services.AddSingleton<DatabaseMigrator>();
         builder.Services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite");
+        builder.AddRedisConnection();
         return builder;
     }
 

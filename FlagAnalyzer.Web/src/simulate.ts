@@ -1,4 +1,4 @@
-import type { Flag, MetricSample } from './api/types';
+import type { Flag, NewMetricSample } from './api/types';
 
 /**
  * A realistic batch of metric samples for "Simulate metrics": one sample a minute over the last `count`
@@ -6,13 +6,13 @@ import type { Flag, MetricSample } from './api/types';
  * tests are deterministic.
  */
 export function simulateBatch(flag: Pick<Flag, 'id' | 'targetEnvironment'>, count = 30,
-  now = Date.now(), rand: () => number = Math.random): MetricSample[] {
+  now = Date.now(), rand: () => number = Math.random): NewMetricSample[] {
   const prod = flag.targetEnvironment === 'production';
   const baseError = prod ? 0.4 : 0.8;
   const baseP50 = prod ? 45 : 60;
   const jitter = (spread: number) => (rand() - 0.5) * 2 * spread;
   const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
-  const samples: MetricSample[] = [];
+  const samples: NewMetricSample[] = [];
   for (let i = count - 1; i >= 0; i--) {
     const p50 = Math.max(1, baseP50 + jitter(baseP50 * 0.1));
     samples.push({

@@ -11,28 +11,28 @@ namespace FlagAnalyzer.Api.Live.Ws;
 /// Redis it publishes each event once on a channel every replica subscribes to, so a <c>/ws</c> client sees
 /// events caused anywhere, as a SignalR client does through the backplane.
 /// </summary>
-public sealed class WsBridge(LiveOptions options, ILogger<WsBridge> logger) : IAsyncDisposable
+public sealed class WsBridge(LiveOptions options, IServiceProvider services, ILogger<WsBridge> logger) : IAsyncDisposable
 {
     private static readonly RedisChannel Channel = RedisChannel.Literal(LiveOptions.ChannelPrefix + ":ws");
     private readonly ConcurrentDictionary<WsConnection, byte> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
-    private ConnectionMultiplexer? _redis;
+    private IConnectionMultiplexer? _redis;
 
     internal void Add(WsConnection c) => _connections.TryAdd(c, 0);
     internal void Remove(WsConnection c) => _connections.TryRemove(c, out _);
 
     /// <summary>
-    /// Connects to Redis when configured and subscribes before the server takes clients. Never throws: when
+    /// Takes the process's shared Redis connection (Storage/RedisConnection) when configured and subscribes before
+    /// the server takes clients. Never throws: when
     /// Redis is down at start (after its connect timeout) the subscription keeps retrying in the background.
     /// </summary>
     public async Task StartAsync(CancellationToken ct)
     {
-        if (options.RedisConnectionString is not { } cs) return;
+        if (options.RedisConnectionString is null) return;
         try
         {
-            var config = ConfigurationOptions.Parse(cs);
-            config.AbortOnConnectFail = false;
-            _redis = await ConnectionMultiplexer.ConnectAsync(config);
+            // created on first use (connects once, up to its connect timeout when Redis is down), off this thread
+            _redis = await Task.Run(services.GetRequiredService<IConnectionMultiplexer>, ct);
         }
         catch (Exception ex)
         {
@@ -44,7 +44,7 @@ public sealed class WsBridge(LiveOptions options, ILogger<WsBridge> logger) : IA
         else logger.LogWarning("Redis is not reachable; /ws clients get live events once it is");
     }
 
-    private async Task SubscribeAsync(ConnectionMultiplexer redis)
+    private async Task SubscribeAsync(IConnectionMultiplexer redis)
     {
         for (var attempt = 1; !_stopping.IsCancellationRequested; attempt++)
         {
@@ -122,7 +122,7 @@ public sealed class WsBridge(LiveOptions options, ILogger<WsBridge> logger) : IA
     public async ValueTask DisposeAsync()
     {
         await _stopping.CancelAsync();
-        if (_redis is { } r) await r.DisposeAsync();
+        // the Redis connection is the process's: the container disposes it, and the subscription with it
         _stopping.Dispose();
     }
 }

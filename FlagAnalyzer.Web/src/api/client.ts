@@ -1,6 +1,6 @@
 import type {
   Anomaly, AnomalyStatus, ChangeResponse, ChatHistory, ChatReply, CreateFlagInput, Flag, FlagChange,
-  Health, MetricSample, MetricsAccepted, Page, PatchFlagInput, Prediction, ServiceInfo, WhoAmI,
+  Health, MetricSample, MetricSampleInput, MetricsAccepted, Page, PatchFlagInput, Prediction, ServiceInfo, WhoAmI,
 } from './types';
 import { clearApiKey, getApiKey } from '../auth/session';
 
@@ -136,7 +136,7 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a), o
       request<Page<FlagChange>>('GET', `/api/flags/${encodeURIComponent(idOrName)}/changes${query({ limit })}`),
     listRecentChanges: (limit = 20) => request<Page<FlagChange>>('GET', `/api/flags/changes${query({ limit })}`),
 
-    recordMetrics: (samples: MetricSample | MetricSample[]) => request<MetricsAccepted>('POST', '/api/metrics', samples),
+    recordMetrics: (samples: MetricSampleInput | MetricSampleInput[]) => request<MetricsAccepted>('POST', '/api/metrics', samples),
     listMetrics: (idOrName: string, opts: { since?: string; limit?: number } = {}) =>
       request<Page<MetricSample>>('GET', `/api/flags/${encodeURIComponent(idOrName)}/metrics${query({ ...opts })}`),
 

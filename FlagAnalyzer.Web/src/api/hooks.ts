@@ -2,7 +2,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useLive } from '../live/LiveProvider';
 import { api, type FlagFilter } from './client';
 import { keys } from './keys';
-import type { CreateFlagInput, Flag, MetricSample } from './types';
+import type { CreateFlagInput, Flag, NewMetricSample } from './types';
 
 // Server state hooks. While the live connection is down they poll, so the screen never goes stale silently.
 
@@ -106,7 +106,7 @@ export function useChangeFlag() {
 export function useRecordMetrics() {
   const qc = useQueryClient();
   return useMutation({
-    mutationFn: (samples: MetricSample[]) => api.recordMetrics(samples),
+    mutationFn: (samples: NewMetricSample[]) => api.recordMetrics(samples),
     onSuccess: (_r, samples) => {
       for (const id of new Set(samples.map((s) => s.flagId))) void qc.invalidateQueries({ queryKey: keys.metrics(id) });
       void qc.invalidateQueries({ queryKey: keys.anomaliesAll });

@@ -1,144 +1,44 @@
-// The API's wire shapes (camelCase JSON, ISO-8601 UTC times). Mirrors FlagAnalyzer.Api's records.
+// The API's wire shapes (camelCase JSON, ISO-8601 UTC times). The REST shapes are generated: openapi.gen.ts comes
+// from openapi.json (a copy of the API's /openapi/v1.json, kept equal by FlagAnalyzer.Tests/Web/OpenApiContractTests)
+// on every `npm run build`. This file gives them friendly names; only what OpenAPI does not describe (/health,
+// the service root, live events) is written by hand below.
+import type { components } from './openapi.gen';
+
+type Schemas = components['schemas'];
 
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
 
-export interface Flag {
-  id: string;
-  name: string;
-  description: string;
-  enabled: boolean;
-  rolloutPercentage: number;
-  targetEnvironment: string;
-  owner: string;
-  tags: string[];
-  autoRollback: boolean;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
+export type Flag = Schemas['Flag'];
+export type CreateFlagInput = Schemas['CreateFlagRequest'];
+export type PatchFlagInput = Schemas['PatchFlagRequest'];
+export type RecordChangeInput = Schemas['RecordChangeRequest'];
+export type FlagChange = Schemas['FlagChange'];
+export type ChangeType = FlagChange['changeType'];
+export type ChangeResponse = Schemas['ChangeResponse'];
 
-export interface CreateFlagInput {
-  name: string;
-  description?: string;
-  enabled?: boolean;
-  rolloutPercentage?: number;
-  targetEnvironment?: string;
-  owner?: string;
-  tags?: string[];
-  autoRollback?: boolean;
-  changedBy?: string;
-}
+export type MetricSample = Schemas['MetricSample'];
+/** POST /api/metrics accepts any of these fields (validation names what is missing). */
+export type MetricSampleInput = Schemas['MetricSampleRequest'];
+/** A complete sample the UI records (the simulator's): the stored shape without the server's id. */
+export type NewMetricSample = Omit<MetricSample, 'id' | 'cohort'> & Partial<Pick<MetricSample, 'cohort'>>;
+export type MetricsAccepted = Schemas['MetricsAccepted'];
 
-export type PatchFlagInput = Partial<CreateFlagInput>;
+export type Prediction = Schemas['Prediction'];
+export type RiskLevel = Prediction['riskLevel'];
 
-export type ChangeType = 'created' | 'enabled' | 'disabled' | 'rollout_changed' | 'updated' | 'deleted' | 'rolled_back';
+export type Anomaly = Schemas['Anomaly'];
+export type AnomalyStatus = Anomaly['status'];
+export type AnalyzeResponse = Schemas['AnalyzeResponse'];
 
-export interface FlagChange {
-  id: string;
-  flagId: string;
-  flagName: string;
-  changeType: ChangeType;
-  previousValue: Record<string, unknown> | null;
-  newValue: Record<string, unknown> | null;
-  changedBy: string;
-  environment: string;
-  timestamp: string;
-  predictionId: string | null;
-  reason: string | null;
-  /** The API key that made the change (absent from servers without access control); changedBy is "on behalf of". */
-  actorKeyId?: string | null;
-  actorName?: string | null;
-}
-
-export interface MetricSample {
-  id?: number;
-  flagId: string;
-  timestamp?: string;
-  cohort?: 'treatment' | 'control' | null;
-  /** The flag variant the sample's requests were served (samples from OpenTelemetry traces carry it). */
-  variant?: string | null;
-  errorRate: number;
-  latencyP50: number;
-  latencyP99: number;
-  requestCount: number;
-  conversionRate?: number | null;
-  userSatisfactionScore?: number | null;
-}
-
-export type RiskLevel = 'low' | 'medium' | 'high' | 'critical';
-
-export interface Prediction {
-  id: string;
-  flagId: string;
-  changeId: string | null;
-  riskLevel: RiskLevel;
-  riskScore: number;
-  predictedImpact: { errorRateChange: number; latencyChange: number; userImpact: string };
-  recommendations: string[];
-  confidence: number;
-  reasoning: string;
-  evidence: Record<string, unknown>;
-  source: string;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export type AnomalyStatus = 'active' | 'acknowledged' | 'resolved';
-
-export interface Anomaly {
-  id: string;
-  flagId: string;
-  type: 'error_spike' | 'latency_spike' | 'conversion_drop' | 'satisfaction_drop';
-  severity: RiskLevel;
-  metric: string;
-  baselineValue: number;
-  observedValue: number;
-  changePercent: number;
-  confidence: number;
-  pValue: number;
-  message: string;
-  status: AnomalyStatus;
-  detectedAt: string;
-  acknowledgedAt: string | null;
-  acknowledgedBy: string | null;
-  resolvedAt: string | null;
-  changeId: string | null;
-  /** The treatment variant compared with control, when the regression is one variant's. */
-  variant?: string | null;
-}
-
-export interface MetricsAccepted {
-  accepted: number;
-  anomalies: Anomaly[];
-}
-
-export interface ChangeResponse {
-  change: FlagChange;
-  prediction: Prediction | null;
-}
-
-export interface ChatReply {
-  sessionId: string;
-  reply: string;
-  source: string;
-}
-
-export interface ChatMessage {
-  role: 'user' | 'assistant' | 'system' | string;
-  content: string;
-  createdAt?: string;
-  source?: string | null;
-  messageId?: string;
-}
-
-/** GET /api/chat/{id}: the session's messages (accepts a bare array or an object with `messages`/`items`). */
-export interface ChatHistory {
-  sessionId: string;
-  messages: ChatMessage[];
-}
+export type ChatReply = Schemas['ChatReply'];
+/** A chat message as the UI holds it: the stored record, or one sent or streamed that has no id yet. */
+export type ChatMessage = Pick<Schemas['ChatMessageRecord'], 'role' | 'content'>
+  & Partial<Pick<Schemas['ChatMessageRecord'], 'messageId' | 'source' | 'createdAt'>>;
+/** GET /api/chat/{id}: the session and its messages. */
+export type ChatHistory = Schemas['Conversation'];
 
 export interface HealthCheck {
   status: 'Healthy' | 'Degraded' | 'Unhealthy' | string;

@@ -7,6 +7,7 @@ import type { Flag, Prediction } from '../api/types';
 const flag: Flag = {
   id: 'flg_1', name: 'new-checkout-flow', description: '', enabled: false, rolloutPercentage: 0, targetEnvironment: 'staging',
   owner: 'product-team', tags: [], autoRollback: false, createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', version: 1,
+  variants: null, rules: null, eTag: '"1"',
 };
 const prediction: Prediction = {
   id: 'prd_1', flagId: 'flg_1', changeId: 'chg_1', riskLevel: 'medium', riskScore: 41,

@@ -1,0 +1,97 @@
+using System.Text.Json.Nodes;
+using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Predictions;
+using FlagAnalyzer.Api.Statistics;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace FlagAnalyzer.Api.Extensions;
+
+/// <summary>
+/// Makes <c>/openapi/v1.json</c> say what the wire says, since the web client's types are generated from it
+/// (FlagAnalyzer.Web/src/api/openapi.json, checked by FlagAnalyzer.Tests/Web/OpenApiContractTests):
+/// <list type="bullet">
+/// <item>a response's properties are all required: the API writes every property, nulls included (<c>Json</c>);</item>
+/// <item>a request body's properties are all optional: an absent field binds as null and validation names it;</item>
+/// <item><c>ChangeResponse.prediction</c> is a <see cref="Prediction"/> or null (Flags cannot name the type);</item>
+/// <item>a <c>JsonObject</c> (a prediction's evidence) and a change's previous and new values are JSON objects;</item>
+/// <item>the closed sets the API writes (<see cref="ClosedSets"/>) are string enums with their words.</item>
+/// </list>
+/// </summary>
+internal sealed class OpenApiWireShapes : IOpenApiDocumentTransformer
+{
+    /// <summary>Output properties whose values come from one closed set of words, by schema and property.</summary>
+    private static readonly (string Schema, string Property, IEnumerable<string> Words)[] ClosedSets =
+    [
+        (nameof(Anomaly), nameof(Anomaly.Type), AnomalyTypes.All),
+        (nameof(Anomaly), nameof(Anomaly.Severity), Severities.All),
+        (nameof(Anomaly), nameof(Anomaly.Status), AnomalyStatuses.All),
+        (nameof(FlagChange), nameof(FlagChange.ChangeType), ChangeTypes.All),
+        (nameof(Prediction), nameof(Prediction.RiskLevel), RiskLevels.All),
+        (nameof(PredictedImpact), nameof(PredictedImpact.UserImpact), UserImpacts.All),
+        (nameof(MetricFinding), nameof(MetricFinding.Type), AnomalyTypes.All),
+    ];
+
+    public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken ct)
+    {
+        if (document.Components?.Schemas is not { } schemas) return Task.CompletedTask;
+
+        var inputs = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var operation in document.Paths.Values.SelectMany(p => p.Operations?.Values.AsEnumerable() ?? []))
+            foreach (var media in operation.RequestBody?.Content?.Values ?? [])
+                CollectReferences(media.Schema, schemas, inputs);
+
+        foreach (var (name, s) in schemas)
+        {
+            if (s is not OpenApiSchema { Properties.Count: > 0 } schema) continue;
+            schema.Required = inputs.Contains(name) ? null : new HashSet<string>(schema.Properties.Keys, StringComparer.Ordinal);
+        }
+
+        if (schemas.TryGetValue(nameof(ChangeResponse), out var change) && change is OpenApiSchema { Properties: { } props }
+            && schemas.ContainsKey(nameof(Prediction)))
+        {
+            props[JsonName(nameof(ChangeResponse.Prediction))] = new OpenApiSchema
+            {
+                OneOf = [new OpenApiSchema { Type = JsonSchemaType.Null }, new OpenApiSchemaReference(nameof(Prediction), document)],
+            };
+        }
+        foreach (var (schemaName, property, words) in ClosedSets)
+        {
+            if (schemas.TryGetValue(schemaName, out var owner) && owner is OpenApiSchema { Properties: { } ps }
+                && ps.TryGetValue(JsonName(property), out var p) && p is OpenApiSchema { Type: JsonSchemaType.String } word)
+                word.Enum = [.. words.Select(w => (JsonNode)JsonValue.Create(w))];
+        }
+        if (schemas.TryGetValue("JsonObject", out var jsonObject) && jsonObject is OpenApiSchema o)
+        {
+            o.Type = JsonSchemaType.Object;
+            o.AdditionalProperties = new OpenApiSchema();
+        }
+        if (schemas.TryGetValue(nameof(FlagChange), out var flagChange) && flagChange is OpenApiSchema { Properties: { } values })
+        {
+            foreach (var name in new[] { nameof(FlagChange.PreviousValue), nameof(FlagChange.NewValue) })
+                values[JsonName(name)] = new OpenApiSchema
+                {
+                    OneOf = [new OpenApiSchema { Type = JsonSchemaType.Null }, new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalProperties = new OpenApiSchema() }],
+                };
+        }
+        return Task.CompletedTask;
+    }
+
+    private static string JsonName(string property) => Common.Json.Options.PropertyNamingPolicy!.ConvertName(property);
+
+    /// <summary>The component schemas a schema uses, transitively.</summary>
+    private static void CollectReferences(IOpenApiSchema? schema, IDictionary<string, IOpenApiSchema> schemas, HashSet<string> found)
+    {
+        switch (schema)
+        {
+            case null:
+                return;
+            case OpenApiSchemaReference { Reference.Id: { } id }:
+                if (found.Add(id) && schemas.TryGetValue(id, out var target)) CollectReferences(target, schemas, found);
+                return;
+        }
+        foreach (var inner in (schema.Properties?.Values ?? []).Concat(schema.OneOf ?? []).Concat(schema.AnyOf ?? [])
+                     .Concat(schema.AllOf ?? []).Append(schema.Items).Append(schema.AdditionalProperties))
+            CollectReferences(inner, schemas, found);
+    }
+}
