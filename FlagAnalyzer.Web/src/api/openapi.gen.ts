@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The calling key and the authentication mode */
+        get: operations["WhoAmI"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/metrics": {
         parameters: {
             query?: never;
@@ -38,6 +55,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/traces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** OTLP/HTTP trace export: spans with feature_flag.evaluation events become per-variant impact samples */
+        post: operations["ExportTraces"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/analyze": {
         parameters: {
             query?: never;
@@ -49,6 +83,58 @@ export interface paths {
         put?: never;
         /** Run detection now for one flag or all flags */
         post: operations["Analyze"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** API keys (never their secrets) */
+        get: operations["ListKeys"];
+        put?: never;
+        /** Create a key; its secret is in this response only */
+        post: operations["CreateKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/keys/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a key (every replica within 1 s) */
+        post: operations["RevokeKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/keys/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Who created and revoked which key, newest first */
+        get: operations["ListKeyEvents"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -306,10 +392,39 @@ export interface components {
             /** Format: date-time */
             acknowledgedAt: null | string;
             acknowledgedBy: null | string;
+            actorKeyId: null | string;
+            actorName: null | string;
             /** Format: date-time */
             resolvedAt: null | string;
             changeId: null | string;
+            variant: null | string;
         };
+        ApiKey: {
+            id: string;
+            prefix: string;
+            name: string;
+            role: components["schemas"]["ApiRole"];
+            environment: null | string;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            lastUsedAt: null | string;
+            /** Format: date-time */
+            revokedAt: null | string;
+            isRevoked: boolean;
+        };
+        ApiKeyEvent: {
+            id: string;
+            keyId: string;
+            action: string;
+            actorKeyId: null | string;
+            actorName: string;
+            /** Format: date-time */
+            timestamp: string;
+        };
+        /** @enum {unknown} */
+        ApiRole: "admin" | "editor" | "viewer" | "sdk" | "ingest";
         ChangeResponse: {
             change: components["schemas"]["FlagChange"];
             prediction: null | components["schemas"]["Prediction"];
@@ -321,6 +436,8 @@ export interface components {
             source: null | string;
             /** Format: date-time */
             createdAt: string;
+            actorKeyId: null | string;
+            actorName: null | string;
         };
         ChatReply: {
             sessionId: string;
@@ -338,6 +455,15 @@ export interface components {
             /** Format: date-time */
             updatedAt: string;
             messages: components["schemas"]["ChatMessageRecord"][];
+        };
+        CreateApiKeyRequest: {
+            name?: null | string;
+            role?: null | string;
+            environment?: null | string;
+        };
+        CreatedApiKey: {
+            key: components["schemas"]["ApiKey"];
+            secret: string;
         };
         CreateFlagRequest: {
             name?: null | string;
@@ -386,6 +512,7 @@ export interface components {
             srm: null | components["schemas"]["SrmCheck"];
             findings: components["schemas"]["MetricFinding"][];
             openAnomalies: components["schemas"]["Anomaly"][];
+            variants: components["schemas"]["VariantReport"][];
         };
         FlagChange: {
             id: string;
@@ -400,6 +527,8 @@ export interface components {
                 [key: string]: unknown;
             };
             changedBy: string;
+            actorKeyId: null | string;
+            actorName: null | string;
             environment: string;
             /** Format: date-time */
             timestamp: string;
@@ -473,6 +602,7 @@ export interface components {
             conversionRate: null | number;
             /** Format: double */
             userSatisfactionScore: null | number;
+            variant: null | string;
         };
         MetricSampleRequest: {
             flagId?: null | string;
@@ -491,9 +621,18 @@ export interface components {
             conversionRate?: null | number;
             /** Format: double */
             userSatisfactionScore?: null | number;
+            variant?: null | string;
         };
         PageOfAnomaly: {
             items: components["schemas"]["Anomaly"][];
+            nextCursor: null | string;
+        };
+        PageOfApiKey: {
+            items: components["schemas"]["ApiKey"][];
+            nextCursor: null | string;
+        };
+        PageOfApiKeyEvent: {
+            items: components["schemas"]["ApiKeyEvent"][];
             nextCursor: null | string;
         };
         PageOfFlag: {
@@ -576,6 +715,18 @@ export interface components {
             pValue: number;
             mismatch: boolean;
         };
+        VariantReport: {
+            variant: string;
+            current: components["schemas"]["WindowSummary"];
+            findings: components["schemas"]["MetricFinding"][];
+        };
+        WhoAmI: {
+            keyId: null | string;
+            name: string;
+            role: string;
+            environment: null | string;
+            authMode: string;
+        };
         WindowSummary: {
             /** Format: int32 */
             samples: number;
@@ -591,6 +742,26 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    WhoAmI: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WhoAmI"];
+                };
+            };
+        };
+    };
     RecordMetrics: {
         parameters: {
             query?: never;
@@ -661,6 +832,24 @@ export interface operations {
             };
         };
     };
+    ExportTraces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     Analyze: {
         parameters: {
             query?: never;
@@ -681,6 +870,125 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AnalyzeResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    ListKeys: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOfApiKey"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    CreateKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedApiKey"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    RevokeKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+        };
+    };
+    ListKeyEvents: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOfApiKeyEvent"];
                 };
             };
             /** @description Bad Request */

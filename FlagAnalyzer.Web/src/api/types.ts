@@ -23,7 +23,7 @@ export type MetricSample = Schemas['MetricSample'];
 /** POST /api/metrics accepts any of these fields (validation names what is missing). */
 export type MetricSampleInput = Schemas['MetricSampleRequest'];
 /** A complete sample the UI records (the simulator's): the stored shape without the server's id. */
-export type NewMetricSample = Omit<MetricSample, 'id' | 'cohort'> & Partial<Pick<MetricSample, 'cohort'>>;
+export type NewMetricSample = Omit<MetricSample, 'id' | 'cohort' | 'variant'> & Partial<Pick<MetricSample, 'cohort' | 'variant'>>;
 export type MetricsAccepted = Schemas['MetricsAccepted'];
 
 export type Prediction = Schemas['Prediction'];
