@@ -24,9 +24,9 @@ public sealed record FlagDefinition
 
 public static class FlagDefaults
 {
-    public const string DefaultVariant = "on";
-    public const string OffVariant = "off";
-    public static readonly JsonElement Variants = JsonDocument.Parse("""{"on":true,"off":false}""").RootElement.Clone();
+    public const string DefaultVariant = Flags.FlagVariants.On;
+    public const string OffVariant = Flags.FlagVariants.Off;
+    public static readonly JsonElement Variants = Flags.FlagVariants.Default;
 
     /// <summary>Targeting that decides nothing: JSON null, or flagd's empty object.</summary>
     public static bool IsEmptyTargeting(JsonElement? t) =>

@@ -1,6 +1,7 @@
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Evaluation;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Metrics;
@@ -28,6 +29,7 @@ public static class ApplicationExtensions
         builder.AddStorage();
         builder.AddLive();
         builder.AddFlags();
+        builder.AddEvaluation();
         builder.AddPredictions();
         builder.AddAnomalyDetection();
         builder.AddAssistant();
@@ -43,6 +45,7 @@ public static class ApplicationExtensions
         app.MapOpenApi();
         app.MapServiceInfo();
         app.MapFlagsApi();
+        app.MapEvaluationApi();
         app.MapMetricsApi();
         app.MapPredictionsApi();
         app.MapAnomaliesApi();

@@ -6,10 +6,10 @@ using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Flags;
 
-public enum Outcome { Ok, NotFound, NameTaken, Stale }
+public enum Outcome { Ok, NotFound, NameTaken, Stale, Invalid }
 
 public sealed record MutationResult(Outcome Outcome, Flag? Flag = null, FlagChange? Change = null, Prediction? Prediction = null,
-    long CurrentVersion = 0, string? Detail = null);
+    long CurrentVersion = 0, string? Detail = null, Validator? Errors = null);
 
 /// <summary>
 /// A committed or about-to-commit mutation: what to tell the cache, the live clients and the refiners once
@@ -21,8 +21,33 @@ public sealed record FlagMutation(Flag? Before, Flag? After, FlagChange Change, 
 /// Every flag mutation goes through here: the flag row, its <c>flag_changes</c> row and its prediction are
 /// written in one transaction; cache, live events and LLM refinement follow the commit.
 /// </summary>
-public sealed class FlagService(Db db, IFlagCache cache, PredictionService predictions, ILiveEventPublisher live, TimeProvider clock)
+public sealed class FlagService(Db db, IFlagCache cache, PredictionService predictions, ILiveEventPublisher live, TimeProvider clock,
+    IFlagDefinitionCheck? definitionCheck = null)
 {
+    /// <summary>
+    /// Whether the flag as it would be stored can be served. A default or off variant the request did not name,
+    /// missing from the variants it gave, is reported on <c>variants</c>: that is the field the caller got wrong.
+    /// </summary>
+    private Validator? CheckDefinition(Flag flag, JsonElement? variantsGiven, string? defaultGiven, string? offGiven)
+    {
+        if (definitionCheck is null) return null;
+        var problems = definitionCheck.Check(flag);
+        if (problems.Count == 0) return null;
+        var v = new Validator();
+        var gaveVariants = variantsGiven is { ValueKind: JsonValueKind.Object };
+        foreach (var (path, message) in problems)
+        {
+            if (gaveVariants && (path == "defaultVariant" && defaultGiven is null || path == "offVariant" && offGiven is null))
+                v.Add("variants", $"has no variant '{(path == "defaultVariant" ? flag.DefaultVariant : flag.OffVariant)}' for {path}; add it or set {path}");
+            else v.Add(path, message);
+        }
+        return v;
+    }
+
+    private static async Task<string?> KeyConflictAsync(WriteScope s, Flag flag, string? exceptId, CancellationToken ct) =>
+        await FlagStore.KeyTakenAsync(s.Connection, s.Transaction, flag.Key, exceptId, ct)
+            ? $"A flag with key '{flag.Key}' already exists." : null;
+
     public async Task<MutationResult> CreateAsync(CreateFlagRequest r, string changedBy, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
@@ -37,7 +62,11 @@ public sealed class FlagService(Db db, IFlagCache cache, PredictionService predi
             Owner = r.Owner ?? "",
             Tags = (r.Tags ?? []).Select(t => t.Trim()).Distinct().ToList(),
             AutoRollback = r.AutoRollback ?? false,
-            Variants = r.Variants is { ValueKind: JsonValueKind.Array } ? r.Variants : null,
+            Key = r.Key ?? r.Name!,
+            Variants = r.Variants is { ValueKind: JsonValueKind.Object } ? r.Variants : FlagVariants.Default,
+            DefaultVariant = r.DefaultVariant ?? FlagVariants.On,
+            OffVariant = r.OffVariant ?? FlagVariants.Off,
+            Targeting = r.Targeting is { ValueKind: JsonValueKind.Object } t && t.EnumerateObject().Any() ? t : null,
             Rules = r.Rules is { ValueKind: JsonValueKind.Array } ? r.Rules : null,
             CreatedAt = now,
             UpdatedAt = now,
@@ -47,8 +76,10 @@ public sealed class FlagService(Db db, IFlagCache cache, PredictionService predi
         FlagMutation m;
         await using (var s = await db.BeginWriteAsync(ct))
         {
+            if (CheckDefinition(flag, r.Variants, r.DefaultVariant, r.OffVariant) is { } invalid) return new MutationResult(Outcome.Invalid, Errors: invalid);
             if (await FlagStore.NameTakenAsync(s.Connection, s.Transaction, flag.Name, null, ct))
                 return new MutationResult(Outcome.NameTaken, Detail: $"A flag named '{flag.Name}' already exists.");
+            if (await KeyConflictAsync(s, flag, null, ct) is { } taken) return new MutationResult(Outcome.NameTaken, Detail: taken);
             await FlagStore.InsertAsync(s, flag, ct);
             var change = NewChange(flag, ChangeTypes.Created, changedBy, now, null, FlagDiff.Snapshot(flag), flag.TargetEnvironment);
             await FlagStore.InsertChangeAsync(s, change, ct);
@@ -70,7 +101,10 @@ public sealed class FlagService(Db db, IFlagCache cache, PredictionService predi
             if (p.Name is not null && p.Name != before.Name && await FlagStore.NameTakenAsync(s.Connection, s.Transaction, p.Name, before.Id, ct))
                 return new MutationResult(Outcome.NameTaken, Detail: $"A flag named '{p.Name}' already exists.");
 
-            m = await MutateAsync(s, before, FlagDiff.Apply(before, p), null, changedBy, null, ct);
+            var after = FlagDiff.Apply(before, p);
+            if (CheckDefinition(after, p.Variants, p.DefaultVariant, p.OffVariant) is { } invalid) return new MutationResult(Outcome.Invalid, Errors: invalid);
+            if (after.Key != before.Key && await KeyConflictAsync(s, after, before.Id, ct) is { } taken) return new MutationResult(Outcome.NameTaken, Detail: taken);
+            m = await MutateAsync(s, before, after, null, changedBy, null, ct);
             if (m is null) return new MutationResult(Outcome.Ok, before);
             await s.CommitAsync(ct);
         }
@@ -117,6 +151,13 @@ public sealed class FlagService(Db db, IFlagCache cache, PredictionService predi
                 return new MutationResult(Outcome.NameTaken, Detail: $"A flag named '{patch.Name}' already exists.");
 
             var after = FlagDiff.Apply(before, patch);
+            if (CheckDefinition(after, patch.Variants, patch.DefaultVariant, patch.OffVariant) is { } invalid)
+            {
+                var nested = new Validator();
+                foreach (var (field, messages) in invalid.Errors) foreach (var message in messages) nested.Add($"newValue.{field}", message);
+                return new MutationResult(Outcome.Invalid, Errors: nested);
+            }
+            if (after.Key != before.Key && await KeyConflictAsync(s, after, before.Id, ct) is { } taken) return new MutationResult(Outcome.NameTaken, Detail: taken);
             m = (await MutateAsync(s, before, after, r.ChangeType, r.ChangedBy ?? "api", null, ct,
                 previous: r.PreviousValue, next: r.NewValue, environment: r.Environment, force: true))!;
             await s.CommitAsync(ct);

@@ -45,6 +45,7 @@ public static class FlagsApi
         var v = FlagRules.Validate(body);
         if (!v.IsValid) return v.ToProblem();
         var r = await s.Service.CreateAsync(body, ChangedBy(body.ChangedBy, http), ct);
+        if (r.Outcome == Outcome.Invalid) return r.Errors!.ToProblem();
         if (r.Outcome == Outcome.NameTaken) return Problems.Conflict(r.Detail!);
         http.Response.Headers.ETag = r.Flag!.ETag;
         return TypedResults.Created($"/api/flags/{r.Flag.Id}", r.Flag);
@@ -71,6 +72,7 @@ public static class FlagsApi
             case Outcome.NotFound: return Problems.NotFound("Flag", idOrName);
             case Outcome.Stale: return Problems.PreconditionFailed(r.CurrentVersion);
             case Outcome.NameTaken: return Problems.Conflict(r.Detail!);
+            case Outcome.Invalid: return r.Errors!.ToProblem();
         }
         http.Response.Headers.ETag = r.Flag!.ETag;
         return TypedResults.Ok(r.Flag);
@@ -99,6 +101,7 @@ public static class FlagsApi
         {
             Outcome.NotFound => Problems.NotFound("Flag", body.FlagId ?? body.FlagName ?? ""),
             Outcome.NameTaken => Problems.Conflict(r.Detail!),
+            Outcome.Invalid => r.Errors!.ToProblem(),
             _ => TypedResults.Ok(new ChangeResponse(r.Change!, r.Prediction)),
         };
     }
