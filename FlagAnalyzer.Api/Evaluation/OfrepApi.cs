@@ -37,7 +37,7 @@ public static class OfrepApi
     public static async Task EvaluateFlag(HttpContext http, string key, [AsParameters] OfrepServices s)
     {
         var scope = s.Access.ScopeOf(http);
-        if (scope.DeniedStatus is { } denied) { http.Response.StatusCode = denied; return; }
+        if (scope.DeniedStatus is { } denied) { Deny(http, denied); return; }
 
         var (context, _, error) = await ReadContextAsync(http);
         if (error is { } e) { await WriteAsync(http, 400, w => WriteFailure(w, key, e.Code, e.Details)); return; }
@@ -60,7 +60,7 @@ public static class OfrepApi
     public static async Task EvaluateFlags(HttpContext http, [AsParameters] OfrepServices s)
     {
         var scope = s.Access.ScopeOf(http);
-        if (scope.DeniedStatus is { } denied) { http.Response.StatusCode = denied; return; }
+        if (scope.DeniedStatus is { } denied) { Deny(http, denied); return; }
 
         var (context, rawContext, error) = await ReadContextAsync(http);
         if (error is { } e)
@@ -100,6 +100,13 @@ public static class OfrepApi
             w.WriteEndObject();
             w.WriteEndObject();
         });
+    }
+
+    /// <summary>401/403 without a body, as OFREP defines them (the status-code page would add a problem document).</summary>
+    private static void Deny(HttpContext http, int status)
+    {
+        if (http.Features.Get<Microsoft.AspNetCore.Diagnostics.IStatusCodePagesFeature>() is { } pages) pages.Enabled = false;
+        http.Response.StatusCode = status;
     }
 
     /// <summary>The snapshot version, qualified by what else changes the answer: the caller's scope and the context.</summary>
