@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
 using FlagAnalyzer.Api.Evaluation.Exposures;
+using FlagAnalyzer.Api.Evaluation.Flagd;
 using FlagAnalyzer.Api.Flags;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -61,6 +62,7 @@ public static class EvaluationExtensions
         if (options.RequestsPerSecond > 0) app.UseRateLimiter();
         app.MapOfrepApi();
         app.MapExposuresApi();
+        app.MapFlagdApi();
         return app;
     }
 }

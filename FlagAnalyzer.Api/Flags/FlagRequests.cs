@@ -68,7 +68,7 @@ public static partial class FlagRules
     }
 
     /// <summary>Names that would collide with literal routes under <c>/api/flags/</c>.</summary>
-    private static readonly HashSet<string> ReservedNames = ["change", "changes"];
+    private static readonly HashSet<string> ReservedNames = ["change", "changes", "export", "import"];
 
     public static void CheckEnvironment(string? env, Validator v, string field = "targetEnvironment")
     {

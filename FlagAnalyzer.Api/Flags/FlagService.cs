@@ -21,7 +21,7 @@ public sealed record FlagMutation(Flag? Before, Flag? After, FlagChange Change, 
 /// Every flag mutation goes through here: the flag row, its <c>flag_changes</c> row and its prediction are
 /// written in one transaction; cache, live events and LLM refinement follow the commit.
 /// </summary>
-public sealed class FlagService(Db db, IFlagCache cache, PredictionService predictions, ILiveEventPublisher live, TimeProvider clock,
+public sealed partial class FlagService(Db db, IFlagCache cache, PredictionService predictions, ILiveEventPublisher live, TimeProvider clock,
     IFlagDefinitionCheck? definitionCheck = null)
 {
     /// <summary>
