@@ -18,6 +18,36 @@ export interface Flag {
   createdAt: string;
   updatedAt: string;
   version: number;
+  /** The OpenFeature key SDKs evaluate the flag by (case-sensitive; defaults to the name). */
+  key?: string;
+  /** Variant name → value, all of one type. */
+  variants?: Record<string, unknown> | null;
+  defaultVariant?: string;
+  offVariant?: string;
+  /** flagd JSONLogic targeting, or null. */
+  targeting?: Record<string, unknown> | null;
+}
+
+/** An OFREP evaluation: a value with its variant and reason, or an error code. */
+export interface Evaluation {
+  key: string;
+  value?: unknown;
+  variant?: string;
+  reason?: string;
+  errorCode?: string;
+  errorDetails?: string;
+}
+
+export interface FlagExposures {
+  flagId: string;
+  flagKey: string;
+  from: string;
+  variants: { variant: string; count: number }[];
+  series: { minute: string; variant: string; count: number }[];
+  srm: {
+    defaultVariant: string; offVariant: string; expectedDefaultShare: number; defaultCount: number; offCount: number;
+    chiSquared: number; pValue: number; mismatch: boolean; since: string;
+  } | null;
 }
 
 export interface CreateFlagInput {
@@ -30,6 +60,11 @@ export interface CreateFlagInput {
   tags?: string[];
   autoRollback?: boolean;
   changedBy?: string;
+  key?: string;
+  variants?: Record<string, unknown>;
+  defaultVariant?: string;
+  offVariant?: string;
+  targeting?: Record<string, unknown>;
 }
 
 export type PatchFlagInput = Partial<CreateFlagInput>;
