@@ -33,7 +33,9 @@ public sealed class CompiledFlag
         DefaultAfterTargeting = new(variants[defaultVariant], defaultVariant, EvaluationReason.Default);
         SplitIn = new(variants[defaultVariant], defaultVariant, EvaluationReason.Split);
         SplitOut = new(variants[offVariant], offVariant, EvaluationReason.Split);
-        Matches = variants.ToFrozenDictionary(v => v.Key, v => new EvaluationResult(v.Value, v.Key, EvaluationReason.TargetingMatch), StringComparer.Ordinal);
+        // targeting that is nothing but a fractional split assigns pseudo-randomly: OpenFeature's SPLIT
+        var matchReason = targeting is Fractional ? EvaluationReason.Split : EvaluationReason.TargetingMatch;
+        Matches = variants.ToFrozenDictionary(v => v.Key, v => new EvaluationResult(v.Value, v.Key, matchReason), StringComparer.Ordinal);
     }
 
     public string Key { get; }

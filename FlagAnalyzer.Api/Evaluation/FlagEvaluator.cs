@@ -7,7 +7,8 @@ namespace FlagAnalyzer.Api.Evaluation;
 /// throws: a failure is an <see cref="EvaluationResult"/> with reason ERROR and an error code.
 /// <list type="number">
 /// <item>disabled → the off variant (DISABLED);</item>
-/// <item>targeting that names a variant → it (TARGETING_MATCH), flagd's semantics, <c>fractional</c> included;</item>
+/// <item>targeting that names a variant → it (TARGETING_MATCH), flagd's semantics; SPLIT when the targeting is
+///   only a <c>fractional</c> (flagd says TARGETING_MATCH there; OpenFeature's SPLIT says more);</item>
 /// <item>a rollout below 100 % → the default variant for that share of targeting keys, the off variant for the
 ///   rest (SPLIT), bucketed like <c>fractional</c> by <c>flagKey + targetingKey</c>;</item>
 /// <item>otherwise the default variant: STATIC without targeting, DEFAULT when targeting decided nothing.</item>

@@ -39,9 +39,16 @@ public sealed class In(Node needle, Node haystack) : Node
         return haystack.Evaluate(scope) switch
         {
             string s => Values.Bool(s.Contains(Values.ToText(n), StringComparison.Ordinal)),
-            object?[] a => Values.Bool(Array.Exists(a, x => Values.StrictEquals(x, n))),
+            object?[] a => Values.Bool(Contains(a, n)),
             _ => Values.False,
         };
+    }
+
+    private static bool Contains(object?[] items, object? needle)
+    {
+        foreach (var item in items)
+            if (Values.StrictEquals(item, needle)) return true;
+        return false;
     }
 }
 

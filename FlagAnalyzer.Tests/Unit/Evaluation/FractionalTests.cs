@@ -87,6 +87,13 @@ public sealed class FractionalTests
         Assert.Equal(("red", EvaluationReason.Default), (r.Variant, r.Reason));
     }
 
+    [Fact]
+    public void TargetingThatIsOnlyASplit_IsReasonSplit()
+    {
+        var r = Flags.Evaluate(Flag("headerColor", """{"fractional":[["blue",50],["green",50]]}"""), new { targetingKey = "foo@foo.com" });
+        Assert.Equal(("green", EvaluationReason.Split), (r.Variant, r.Reason));
+    }
+
     [Theory]
     [InlineData("""{"fractional":[["blue",1]]}""", "blue")]
     [InlineData("""{"fractional":[["yellow"]]}""", "yellow")]
