@@ -242,6 +242,26 @@ public sealed class OfrepAccessTests : IDisposable
     }
 
     [Fact]
+    public async Task Cors_AllowsOnlyConfiguredOrigins()
+    {
+        var client = Client(OfrepScope.All, new() { ["Evaluation:CorsOrigins:0"] = "https://app.example" });
+        async Task<HttpResponseMessage> Preflight(string origin)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Options, "/ofrep/v1/evaluate/flags/x");
+            request.Headers.Add("Origin", origin);
+            request.Headers.Add("Access-Control-Request-Method", "POST");
+            request.Headers.Add("Access-Control-Request-Headers", "content-type");
+            return await client.SendAsync(request);
+        }
+
+        var allowed = await Preflight("https://app.example");
+        var other = await Preflight("https://evil.example");
+
+        Assert.Equal(["https://app.example"], allowed.Headers.GetValues("Access-Control-Allow-Origin"));
+        Assert.False(other.Headers.Contains("Access-Control-Allow-Origin"));
+    }
+
+    [Fact]
     public async Task OverTheRateLimit_Is429WithRetryAfterSeconds()
     {
         var client = Client(OfrepScope.All, new() { ["Evaluation:RequestsPerSecond"] = "2" });
