@@ -4,6 +4,7 @@ using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Evaluation;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Live;
+using FlagAnalyzer.Api.Llm;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Storage;
@@ -29,9 +30,12 @@ public static class ApplicationExtensions
         builder.AddStorage();
         builder.AddLive();
         builder.AddFlags();
+        builder.AddMetrics();
         builder.AddEvaluation();
         builder.AddPredictions();
+        builder.Services.AddSingleton<IOpenAnomalies, OpenAnomaliesFromStore>();
         builder.AddAnomalyDetection();
+        builder.AddLlm();
         builder.AddAssistant();
         return builder;
     }

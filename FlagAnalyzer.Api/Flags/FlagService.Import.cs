@@ -6,7 +6,8 @@ namespace FlagAnalyzer.Api.Flags;
 /// <summary>One flag of an imported flag set (e.g. a flagd file), matched to stored flags by its key.</summary>
 public sealed record FlagImport(string Key, bool Enabled, JsonElement Variants, string DefaultVariant, JsonElement? Targeting);
 
-public sealed record ImportResult(Outcome Outcome, IReadOnlyList<Flag> Created, IReadOnlyList<Flag> Updated, int Unchanged, Validator? Errors = null);
+/// <summary>What an import wrote, or (<see cref="Errors"/> set) why it wrote nothing.</summary>
+public sealed record ImportResult(IReadOnlyList<Flag> Created, IReadOnlyList<Flag> Updated, int Unchanged, Validator? Errors = null);
 
 public sealed partial class FlagService
 {
@@ -59,7 +60,7 @@ public sealed partial class FlagService
                 foreach (var (path, message) in definitionCheck?.Check(after) ?? []) errors.Add($"flags.{f.Key}.{path}", message);
                 planned.Add((before, after));
             }
-            if (!errors.IsValid) return new ImportResult(Outcome.Invalid, [], [], 0, errors);
+            if (!errors.IsValid) return new ImportResult([], [], 0, errors);
 
             foreach (var (before, after) in planned)
             {
@@ -68,15 +69,15 @@ public sealed partial class FlagService
                     await FlagStore.InsertAsync(s, after, ct);
                     var change = NewChange(after, ChangeTypes.Created, changedBy, now, null, FlagDiff.Snapshot(after), after.TargetEnvironment, "imported");
                     await FlagStore.InsertChangeAsync(s, change, ct);
-                    mutations.Add(new FlagMutation(null, after, change, null, null));
+                    mutations.Add(new FlagMutation(null, after, change, null));
                 }
-                else if (await MutateAsync(s, before, after, null, changedBy, "imported", ct) is { } m) mutations.Add(m);
+                else if (await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Reason = "imported" }, ct) is { } m) mutations.Add(m);
                 else unchanged++;
             }
             await s.CommitAsync(ct);
         }
         foreach (var m in mutations) await AfterCommitAsync(m, ct);
-        return new ImportResult(Outcome.Ok,
+        return new ImportResult(
             mutations.Where(m => m.Before is null).Select(m => m.After!).ToList(),
             mutations.Where(m => m.Before is not null).Select(m => m.After!).ToList(), unchanged);
     }

@@ -44,7 +44,7 @@ public static class FlagdApi
         if (!errors.IsValid) return errors.ToProblem();
         var changedBy = http.Request.Headers["X-Changed-By"].FirstOrDefault() is { Length: > 0 and <= FlagRules.MaxOwnerLength } h ? h : "import";
         var r = await s.Service.ImportAsync(flags, env, changedBy, ct);
-        if (r.Outcome == Outcome.Invalid) return r.Errors!.ToProblem();
+        if (r.Errors is { } invalid) return invalid.ToProblem();
         return TypedResults.Ok(new ImportSummary(env, r.Created.Select(f => f.Key).ToList(), r.Updated.Select(f => f.Key).ToList(), r.Unchanged));
     }
 }
