@@ -28,6 +28,7 @@ internal sealed partial class SnapshotRefresher(FlagSnapshotStore store, IServic
     ILogger<SnapshotRefresher> log) : BackgroundService
 {
     private IConnectionMultiplexer? _redis;
+    private int _subscribed;
 
     public override async Task StartAsync(CancellationToken ct)
     {
@@ -36,17 +37,25 @@ internal sealed partial class SnapshotRefresher(FlagSnapshotStore store, IServic
         if (_redis is not null)
         {
             _redis.ConnectionRestored += OnRestored;
-            try
-            {
-                var queue = await _redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(RedisFlagCache.Channel));
-                queue.OnMessage(OnAnnouncement);
-            }
-            catch (Exception e) when (e is RedisException or TimeoutException)
-            {
-                LogNoSubscription(e);
-            }
+            await TrySubscribeAsync();
         }
         await base.StartAsync(ct);
+    }
+
+    /// <summary>Subscribes once; when Redis is away at start-up, again when it comes back (the multiplexer keeps it after that).</summary>
+    private async Task TrySubscribeAsync()
+    {
+        if (_redis is null || Interlocked.CompareExchange(ref _subscribed, 1, 0) != 0) return;
+        try
+        {
+            var queue = await _redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(RedisFlagCache.Channel));
+            queue.OnMessage(OnAnnouncement);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            Volatile.Write(ref _subscribed, 0);
+            LogNoSubscription(e);
+        }
     }
 
     private void OnAnnouncement(ChannelMessage m)
@@ -57,7 +66,11 @@ internal sealed partial class SnapshotRefresher(FlagSnapshotStore store, IServic
         store.RequestReload();
     }
 
-    private void OnRestored(object? sender, ConnectionFailedEventArgs e) => store.RequestReload();
+    private void OnRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        _ = TrySubscribeAsync();
+        store.RequestReload(); // announcements made while we were away are lost
+    }
 
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
@@ -86,7 +99,7 @@ internal sealed partial class SnapshotRefresher(FlagSnapshotStore store, IServic
         base.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Not subscribed to flag announcements; the snapshot refreshes on its timer only")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Not subscribed to flag announcements (Redis unavailable); until it returns the snapshot refreshes on its timer only")]
     private partial void LogNoSubscription(Exception e);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reloading the flag snapshot failed; the previous snapshot is still served")]

@@ -4,6 +4,7 @@ using System.Text.Json;
 using FlagAnalyzer.Api.Evaluation;
 using FlagAnalyzer.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
 
 namespace FlagAnalyzer.Tests.Api.Evaluation;
 
@@ -58,5 +59,33 @@ public sealed class SnapshotReplicaTests : IAsyncLifetime
         Assert.Equal("DISABLED", served.GetProperty("reason").GetString());
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"took {clock.Elapsed}");
         Assert.Equal(_a.Services.GetRequiredService<IFlagSnapshot>().Current.Version, _b.Services.GetRequiredService<IFlagSnapshot>().Current.Version);
+    }
+
+    /// <summary>Completes when the replica's Redis connection is back.</summary>
+    private static Task WhenReconnected(ApiFactory app)
+    {
+        var redis = app.Services.GetRequiredService<IConnectionMultiplexer>();
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        redis.ConnectionRestored += (_, e) => { if (e.ConnectionType == ConnectionType.Subscription) done.TrySetResult(); };
+        return done.Task;
+    }
+
+    [Fact]
+    public async Task RedisAwayAtStartUp_ReplicasSubscribeWhenItReturns()
+    {
+        await _redis.KillAsync();
+        var a = _a.CreateClient();
+        var b = _b.CreateClient();
+        var created = await (await a.PostAsJsonAsync("/api/flags", new { name = "late", enabled = true, rolloutPercentage = 100 })).ReadJson();
+        var aBack = WhenReconnected(_a);
+        var bBack = WhenReconnected(_b);
+
+        await _redis.StartAgainAsync();
+        await Task.WhenAll(aBack, bBack).WaitAsync(TimeSpan.FromSeconds(30));
+        await WhenSnapshot(_b, s => s.TryGet("late", out _)).WaitAsync(TimeSpan.FromSeconds(5)); // the reload on reconnect
+
+        var seen = WhenSnapshot(_b, s => s.TryGet("late", out var f) && !f.Enabled);
+        await a.PatchAsJsonAsync($"/api/flags/{created.GetProperty("id").GetString()}", new { enabled = false });
+        await seen.WaitAsync(TimeSpan.FromSeconds(1));
     }
 }
