@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -39,7 +41,7 @@ public static class OfrepApi
         var scope = s.Access.ScopeOf(http);
         if (scope.DeniedStatus is { } denied) { Deny(http, denied); return; }
 
-        var (context, _, error) = await ReadContextAsync(http);
+        var (context, _, error) = await ReadContextAsync(http, keepRaw: false);
         if (error is { } e) { await WriteAsync(http, 400, w => WriteFailure(w, key, e.Code, e.Details)); return; }
 
         if (!s.Snapshots.Current.TryGet(key, out var flag) || !scope.Sees(flag))
@@ -62,7 +64,7 @@ public static class OfrepApi
         var scope = s.Access.ScopeOf(http);
         if (scope.DeniedStatus is { } denied) { Deny(http, denied); return; }
 
-        var (context, rawContext, error) = await ReadContextAsync(http);
+        var (context, rawContext, error) = await ReadContextAsync(http, keepRaw: true);
         if (error is { } e)
         {
             await WriteAsync(http, 400, w => { w.WriteStartObject(); WriteError(w, e.Code, e.Details); w.WriteEndObject(); });
@@ -110,36 +112,98 @@ public static class OfrepApi
     }
 
     /// <summary>The snapshot version, qualified by what else changes the answer: the caller's scope and the context.</summary>
-    private static string BulkETag(FlagSnapshot snapshot, OfrepScope scope, string rawContext)
+    private static string BulkETag(FlagSnapshot snapshot, OfrepScope scope, byte[] rawContext)
     {
-        var digest = SHA256.HashData(Encoding.UTF8.GetBytes($"{scope.Environment}\n{rawContext}"));
+        var digest = SHA256.HashData([.. Encoding.UTF8.GetBytes($"{scope.Environment}\n"), .. rawContext]);
         return $"\"{snapshot.Version}-{Convert.ToHexStringLower(digest.AsSpan(0, 6))}\"";
     }
 
     private readonly record struct ContextError(EvaluationErrorCode Code, string Details);
 
-    private static async Task<(EvaluationContext? Context, string Raw, ContextError? Error)> ReadContextAsync(HttpContext http)
+    /// <summary>
+    /// Reads <c>{"context": {...}}</c> straight from the request's pipe (bodies are small; Kestrel caps them), without
+    /// building a document first. <paramref name="keepRaw"/> keeps the context's bytes for the bulk ETag.
+    /// </summary>
+    private static async Task<(EvaluationContext? Context, byte[] Raw, ContextError? Error)> ReadContextAsync(HttpContext http, bool keepRaw)
     {
-        JsonDocument doc;
+        var pipe = http.Request.BodyReader;
+        ReadResult read;
+        while (true)
+        {
+            read = await pipe.ReadAsync(http.RequestAborted);
+            if (read.IsCompleted || read.IsCanceled) break;
+            pipe.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
         try
         {
-            doc = await JsonDocument.ParseAsync(http.Request.Body, default, http.RequestAborted);
+            return ParseContext(read.Buffer, keepRaw);
+        }
+        finally
+        {
+            pipe.AdvanceTo(read.Buffer.End);
+        }
+    }
+
+    private static (EvaluationContext? Context, byte[] Raw, ContextError? Error) ParseContext(ReadOnlySequence<byte> body, bool keepRaw)
+    {
+        static (EvaluationContext?, byte[], ContextError?) Fail(EvaluationErrorCode code, string details) => (null, [], new ContextError(code, details));
+        try
+        {
+            var r = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
+            if (!r.Read()) return Fail(EvaluationErrorCode.ParseError, "The request body is empty; send {\"context\": {...}}");
+            if (r.TokenType != JsonTokenType.StartObject)
+                return Fail(EvaluationErrorCode.ParseError, "The request body must be a JSON object {\"context\": {...}}");
+            var context = EvaluationContext.Empty;
+            byte[] raw = "{}"u8.ToArray();
+            while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+            {
+                var isContext = r.ValueTextEquals("context"u8);
+                r.Read();
+                if (!isContext) { r.Skip(); continue; }
+                if (r.TokenType == JsonTokenType.Null) continue;
+                if (r.TokenType != JsonTokenType.StartObject) { r.Skip(); return Fail(EvaluationErrorCode.InvalidContext, "context must be a JSON object"); }
+                var from = r.TokenStartIndex;
+                var attributes = ReadObject(ref r);
+                if (keepRaw) raw = body.Slice(from, r.BytesConsumed - from).ToArray();
+                if (attributes.TryGetValue(EvaluationContext.TargetingKeyName, out var key) && key is not (string or null))
+                    return Fail(EvaluationErrorCode.InvalidContext, "context.targetingKey must be a string");
+                context = new EvaluationContext(attributes);
+            }
+            if (r.Read()) return Fail(EvaluationErrorCode.ParseError, "The request body has data after its JSON object");
+            return (context, raw, null);
         }
         catch (JsonException ex)
         {
-            return (null, "", new ContextError(EvaluationErrorCode.ParseError, $"The request body is not valid JSON: {ex.Message}"));
+            return Fail(EvaluationErrorCode.ParseError, $"The request body is not valid JSON: {ex.Message}");
         }
-        using (doc)
+    }
+
+    private static Dictionary<string, object?> ReadObject(ref Utf8JsonReader r)
+    {
+        var d = new Dictionary<string, object?>(StringComparer.Ordinal);
+        while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                return (null, "", new ContextError(EvaluationErrorCode.ParseError, "The request body must be a JSON object {\"context\": {...}}"));
-            if (!doc.RootElement.TryGetProperty("context", out var ctx) || ctx.ValueKind == JsonValueKind.Null)
-                return (EvaluationContext.Empty, "{}", null);
-            if (ctx.ValueKind != JsonValueKind.Object)
-                return (null, "", new ContextError(EvaluationErrorCode.InvalidContext, "context must be a JSON object"));
-            if (ctx.TryGetProperty(EvaluationContext.TargetingKeyName, out var tk) && tk.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
-                return (null, "", new ContextError(EvaluationErrorCode.InvalidContext, "context.targetingKey must be a string"));
-            return (EvaluationContext.FromJson(ctx), ctx.GetRawText(), null);
+            var name = r.GetString()!;
+            r.Read();
+            d[name] = ReadValue(ref r);
+        }
+        return d;
+    }
+
+    private static object? ReadValue(ref Utf8JsonReader r)
+    {
+        switch (r.TokenType)
+        {
+            case JsonTokenType.StartObject: return ReadObject(ref r);
+            case JsonTokenType.StartArray:
+                var items = new List<object?>();
+                while (r.Read() && r.TokenType != JsonTokenType.EndArray) items.Add(ReadValue(ref r));
+                return items.ToArray();
+            case JsonTokenType.String: return r.GetString();
+            case JsonTokenType.Number: return r.GetDouble();
+            case JsonTokenType.True: return JsonLogic.Values.True;
+            case JsonTokenType.False: return JsonLogic.Values.False;
+            default: return null;
         }
     }
 
