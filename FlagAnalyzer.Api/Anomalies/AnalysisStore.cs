@@ -14,7 +14,7 @@ public static class AnalysisStore
 {
     /// <summary>
     /// The latest change that alters what users get: enabling, disabling, rollout moves, rollbacks, and updates
-    /// that touch variants or rules. Renames and description edits do not restart the analysis.
+    /// that touch variants, rules, targeting or the default/off variant. Renames and description edits do not restart the analysis.
     /// </summary>
     public static async Task<Anchor?> LatestAnchorAsync(WriteScope s, string flagId, CancellationToken ct)
     {
@@ -24,6 +24,8 @@ public static class AnalysisStore
               AND (change_type IN ($enabled, $disabled, $rollout, $rolledBack)
                    OR (change_type = $updated AND json_valid(new_value)
                        AND (json_type(new_value, '$.variants') IS NOT NULL OR json_type(new_value, '$.rules') IS NOT NULL
+                            OR json_type(new_value, '$.targeting') IS NOT NULL OR json_type(new_value, '$.defaultVariant') IS NOT NULL
+                            OR json_type(new_value, '$.offVariant') IS NOT NULL
                             OR json_type(new_value, '$.enabled') IS NOT NULL OR json_type(new_value, '$.rolloutPercentage') IS NOT NULL)))
             ORDER BY timestamp DESC, id DESC LIMIT 1
             """).With("$f", flagId).With("$enabled", ChangeTypes.Enabled).With("$disabled", ChangeTypes.Disabled)

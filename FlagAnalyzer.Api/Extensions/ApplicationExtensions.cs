@@ -2,6 +2,7 @@ using FlagAnalyzer.Api.Access;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Evaluation;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Llm;
@@ -33,6 +34,7 @@ public static class ApplicationExtensions
         builder.AddFlags();
         builder.AddAccess();
         builder.AddMetrics();
+        builder.AddEvaluation();
         builder.AddPredictions();
         builder.Services.AddSingleton<IOpenAnomalies, OpenAnomaliesFromStore>();
         builder.AddAnomalyDetection();
@@ -53,6 +55,7 @@ public static class ApplicationExtensions
         app.MapServiceInfo();
         app.MapAccessApi();
         app.MapFlagsApi();
+        app.MapEvaluationApi();
         app.MapMetricsApi();
         app.MapTelemetryApi();
         app.MapPredictionsApi();

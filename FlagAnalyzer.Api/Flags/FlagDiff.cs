@@ -10,6 +10,7 @@ public static class FlagDiff
     private static JsonObject State(Flag f) => new()
     {
         ["name"] = f.Name,
+        ["key"] = f.Key,
         ["description"] = f.Description,
         ["enabled"] = f.Enabled,
         ["rolloutPercentage"] = f.RolloutPercentage,
@@ -19,6 +20,9 @@ public static class FlagDiff
         ["autoRollback"] = f.AutoRollback,
         ["variants"] = f.Variants is { } v ? JsonNode.Parse(v.GetRawText()) : null,
         ["rules"] = f.Rules is { } r ? JsonNode.Parse(r.GetRawText()) : null,
+        ["defaultVariant"] = f.DefaultVariant,
+        ["offVariant"] = f.OffVariant,
+        ["targeting"] = f.Targeting is { } t ? JsonNode.Parse(t.GetRawText()) : null,
     };
 
     public static JsonElement Snapshot(Flag f) => ToElement(State(f));
@@ -56,6 +60,11 @@ public static class FlagDiff
         AutoRollback = p.AutoRollback ?? f.AutoRollback,
         Variants = Present(p.Variants) ? p.Variants : f.Variants,
         Rules = Present(p.Rules) ? p.Rules : f.Rules,
+        Key = p.Key ?? f.Key,
+        DefaultVariant = p.DefaultVariant ?? f.DefaultVariant,
+        OffVariant = p.OffVariant ?? f.OffVariant,
+        // {} is flagd's "no targeting": it clears the rule
+        Targeting = p.Targeting is { ValueKind: JsonValueKind.Object } rule ? (rule.EnumerateObject().Any() ? rule : null) : f.Targeting,
     };
 
     private static bool Present(JsonElement? e) => e is { ValueKind: not (JsonValueKind.Undefined or JsonValueKind.Null) };

@@ -6,12 +6,25 @@ namespace FlagAnalyzer.Api.Flags;
 
 public sealed record CreateFlagRequest(
     string? Name, string? Description, bool? Enabled, double? RolloutPercentage, string? TargetEnvironment,
-    string? Owner, List<string>? Tags, bool? AutoRollback, JsonElement? Variants, JsonElement? Rules, string? ChangedBy);
+    string? Owner, List<string>? Tags, bool? AutoRollback, JsonElement? Variants, JsonElement? Rules, string? ChangedBy)
+{
+    public string? Key { get; init; }
+    public string? DefaultVariant { get; init; }
+    public string? OffVariant { get; init; }
+    public JsonElement? Targeting { get; init; }
+}
 
 /// <summary>A partial update: absent (or null) fields stay as they are.</summary>
 public sealed record PatchFlagRequest(
     string? Name, string? Description, bool? Enabled, double? RolloutPercentage, string? TargetEnvironment,
-    string? Owner, List<string>? Tags, bool? AutoRollback, JsonElement? Variants, JsonElement? Rules, string? ChangedBy);
+    string? Owner, List<string>? Tags, bool? AutoRollback, JsonElement? Variants, JsonElement? Rules, string? ChangedBy)
+{
+    public string? Key { get; init; }
+    public string? DefaultVariant { get; init; }
+    public string? OffVariant { get; init; }
+    /// <summary>New targeting; <c>{}</c> removes it (absent or null leaves it as it is, like every patch field).</summary>
+    public JsonElement? Targeting { get; init; }
+}
 
 /// <summary>The seed's change record: the client says what changed; the flag is brought to <c>newValue</c>.</summary>
 public sealed record RecordChangeRequest(
@@ -30,6 +43,22 @@ public static partial class FlagRules
     [GeneratedRegex("^[a-z0-9._-]+$")]
     private static partial Regex NamePattern();
 
+    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
+    private static partial Regex KeyPattern();
+
+    /// <summary>The OpenFeature key: case-sensitive, as SDK users write it (<c>headerColor</c>).</summary>
+    public static void CheckKey(string? key, Validator v)
+    {
+        if (key is null) return;
+        if (key.Length is 0 or > MaxNameLength || !KeyPattern().IsMatch(key))
+            v.Add("key", $"must be 1-{MaxNameLength} characters A-Z a-z 0-9 '-' '_' '.'");
+    }
+
+    public static void CheckVariantName(string? name, string field, Validator v)
+    {
+        if (name is { Length: 0 or > MaxNameLength }) v.Add(field, $"must be 1-{MaxNameLength} characters");
+    }
+
     public static void CheckName(string? name, Validator v, string field = "name")
     {
         if (string.IsNullOrEmpty(name)) v.Add(field, "is required");
@@ -39,7 +68,7 @@ public static partial class FlagRules
     }
 
     /// <summary>Names that would collide with literal routes under <c>/api/flags/</c>.</summary>
-    private static readonly HashSet<string> ReservedNames = ["change", "changes"];
+    private static readonly HashSet<string> ReservedNames = ["change", "changes", "export", "import"];
 
     public static void CheckEnvironment(string? env, Validator v, string field = "targetEnvironment")
     {
@@ -73,7 +102,7 @@ public static partial class FlagRules
         CheckEnvironment(env, v);
         if (owner is { Length: > MaxOwnerLength }) v.Add("owner", $"must be at most {MaxOwnerLength} characters");
         CheckTags(tags, v);
-        CheckReserved(variants, "variants", JsonValueKind.Array, v);
+        CheckReserved(variants, "variants", JsonValueKind.Object, v);
         CheckReserved(rules, "rules", JsonValueKind.Array, v);
     }
 
@@ -82,6 +111,7 @@ public static partial class FlagRules
         var v = new Validator();
         CheckName(r.Name, v);
         CheckCommon(r.Description, r.RolloutPercentage, r.TargetEnvironment, r.Owner, r.Tags, r.Variants, r.Rules, v);
+        CheckEvaluation(r.Key, r.DefaultVariant, r.OffVariant, r.Targeting, v);
         return v;
     }
 
@@ -90,7 +120,18 @@ public static partial class FlagRules
         var v = new Validator();
         if (r.Name is not null) CheckName(r.Name, v);
         CheckCommon(r.Description, r.RolloutPercentage, r.TargetEnvironment, r.Owner, r.Tags, r.Variants, r.Rules, v);
+        CheckEvaluation(r.Key, r.DefaultVariant, r.OffVariant, r.Targeting, v);
         return v;
+    }
+
+    /// <summary>Shapes only; whether variants, default/off variant and targeting fit together is checked on the whole flag.</summary>
+    private static void CheckEvaluation(string? key, string? defaultVariant, string? offVariant, JsonElement? targeting, Validator v)
+    {
+        CheckKey(key, v);
+        CheckVariantName(defaultVariant, "defaultVariant", v);
+        CheckVariantName(offVariant, "offVariant", v);
+        if (targeting is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) })
+            v.Add("targeting", "must be a JSONLogic object (or {} for none)");
     }
 
     /// <summary>Validates a change record; the fields of <c>newValue</c> are checked like a patch.</summary>

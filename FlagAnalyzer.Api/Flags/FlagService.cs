@@ -46,6 +46,9 @@ public abstract record FlagWriteResult
 
     /// <summary>The If-Match version is not the flag's.</summary>
     public sealed record Stale(long CurrentVersion) : FlagWriteResult;
+
+    /// <summary>The flag as it would be stored cannot be served (variants, default/off variant, targeting); nothing was written.</summary>
+    public sealed record Invalid(Validator Errors) : FlagWriteResult;
 }
 
 /// <summary>
@@ -75,8 +78,33 @@ public sealed record FlagMutationRequest(Flag Before, Flag After, string Changed
 /// Every flag mutation goes through here: the flag row, its <c>flag_changes</c> row and its prediction are
 /// written in one transaction; cache, live events and LLM refinement follow the commit.
 /// </summary>
-public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predictions, ILiveEventPublisher live, TimeProvider clock)
+public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredictor predictions, ILiveEventPublisher live, TimeProvider clock,
+    IFlagDefinitionCheck? definitionCheck = null)
 {
+    /// <summary>
+    /// Whether the flag as it would be stored can be served. A default or off variant the request did not name,
+    /// missing from the variants it gave, is reported on <c>variants</c>: that is the field the caller got wrong.
+    /// </summary>
+    private Validator? CheckDefinition(Flag flag, JsonElement? variantsGiven, string? defaultGiven, string? offGiven)
+    {
+        if (definitionCheck is null) return null;
+        var problems = definitionCheck.Check(flag);
+        if (problems.Count == 0) return null;
+        var v = new Validator();
+        var gaveVariants = variantsGiven is { ValueKind: JsonValueKind.Object };
+        foreach (var (path, message) in problems)
+        {
+            if (gaveVariants && (path == "defaultVariant" && defaultGiven is null || path == "offVariant" && offGiven is null))
+                v.Add("variants", $"has no variant '{(path == "defaultVariant" ? flag.DefaultVariant : flag.OffVariant)}' for {path}; add it or set {path}");
+            else v.Add(path, message);
+        }
+        return v;
+    }
+
+    private static async Task<string?> KeyConflictAsync(WriteScope s, Flag flag, string? exceptId, CancellationToken ct) =>
+        await FlagStore.KeyTakenAsync(s.Connection, s.Transaction, flag.Key, exceptId, ct)
+            ? $"A flag with key '{flag.Key}' already exists." : null;
+
     public async Task<FlagWriteResult> CreateAsync(CreateFlagCommand command, CancellationToken ct)
     {
         var (r, changedBy) = (command.Flag, command.ChangedBy);
@@ -92,7 +120,11 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
             Owner = r.Owner ?? "",
             Tags = (r.Tags ?? []).Select(t => t.Trim()).Distinct().ToList(),
             AutoRollback = r.AutoRollback ?? false,
-            Variants = r.Variants is { ValueKind: JsonValueKind.Array } ? r.Variants : null,
+            Key = r.Key ?? r.Name!,
+            Variants = r.Variants is { ValueKind: JsonValueKind.Object } ? r.Variants : FlagVariants.Default,
+            DefaultVariant = r.DefaultVariant ?? FlagVariants.On,
+            OffVariant = r.OffVariant ?? FlagVariants.Off,
+            Targeting = r.Targeting is { ValueKind: JsonValueKind.Object } t && t.EnumerateObject().Any() ? t : null,
             Rules = r.Rules is { ValueKind: JsonValueKind.Array } ? r.Rules : null,
             CreatedAt = now,
             UpdatedAt = now,
@@ -102,8 +134,10 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
         FlagMutation m;
         await using (var s = await db.BeginWriteAsync(ct))
         {
+            if (CheckDefinition(flag, r.Variants, r.DefaultVariant, r.OffVariant) is { } invalid) return new FlagWriteResult.Invalid(invalid);
             if (await FlagStore.NameTakenAsync(s.Connection, s.Transaction, flag.Name, null, ct))
                 return new FlagWriteResult.NameTaken($"A flag named '{flag.Name}' already exists.");
+            if (await KeyConflictAsync(s, flag, null, ct) is { } taken) return new FlagWriteResult.NameTaken(taken);
             await FlagStore.InsertAsync(s, flag, ct);
             var change = NewChange(flag, ChangeTypes.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(flag), flag.TargetEnvironment);
             await FlagStore.InsertChangeAsync(s, change, ct);
@@ -127,7 +161,10 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
             if (p.Name is not null && p.Name != before.Name && await FlagStore.NameTakenAsync(s.Connection, s.Transaction, p.Name, before.Id, ct))
                 return new FlagWriteResult.NameTaken($"A flag named '{p.Name}' already exists.");
 
-            m = await MutateAsync(s, new FlagMutationRequest(before, FlagDiff.Apply(before, p), changedBy) { Actor = command.Actor }, ct);
+            var after = FlagDiff.Apply(before, p);
+            if (CheckDefinition(after, p.Variants, p.DefaultVariant, p.OffVariant) is { } invalid) return new FlagWriteResult.Invalid(invalid);
+            if (after.Key != before.Key && await KeyConflictAsync(s, after, before.Id, ct) is { } taken) return new FlagWriteResult.NameTaken(taken);
+            m = await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Actor = command.Actor }, ct);
             if (m is null) return new FlagWriteResult.Done(before);
             written = m.After ?? before;
             await s.CommitAsync(ct);
@@ -180,6 +217,13 @@ public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predic
                 return new FlagWriteResult.NameTaken($"A flag named '{patch.Name}' already exists.");
 
             var after = FlagDiff.Apply(before, patch);
+            if (CheckDefinition(after, patch.Variants, patch.DefaultVariant, patch.OffVariant) is { } invalid)
+            {
+                var nested = new Validator();
+                foreach (var (field, messages) in invalid.Errors) foreach (var message in messages) nested.Add($"newValue.{field}", message);
+                return new FlagWriteResult.Invalid(nested);
+            }
+            if (after.Key != before.Key && await KeyConflictAsync(s, after, before.Id, ct) is { } taken) return new FlagWriteResult.NameTaken(taken);
             var forced = await MutateAsync(s, new FlagMutationRequest(before, after, r.ChangedBy ?? "api")
             {
                 Actor = command.Actor,

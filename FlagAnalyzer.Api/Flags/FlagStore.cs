@@ -9,7 +9,8 @@ namespace FlagAnalyzer.Api.Flags;
 public static class FlagStore
 {
     private const string FlagColumns =
-        "id, name, description, enabled, rollout_percentage, target_environment, owner, tags, auto_rollback, variants, rules, created_at, updated_at, version";
+        "id, name, description, enabled, rollout_percentage, target_environment, owner, tags, auto_rollback, variants, rules, created_at, updated_at, version, "
+        + "flag_key, default_variant, off_variant, targeting";
 
     private const string ChangeColumns =
         "id, flag_id, flag_name, change_type, previous_value, new_value, changed_by, environment, timestamp, prediction_id, reason, actor_key_id, actor_name";
@@ -26,6 +27,20 @@ public static class FlagStore
         await using var cmd = conn.Command(tx, "SELECT 1 FROM feature_flags WHERE name = $n AND ($id IS NULL OR id <> $id)")
             .With("$n", name).With("$id", exceptId);
         return await cmd.ExecuteScalarAsync(ct) is not null;
+    }
+
+    public static async Task<bool> KeyTakenAsync(SqliteConnection conn, SqliteTransaction? tx, string key, string? exceptId, CancellationToken ct)
+    {
+        await using var cmd = conn.Command(tx, "SELECT 1 FROM feature_flags WHERE flag_key = $k AND ($id IS NULL OR id <> $id)")
+            .With("$k", key).With("$id", exceptId);
+        return await cmd.ExecuteScalarAsync(ct) is not null;
+    }
+
+    /// <summary>The flag an OpenFeature key names (flagd import matches flags by key).</summary>
+    public static async Task<Flag?> FindByKeyAsync(SqliteConnection conn, SqliteTransaction? tx, string key, CancellationToken ct)
+    {
+        await using var cmd = conn.Command(tx, $"SELECT {FlagColumns} FROM feature_flags WHERE flag_key = $k LIMIT 1").With("$k", key);
+        return await cmd.FirstOrDefaultAsync(ReadFlag, ct);
     }
 
     public sealed record FlagFilter(string? Environment, bool? Enabled, string? Owner, string? Tag, string? Search);
@@ -49,11 +64,19 @@ public static class FlagStore
         return await cmd.ListAsync(ReadFlag, ct);
     }
 
+    /// <summary>Every flag, for the evaluation snapshot.</summary>
+    public static async Task<List<Flag>> ListAllAsync(SqliteConnection conn, CancellationToken ct)
+    {
+        await using var cmd = conn.Command(null, $"SELECT {FlagColumns} FROM feature_flags");
+        return await cmd.ListAsync(ReadFlag, ct);
+    }
+
     public static async Task InsertAsync(WriteScope s, Flag f, CancellationToken ct)
     {
         await using var cmd = s.Command($"""
             INSERT INTO feature_flags({FlagColumns})
-            VALUES ($id, $name, $desc, $enabled, $rollout, $env, $owner, $tags, $auto, $variants, $rules, $created, $updated, $version)
+            VALUES ($id, $name, $desc, $enabled, $rollout, $env, $owner, $tags, $auto, $variants, $rules, $created, $updated, $version,
+                    $key, $default_variant, $off_variant, $targeting)
             """);
         BindFlag(cmd, f);
         await cmd.ExecuteNonQueryAsync(ct);
@@ -65,7 +88,8 @@ public static class FlagStore
         await using var cmd = s.Command("""
             UPDATE feature_flags SET name = $name, description = $desc, enabled = $enabled, rollout_percentage = $rollout,
                 target_environment = $env, owner = $owner, tags = $tags, auto_rollback = $auto, variants = $variants,
-                rules = $rules, updated_at = $updated, version = $version
+                rules = $rules, updated_at = $updated, version = $version,
+                flag_key = $key, default_variant = $default_variant, off_variant = $off_variant, targeting = $targeting
             WHERE id = $id AND version = $expected
             """);
         BindFlag(cmd, f);
@@ -84,6 +108,8 @@ public static class FlagStore
         .With("$rollout", f.RolloutPercentage).With("$env", f.TargetEnvironment).With("$owner", f.Owner)
         .With("$tags", Json.Serialize(f.Tags)).With("$auto", f.AutoRollback)
         .With("$variants", RawJson(f.Variants)).With("$rules", RawJson(f.Rules))
+        .With("$key", f.Key.Length > 0 ? f.Key : f.Name).With("$default_variant", f.DefaultVariant).With("$off_variant", f.OffVariant)
+        .With("$targeting", RawJson(f.Targeting))
         .With("$created", Time.ToMs(f.CreatedAt)).With("$updated", Time.ToMs(f.UpdatedAt)).With("$version", f.Version);
 
     public static async Task InsertChangeAsync(WriteScope s, FlagChange c, CancellationToken ct)
@@ -135,11 +161,15 @@ public static class FlagStore
         Owner = r.GetString(6),
         Tags = Json.Deserialize<List<string>>(r.GetString(7)) ?? [],
         AutoRollback = r.GetBoolean(8),
-        Variants = ParseJson(r.StringOrNull(9)),
+        Variants = ParseJson(r.StringOrNull(9)) ?? FlagVariants.Default,
         Rules = ParseJson(r.StringOrNull(10)),
         CreatedAt = Time.FromMs(r.GetInt64(11)),
         UpdatedAt = Time.FromMs(r.GetInt64(12)),
         Version = r.GetInt64(13),
+        Key = r.StringOrNull(14) ?? r.GetString(1),
+        DefaultVariant = r.StringOrNull(15) ?? FlagVariants.On,
+        OffVariant = r.StringOrNull(16) ?? FlagVariants.Off,
+        Targeting = ParseJson(r.StringOrNull(17)),
     };
 
     public static FlagChange ReadChange(SqliteDataReader r) => new()

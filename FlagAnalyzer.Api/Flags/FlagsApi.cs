@@ -51,6 +51,7 @@ public static class FlagsApi
                 http.Response.Headers.ETag = done.Flag.ETag;
                 return TypedResults.Created($"/api/flags/{done.Flag.Id}", done.Flag);
             case FlagWriteResult.NameTaken taken: return Problems.Conflict(taken.Detail);
+            case FlagWriteResult.Invalid invalid: return invalid.Errors.ToProblem();
             case var other: throw Unexpected(other);
         }
     }
@@ -78,6 +79,7 @@ public static class FlagsApi
             case FlagWriteResult.NotFound: return Problems.NotFound("Flag", idOrName);
             case FlagWriteResult.Stale stale: return Problems.PreconditionFailed(stale.CurrentVersion);
             case FlagWriteResult.NameTaken taken: return Problems.Conflict(taken.Detail);
+            case FlagWriteResult.Invalid invalid: return invalid.Errors.ToProblem();
             case var other: throw Unexpected(other);
         }
     }
@@ -105,6 +107,7 @@ public static class FlagsApi
             FlagWriteResult.Done { Change: { } change } done => TypedResults.Ok(new ChangeResponse(change, done.Prediction?.Prediction)),
             FlagWriteResult.NotFound => Problems.NotFound("Flag", body.FlagId ?? body.FlagName ?? ""),
             FlagWriteResult.NameTaken taken => Problems.Conflict(taken.Detail),
+            FlagWriteResult.Invalid invalid => invalid.Errors.ToProblem(),
             var other => throw Unexpected(other),
         };
     }

@@ -3,7 +3,8 @@ namespace FlagAnalyzer.Api.Storage;
 /// <summary>
 /// The schema, as an append-only list of versioned steps. A step never changes once released; a new
 /// need is a new step. Version ranges by owner keep parallel work from colliding:
-/// 1–99 core, 100–199 analysis, 200–299 assistant, 300–399 live, 400–499 cache, 500–599 access.
+/// 1–99 core, 100–199 analysis, 200–299 assistant, 300–399 live, 400–499 cache, 500–599 access, 600–699 evaluation,
+/// 700–799 telemetry, 800–899 reliability, 900–999 rollouts.
 /// All times are INTEGER Unix milliseconds.
 /// </summary>
 public static class Migrations
@@ -161,6 +162,29 @@ public static class Migrations
             ALTER TABLE anomalies ADD COLUMN acknowledged_by_name TEXT NULL;
             ALTER TABLE conversations ADD COLUMN actor_key_id TEXT NULL;
             ALTER TABLE conversations ADD COLUMN actor_name TEXT NULL;
+            """),
+        // evaluation: the OpenFeature key (case-sensitive, defaults to the name), default/off variant and targeting.
+        // `variants` was reserved as an array and never evaluated; such arrays move to legacy_variants, kept as
+        // stored, and the flag serves the default on/off variants.
+        new(600, "evaluation: flag key, variants, targeting", """
+            ALTER TABLE feature_flags ADD COLUMN flag_key TEXT NULL;
+            ALTER TABLE feature_flags ADD COLUMN default_variant TEXT NULL;
+            ALTER TABLE feature_flags ADD COLUMN off_variant TEXT NULL;
+            ALTER TABLE feature_flags ADD COLUMN targeting TEXT NULL;
+            ALTER TABLE feature_flags ADD COLUMN legacy_variants TEXT NULL;
+            UPDATE feature_flags SET legacy_variants = variants, variants = NULL WHERE json_valid(variants) AND json_type(variants) = 'array';
+            UPDATE feature_flags SET flag_key = name WHERE flag_key IS NULL;
+            CREATE UNIQUE INDEX ux_feature_flags_key ON feature_flags(flag_key);
+            """),
+        // evaluation: served variants per flag and minute, written in batches by the exposure flusher
+        new(601, "evaluation: exposures", """
+            CREATE TABLE flag_exposures (
+                flag_id  TEXT NOT NULL,
+                variant  TEXT NOT NULL,
+                minute   INTEGER NOT NULL,
+                count    INTEGER NOT NULL,
+                PRIMARY KEY (flag_id, variant, minute)
+            );
             """),
         // telemetry (700–799): the variant a sample's requests were served, and the variant an anomaly is about
         new(700, "metric sample variants", """

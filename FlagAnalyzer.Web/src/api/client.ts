@@ -1,6 +1,6 @@
 import type {
-  Anomaly, AnomalyStatus, ChangeResponse, ChatHistory, ChatReply, CreateFlagInput, Flag, FlagChange,
-  Health, MetricSample, MetricSampleInput, MetricsAccepted, Page, PatchFlagInput, Prediction, ServiceInfo, WhoAmI,
+  Anomaly, AnomalyStatus, ChangeResponse, ChatHistory, ChatReply, CreateFlagInput, Evaluation, Flag, FlagChange,
+  FlagExposures, Health, MetricSample, MetricSampleInput, MetricsAccepted, Page, PatchFlagInput, Prediction, ServiceInfo, WhoAmI,
 } from './types';
 import { clearApiKey, getApiKey } from '../auth/session';
 
@@ -135,6 +135,28 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a), o
     listChanges: (idOrName: string, limit = 100) =>
       request<Page<FlagChange>>('GET', `/api/flags/${encodeURIComponent(idOrName)}/changes${query({ limit })}`),
     listRecentChanges: (limit = 20) => request<Page<FlagChange>>('GET', `/api/flags/changes${query({ limit })}`),
+
+    /** OFREP single evaluation; evaluation errors (400/404 with key + errorCode) are answers, not failures. */
+    evaluate: async (key: string, context: Record<string, unknown>): Promise<Evaluation> => {
+      let res: Response;
+      try {
+        res = await fetchImpl(`${base}/ofrep/v1/evaluate/flags/${encodeURIComponent(key)}`, {
+          method: 'POST',
+          headers: { Accept: 'application/json', ...auth(), 'Content-Type': 'application/json' },
+          body: JSON.stringify({ context }),
+        });
+      } catch (e) {
+        throw new ApiError(0, 'The API is unreachable', e instanceof Error ? e.message : String(e));
+      }
+      const text = await res.text();
+      try {
+        const body = JSON.parse(text) as Evaluation;
+        if (res.ok || body.errorCode) return body;
+      } catch { /* not an OFREP body */ }
+      throw new ApiError(res.status, res.statusText || `HTTP ${res.status}`, text.slice(0, 300) || undefined);
+    },
+    exposures: (idOrName: string, minutes = 1440) =>
+      request<FlagExposures>('GET', `/api/flags/${encodeURIComponent(idOrName)}/exposures${query({ minutes })}`),
 
     recordMetrics: (samples: MetricSampleInput | MetricSampleInput[]) => request<MetricsAccepted>('POST', '/api/metrics', samples),
     listMetrics: (idOrName: string, opts: { since?: string; limit?: number } = {}) =>

@@ -2,7 +2,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useLive } from '../live/LiveProvider';
 import { api, type FlagFilter } from './client';
 import { keys } from './keys';
-import type { CreateFlagInput, Flag, NewMetricSample } from './types';
+import type { CreateFlagInput, Flag, NewMetricSample, PatchFlagInput } from './types';
 
 // Server state hooks. While the live connection is down they poll, so the screen never goes stale silently.
 
@@ -56,6 +56,29 @@ export function useAnomalies(o: { status?: 'open' | 'active' | 'acknowledged' | 
     queryKey: keys.anomalies(o),
     queryFn: () => api.listAnomalies({ ...o, limit: 200 }),
     refetchInterval: pollInterval,
+  });
+}
+
+export function useExposures(flagId: string | undefined) {
+  // counted per minute and flushed in batches: poll, there is no live event per evaluation
+  return useQuery({
+    queryKey: keys.exposures(flagId ?? ''),
+    queryFn: () => api.exposures(flagId!),
+    enabled: !!flagId,
+    refetchInterval: 10000,
+  });
+}
+
+/** Saves variants, default/off variant and targeting; validation messages come back per JSON path. */
+export function useSaveEvaluation() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (v: { flag: Flag; patch: PatchFlagInput }) => api.patchFlag(v.flag.id, { ...v.patch, changedBy: 'web-ui' }, v.flag.version),
+    onSuccess: (flag) => {
+      qc.setQueryData(keys.flag(flag.id), flag);
+      void qc.invalidateQueries({ queryKey: keys.flagsAll });
+      void qc.invalidateQueries({ queryKey: keys.changesAll });
+    },
   });
 }
 

@@ -13,5 +13,6 @@ export const keys = {
   anomaliesAll: ['anomalies'] as const,
   anomalies: (o: { status?: string; flagId?: string }) => ['anomalies', o] as const,
   health: ['health'] as const,
+  exposures: (flagId: string) => ['exposures', flagId] as const,
   chat: (sessionId: string) => ['chat', sessionId] as const,
 };

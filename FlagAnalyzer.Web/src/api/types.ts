@@ -88,3 +88,25 @@ export interface WhoAmI {
   environment: string | null;
   authMode: 'enabled' | 'disabled';
 }
+/** An OFREP evaluation: a value with its variant and reason, or an error code. */
+export interface Evaluation {
+  key: string;
+  value?: unknown;
+  variant?: string;
+  reason?: string;
+  errorCode?: string;
+  errorDetails?: string;
+}
+
+export interface FlagExposures {
+  flagId: string;
+  flagKey: string;
+  from: string;
+  variants: { variant: string; count: number }[];
+  series: { minute: string; variant: string; count: number }[];
+  srm: {
+    defaultVariant: string; offVariant: string; expectedDefaultShare: number; defaultCount: number; offCount: number;
+    chiSquared: number; pValue: number; mismatch: boolean; since: string;
+  } | null;
+}
+

@@ -3,6 +3,7 @@ import { ArrowLeft, History, LineChart as ChartIcon, Sparkles, AlertOctagon } fr
 import { useAnomalies, useChanges, useFlag, useMetrics, usePredictions } from '../api/hooks';
 import type { FlagChange } from '../api/types';
 import { AnomalyItem } from '../components/AnomalyItem';
+import { EvaluateAs, ExposuresCard, VariantsEditor } from '../components/EvaluationPanel';
 import { FlagCard } from '../components/FlagCard';
 import { MetricChart } from '../components/MetricChart';
 import { PredictionCard } from '../components/PredictionCard';
@@ -59,6 +60,12 @@ export default function FlagDetail() {
               )}
           </Card>
         </div>
+      </div>
+
+      <div className="grid gap-6 lg:grid-cols-3">
+        <VariantsEditor key={`${flag.data.id}:${flag.data.version}`} flag={flag.data} />
+        <EvaluateAs flag={flag.data} />
+        <ExposuresCard flag={flag.data} />
       </div>
 
       <div className="grid gap-6 lg:grid-cols-2">

@@ -1,0 +1,60 @@
+using System.Collections.Frozen;
+using System.Text.Json;
+using FlagAnalyzer.Api.Evaluation.JsonLogic;
+
+namespace FlagAnalyzer.Api.Evaluation;
+
+/// <summary>The kind shared by all of a flag's variant values.</summary>
+public enum FlagValueType { Boolean, String, Number, Object }
+
+/// <summary>
+/// A flag ready to evaluate: targeting compiled, the rollout as a bucket count, and every non-error result
+/// pre-built. Immutable; built by <see cref="FlagCompiler"/>.
+/// </summary>
+public sealed class CompiledFlag
+{
+    internal CompiledFlag(FlagDefinition d, FrozenDictionary<string, JsonElement> variants, FlagValueType type,
+        string defaultVariant, string offVariant, Node? targeting)
+    {
+        Key = d.Key;
+        FlagId = d.FlagId;
+        Version = d.Version;
+        Environment = d.Environment;
+        Enabled = d.Enabled;
+        Variants = variants;
+        ValueType = type;
+        DefaultVariant = defaultVariant;
+        OffVariant = offVariant;
+        Targeting = targeting;
+        RolloutThreshold = Bucketing.RolloutThreshold(d.RolloutPercentage);
+
+        Disabled = new(variants[offVariant], offVariant, EvaluationReason.Disabled);
+        Static = new(variants[defaultVariant], defaultVariant, EvaluationReason.Static);
+        DefaultAfterTargeting = new(variants[defaultVariant], defaultVariant, EvaluationReason.Default);
+        SplitIn = new(variants[defaultVariant], defaultVariant, EvaluationReason.Split);
+        SplitOut = new(variants[offVariant], offVariant, EvaluationReason.Split);
+        // targeting that is nothing but a fractional split assigns pseudo-randomly: OpenFeature's SPLIT
+        var matchReason = targeting is Fractional ? EvaluationReason.Split : EvaluationReason.TargetingMatch;
+        Matches = variants.ToFrozenDictionary(v => v.Key, v => new EvaluationResult(v.Value, v.Key, matchReason), StringComparer.Ordinal);
+    }
+
+    public string Key { get; }
+    public string? FlagId { get; }
+    public long Version { get; }
+    public string Environment { get; }
+    public bool Enabled { get; }
+    public FrozenDictionary<string, JsonElement> Variants { get; }
+    public FlagValueType ValueType { get; }
+    public string DefaultVariant { get; }
+    public string OffVariant { get; }
+    public Node? Targeting { get; }
+    /// <summary>How many of the 10 000 rollout buckets get the default variant.</summary>
+    public int RolloutThreshold { get; }
+
+    internal EvaluationResult Disabled { get; }
+    internal EvaluationResult Static { get; }
+    internal EvaluationResult DefaultAfterTargeting { get; }
+    internal EvaluationResult SplitIn { get; }
+    internal EvaluationResult SplitOut { get; }
+    internal FrozenDictionary<string, EvaluationResult> Matches { get; }
+}

@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Threading.RateLimiting;
+using FlagAnalyzer.Api.Evaluation.Exposures;
+using FlagAnalyzer.Api.Evaluation.Flagd;
+using FlagAnalyzer.Api.Flags;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace FlagAnalyzer.Api.Evaluation;
+
+public static class EvaluationExtensions
+{
+    /// <summary>Snapshot, evaluator, exposures, OFREP's CORS and rate limit. Call after <c>AddFlags</c>: it wraps the flag cache.</summary>
+    public static IHostApplicationBuilder AddEvaluation(this IHostApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection("Evaluation");
+        builder.Services.Configure<EvaluationOptions>(section);
+        var options = section.Get<EvaluationOptions>() ?? new EvaluationOptions();
+
+        builder.Services.AddSingleton<FlagSnapshotStore>();
+        builder.Services.AddSingleton<IFlagSnapshot>(sp => sp.GetRequiredService<FlagSnapshotStore>());
+        builder.Services.AddSingleton(sp => new FlagEvaluator(sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddSingleton<ExposureCounter>();
+        builder.Services.TryAddSingleton<IOfrepAccess, ClaimsOfrepAccess>();
+        builder.Services.AddSingleton<IFlagDefinitionCheck, CompilesCheck>();
+        builder.Services.AddHostedService<SnapshotRefresher>();
+        builder.Services.AddSingleton<ExposureFlusher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ExposureFlusher>());
+
+        // every committed flag write reaches the cache after its commit: the snapshot swaps there too
+        var cache = builder.Services.Last(d => d.ServiceType == typeof(IFlagCache));
+        builder.Services.Remove(cache);
+        builder.Services.AddSingleton<IFlagCache>(sp => new SnapshotUpdatingFlagCache(
+            cache.ImplementationFactory is { } f ? (IFlagCache)f(sp) : (IFlagCache)ActivatorUtilities.GetServiceOrCreateInstance(sp, cache.ImplementationType!),
+            sp.GetRequiredService<FlagSnapshotStore>()));
+
+        if (options.CorsOrigins.Length > 0)
+            builder.Services.AddCors(o => o.AddPolicy(OfrepApi.CorsPolicy, p => p.WithOrigins(options.CorsOrigins)
+                .WithMethods("POST").WithHeaders("Content-Type", "Authorization", "X-API-Key", "If-None-Match").WithExposedHeaders("ETag")));
+        if (options.RequestsPerSecond > 0)
+            builder.Services.AddRateLimiter(o =>
+            {
+                o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+                o.OnRejected = (ctx, _) =>
+                {
+                    var retry = ctx.Lease.TryGetMetadata(MetadataName.RetryAfter, out var after) ? Math.Max(1, (int)Math.Ceiling(after.TotalSeconds)) : 1;
+                    ctx.HttpContext.Response.Headers.RetryAfter = retry.ToString(CultureInfo.InvariantCulture);
+                    return ValueTask.CompletedTask;
+                };
+                o.AddPolicy(OfrepApi.RateLimitPolicy, http => RateLimitPartition.GetFixedWindowLimiter(
+                    http.Request.Headers.Authorization.ToString() + http.Request.Headers["X-API-Key"] + http.Connection.RemoteIpAddress,
+                    _ => new FixedWindowRateLimiterOptions { PermitLimit = options.RequestsPerSecond, Window = TimeSpan.FromSeconds(1), QueueLimit = 0 }));
+            });
+        return builder;
+    }
+
+    public static WebApplication MapEvaluationApi(this WebApplication app)
+    {
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<EvaluationOptions>>().Value;
+        // both act only on endpoints that ask for them (the OFREP group)
+        if (options.CorsOrigins.Length > 0) app.UseCors();
+        if (options.RequestsPerSecond > 0) app.UseRateLimiter();
+        app.MapOfrepApi();
+        app.MapExposuresApi();
+        app.MapFlagdApi();
+        return app;
+    }
+}

@@ -1,0 +1,245 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using FlagAnalyzer.Api.Evaluation.Exposures;
+
+namespace FlagAnalyzer.Api.Evaluation;
+
+/// <summary>
+/// OpenFeature Remote Evaluation Protocol (open-feature/protocol <c>service/openapi.yaml</c>): single and bulk
+/// evaluation over the replica's snapshot, never SQLite. Failures carry <c>key</c> and <c>errorCode</c>, which
+/// the JS providers require before they read an error; 401/403 carry no body.
+/// </summary>
+public static class OfrepApi
+{
+    public const string CorsPolicy = "ofrep";
+    public const string RateLimitPolicy = "ofrep";
+
+    public sealed record OfrepServices(IFlagSnapshot Snapshots, IOfrepAccess Access, FlagEvaluator Evaluator, ExposureCounter Exposures);
+
+    public static IEndpointRouteBuilder MapOfrepApi(this IEndpointRouteBuilder app)
+    {
+        var options = app.ServiceProvider.GetRequiredService<IOptions<EvaluationOptions>>().Value;
+        var ofrep = app.MapGroup("/ofrep/v1").WithTags("OFREP");
+        if (options.CorsOrigins.Length > 0) ofrep.RequireCors(CorsPolicy);
+        if (options.RequestsPerSecond > 0) ofrep.RequireRateLimiting(RateLimitPolicy);
+
+        // access: sdk (env-scoped), admin, editor
+        ofrep.MapPost("/evaluate/flags/{key}", EvaluateFlag)
+            .WithName("OfrepEvaluateFlag").WithSummary("Evaluates one flag for the posted context (OFREP).");
+        // access: sdk (env-scoped), admin, editor
+        ofrep.MapPost("/evaluate/flags", EvaluateFlags)
+            .WithName("OfrepEvaluateFlags").WithSummary("Evaluates every flag visible to the caller for the posted context (OFREP bulk, ETag/304).");
+        return app;
+    }
+
+    public static async Task EvaluateFlag(HttpContext http, string key, [AsParameters] OfrepServices s)
+    {
+        var scope = s.Access.ScopeOf(http);
+        if (scope.DeniedStatus is { } denied) { Deny(http, denied); return; }
+
+        var (context, _, error) = await ReadContextAsync(http, keepRaw: false);
+        if (error is { } e) { await WriteAsync(http, 400, w => WriteFailure(w, key, e.Code, e.Details)); return; }
+
+        if (!s.Snapshots.Current.TryGet(key, out var flag) || !scope.Sees(flag))
+        {
+            await WriteAsync(http, 404, w => WriteFailure(w, key, EvaluationErrorCode.FlagNotFound, $"Flag '{key}' was not found"));
+            return;
+        }
+        var result = s.Evaluator.Evaluate(flag, context!);
+        if (result.IsError)
+        {
+            await WriteAsync(http, 400, w => WriteFailure(w, key, result.ErrorCode!.Value, result.ErrorDetails));
+            return;
+        }
+        s.Exposures.Record(flag, result.Variant!);
+        await WriteAsync(http, 200, w => WriteSuccess(w, flag, result));
+    }
+
+    public static async Task EvaluateFlags(HttpContext http, [AsParameters] OfrepServices s)
+    {
+        var scope = s.Access.ScopeOf(http);
+        if (scope.DeniedStatus is { } denied) { Deny(http, denied); return; }
+
+        var (context, rawContext, error) = await ReadContextAsync(http, keepRaw: true);
+        if (error is { } e)
+        {
+            await WriteAsync(http, 400, w => { w.WriteStartObject(); WriteError(w, e.Code, e.Details); w.WriteEndObject(); });
+            return;
+        }
+
+        var snapshot = s.Snapshots.Current;
+        var etag = BulkETag(snapshot, scope, rawContext);
+        if (http.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Any(t => t.Trim().TrimStart('W', '/') == etag)))
+        {
+            http.Response.StatusCode = StatusCodes.Status304NotModified;
+            http.Response.Headers.ETag = etag;
+            return;
+        }
+
+        http.Response.Headers.ETag = etag;
+        await WriteAsync(http, 200, w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("flags");
+            foreach (var flag in snapshot.ByKey.Values)
+            {
+                if (!scope.Sees(flag)) continue;
+                var result = s.Evaluator.Evaluate(flag, context!);
+                if (result.IsError) WriteFailure(w, flag.Key, result.ErrorCode!.Value, result.ErrorDetails);
+                else
+                {
+                    s.Exposures.Record(flag, result.Variant!);
+                    WriteSuccess(w, flag, result);
+                }
+            }
+            w.WriteEndArray();
+            w.WriteStartObject("metadata");
+            w.WriteString("version", snapshot.Version);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>401/403 without a body, as OFREP defines them (the status-code page would add a problem document).</summary>
+    private static void Deny(HttpContext http, int status)
+    {
+        if (http.Features.Get<Microsoft.AspNetCore.Diagnostics.IStatusCodePagesFeature>() is { } pages) pages.Enabled = false;
+        http.Response.StatusCode = status;
+    }
+
+    /// <summary>The snapshot version, qualified by what else changes the answer: the caller's scope and the context.</summary>
+    private static string BulkETag(FlagSnapshot snapshot, OfrepScope scope, byte[] rawContext)
+    {
+        var digest = SHA256.HashData([.. Encoding.UTF8.GetBytes($"{scope.Environment}\n"), .. rawContext]);
+        return $"\"{snapshot.Version}-{Convert.ToHexStringLower(digest.AsSpan(0, 6))}\"";
+    }
+
+    private readonly record struct ContextError(EvaluationErrorCode Code, string Details);
+
+    /// <summary>
+    /// Reads <c>{"context": {...}}</c> straight from the request's pipe (bodies are small; Kestrel caps them), without
+    /// building a document first. <paramref name="keepRaw"/> keeps the context's bytes for the bulk ETag.
+    /// </summary>
+    private static async Task<(EvaluationContext? Context, byte[] Raw, ContextError? Error)> ReadContextAsync(HttpContext http, bool keepRaw)
+    {
+        var pipe = http.Request.BodyReader;
+        ReadResult read;
+        while (true)
+        {
+            read = await pipe.ReadAsync(http.RequestAborted);
+            if (read.IsCompleted || read.IsCanceled) break;
+            pipe.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+        try
+        {
+            return ParseContext(read.Buffer, keepRaw);
+        }
+        finally
+        {
+            pipe.AdvanceTo(read.Buffer.End);
+        }
+    }
+
+    private static (EvaluationContext? Context, byte[] Raw, ContextError? Error) ParseContext(ReadOnlySequence<byte> body, bool keepRaw)
+    {
+        static (EvaluationContext?, byte[], ContextError?) Fail(EvaluationErrorCode code, string details) => (null, [], new ContextError(code, details));
+        try
+        {
+            var r = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = 64 });
+            if (!r.Read()) return Fail(EvaluationErrorCode.ParseError, "The request body is empty; send {\"context\": {...}}");
+            if (r.TokenType != JsonTokenType.StartObject)
+                return Fail(EvaluationErrorCode.ParseError, "The request body must be a JSON object {\"context\": {...}}");
+            var context = EvaluationContext.Empty;
+            byte[] raw = "{}"u8.ToArray();
+            while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+            {
+                var isContext = r.ValueTextEquals("context"u8);
+                r.Read();
+                if (!isContext) { r.Skip(); continue; }
+                if (r.TokenType == JsonTokenType.Null) continue;
+                if (r.TokenType != JsonTokenType.StartObject) { r.Skip(); return Fail(EvaluationErrorCode.InvalidContext, "context must be a JSON object"); }
+                var from = r.TokenStartIndex;
+                var attributes = ReadObject(ref r);
+                if (keepRaw) raw = body.Slice(from, r.BytesConsumed - from).ToArray();
+                if (attributes.TryGetValue(EvaluationContext.TargetingKeyName, out var key) && key is not (string or null))
+                    return Fail(EvaluationErrorCode.InvalidContext, "context.targetingKey must be a string");
+                context = new EvaluationContext(attributes);
+            }
+            if (r.Read()) return Fail(EvaluationErrorCode.ParseError, "The request body has data after its JSON object");
+            return (context, raw, null);
+        }
+        catch (JsonException ex)
+        {
+            return Fail(EvaluationErrorCode.ParseError, $"The request body is not valid JSON: {ex.Message}");
+        }
+    }
+
+    private static Dictionary<string, object?> ReadObject(ref Utf8JsonReader r)
+    {
+        var d = new Dictionary<string, object?>(StringComparer.Ordinal);
+        while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
+        {
+            var name = r.GetString()!;
+            r.Read();
+            d[name] = ReadValue(ref r);
+        }
+        return d;
+    }
+
+    private static object? ReadValue(ref Utf8JsonReader r)
+    {
+        switch (r.TokenType)
+        {
+            case JsonTokenType.StartObject: return ReadObject(ref r);
+            case JsonTokenType.StartArray:
+                var items = new List<object?>();
+                while (r.Read() && r.TokenType != JsonTokenType.EndArray) items.Add(ReadValue(ref r));
+                return items.ToArray();
+            case JsonTokenType.String: return r.GetString();
+            case JsonTokenType.Number: return r.GetDouble();
+            case JsonTokenType.True: return JsonLogic.Values.True;
+            case JsonTokenType.False: return JsonLogic.Values.False;
+            default: return null;
+        }
+    }
+
+    private static void WriteSuccess(Utf8JsonWriter w, CompiledFlag flag, EvaluationResult r)
+    {
+        w.WriteStartObject();
+        w.WriteString("key", flag.Key);
+        w.WritePropertyName("value");
+        r.Value.WriteTo(w);
+        w.WriteString("variant", r.Variant);
+        w.WriteString("reason", EvaluationNames.Of(r.Reason));
+        w.WriteStartObject("metadata");
+        w.WriteNumber("flagVersion", flag.Version);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+
+    private static void WriteFailure(Utf8JsonWriter w, string key, EvaluationErrorCode code, string? details)
+    {
+        w.WriteStartObject();
+        w.WriteString("key", key);
+        WriteError(w, code, details);
+        w.WriteEndObject();
+    }
+
+    private static void WriteError(Utf8JsonWriter w, EvaluationErrorCode code, string? details)
+    {
+        w.WriteString("errorCode", EvaluationNames.Of(code));
+        if (details is not null) w.WriteString("errorDetails", details);
+    }
+
+    private static async Task WriteAsync(HttpContext http, int status, Action<Utf8JsonWriter> write)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json";
+        await using (var w = new Utf8JsonWriter(http.Response.BodyWriter)) write(w);
+        await http.Response.BodyWriter.FlushAsync(http.RequestAborted);
+    }
+}

@@ -1,0 +1,102 @@
+using System.Text.Json;
+using FlagAnalyzer.Api.Common;
+
+namespace FlagAnalyzer.Api.Flags;
+
+/// <summary>One flag of an imported flag set (e.g. a flagd file), matched to stored flags by its key.</summary>
+public sealed record FlagImport(string Key, bool Enabled, JsonElement Variants, string DefaultVariant, JsonElement? Targeting);
+
+/// <summary>What an import wrote, or (<see cref="Errors"/> set) why it wrote nothing.</summary>
+public sealed record ImportResult(IReadOnlyList<Flag> Created, IReadOnlyList<Flag> Updated, int Unchanged, Validator? Errors = null);
+
+public sealed partial class FlagService
+{
+    /// <summary>
+    /// Creates or updates every flag of a set in one transaction, each with its change-log row; if any flag cannot
+    /// be served, nothing is written and the errors name <c>flags.{key}.{path}</c>. An imported flag serves its
+    /// variants to everyone its targeting does not decide for (rollout 100 %), like the file says.
+    /// </summary>
+    public async Task<ImportResult> ImportAsync(IReadOnlyList<FlagImport> flags, string environment, string changedBy, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var errors = new Validator();
+        var mutations = new List<FlagMutation>();
+        int unchanged = 0;
+        await using (var s = await db.BeginWriteAsync(ct))
+        {
+            var planned = new List<(Flag? Before, Flag After)>();
+            var namesInSet = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var f in flags)
+            {
+                var v = new Validator();
+                FlagRules.CheckKey(f.Key, v);
+                foreach (var (field, messages) in v.Errors) foreach (var m in messages) errors.Add($"flags.{f.Key}.{field}", m);
+                if (!v.IsValid) continue;
+
+                var before = await FlagStore.FindByKeyAsync(s.Connection, s.Transaction, f.Key, ct);
+                var off = before is not null && f.Variants.TryGetProperty(before.OffVariant, out _) ? before.OffVariant
+                    : f.Variants.TryGetProperty(FlagVariants.Off, out _) ? FlagVariants.Off : f.DefaultVariant;
+                var after = before is null
+                    ? new Flag
+                    {
+                        Id = Ids.New("flg", clock),
+                        Name = await FreeNameAsync(s, f.Key, namesInSet, ct),
+                        Key = f.Key,
+                        CreatedAt = now,
+                        UpdatedAt = now,
+                        Version = 1,
+                        TargetEnvironment = environment,
+                    }
+                    : before with { TargetEnvironment = environment };
+                after = after with
+                {
+                    Enabled = f.Enabled,
+                    RolloutPercentage = 100,
+                    Variants = f.Variants,
+                    DefaultVariant = f.DefaultVariant,
+                    OffVariant = off,
+                    Targeting = f.Targeting,
+                };
+                foreach (var (path, message) in definitionCheck?.Check(after) ?? []) errors.Add($"flags.{f.Key}.{path}", message);
+                planned.Add((before, after));
+            }
+            if (!errors.IsValid) return new ImportResult([], [], 0, errors);
+
+            foreach (var (before, after) in planned)
+            {
+                if (before is null)
+                {
+                    await FlagStore.InsertAsync(s, after, ct);
+                    var change = NewChange(after, ChangeTypes.Created, changedBy, now, null, FlagDiff.Snapshot(after), after.TargetEnvironment, "imported");
+                    await FlagStore.InsertChangeAsync(s, change, ct);
+                    mutations.Add(new FlagMutation(null, after, change, null));
+                }
+                else if (await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Reason = "imported" }, ct) is { } m) mutations.Add(m);
+                else unchanged++;
+            }
+            await s.CommitAsync(ct);
+        }
+        foreach (var m in mutations) await AfterCommitAsync(m, ct);
+        return new ImportResult(
+            mutations.Where(m => m.Before is null).Select(m => m.After!).ToList(),
+            mutations.Where(m => m.Before is not null).Select(m => m.After!).ToList(), unchanged);
+    }
+
+    /// <summary>A name for a new flag from its key: lower-cased, with a numeric suffix when that name is taken.</summary>
+    private static async Task<string> FreeNameAsync(Storage.WriteScope s, string key, HashSet<string> namesInSet, CancellationToken ct)
+    {
+        var stem = key.ToLowerInvariant();
+        if (stem.Length > FlagRules.MaxNameLength - 4) stem = stem[..(FlagRules.MaxNameLength - 4)];
+        for (var i = 1; ; i++)
+        {
+            var name = i == 1 ? stem : $"{stem}-{i}";
+            var v = new Validator();
+            FlagRules.CheckName(name, v);
+            if (v.IsValid && !namesInSet.Contains(name) && !await FlagStore.NameTakenAsync(s.Connection, s.Transaction, name, null, ct))
+            {
+                namesInSet.Add(name);
+                return name;
+            }
+        }
+    }
+}

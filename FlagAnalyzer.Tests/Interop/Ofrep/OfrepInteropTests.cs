@@ -1,0 +1,134 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using FlagAnalyzer.Tests.Api;
+using FlagAnalyzer.Tests.Web;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace FlagAnalyzer.Tests.Interop.Ofrep;
+
+/// <summary>
+/// The real npm packages <c>@openfeature/server-sdk</c> 1.23.0 and <c>@openfeature/ofrep-provider</c> 0.1.3, in
+/// Node, against the API on Kestrel (127.0.0.1, dynamic port). The packages come from this folder's committed
+/// lockfile through <c>npm ci</c>, run once per test run; nothing else is downloaded.
+/// </summary>
+public sealed class OfrepInteropTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly string Folder = Path.Combine(RepoPaths.Root, "FlagAnalyzer.Tests", "Interop", "Ofrep");
+    private static readonly SemaphoreSlim InstallGate = new(1, 1);
+    private static bool _installed;
+
+    private readonly ApiFactory _app = new();
+
+    public void Dispose() => _app.Dispose();
+
+    private static async Task<(int Exit, string Out, string Err)> RunAsync(string file, string args, TimeSpan limit, IDictionary<string, string>? env = null)
+    {
+        var psi = new ProcessStartInfo(file, args) { WorkingDirectory = Folder, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        psi.Environment["NO_COLOR"] = "1";
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(limit);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            return (-1, await stdout, $"timed out after {limit}\n{await stderr}");
+        }
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary><c>npm ci</c> from the committed lockfile, unless node_modules already matches it.</summary>
+    private static async Task InstallAsync()
+    {
+        await InstallGate.WaitAsync();
+        try
+        {
+            if (_installed) return;
+            var installedLock = Path.Combine(Folder, "node_modules", ".package-lock.json");
+            var fresh = File.Exists(installedLock) && File.GetLastWriteTimeUtc(installedLock) >= File.GetLastWriteTimeUtc(Path.Combine(Folder, "package-lock.json"));
+            if (!fresh)
+            {
+                var (exit, o, e) = await RunAsync("npm", "ci --no-audit --no-fund --ignore-scripts", TimeSpan.FromMinutes(3));
+                Assert.True(exit == 0, $"npm ci failed (exit {exit}):\n{o}\n{e}");
+            }
+            _installed = true;
+        }
+        finally
+        {
+            InstallGate.Release();
+        }
+    }
+
+    private async Task<HttpClient> StartAsync()
+    {
+        _app.UseKestrel(0);
+        _app.StartServer();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var http = new HttpClient { BaseAddress = new Uri(address) };
+        async Task Create(string json)
+        {
+            var r = await http.PostAsync("/api/flags", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
+            Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
+        }
+        await Create("""{"name":"interop-bool","key":"interopBool","enabled":true,"rolloutPercentage":100}""");
+        await Create("""
+            {"name":"header-color","key":"headerColor","enabled":true,"rolloutPercentage":100,
+             "variants":{"red":"#FF0000","blue":"#0000FF","green":"#00FF00","yellow":"#FFFF00"},"defaultVariant":"red","offVariant":"red",
+             "targeting":{"if":[{"in":["@faas.com",{"var":["email"]}]},{"fractional":[{"cat":[{"var":"$flagd.flagKey"},{"var":"email"}]},["red",25],["blue",25],["green",25],["yellow",25]]},null]}}
+            """);
+        await Create("""{"name":"interop.number","enabled":true,"rolloutPercentage":100,"variants":{"small":7,"large":42},"defaultVariant":"large","offVariant":"small"}""");
+        await Create("""{"name":"interop_object","enabled":true,"rolloutPercentage":100,"variants":{"a":{"size":3,"label":"A"},"b":{"size":0}},"defaultVariant":"a","offVariant":"b"}""");
+        await Create("""{"name":"interop-split","enabled":true,"rolloutPercentage":50}""");
+        await Create("""
+            {"name":"interop-plan","enabled":true,"rolloutPercentage":100,"variants":{"basic":"basic","premium":"premium"},"defaultVariant":"basic","offVariant":"basic",
+             "targeting":{"if":[{"==":[{"var":"plan"},"pro"]},"premium"]}}
+            """);
+        return http;
+    }
+
+    [Fact]
+    public async Task JsServerSdk_WithOfrepProvider_EvaluatesEveryKindOfFlag()
+    {
+        await InstallAsync();
+        using var http = await StartAsync();
+
+        var (exit, stdout, stderr) = await RunAsync("node", "interop.mjs", TimeSpan.FromMinutes(1),
+            new Dictionary<string, string> { ["FLAGANALYZER_URL"] = http.BaseAddress!.ToString().TrimEnd('/') });
+        output.WriteLine(stdout);
+        output.WriteLine(stderr);
+        Assert.True(exit == 0, $"node exited {exit}:\n{stdout}\n{stderr}");
+
+        var r = JsonDocument.Parse(stdout.Trim().Split('\n').Last()).RootElement;
+        string? S(string scenario, string field) => r.GetProperty(scenario).TryGetProperty(field, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+        Assert.True(r.GetProperty("boolean").GetProperty("value").GetBoolean());
+        Assert.Equal(("on", "STATIC"), (S("boolean", "variant"), S("boolean", "reason")));
+
+        Assert.Equal(("#0000FF", "blue", "TARGETING_MATCH"), (S("string", "value"), S("string", "variant"), S("string", "reason")));
+
+        Assert.Equal(42, r.GetProperty("number").GetProperty("value").GetDouble());
+
+        Assert.Equal(3, r.GetProperty("object").GetProperty("value").GetProperty("size").GetInt32());
+        Assert.Equal("a", S("object", "variant"));
+
+        Assert.Equal("SPLIT", S("split", "reason"));
+        Assert.Contains(S("split", "variant"), new[] { "on", "off" });
+
+        Assert.Equal(("premium", "TARGETING_MATCH"), (S("targeting", "value"), S("targeting", "reason")));
+
+        Assert.Equal(("FLAG_NOT_FOUND", "ERROR"), (S("notFound", "errorCode"), S("notFound", "reason")));
+        Assert.False(r.GetProperty("notFound").GetProperty("value").GetBoolean());
+
+        Assert.False(r.GetProperty("afterChange").GetProperty("value").GetBoolean());
+        Assert.Equal(("off", "DISABLED"), (S("afterChange", "variant"), S("afterChange", "reason")));
+    }
+}
