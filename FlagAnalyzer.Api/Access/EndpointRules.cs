@@ -80,6 +80,9 @@ public static class EndpointRules
         [("PATCH", "/api/flags/{idOrName}")] = Write,
         [("DELETE", "/api/flags/{idOrName}")] = Write,
         [("GET", "/api/flags/{idOrName}/changes")] = Read,
+        [("GET", "/api/flags/{idOrName}/exposures")] = Read,
+        [("GET", "/api/flags/export")] = Read,
+        [("POST", "/api/flags/import")] = Write,
 
         // metrics
         [("POST", "/api/metrics")] = Ingest,

@@ -1,4 +1,4 @@
-using System.Security.Claims;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Api.Evaluation;
 
@@ -19,21 +19,18 @@ public interface IOfrepAccess
 }
 
 /// <summary>
-/// Reads the scope from claims: role <c>sdk</c> with claim <c>fa:environment</c> → that environment's flags;
-/// roles admin and editor → every flag; any other authenticated role → 403; no authenticated principal (no
-/// access control configured) → every flag.
+/// The scope of the caller access control authenticated (<see cref="Actor"/>): admin and editor evaluate every
+/// flag; an sdk key evaluates the flags of its environment only (others are FLAG_NOT_FOUND); any other role is
+/// 403. No actor means access control is off for this request (<c>Auth:Mode=disabled</c>): every flag.
 /// </summary>
-public sealed class ClaimsOfrepAccess : IOfrepAccess
+public sealed class ActorOfrepAccess : IOfrepAccess
 {
-    public const string EnvironmentClaim = "fa:environment";
-
-    public OfrepScope ScopeOf(HttpContext http)
+    public OfrepScope ScopeOf(HttpContext http) => http.GetActor() switch
     {
-        var user = http.User;
-        if (user.Identity?.IsAuthenticated != true) return OfrepScope.All;
-        if (user.IsInRole("admin") || user.IsInRole("editor")) return OfrepScope.All;
-        if (user.IsInRole("sdk"))
-            return user.FindFirstValue(EnvironmentClaim) is { Length: > 0 } env ? new OfrepScope(null, env) : OfrepScope.All;
-        return new OfrepScope(StatusCodes.Status403Forbidden, null);
-    }
+        null => OfrepScope.All,
+        { Role: "admin" or "editor", Environment: null } => OfrepScope.All,
+        { Role: "admin" or "editor" or "sdk", Environment: { } env } => new OfrepScope(null, env),
+        { Role: "sdk" } => new OfrepScope(StatusCodes.Status403Forbidden, null), // an sdk key always has an environment
+        _ => new OfrepScope(StatusCodes.Status403Forbidden, null),
+    };
 }

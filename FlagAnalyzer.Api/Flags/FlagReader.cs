@@ -22,4 +22,15 @@ public sealed class FlagReader(Db db, IFlagCache cache) : IFlagIds
         if (flag is not null) await cache.SetAsync(flag, null, ct);
         return flag;
     }
+
+    /// <summary>
+    /// The flag an OpenFeature key names (what SDKs and their telemetry call it), else the flag of that id or
+    /// name: a key defaults to the name, so both agree until someone gives the flag a key of its own.
+    /// </summary>
+    public async Task<Flag?> GetByKeyAsync(string key, CancellationToken ct)
+    {
+        await using (var conn = await db.OpenAsync(ct))
+            if (await FlagStore.FindByKeyAsync(conn, null, key, ct) is { } byKey) return byKey;
+        return await GetAsync(key, ct);
+    }
 }

@@ -6,6 +6,9 @@ namespace FlagAnalyzer.Api.Flags;
 /// <summary>One flag of an imported flag set (e.g. a flagd file), matched to stored flags by its key.</summary>
 public sealed record FlagImport(string Key, bool Enabled, JsonElement Variants, string DefaultVariant, JsonElement? Targeting);
 
+/// <summary>Import a flag set into one environment, as <paramref name="Actor"/> (on behalf of <paramref name="ChangedBy"/>).</summary>
+public sealed record ImportFlagsCommand(IReadOnlyList<FlagImport> Flags, string Environment, string ChangedBy, Actor? Actor);
+
 /// <summary>What an import wrote, or (<see cref="Errors"/> set) why it wrote nothing.</summary>
 public sealed record ImportResult(IReadOnlyList<Flag> Created, IReadOnlyList<Flag> Updated, int Unchanged, Validator? Errors = null);
 
@@ -16,8 +19,9 @@ public sealed partial class FlagService
     /// be served, nothing is written and the errors name <c>flags.{key}.{path}</c>. An imported flag serves its
     /// variants to everyone its targeting does not decide for (rollout 100 %), like the file says.
     /// </summary>
-    public async Task<ImportResult> ImportAsync(IReadOnlyList<FlagImport> flags, string environment, string changedBy, CancellationToken ct)
+    public async Task<ImportResult> ImportAsync(ImportFlagsCommand command, CancellationToken ct)
     {
+        var (flags, environment, changedBy) = (command.Flags, command.Environment, command.ChangedBy);
         var now = clock.GetUtcNow();
         var errors = new Validator();
         var mutations = new List<FlagMutation>();
@@ -67,11 +71,11 @@ public sealed partial class FlagService
                 if (before is null)
                 {
                     await FlagStore.InsertAsync(s, after, ct);
-                    var change = NewChange(after, ChangeTypes.Created, changedBy, now, null, FlagDiff.Snapshot(after), after.TargetEnvironment, "imported");
+                    var change = NewChange(after, ChangeTypes.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(after), after.TargetEnvironment, "imported");
                     await FlagStore.InsertChangeAsync(s, change, ct);
                     mutations.Add(new FlagMutation(null, after, change, null));
                 }
-                else if (await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Reason = "imported" }, ct) is { } m) mutations.Add(m);
+                else if (await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Reason = "imported", Actor = command.Actor }, ct) is { } m) mutations.Add(m);
                 else unchanged++;
             }
             await s.CommitAsync(ct);

@@ -93,7 +93,7 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
 
         var known = new Dictionary<string, Flag?>(StringComparer.Ordinal);
         foreach (var e in attribution.Evaluations)
-            if (!known.ContainsKey(e.FlagKey)) known[e.FlagKey] = await flags.GetAsync(e.FlagKey, ct);
+            if (!known.ContainsKey(e.FlagKey)) known[e.FlagKey] = await flags.GetByKeyAsync(e.FlagKey, ct);
 
         var observations = new List<ResolvedObservation>(attribution.Observations.Count);
         foreach (var o in attribution.Observations)
@@ -111,8 +111,8 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
         return new IntakeResult(StatusCodes.Status200OK, "", new ExportTraceServiceResponse { PartialSuccess = PartialSuccess(attribution, known) });
     }
 
-    /// <summary>The variant that is the control cohort: the flag's off variant ("off" until flags carry one).</summary>
-    public static string ControlVariantOf(Flag flag) => ControlVariantDefault;
+    /// <summary>The variant that is the control cohort: the flag's off variant (what it serves when disabled).</summary>
+    public static string ControlVariantOf(Flag flag) => string.IsNullOrEmpty(flag.OffVariant) ? ControlVariantDefault : flag.OffVariant;
 
     /// <summary>Spans that named an unknown flag or no variant: counted and reported, not stored.</summary>
     private static ExportTracePartialSuccess? PartialSuccess(Attribution a, Dictionary<string, Flag?> known)

@@ -25,12 +25,14 @@ public static class FlagdApi
     }
 
     public static async Task<Results<JsonHttpResult<JsonObject>, ValidationProblem>> Export([AsParameters] FlagdServices s, string? format,
-        string? environment, CancellationToken ct)
+        string? environment, HttpContext http, CancellationToken ct)
     {
         if (format is not (null or "flagd")) return Problems.Invalid("format", "only 'flagd' is supported");
         await using var conn = await s.Db.OpenAsync(ct);
         var flags = await FlagStore.ListAllAsync(conn, ct);
-        return TypedResults.Json(FlagdFormat.Export(flags.Where(f => environment is null || f.TargetEnvironment == environment)));
+        var actor = http.GetActor();
+        return TypedResults.Json(FlagdFormat.Export(flags.Where(f => (environment is null || f.TargetEnvironment == environment)
+                                                                    && (actor?.CanAccessEnvironment(f.TargetEnvironment) ?? true))));
     }
 
     public static async Task<Results<Ok<ImportSummary>, ValidationProblem>> Import([AsParameters] FlagdServices s, JsonElement body,
@@ -43,7 +45,7 @@ public static class FlagdApi
         var (flags, errors) = FlagdFormat.Parse(body);
         if (!errors.IsValid) return errors.ToProblem();
         var changedBy = http.Request.Headers["X-Changed-By"].FirstOrDefault() is { Length: > 0 and <= FlagRules.MaxOwnerLength } h ? h : "import";
-        var r = await s.Service.ImportAsync(flags, env, changedBy, ct);
+        var r = await s.Service.ImportAsync(new ImportFlagsCommand(flags, env, changedBy, http.GetActor()), ct);
         if (r.Errors is { } invalid) return invalid.ToProblem();
         return TypedResults.Ok(new ImportSummary(env, r.Created.Select(f => f.Key).ToList(), r.Updated.Select(f => f.Key).ToList(), r.Unchanged));
     }

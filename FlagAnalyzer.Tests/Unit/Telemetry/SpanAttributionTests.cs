@@ -36,7 +36,7 @@ public sealed class SpanAttributionTests
     public void DeprecatedVariantAttribute_And_SpanAttributes_AreRead()
     {
         var legacy = Request("f", "on", Now, 10).ToList();
-        legacy[0].Events[0] = Evaluation("f", "blue", variantKey: "feature_flag.variant");
+        legacy[0].Events[0] = Otlp.Evaluation("f", "blue", variantKey: "feature_flag.variant");
         Assert.Equal("blue", Assert.Single(Attribute(legacy).Observations).Variant);
 
         var onSpan = Request("f", "on", Now, 10).ToList();
@@ -76,8 +76,8 @@ public sealed class SpanAttributionTests
     public void ARequestCountsOncePerFlag_TheFirstEvaluationWins()
     {
         var spans = Request("f", "on", Now, 10).ToList();
-        spans[0].Events.Add(Evaluation("f", "off"));
-        spans[0].Events.Add(Evaluation("other", "b"));
+        spans[0].Events.Add(Otlp.Evaluation("f", "off"));
+        spans[0].Events.Add(Otlp.Evaluation("other", "b"));
 
         var a = Attribute(spans);
 
