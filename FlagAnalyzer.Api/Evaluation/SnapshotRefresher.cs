@@ -112,6 +112,9 @@ internal sealed partial class SnapshotRefresher(FlagSnapshotStore store, IServic
 /// </summary>
 internal sealed class SnapshotUpdatingFlagCache(IFlagCache inner, FlagSnapshotStore store) : IFlagCache
 {
+    /// <summary>The cache this one passes every call to (Redis, in-process or none).</summary>
+    public IFlagCache Inner => inner;
+
     public ValueTask<Flag?> GetAsync(string idOrName, CancellationToken ct = default) => inner.GetAsync(idOrName, ct);
 
     public async ValueTask SetAsync(Flag flag, string? previousName = null, CancellationToken ct = default)

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Tests.Support;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -68,12 +69,20 @@ public sealed class OfrepInteropTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    private static async Task<string> SdkKeyAsync(HttpClient http, string environment)
+    {
+        var r = await http.PostAsync("/api/keys", new StringContent(
+            $$"""{"name":"interop-sdk","role":"sdk","environment":"{{environment}}"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
+        return System.Text.Json.JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("secret").GetString()!;
+    }
+
     private async Task<HttpClient> StartAsync()
     {
         _app.UseKestrel(0);
         _app.StartServer();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        var http = new HttpClient { BaseAddress = new Uri(address) };
+        var http = new HttpClient { BaseAddress = new Uri(address) }.WithAdminKey();
         async Task Create(string json)
         {
             var r = await http.PostAsync("/api/flags", new StringContent(json, System.Text.Encoding.UTF8, "application/json"));
@@ -102,7 +111,13 @@ public sealed class OfrepInteropTests(ITestOutputHelper output) : IDisposable
         using var http = await StartAsync();
 
         var (exit, stdout, stderr) = await RunAsync("node", "interop.mjs", TimeSpan.FromMinutes(1),
-            new Dictionary<string, string> { ["FLAGANALYZER_URL"] = http.BaseAddress!.ToString().TrimEnd('/') });
+            new Dictionary<string, string>
+            {
+                ["FLAGANALYZER_URL"] = http.BaseAddress!.ToString().TrimEnd('/'),
+                // the SDK evaluates with what an application is given: an sdk key for its environment
+                ["FLAGANALYZER_SDK_KEY"] = await SdkKeyAsync(http, "development"),
+                ["FLAGANALYZER_ADMIN_KEY"] = TestKeys.Admin,
+            });
         output.WriteLine(stdout);
         output.WriteLine(stderr);
         Assert.True(exit == 0, $"node exited {exit}:\n{stdout}\n{stderr}");

@@ -6,7 +6,9 @@ import { OFREPProvider } from '@openfeature/ofrep-provider';
 const baseUrl = process.env.FLAGANALYZER_URL;
 if (!baseUrl) throw new Error('FLAGANALYZER_URL is not set');
 
-await OpenFeature.setProviderAndWait(new OFREPProvider({ baseUrl }));
+const sdkKey = process.env.FLAGANALYZER_SDK_KEY;
+const adminKey = process.env.FLAGANALYZER_ADMIN_KEY;
+await OpenFeature.setProviderAndWait(new OFREPProvider({ baseUrl, headers: { Authorization: `Bearer ${sdkKey}` } }));
 const client = OpenFeature.getClient();
 const user = { targetingKey: 'user-1', email: 'rachel@faas.com' };
 
@@ -22,10 +24,10 @@ const results = {
 };
 
 // a change made through the API is what the SDK gets next
-const flag = await (await fetch(`${baseUrl}/api/flags/interop-bool`)).json();
+const flag = await (await fetch(`${baseUrl}/api/flags/interop-bool`, { headers: { 'X-API-Key': adminKey } })).json();
 const patched = await fetch(`${baseUrl}/api/flags/${flag.id}`, {
   method: 'PATCH',
-  headers: { 'Content-Type': 'application/json' },
+  headers: { 'Content-Type': 'application/json', 'X-API-Key': adminKey },
   body: JSON.stringify({ enabled: false }),
 });
 if (!patched.ok) throw new Error(`PATCH failed: ${patched.status}`);
