@@ -12,11 +12,11 @@ namespace FlagAnalyzer.Benchmarks.Reliability;
 /// <summary>
 /// <c>redis-stall</c>: the real API process with <c>ConnectionStrings:cache</c> on a loopback redis-server, 100 flags,
 /// and N closed-loop workers (default 16) sending 90 % <c>GET /api/flags/{id}</c> and 10 % <c>PATCH</c> (a rollout
-/// move). Three phases of equal length (default 5 s) in one run: before (Redis answering: the baseline), stall
-/// (redis-server SIGSTOPped: connections open, nothing answers), after (SIGCONT). Per phase: latency of reads and
+/// move). Three phases in one run: before (Redis answering: the baseline), stall (redis-server SIGSTOPped:
+/// connections open, nothing answers; longer than the Redis client's own 5 s timeout by default), after (SIGCONT). Per phase: latency of reads and
 /// writes, <c>/health</c>'s cache status and latency (polled every 100 ms), and stale reads — a GET sent after a
 /// PATCH of that flag had returned version v, answered with a version below v.
-/// Options: <c>--workers 16 --phase-seconds 5</c>.
+/// Options: <c>--workers 4 --phase-seconds 5 --stall-seconds 8</c>.
 /// </summary>
 public sealed class RedisStallScenario : IScenario
 {
@@ -29,8 +29,9 @@ public sealed class RedisStallScenario : IScenario
 
     public async Task<int> RunAsync(string[] args)
     {
-        var workers = Measure.Option(args, "--workers", 16);
+        var workers = Measure.Option(args, "--workers", 4);
         var phase = TimeSpan.FromSeconds(Measure.Option(args, "--phase-seconds", 5));
+        var stall = TimeSpan.FromSeconds(Measure.Option(args, "--stall-seconds", 8));
         var redisPort = ApiProcess.FreePort();
         using var redis = await ChildProcess.StartAsync(new ProcessStartInfo("redis-server",
             ["--port", redisPort.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]),
@@ -45,7 +46,7 @@ public sealed class RedisStallScenario : IScenario
         // committed version per flag, as the last PATCH response said
         var committed = new ConcurrentDictionary<string, long>(ids.Select(id => KeyValuePair.Create(id, 1L)));
         Console.WriteLine($"redis-stall: API pid {api.ProcessId}, redis-server pid {redis.Id}, {workers} workers (90% GET, 10% PATCH), "
-                          + $"phases of {phase.TotalSeconds:F0} s; {Environment.ProcessorCount} cores shared; load average {Measure.LoadAverage()}");
+                          + $"phases of {phase.TotalSeconds:F0} s, stall {stall.TotalSeconds:F0} s; {Environment.ProcessorCount} cores shared; load average {Measure.LoadAverage()}");
 
         // warm-up: JIT, connections, local copies
         await RunLoadAsync(http, ids, committed, workers, TimeSpan.FromSeconds(2), () => -1, new ConcurrentBag<Op>());
@@ -56,14 +57,14 @@ public sealed class RedisStallScenario : IScenario
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource();
         var healthLoop = PollHealthAsync(http, () => Volatile.Read(ref current), health, stop.Token);
-        var load = RunLoadAsync(http, ids, committed, workers, 3 * phase, () => Volatile.Read(ref current), ops);
+        var load = RunLoadAsync(http, ids, committed, workers, 2 * phase + stall, () => Volatile.Read(ref current), ops);
 
         await Task.Delay(phase);
         Volatile.Write(ref current, 1);
         Signal(redis.Id, SigStop);
         try
         {
-            await Task.Delay(phase);
+            await Task.Delay(stall);
         }
         finally
         {
