@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
@@ -7,10 +8,15 @@ namespace FlagAnalyzer.Api.Common;
 
 /// <summary>
 /// Turns request-reading failures into problem+json: malformed JSON or a wrong type names the field
-/// (from the JSON path), an oversized body is 413. Other exceptions get a 500 problem without details.
+/// (from the JSON path), a query or route value that does not parse names its parameter, an oversized body
+/// is 413. Other exceptions get a 500 problem without details.
 /// </summary>
-public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+public sealed partial class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
 {
+    // ASP.NET Core's wording for a value that does not convert to the handler's parameter type
+    [GeneratedRegex("""^Failed to bind parameter "(?<type>[^"]+) (?<name>[A-Za-z_][A-Za-z0-9_]*)" from "(?<value>.*)"\.$""", RegexOptions.Singleline)]
+    private static partial Regex BindFailure();
+
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
         if (exception is not BadHttpRequestException bad) return false;
@@ -18,6 +24,19 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
         if (bad.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             details = new ProblemDetails { Status = 413, Title = "Payload too large", Detail = $"Request bodies are limited to {RequestLimits.MaxBodyBytes} bytes." };
+        }
+        else if (exception.InnerException is not JsonException && BindFailure().Match(bad.Message) is { Success: true } m)
+        {
+            var name = m.Groups["name"].Value;
+            var repeated = http.Request.Query.TryGetValue(name, out var values) && values.Count > 1;
+            details = new HttpValidationProblemDetails(new Dictionary<string, string[]>
+            {
+                [name] = [repeated ? "must be given once" : $"'{m.Groups["value"].Value}' {Expected(m.Groups["type"].Value)}"],
+            })
+            {
+                Status = 400,
+                Title = "The request is invalid",
+            };
         }
         else
         {
@@ -33,6 +52,16 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
         http.Response.StatusCode = details.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = details, Exception = exception });
     }
+
+    private static string Expected(string type) => type.TrimEnd('?') switch
+    {
+        "int" or "long" or "short" => "is not a whole number",
+        "double" or "float" or "decimal" => "is not a number",
+        "bool" => "is not true or false",
+        "DateTimeOffset" or "DateTime" => "is not an ISO-8601 date and time",
+        "Guid" => "is not a GUID",
+        _ => $"is not a valid {type.TrimEnd('?')}",
+    };
 }
 
 public static class RequestLimits
