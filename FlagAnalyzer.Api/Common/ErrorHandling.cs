@@ -23,7 +23,7 @@ public sealed partial class BadRequestExceptionHandler(IProblemDetailsService pr
         ProblemDetails details;
         if (bad.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            details = new ProblemDetails { Status = 413, Title = "Payload too large", Detail = $"Request bodies are limited to {RequestLimits.MaxBodyBytes} bytes." };
+            details = new ProblemDetails { Status = 413, Title = "Payload too large", Detail = RequestLimits.TooLarge(RequestLimits.For(http)) };
         }
         else if (exception.InnerException is not JsonException && BindFailure().Match(bad.Message) is { Success: true } m)
         {
@@ -68,17 +68,29 @@ public static class RequestLimits
 {
     public const long MaxBodyBytes = 1024 * 1024;
 
+    /// <summary>Endpoint metadata: this endpoint's body limit instead of <see cref="MaxBodyBytes"/>.</summary>
+    public sealed record BodyLimit(long Bytes);
+
+    public static TBuilder WithBodyLimit<TBuilder>(this TBuilder endpoint, long bytes) where TBuilder : IEndpointConventionBuilder =>
+        endpoint.WithMetadata(new BodyLimit(bytes));
+
+    /// <summary>The body limit of the request's endpoint (routing has run: WebApplication routes first).</summary>
+    public static long For(HttpContext http) => http.GetEndpoint()?.Metadata.GetMetadata<BodyLimit>()?.Bytes ?? MaxBodyBytes;
+
+    public static string TooLarge(long limit) => $"Request bodies are limited to {limit} bytes here.";
+
     /// <summary>Rejects a declared oversized body before any of it is read (Kestrel also enforces the limit on the stream).</summary>
     public static IApplicationBuilder UseBodySizeLimit(this IApplicationBuilder app) => app.Use(async (http, next) =>
     {
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } f) f.MaxRequestBodySize = MaxBodyBytes;
-        if (http.Request.ContentLength > MaxBodyBytes)
+        var limit = For(http);
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } f) f.MaxRequestBodySize = limit;
+        if (http.Request.ContentLength > limit)
         {
             http.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
             await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
             {
                 HttpContext = http,
-                ProblemDetails = { Status = 413, Title = "Payload too large", Detail = $"Request bodies are limited to {MaxBodyBytes} bytes." },
+                ProblemDetails = { Status = 413, Title = "Payload too large", Detail = TooLarge(limit) },
             });
             return;
         }

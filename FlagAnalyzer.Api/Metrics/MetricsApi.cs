@@ -19,13 +19,16 @@ public sealed record MetricsRecorded(string FlagId, int Count, DateTimeOffset Fr
 public static class MetricsApi
 {
     public const int MaxBatch = 10_000;
+    /// <summary>Room for <see cref="MaxBatch"/> samples with every field set (about 2.1 MB compact, 2.9 MB indented).</summary>
+    public const long MaxBodyBytes = 4 * 1024 * 1024;
     /// <summary>Clock skew allowed for client timestamps.</summary>
     public static readonly TimeSpan FutureTolerance = TimeSpan.FromMinutes(5);
     public const double MaxLatencyMs = 3_600_000;
 
     public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/metrics", RecordMetrics).WithTags("Metrics").Accepts<MetricSampleRequest>("application/json");
+        app.MapPost("/api/metrics", RecordMetrics).WithTags("Metrics").Accepts<MetricSampleRequest>("application/json")
+            .WithBodyLimit(MaxBodyBytes);
         app.MapGet("/api/flags/{idOrName}/metrics", ListMetrics).WithTags("Metrics");
         return app;
     }
