@@ -39,6 +39,9 @@ internal sealed class WsConnection
 
     public long QueuedBytes => _out.QueuedBytes;
 
+    /// <summary>True when this socket had to drop messages or ever held over a quarter of its byte cap.</summary>
+    public bool WasSlow => Volatile.Read(ref _dropped) > 0 || _out.PeakBytes > _maxQueueBytes / 4;
+
     /// <summary>
     /// Every event, as the seed sent them; chat events only for this socket's sessions. <c>subscribe_anomalies</c>
     /// adds nothing to that and takes nothing away: the seed's client sends it on connect and still expects flag and

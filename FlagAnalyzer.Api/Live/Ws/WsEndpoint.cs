@@ -53,6 +53,7 @@ public static class WsEndpoint
         finally
         {
             bridge.Remove(connection);
+            if (connection.WasSlow) WsMemory.Release(logger);
         }
     }
 }

@@ -15,6 +15,10 @@ internal sealed class WsOutbox(long maxBytes, int maxMessages)
     /// <summary>Bytes queued right now (messages are shared between sockets, so this is an upper bound of what it holds alone).</summary>
     public long QueuedBytes => Volatile.Read(ref _bytes);
 
+    /// <summary>The most bytes ever queued at once.</summary>
+    public long PeakBytes => Volatile.Read(ref _peak);
+    private long _peak;
+
     public int Count
     {
         get { lock (_queue) return _queue.Count; }
@@ -35,6 +39,7 @@ internal sealed class WsOutbox(long maxBytes, int maxMessages)
             }
             _queue.Enqueue(message);
             _bytes += message.Length;
+            if (_bytes > _peak) _peak = _bytes;
         }
         _ready.Release();
         return dropped;
