@@ -2,6 +2,7 @@ using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Anomalies;
 
@@ -18,13 +19,14 @@ public sealed record AnalyzeResponse(
     IReadOnlyList<Anomaly> Resolved,
     IReadOnlyList<FlagChange> Rollbacks);
 
-public sealed record AnalysisServices(Db Db, StatisticalAnomalyMonitor Monitor, AnomalyEvents Events, TimeProvider Clock);
+public sealed record AnalysisServices(AnomalyService Service);
 
 public static class AnalysisApi
 {
     public static IEndpointRouteBuilder MapAnalysisApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/api/analyze", Analyze).WithTags("Analysis");
+        app.MapPost("/api/analyze", Analyze).WithTags("Analysis")
+            .WithName("Analyze").WithSummary("Run detection now for one flag or all flags");
         return app;
     }
 
@@ -34,22 +36,11 @@ public static class AnalysisApi
     {
         if (body?.FlagId is { } given && string.IsNullOrWhiteSpace(given)) return Problems.Invalid("flagId", "must be a flag id or name when given");
 
-        DetectionRun run;
-        await using (var scope = await s.Db.BeginWriteAsync(ct))
+        return await s.Service.AnalyzeAsync(new AnalyzeCommand(body?.FlagId), ct) switch
         {
-            List<string> ids;
-            if (body?.FlagId is { } key)
-            {
-                var flag = await FlagStore.FindAsync(scope.Connection, scope.Transaction, key, ct);
-                if (flag is null) return Problems.NotFound("Flag", key);
-                ids = [flag.Id];
-            }
-            else ids = await AnalysisStore.FlagIdsAsync(scope, ct);
-            run = await s.Monitor.RunAsync(scope, ids, ct);
-            await scope.CommitAsync(ct);
-        }
-        await s.Events.PublishAsync(run.Outcome, ct);
-        return TypedResults.Ok(new AnalyzeResponse(s.Clock.GetUtcNow(), run.Reports, run.Outcome.Detected, run.Outcome.Resolved,
-            run.Outcome.Rollbacks.Select(m => m.Change).ToList()));
+            AnalyzeResult.Analyzed done => TypedResults.Ok(done.Response),
+            AnalyzeResult.FlagNotFound nf => Problems.NotFound("Flag", nf.Key),
+            var other => throw new InvalidOperationException($"Unexpected result {other}."),
+        };
     }
 }

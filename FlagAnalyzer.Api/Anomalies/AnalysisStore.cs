@@ -1,6 +1,8 @@
 using FlagAnalyzer.Api.Common;
-using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Storage;
+using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Metrics;
+using FlagAnalyzer.Api.Flags;
 
 namespace FlagAnalyzer.Api.Anomalies;
 
@@ -19,12 +21,13 @@ public static class AnalysisStore
         await using var cmd = s.Command("""
             SELECT id, change_type, timestamp FROM flag_changes
             WHERE flag_id = $f
-              AND (change_type IN ('enabled', 'disabled', 'rollout_changed', 'rolled_back')
-                   OR (change_type = 'updated' AND json_valid(new_value)
+              AND (change_type IN ($enabled, $disabled, $rollout, $rolledBack)
+                   OR (change_type = $updated AND json_valid(new_value)
                        AND (json_type(new_value, '$.variants') IS NOT NULL OR json_type(new_value, '$.rules') IS NOT NULL
                             OR json_type(new_value, '$.enabled') IS NOT NULL OR json_type(new_value, '$.rolloutPercentage') IS NOT NULL)))
             ORDER BY timestamp DESC, id DESC LIMIT 1
-            """).With("$f", flagId);
+            """).With("$f", flagId).With("$enabled", ChangeTypes.Enabled).With("$disabled", ChangeTypes.Disabled)
+            .With("$rollout", ChangeTypes.RolloutChanged).With("$rolledBack", ChangeTypes.RolledBack).With("$updated", ChangeTypes.Updated);
         return await cmd.FirstOrDefaultAsync(r => new Anchor(r.GetString(0), r.GetString(1), Time.FromMs(r.GetInt64(2))), ct);
     }
 

@@ -1,10 +1,11 @@
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Anomalies;
 
-public sealed record AnomalyServices(Db Db, TimeProvider Clock);
+public sealed record AnomalyServices(Db Db, AnomalyService Service);
 
 public sealed record AcknowledgeRequest(string? AcknowledgedBy);
 
@@ -13,9 +14,9 @@ public static class AnomaliesApi
     public static IEndpointRouteBuilder MapAnomaliesApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/anomalies").WithTags("Anomalies");
-        api.MapGet("/", ListAnomalies);
-        api.MapGet("/{id}", GetAnomaly);
-        api.MapPost("/{id}/acknowledge", Acknowledge);
+        api.MapGet("/", ListAnomalies).WithName("ListAnomalies").WithSummary("Anomalies (open by default), newest first, paged");
+        api.MapGet("/{id}", GetAnomaly).WithName("GetAnomaly").WithSummary("One anomaly");
+        api.MapPost("/{id}/acknowledge", Acknowledge).WithName("AcknowledgeAnomaly").WithSummary("Acknowledge an active anomaly");
         return app;
     }
 
@@ -51,20 +52,14 @@ public static class AnomaliesApi
         string id, AcknowledgeRequest? body, CancellationToken ct)
     {
         if (body?.AcknowledgedBy is { Length: > 200 }) return Problems.Invalid("acknowledgedBy", "must be at most 200 characters");
-        await using var scope = await s.Db.BeginWriteAsync(ct);
-        var a = await AnomalyStore.GetAsync(scope.Connection, scope.Transaction, id, ct);
-        if (a is null) return Problems.NotFound("Anomaly", id);
-        if (a.Status == AnomalyStatuses.Resolved) return Problems.Conflict($"Anomaly {id} is already resolved.");
-        if (a.Status == AnomalyStatuses.Acknowledged) return TypedResults.Ok(a);
-        var acked = a with
+        var by = body?.AcknowledgedBy is { Length: > 0 } given ? given : "api";
+        return await s.Service.AcknowledgeAsync(new AcknowledgeAnomalyCommand(id, by), ct) switch
         {
-            Status = AnomalyStatuses.Acknowledged,
-            AcknowledgedAt = s.Clock.GetUtcNow(),
-            AcknowledgedBy = body?.AcknowledgedBy is { Length: > 0 } by ? by : "api",
+            AcknowledgeResult.Acknowledged done => TypedResults.Ok(done.Anomaly),
+            AcknowledgeResult.NotFound => Problems.NotFound("Anomaly", id),
+            AcknowledgeResult.AlreadyResolved => Problems.Conflict($"Anomaly {id} is already resolved."),
+            var other => throw new InvalidOperationException($"Unexpected result {other}."),
         };
-        await AnomalyStore.UpdateAsync(scope.Connection, scope.Transaction, acked, ct);
-        await scope.CommitAsync(ct);
-        return TypedResults.Ok(acked);
     }
 
     private static IReadOnlyCollection<string>? Fail(Validator v, string field, string message)

@@ -1,3 +1,5 @@
+using FlagAnalyzer.Api.Metrics;
+
 namespace FlagAnalyzer.Api.Anomalies;
 
 public static class AnomaliesExtensions
@@ -9,6 +11,8 @@ public static class AnomaliesExtensions
         builder.Services.AddSingleton<StatisticalAnomalyMonitor>();
         builder.Services.AddSingleton<IAnomalyMonitor>(sp => sp.GetRequiredService<StatisticalAnomalyMonitor>());
         builder.Services.AddSingleton<AnomalyEvents>();
+        builder.Services.AddSingleton<AnomalyService>();
+        builder.Services.AddSingleton<IMetricsDetection, MetricsDetection>();
         return builder;
     }
 }

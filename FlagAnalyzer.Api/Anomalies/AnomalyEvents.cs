@@ -1,5 +1,5 @@
 using FlagAnalyzer.Api.Flags;
-using FlagAnalyzer.Api.Live;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Api.Anomalies;
 

@@ -1,6 +1,7 @@
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.Data.Sqlite;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Anomalies;
 
@@ -50,9 +51,9 @@ public static class AnomalyStore
     {
         await using var cmd = conn.Command(tx, $"""
             SELECT {Columns} FROM anomalies
-            WHERE status IN ('active', 'acknowledged') AND ($flag IS NULL OR flag_id = $flag)
+            WHERE status IN ($active, $acknowledged) AND ($flag IS NULL OR flag_id = $flag)
             ORDER BY id DESC
-            """).With("$flag", flagId);
+            """).With("$active", AnomalyStatuses.Active).With("$acknowledged", AnomalyStatuses.Acknowledged).With("$flag", flagId);
         return await cmd.ListAsync(Read, ct);
     }
 

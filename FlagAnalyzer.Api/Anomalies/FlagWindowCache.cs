@@ -1,7 +1,5 @@
 using System.Collections.Concurrent;
-using FlagAnalyzer.Api.Analysis;
-using FlagAnalyzer.Api.Metrics;
-using FlagAnalyzer.Api.Predictions;
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Anomalies;
@@ -40,7 +38,7 @@ public sealed class FlagWindowCache
         var committed = await AnalysisStore.ReadTokenAsync(s, flagId, ct);
         if (!_entries.TryGetValue(flagId, out var entry) || entry.AnchorId != anchorId || entry.Token is null || entry.Token != committed)
         {
-            var history = AnalysisStore.NewestSamples(s, flagId, PredictionService.HistorySamples);
+            var history = AnalysisStore.NewestSamples(s, flagId, MetricHistory.MaxSamples);
             entry = new Entry(anchorId, FlagWindow.Build(anchor?.Timestamp, history));
             Interlocked.Increment(ref _rebuilds);
         }

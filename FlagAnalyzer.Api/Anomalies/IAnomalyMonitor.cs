@@ -1,6 +1,6 @@
 using FlagAnalyzer.Api.Flags;
-using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Storage;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Anomalies;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using FlagAnalyzer.Api.Analysis;
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Metrics;
@@ -135,7 +135,8 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
             $"{AnomalyReconciler.Format(trigger.Metric, trigger.BaselineValue)} → {AnomalyReconciler.Format(trigger.Metric, trigger.ObservedValue)} " +
             $"({trigger.ChangePercent:+0;-0}%), severity {trigger.Severity}, confidence {trigger.Confidence * 100:0.##}%; " +
             $"rollout was {flag.RolloutPercentage:0.##}%.");
-        var m = await flags.MutateAsync(s, flag, flag with { Enabled = false, RolloutPercentage = 0 }, ChangeTypes.RolledBack, Guardian, reason, ct);
+        var m = await flags.MutateAsync(s, new FlagMutationRequest(flag, flag with { Enabled = false, RolloutPercentage = 0 }, Guardian)
+            { ChangeType = ChangeTypes.RolledBack, Reason = reason }, ct);
         if (m is not null)
             logger.LogWarning("Guardian rolled back flag {Flag} ({FlagId}): {Reason}", flag.Name, flag.Id, reason);
         return m;

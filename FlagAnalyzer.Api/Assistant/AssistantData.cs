@@ -3,6 +3,7 @@ using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Storage;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Assistant;
 

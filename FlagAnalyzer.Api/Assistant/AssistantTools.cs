@@ -6,6 +6,8 @@ using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Predictions;
 using Microsoft.Extensions.AI;
+using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Llm;
 
 namespace FlagAnalyzer.Api.Assistant;
 

@@ -11,8 +11,8 @@ public static class ChatApi
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/chat").WithTags("Assistant");
-        api.MapPost("/", Ask);
-        api.MapGet("/{sessionId}", GetConversation);
+        api.MapPost("/", Ask).WithName("Chat").WithSummary("Ask the assistant; the answer also streams to chat:{sessionId}");
+        api.MapGet("/{sessionId}", GetConversation).WithName("GetConversation").WithSummary("A chat session's messages");
         return app;
     }
 

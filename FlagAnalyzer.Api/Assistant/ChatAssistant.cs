@@ -1,9 +1,9 @@
 using System.Text;
 using FlagAnalyzer.Api.Common;
-using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
+using FlagAnalyzer.Api.Llm;
 
 namespace FlagAnalyzer.Api.Assistant;
 

@@ -3,6 +3,7 @@ using System.Text;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Predictions;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Assistant;
 

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace FlagAnalyzer.Api.Common;
 
-/// <summary>Problem+json results with the status codes DESIGN.md fixes for each failure.</summary>
+/// <summary>Problem+json results with the status code of each failure (README, "API": 400, 404, 409, 412).</summary>
 public static class Problems
 {
     public static ProblemHttpResult NotFound(string what, string id) =>

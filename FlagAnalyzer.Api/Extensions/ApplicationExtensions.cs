@@ -3,6 +3,7 @@ using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Live;
+using FlagAnalyzer.Api.Llm;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Storage;
@@ -28,8 +29,11 @@ public static class ApplicationExtensions
         builder.AddStorage();
         builder.AddLive();
         builder.AddFlags();
+        builder.AddMetrics();
         builder.AddPredictions();
+        builder.Services.AddSingleton<IOpenAnomalies, OpenAnomaliesFromStore>();
         builder.AddAnomalyDetection();
+        builder.AddLlm();
         builder.AddAssistant();
         return builder;
     }

@@ -28,7 +28,7 @@ public static class ServiceInfo
                 ["health"] = "/health",
                 ["openapi"] = "/openapi/v1.json",
             },
-        })).WithTags("Service").ExcludeFromDescription();
+        })).WithTags("Service").WithName("ServiceInfo").WithSummary("What this service is and where its parts are").ExcludeFromDescription();
         return app;
     }
 }

@@ -1,10 +1,13 @@
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Flags;
 
 /// <summary>Single-flag reads: the cache first, SQLite on a miss (and the cache filled from it).</summary>
-public sealed class FlagReader(Db db, IFlagCache cache)
+public sealed class FlagReader(Db db, IFlagCache cache) : IFlagIds
 {
+    public async Task<string?> ResolveAsync(string idOrName, CancellationToken ct) => (await GetAsync(idOrName, ct))?.Id;
+
     public async Task<Flag?> GetAsync(string idOrName, CancellationToken ct)
     {
         if (await cache.GetAsync(idOrName, ct) is { } cached) return cached;

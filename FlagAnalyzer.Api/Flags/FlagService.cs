@@ -1,30 +1,70 @@
 using System.Text.Json;
 using FlagAnalyzer.Api.Common;
-using FlagAnalyzer.Api.Live;
-using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Flags;
 
-public enum Outcome { Ok, NotFound, NameTaken, Stale }
+/// <summary>Create a flag; <see cref="ChangedBy"/> is logged on its change row.</summary>
+public sealed record CreateFlagCommand(CreateFlagRequest Flag, string ChangedBy);
 
-public sealed record MutationResult(Outcome Outcome, Flag? Flag = null, FlagChange? Change = null, Prediction? Prediction = null,
-    long CurrentVersion = 0, string? Detail = null);
+/// <summary>Patch a flag; <see cref="IfMatch"/> (a version) makes it conditional.</summary>
+public sealed record PatchFlagCommand(string IdOrName, PatchFlagRequest Patch, long? IfMatch, string ChangedBy);
+
+public sealed record DeleteFlagCommand(string IdOrName, long? IfMatch, string ChangedBy);
+
+/// <summary>The seed's change record, with its <c>newValue</c> already read as a patch (<see cref="FlagRules.Validate(RecordChangeRequest, out PatchFlagRequest?)"/>).</summary>
+public sealed record RecordChangeCommand(RecordChangeRequest Change, PatchFlagRequest? Patch);
+
+/// <summary>What a flag write did: exactly one of these.</summary>
+public abstract record FlagWriteResult
+{
+    private FlagWriteResult() { }
+
+    /// <summary>
+    /// Written (or, for a patch that changes nothing, left as it was: <see cref="Change"/> is null). For a delete,
+    /// <see cref="Flag"/> is the flag as it was.
+    /// </summary>
+    public sealed record Done(Flag Flag, FlagChange? Change = null, PredictedChange? Prediction = null) : FlagWriteResult;
+
+    public sealed record NotFound : FlagWriteResult;
+
+    /// <summary>Another flag has the name.</summary>
+    public sealed record NameTaken(string Detail) : FlagWriteResult;
+
+    /// <summary>The If-Match version is not the flag's.</summary>
+    public sealed record Stale(long CurrentVersion) : FlagWriteResult;
+}
 
 /// <summary>
 /// A committed or about-to-commit mutation: what to tell the cache, the live clients and the refiners once
 /// the transaction is durable.
 /// </summary>
-public sealed record FlagMutation(Flag? Before, Flag? After, FlagChange Change, Prediction? Prediction, PredictionInput? Input);
+public sealed record FlagMutation(Flag? Before, Flag? After, FlagChange Change, PredictedChange? Prediction);
+
+/// <summary>
+/// One mutation inside a caller's transaction: write <see cref="After"/> over <see cref="Before"/>. The change is
+/// classified from the diff unless <see cref="ChangeType"/> names it; <see cref="PreviousValue"/> and
+/// <see cref="NewValue"/> override the logged diff; <see cref="Force"/> logs the change even when nothing changed.
+/// </summary>
+public sealed record FlagMutationRequest(Flag Before, Flag After, string ChangedBy)
+{
+    public string? ChangeType { get; init; }
+    public string? Reason { get; init; }
+    public JsonElement? PreviousValue { get; init; }
+    public JsonElement? NewValue { get; init; }
+    public string? Environment { get; init; }
+    public bool Force { get; init; }
+}
 
 /// <summary>
 /// Every flag mutation goes through here: the flag row, its <c>flag_changes</c> row and its prediction are
 /// written in one transaction; cache, live events and LLM refinement follow the commit.
 /// </summary>
-public sealed class FlagService(Db db, IFlagCache cache, PredictionService predictions, ILiveEventPublisher live, TimeProvider clock)
+public sealed class FlagService(Db db, IFlagCache cache, IChangePredictor predictions, ILiveEventPublisher live, TimeProvider clock)
 {
-    public async Task<MutationResult> CreateAsync(CreateFlagRequest r, string changedBy, CancellationToken ct)
+    public async Task<FlagWriteResult> CreateAsync(CreateFlagCommand command, CancellationToken ct)
     {
+        var (r, changedBy) = (command.Flag, command.ChangedBy);
         var now = clock.GetUtcNow();
         var flag = new Flag
         {
@@ -48,63 +88,71 @@ public sealed class FlagService(Db db, IFlagCache cache, PredictionService predi
         await using (var s = await db.BeginWriteAsync(ct))
         {
             if (await FlagStore.NameTakenAsync(s.Connection, s.Transaction, flag.Name, null, ct))
-                return new MutationResult(Outcome.NameTaken, Detail: $"A flag named '{flag.Name}' already exists.");
+                return new FlagWriteResult.NameTaken($"A flag named '{flag.Name}' already exists.");
             await FlagStore.InsertAsync(s, flag, ct);
             var change = NewChange(flag, ChangeTypes.Created, changedBy, now, null, FlagDiff.Snapshot(flag), flag.TargetEnvironment);
             await FlagStore.InsertChangeAsync(s, change, ct);
             await s.CommitAsync(ct);
-            m = new FlagMutation(null, flag, change, null, null);
+            m = new FlagMutation(null, flag, change, null);
         }
         await AfterCommitAsync(m, ct);
-        return new MutationResult(Outcome.Ok, flag, m.Change);
+        return new FlagWriteResult.Done(flag, m.Change);
     }
 
-    public async Task<MutationResult> PatchAsync(string idOrName, PatchFlagRequest p, long? ifMatch, string changedBy, CancellationToken ct)
+    public async Task<FlagWriteResult> PatchAsync(PatchFlagCommand command, CancellationToken ct)
     {
+        var (idOrName, p, ifMatch, changedBy) = command;
         FlagMutation? m;
+        Flag written;
         await using (var s = await db.BeginWriteAsync(ct))
         {
             var before = await FlagStore.FindAsync(s.Connection, s.Transaction, idOrName, ct);
-            if (before is null) return new MutationResult(Outcome.NotFound);
-            if (ifMatch is { } v && v != before.Version) return new MutationResult(Outcome.Stale, CurrentVersion: before.Version);
+            if (before is null) return new FlagWriteResult.NotFound();
+            if (ifMatch is { } v && v != before.Version) return new FlagWriteResult.Stale(before.Version);
             if (p.Name is not null && p.Name != before.Name && await FlagStore.NameTakenAsync(s.Connection, s.Transaction, p.Name, before.Id, ct))
-                return new MutationResult(Outcome.NameTaken, Detail: $"A flag named '{p.Name}' already exists.");
+                return new FlagWriteResult.NameTaken($"A flag named '{p.Name}' already exists.");
 
-            m = await MutateAsync(s, before, FlagDiff.Apply(before, p), null, changedBy, null, ct);
-            if (m is null) return new MutationResult(Outcome.Ok, before);
+            m = await MutateAsync(s, new FlagMutationRequest(before, FlagDiff.Apply(before, p), changedBy), ct);
+            if (m is null) return new FlagWriteResult.Done(before);
+            written = m.After ?? before;
             await s.CommitAsync(ct);
         }
         await AfterCommitAsync(m, ct);
-        return new MutationResult(Outcome.Ok, m.After, m.Change, m.Prediction);
+        return new FlagWriteResult.Done(written, m.Change, m.Prediction);
     }
 
-    public async Task<MutationResult> DeleteAsync(string idOrName, long? ifMatch, string changedBy, CancellationToken ct)
+    public async Task<FlagWriteResult> DeleteAsync(DeleteFlagCommand command, CancellationToken ct)
     {
+        var (idOrName, ifMatch, changedBy) = command;
         FlagMutation m;
+        Flag deleted;
         await using (var s = await db.BeginWriteAsync(ct))
         {
             var before = await FlagStore.FindAsync(s.Connection, s.Transaction, idOrName, ct);
-            if (before is null) return new MutationResult(Outcome.NotFound);
-            if (ifMatch is { } v && v != before.Version) return new MutationResult(Outcome.Stale, CurrentVersion: before.Version);
+            if (before is null) return new FlagWriteResult.NotFound();
+            if (ifMatch is { } v && v != before.Version) return new FlagWriteResult.Stale(before.Version);
+            deleted = before;
             await FlagStore.DeleteAsync(s, before.Id, before.Version, ct);
             var change = NewChange(before, ChangeTypes.Deleted, changedBy, clock.GetUtcNow(), FlagDiff.Snapshot(before), null, before.TargetEnvironment);
             await FlagStore.InsertChangeAsync(s, change, ct);
             await s.CommitAsync(ct);
-            m = new FlagMutation(before, null, change, null, null);
+            m = new FlagMutation(before, null, change, null);
         }
         await AfterCommitAsync(m, ct);
-        return new MutationResult(Outcome.Ok, m.Before, m.Change);
+        return new FlagWriteResult.Done(deleted, m.Change);
     }
 
     /// <summary>The seed's change record: brings the flag to <c>newValue</c> and logs the change as the client named it.</summary>
-    public async Task<MutationResult> RecordChangeAsync(RecordChangeRequest r, PatchFlagRequest? patch, CancellationToken ct)
+    public async Task<FlagWriteResult> RecordChangeAsync(RecordChangeCommand command, CancellationToken ct)
     {
+        var (r, patch) = command;
         FlagMutation m;
+        Flag written;
         await using (var s = await db.BeginWriteAsync(ct))
         {
             var before = (r.FlagId is { Length: > 0 } id ? await FlagStore.FindAsync(s.Connection, s.Transaction, id, ct) : null)
                          ?? (r.FlagName is { Length: > 0 } name ? await FlagStore.FindAsync(s.Connection, s.Transaction, name, ct) : null);
-            if (before is null) return new MutationResult(Outcome.NotFound);
+            if (before is null) return new FlagWriteResult.NotFound();
             patch ??= new PatchFlagRequest(null, null, null, null, null, null, null, null, null, null, null);
             // the change type implies the switch even when newValue leaves it out
             patch = r.ChangeType switch
@@ -114,40 +162,47 @@ public sealed class FlagService(Db db, IFlagCache cache, PredictionService predi
                 _ => patch,
             };
             if (patch.Name is not null && patch.Name != before.Name && await FlagStore.NameTakenAsync(s.Connection, s.Transaction, patch.Name, before.Id, ct))
-                return new MutationResult(Outcome.NameTaken, Detail: $"A flag named '{patch.Name}' already exists.");
+                return new FlagWriteResult.NameTaken($"A flag named '{patch.Name}' already exists.");
 
             var after = FlagDiff.Apply(before, patch);
-            m = (await MutateAsync(s, before, after, r.ChangeType, r.ChangedBy ?? "api", null, ct,
-                previous: r.PreviousValue, next: r.NewValue, environment: r.Environment, force: true))!;
+            var forced = await MutateAsync(s, new FlagMutationRequest(before, after, r.ChangedBy ?? "api")
+            {
+                ChangeType = r.ChangeType,
+                PreviousValue = r.PreviousValue,
+                NewValue = r.NewValue,
+                Environment = r.Environment,
+                Force = true,
+            }, ct);
+            m = forced ?? throw new InvalidOperationException("A forced mutation always yields a change.");
+            written = m.After ?? before;
             await s.CommitAsync(ct);
         }
         await AfterCommitAsync(m, ct);
-        return new MutationResult(Outcome.Ok, m.After, m.Change, m.Prediction);
+        return new FlagWriteResult.Done(written, m.Change, m.Prediction);
     }
 
     /// <summary>
-    /// Writes <paramref name="after"/> over <paramref name="before"/> with its change row and prediction, inside
-    /// the caller's transaction. Returns null when nothing changed (unless forced: a recorded change is logged
-    /// even when the flag already had that state). The caller commits, then calls <see cref="AfterCommitAsync"/>.
+    /// Writes the request's flag over its previous state with its change row and prediction, inside the caller's
+    /// transaction. Returns null when nothing changed (unless forced: a recorded change is logged even when the
+    /// flag already had that state). The caller commits, then calls <see cref="AfterCommitAsync"/>.
     /// </summary>
-    public async Task<FlagMutation?> MutateAsync(WriteScope s, Flag before, Flag after, string? changeType, string changedBy,
-        string? reason, CancellationToken ct, JsonElement? previous = null, JsonElement? next = null, string? environment = null,
-        bool force = false)
+    public async Task<FlagMutation?> MutateAsync(WriteScope s, FlagMutationRequest r, CancellationToken ct)
     {
+        var (before, after) = (r.Before, r.After);
         var (prevDiff, nextDiff) = FlagDiff.Changed(before, after);
-        if (nextDiff.Count == 0 && !force) return null;
+        if (nextDiff.Count == 0 && !r.Force) return null;
 
         var now = clock.GetUtcNow();
         var stored = nextDiff.Count == 0 ? before : after with { UpdatedAt = now, Version = before.Version + 1 };
         if (!ReferenceEquals(stored, before) && !await FlagStore.UpdateAsync(s, stored, before.Version, ct))
             throw new InvalidOperationException($"Flag {before.Id} changed inside a write transaction.");
 
-        var change = NewChange(stored, changeType ?? FlagDiff.Classify(before, after), changedBy, now,
-            Given(previous) ?? FlagDiff.ToElement(prevDiff), Given(next) ?? FlagDiff.ToElement(nextDiff),
-            environment ?? stored.TargetEnvironment, reason) with { PredictionId = Ids.New("prd", clock) };
-        var (prediction, input) = await predictions.PredictAsync(s, before, stored, change, ct);
+        var change = NewChange(stored, r.ChangeType ?? FlagDiff.Classify(before, after), r.ChangedBy, now,
+            Given(r.PreviousValue) ?? FlagDiff.ToElement(prevDiff), Given(r.NewValue) ?? FlagDiff.ToElement(nextDiff),
+            r.Environment ?? stored.TargetEnvironment, r.Reason) with { PredictionId = Ids.New("prd", clock) };
+        var prediction = await predictions.PredictAsync(s, before, stored, change, ct);
         await FlagStore.InsertChangeAsync(s, change, ct);
-        return new FlagMutation(before, ReferenceEquals(stored, before) ? before : stored, change, prediction, input);
+        return new FlagMutation(before, ReferenceEquals(stored, before) ? before : stored, change, prediction);
     }
 
     /// <summary>Cache write-through, live events and refinement hand-off for a committed mutation.</summary>
@@ -165,11 +220,7 @@ public sealed class FlagService(Db db, IFlagCache cache, PredictionService predi
         };
         await live.PublishAsync(new LiveEvent(flagEvent, (object?)m.After ?? m.Before!, flagId), ct);
         await live.PublishAsync(new LiveEvent(LiveEventTypes.FlagChanged, m.Change, flagId), ct);
-        if (m.Prediction is { } p)
-        {
-            await live.PublishAsync(new LiveEvent(LiveEventTypes.PredictionCreated, p, flagId), ct);
-            predictions.HandOff(p, m.Input!);
-        }
+        if (m.Prediction is { } p) await predictions.AfterCommitAsync(p, ct);
     }
 
     private static JsonElement? Given(JsonElement? e) => e is { ValueKind: JsonValueKind.Object } ? e : null;

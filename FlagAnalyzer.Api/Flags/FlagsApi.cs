@@ -1,5 +1,4 @@
 using FlagAnalyzer.Api.Common;
-using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -8,22 +7,24 @@ namespace FlagAnalyzer.Api.Flags;
 
 public sealed record FlagServices(FlagService Service, FlagReader Reader, Db Db);
 
-public sealed record ChangeResponse(FlagChange Change, Prediction? Prediction);
+/// <summary>The recorded change and its prediction (a Predictions resource, serialised by its runtime type).</summary>
+public sealed record ChangeResponse(FlagChange Change, object? Prediction);
 
 public static class FlagsApi
 {
     public static IEndpointRouteBuilder MapFlagsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/flags").WithTags("Flags");
-        api.MapGet("/", ListFlags);
-        api.MapPost("/", CreateFlag);
-        // registered before "/{idOrName}" routes so "change" is never taken for a flag name
-        api.MapPost("/change", RecordChange);
-        api.MapGet("/changes", ListAllChanges);
-        api.MapGet("/{idOrName}", GetFlag).WithName("GetFlag");
-        api.MapPatch("/{idOrName}", PatchFlag);
-        api.MapDelete("/{idOrName}", DeleteFlag);
-        api.MapGet("/{idOrName}/changes", ListFlagChanges);
+        api.MapGet("/", ListFlags).WithName("ListFlags").WithSummary("Flags, filtered and paged by name");
+        api.MapPost("/", CreateFlag).WithName("CreateFlag").WithSummary("Create a flag");
+        // registration order does not matter: among endpoints accepting the method, routing ranks a literal segment
+        // above a parameter, so GET /changes is the change log even if a flag is named "changes"
+        api.MapPost("/change", RecordChange).WithName("RecordChange").WithSummary("Record a change (the seed's call): applies it and returns the change with its prediction");
+        api.MapGet("/changes", ListAllChanges).WithName("ListAllChanges").WithSummary("The change log of all flags, newest first");
+        api.MapGet("/{idOrName}", GetFlag).WithName("GetFlag").WithSummary("One flag by id or name, with its ETag");
+        api.MapPatch("/{idOrName}", PatchFlag).WithName("PatchFlag").WithSummary("Change a flag's fields (If-Match for optimistic concurrency)");
+        api.MapDelete("/{idOrName}", DeleteFlag).WithName("DeleteFlag").WithSummary("Delete a flag (its change log stays)");
+        api.MapGet("/{idOrName}/changes", ListFlagChanges).WithName("ListFlagChanges").WithSummary("One flag's change log, newest first");
         return app;
     }
 
@@ -44,10 +45,14 @@ public static class FlagsApi
     {
         var v = FlagRules.Validate(body);
         if (!v.IsValid) return v.ToProblem();
-        var r = await s.Service.CreateAsync(body, ChangedBy(body.ChangedBy, http), ct);
-        if (r.Outcome == Outcome.NameTaken) return Problems.Conflict(r.Detail!);
-        http.Response.Headers.ETag = r.Flag!.ETag;
-        return TypedResults.Created($"/api/flags/{r.Flag.Id}", r.Flag);
+        switch (await s.Service.CreateAsync(new CreateFlagCommand(body, ChangedBy(body.ChangedBy, http)), ct))
+        {
+            case FlagWriteResult.Done done:
+                http.Response.Headers.ETag = done.Flag.ETag;
+                return TypedResults.Created($"/api/flags/{done.Flag.Id}", done.Flag);
+            case FlagWriteResult.NameTaken taken: return Problems.Conflict(taken.Detail);
+            case var other: throw Unexpected(other);
+        }
     }
 
     public static async Task<Results<Ok<Flag>, ProblemHttpResult>> GetFlag([AsParameters] FlagServices s, string idOrName,
@@ -65,27 +70,28 @@ public static class FlagsApi
         var v = FlagRules.Validate(body);
         if (!v.IsValid) return v.ToProblem();
         if (!TryIfMatch(http, out var ifMatch)) return Problems.PreconditionFailed(-1);
-        var r = await s.Service.PatchAsync(idOrName, body, ifMatch, ChangedBy(body.ChangedBy, http), ct);
-        switch (r.Outcome)
+        switch (await s.Service.PatchAsync(new PatchFlagCommand(idOrName, body, ifMatch, ChangedBy(body.ChangedBy, http)), ct))
         {
-            case Outcome.NotFound: return Problems.NotFound("Flag", idOrName);
-            case Outcome.Stale: return Problems.PreconditionFailed(r.CurrentVersion);
-            case Outcome.NameTaken: return Problems.Conflict(r.Detail!);
+            case FlagWriteResult.Done done:
+                http.Response.Headers.ETag = done.Flag.ETag;
+                return TypedResults.Ok(done.Flag);
+            case FlagWriteResult.NotFound: return Problems.NotFound("Flag", idOrName);
+            case FlagWriteResult.Stale stale: return Problems.PreconditionFailed(stale.CurrentVersion);
+            case FlagWriteResult.NameTaken taken: return Problems.Conflict(taken.Detail);
+            case var other: throw Unexpected(other);
         }
-        http.Response.Headers.ETag = r.Flag!.ETag;
-        return TypedResults.Ok(r.Flag);
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteFlag([AsParameters] FlagServices s, string idOrName,
         HttpContext http, CancellationToken ct)
     {
         if (!TryIfMatch(http, out var ifMatch)) return Problems.PreconditionFailed(-1);
-        var r = await s.Service.DeleteAsync(idOrName, ifMatch, ChangedBy(null, http), ct);
-        return r.Outcome switch
+        return await s.Service.DeleteAsync(new DeleteFlagCommand(idOrName, ifMatch, ChangedBy(null, http)), ct) switch
         {
-            Outcome.NotFound => Problems.NotFound("Flag", idOrName),
-            Outcome.Stale => Problems.PreconditionFailed(r.CurrentVersion),
-            _ => TypedResults.NoContent(),
+            FlagWriteResult.Done => TypedResults.NoContent(),
+            FlagWriteResult.NotFound => Problems.NotFound("Flag", idOrName),
+            FlagWriteResult.Stale stale => Problems.PreconditionFailed(stale.CurrentVersion),
+            var other => throw Unexpected(other),
         };
     }
 
@@ -94,12 +100,12 @@ public static class FlagsApi
     {
         var v = FlagRules.Validate(body, out var patch);
         if (!v.IsValid) return v.ToProblem();
-        var r = await s.Service.RecordChangeAsync(body, patch, ct);
-        return r.Outcome switch
+        return await s.Service.RecordChangeAsync(new RecordChangeCommand(body, patch), ct) switch
         {
-            Outcome.NotFound => Problems.NotFound("Flag", body.FlagId ?? body.FlagName ?? ""),
-            Outcome.NameTaken => Problems.Conflict(r.Detail!),
-            _ => TypedResults.Ok(new ChangeResponse(r.Change!, r.Prediction)),
+            FlagWriteResult.Done { Change: { } change } done => TypedResults.Ok(new ChangeResponse(change, done.Prediction?.Prediction)),
+            FlagWriteResult.NotFound => Problems.NotFound("Flag", body.FlagId ?? body.FlagName ?? ""),
+            FlagWriteResult.NameTaken taken => Problems.Conflict(taken.Detail),
+            var other => throw Unexpected(other),
         };
     }
 
@@ -129,6 +135,8 @@ public static class FlagsApi
         var rows = await FlagStore.ListChangesAsync(conn, null, new FlagStore.ChangeFilter(flagId, changeType, environment, null), after, take + 1, ct);
         return TypedResults.Ok(Paging.Build(rows, take, c => c.Id));
     }
+
+    private static InvalidOperationException Unexpected(FlagWriteResult r) => new($"Unexpected flag write result {r.GetType().Name}.");
 
     private static string ChangedBy(string? fromBody, HttpContext http) =>
         fromBody is { Length: > 0 and <= FlagRules.MaxOwnerLength } ? fromBody

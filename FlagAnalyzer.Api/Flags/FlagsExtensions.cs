@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Common;
 using StackExchange.Redis;
 
 namespace FlagAnalyzer.Api.Flags;
@@ -37,6 +38,7 @@ public static class FlagsExtensions
         }
         builder.Services.AddHealthChecks().AddCheck<FlagCacheHealthCheck>("cache");
         builder.Services.AddSingleton<FlagReader>();
+        builder.Services.AddSingleton<IFlagIds>(sp => sp.GetRequiredService<FlagReader>());
         builder.Services.AddSingleton<FlagService>();
         return builder;
     }

@@ -1,3 +1,5 @@
+using FlagAnalyzer.Api.Common;
+
 namespace FlagAnalyzer.Api.Live;
 
 /// <summary>

@@ -1,6 +1,7 @@
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.Data.Sqlite;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Metrics;
 

@@ -1,20 +1,12 @@
 using System.Text.Json;
-using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Common;
-using FlagAnalyzer.Api.Flags;
-using FlagAnalyzer.Api.Live;
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace FlagAnalyzer.Api.Metrics;
 
-public sealed record MetricsServices(Db Db, FlagReader Flags, IAnomalyMonitor Monitor, AnomalyEvents AnomalyEvents,
-    ILiveEventPublisher Live, TimeProvider Clock);
-
-public sealed record MetricsAccepted(int Accepted, IReadOnlyList<Anomaly> Anomalies);
-
-/// <summary>The <c>metrics.recorded</c> payload: counts per flag, not the samples themselves.</summary>
-public sealed record MetricsRecorded(string FlagId, int Count, DateTimeOffset From, DateTimeOffset To, MetricSample Latest);
+public sealed record MetricsServices(Db Db, IFlagIds Flags, MetricsService Service, TimeProvider Clock);
 
 public static class MetricsApi
 {
@@ -28,8 +20,10 @@ public static class MetricsApi
     public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/metrics", RecordMetrics).WithTags("Metrics").Accepts<MetricSampleRequest>("application/json")
+            .WithName("RecordMetrics").WithSummary("Record one metric sample or a batch; runs detection in the same transaction")
             .WithBodyLimit(MaxBodyBytes);
-        app.MapGet("/api/flags/{idOrName}/metrics", ListMetrics).WithTags("Metrics");
+        app.MapGet("/api/flags/{idOrName}/metrics", ListMetrics).WithTags("Metrics")
+            .WithName("ListMetrics").WithSummary("A flag's metric samples, oldest first, paged");
         return app;
     }
 
@@ -49,23 +43,9 @@ public static class MetricsApi
             Validate(requests[i], parsed.IsArray ? i : null, now, v);
         if (!v.IsValid) return v.ToProblem();
 
-        // resolve each distinct flag id or name once
-        var flagIds = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var key in requests.Select(r => r.FlagId!).Distinct())
-        {
-            var flag = await s.Flags.GetAsync(key, ct);
-            if (flag is null)
-            {
-                var at = requests.FindIndex(r => r.FlagId == key);
-                return TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Flag not found",
-                    detail: $"No flag has the id or name '{key}' ({(parsed.IsArray ? $"[{at}]." : "")}flagId).");
-            }
-            flagIds[key] = flag.Id;
-        }
-
         var samples = requests.Select(r => new MetricSample
         {
-            FlagId = flagIds[r.FlagId!],
+            FlagId = r.FlagId!,
             Timestamp = r.Timestamp ?? now,
             Cohort = r.Cohort,
             ErrorRate = r.ErrorRate!.Value,
@@ -76,23 +56,13 @@ public static class MetricsApi
             UserSatisfactionScore = r.UserSatisfactionScore,
         }).ToList();
 
-        List<MetricSample> stored;
-        DetectionOutcome outcome;
-        await using (var scope = await s.Db.BeginWriteAsync(ct))
+        return await s.Service.RecordAsync(new RecordMetricsRequest(samples), ct) switch
         {
-            stored = MetricStore.Insert(scope, samples);
-            outcome = await s.Monitor.DetectAsync(scope, flagIds.Values.Distinct().ToList(), ct, stored);
-            await scope.CommitAsync(ct);
-        }
-
-        foreach (var group in stored.GroupBy(m => m.FlagId))
-        {
-            var latest = group.MaxBy(m => m.Timestamp)!;
-            await s.Live.PublishAsync(new LiveEvent(LiveEventTypes.MetricsRecorded,
-                new MetricsRecorded(group.Key, group.Count(), group.Min(m => m.Timestamp), latest.Timestamp, latest), group.Key), ct);
-        }
-        await s.AnomalyEvents.PublishAsync(outcome, ct);
-        return TypedResults.Ok(new MetricsAccepted(stored.Count, outcome.Detected));
+            RecordMetricsResult.Recorded ok => TypedResults.Ok(ok.Accepted),
+            RecordMetricsResult.FlagNotFound nf => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Flag not found",
+                detail: $"No flag has the id or name '{nf.Key}' ({(parsed.IsArray ? $"[{nf.Index}]." : "")}flagId)."),
+            var other => throw new InvalidOperationException($"Unexpected result {other}."),
+        };
     }
 
     /// <summary>Checks one sample; field names (with the <c>[i].</c> prefix of a batch) are built only for errors.</summary>
@@ -159,10 +129,9 @@ public static class MetricsApi
         if (since is { } a && until is { } b && b <= a) v.Add("until", "must be after since");
         if (!v.IsValid) return v.ToProblem();
 
-        var flag = await s.Flags.GetAsync(idOrName, ct);
-        if (flag is null) return Problems.NotFound("Flag", idOrName);
+        if (await s.Flags.ResolveAsync(idOrName, ct) is not { } flagId) return Problems.NotFound("Flag", idOrName);
         await using var conn = await s.Db.OpenAsync(ct);
-        var rows = await MetricStore.ListAsync(conn, null, flag.Id, since, until, cohort, position, take + 1, ct);
+        var rows = await MetricStore.ListAsync(conn, null, flagId, since, until, cohort, position, take + 1, ct);
         return TypedResults.Ok(Paging.Build(rows, take, m => $"{Time.ToMs(m.Timestamp)}:{m.Id}"));
     }
 }

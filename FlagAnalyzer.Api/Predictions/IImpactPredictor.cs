@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
-using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Flags;
-using FlagAnalyzer.Api.Metrics;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Predictions;
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Predictions;
 
@@ -26,10 +27,11 @@ public sealed record PredictedImpact(double ErrorRateChange, double LatencyChang
 
 public static class RiskLevels
 {
-    public const string Low = "low";
-    public const string Medium = "medium";
-    public const string High = "high";
-    public const string Critical = "critical";
+    // the same four words as anomaly severities, defined once
+    public const string Low = Severities.Low;
+    public const string Medium = Severities.Medium;
+    public const string High = Severities.High;
+    public const string Critical = Severities.Critical;
 
     public static readonly IReadOnlyList<string> All = [Low, Medium, High, Critical];
 
@@ -41,7 +43,7 @@ public static class RiskLevels
         _ => Low,
     };
 
-    public static int Rank(string level) => level switch { Critical => 3, High => 2, Medium => 1, _ => 0 };
+    public static int Rank(string level) => Severities.Rank(level);
 }
 
 public static class UserImpacts

@@ -1,16 +1,17 @@
-using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Metrics;
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Predictions;
 
 /// <summary>Makes the statistical prediction for a change inside the change's transaction, then hands it to refiners.</summary>
-public sealed class PredictionService(IImpactPredictor predictor, IEnumerable<IPredictionRefiner> refiners, TimeProvider clock)
+public sealed class PredictionService(IImpactPredictor predictor, IEnumerable<IPredictionRefiner> refiners, IOpenAnomalies openAnomalies,
+    ILiveEventPublisher live, TimeProvider clock) : IChangePredictor
 {
     /// <summary>How much history a prediction reads: the newest samples of the flag, and a week of changes.</summary>
-    public const int HistorySamples = 10_000;
+    public const int HistorySamples = MetricHistory.MaxSamples;
     public static readonly TimeSpan ChangeWindow = TimeSpan.FromDays(7);
 
     private readonly IPredictionRefiner[] _refiners = refiners.ToArray();
@@ -22,7 +23,7 @@ public sealed class PredictionService(IImpactPredictor predictor, IEnumerable<IP
         var history = await MetricStore.RecentAsync(s.Connection, s.Transaction, after.Id, HistorySamples, ct);
         var changes = await FlagStore.ListChangesAsync(s.Connection, s.Transaction,
             new FlagStore.ChangeFilter(after.Id, null, null, now - ChangeWindow), null, 500, ct);
-        var anomalies = await AnomalyStore.OpenAsync(s.Connection, s.Transaction, after.Id, ct);
+        var anomalies = await openAnomalies.ListAsync(s, after.Id, ct);
         var input = new PredictionInput(before, after, change, history, changes, anomalies, now);
 
         var a = predictor.Predict(input);
@@ -44,6 +45,20 @@ public sealed class PredictionService(IImpactPredictor predictor, IEnumerable<IP
         };
         await PredictionStore.InsertAsync(s.Connection, s.Transaction, prediction, ct);
         return (prediction, input);
+    }
+
+    async Task<PredictedChange> IChangePredictor.PredictAsync(WriteScope scope, Flag? before, Flag after, FlagChange change, CancellationToken ct)
+    {
+        var (prediction, input) = await PredictAsync(scope, before, after, change, ct);
+        return new PredictedChange(prediction, input);
+    }
+
+    /// <summary>After commit: <c>prediction.created</c>, then the hand-off to the refiners.</summary>
+    async ValueTask IChangePredictor.AfterCommitAsync(PredictedChange p, CancellationToken ct)
+    {
+        if (p is not { Prediction: Prediction prediction, State: PredictionInput input }) return;
+        await live.PublishAsync(new LiveEvent(LiveEventTypes.PredictionCreated, prediction, prediction.FlagId), ct);
+        HandOff(prediction, input);
     }
 
     /// <summary>After commit: give the prediction to each refiner (they work off the request path).</summary>

@@ -9,8 +9,8 @@ public static class PredictionsApi
     public static IEndpointRouteBuilder MapPredictionsApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/predictions").WithTags("Predictions");
-        api.MapGet("/", ListPredictions);
-        api.MapGet("/{id}", GetPrediction);
+        api.MapGet("/", ListPredictions).WithName("ListPredictions").WithSummary("Predictions, newest first, paged");
+        api.MapGet("/{id}", GetPrediction).WithName("GetPrediction").WithSummary("One prediction");
         return app;
     }
 

@@ -1,3 +1,5 @@
+using FlagAnalyzer.Api.Flags;
+
 namespace FlagAnalyzer.Api.Predictions;
 
 public static class PredictionsExtensions
@@ -7,6 +9,7 @@ public static class PredictionsExtensions
     {
         builder.Services.AddSingleton<IImpactPredictor, StatisticalPredictor>();
         builder.Services.AddSingleton<PredictionService>();
+        builder.Services.AddSingleton<IChangePredictor>(sp => sp.GetRequiredService<PredictionService>());
         return builder;
     }
 }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using FlagAnalyzer.Api.Analysis;
-using FlagAnalyzer.Api.Anomalies;
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Flags;
 
 namespace FlagAnalyzer.Api.Predictions;

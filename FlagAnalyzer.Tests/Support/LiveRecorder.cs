@@ -1,4 +1,5 @@
 using FlagAnalyzer.Api.Live;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Tests.Support;
 

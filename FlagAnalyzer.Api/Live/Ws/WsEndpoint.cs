@@ -16,7 +16,7 @@ public static class WsEndpoint
             .UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15), KeepAliveTimeout = TimeSpan.FromSeconds(30) })
             .Use(next => HandleAsync)
             .Build();
-        return app.Map(Path, pipeline).WithName("SeedWebSocket");
+        return app.Map(Path, pipeline).WithName("SeedWebSocket").WithSummary("Raw WebSocket: live events and chat (Live/CONTRACT.md)");
     }
 
     private static async Task HandleAsync(HttpContext context)

@@ -4,6 +4,7 @@ using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Tests.Fakes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Tests.Api.Assistant;
 

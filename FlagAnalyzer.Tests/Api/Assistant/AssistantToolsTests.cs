@@ -5,6 +5,8 @@ using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Storage;
 using FlagAnalyzer.Tests.Fakes;
 using Microsoft.Extensions.DependencyInjection;
+using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Llm;
 
 namespace FlagAnalyzer.Tests.Api.Assistant;
 
@@ -73,7 +75,7 @@ public sealed class AssistantToolsTests
         var spans = new List<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = s => s.Name == AssistantExtensions.TelemetrySource,
+            ShouldListenTo = s => s.Name == LlmExtensions.TelemetrySource,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = a => { lock (spans) spans.Add(a); },
         };

@@ -3,6 +3,8 @@ using System.Text.Json;
 using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Tests.Fakes;
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Llm;
 
 namespace FlagAnalyzer.Tests.Api.Assistant;
 

@@ -7,6 +7,8 @@ using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Tests.Api.Assistant;
 

@@ -4,6 +4,8 @@ using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Live;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
+using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Tests.Api.Live;
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using FlagAnalyzer.Api.Live;
 using Microsoft.AspNetCore.SignalR.Client;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Tests.Api.Live;
 

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Live.Ws;
 using Microsoft.AspNetCore.SignalR.Client;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Tests.Api.Live;
 

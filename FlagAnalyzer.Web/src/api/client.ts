@@ -1,5 +1,5 @@
 import type {
-  Anomaly, AnomalyStatus, ChangeResponse, ChatHistory, ChatMessage, ChatReply, CreateFlagInput, Flag, FlagChange,
+  Anomaly, AnomalyStatus, ChangeResponse, ChatHistory, ChatReply, CreateFlagInput, Flag, FlagChange,
   Health, MetricSample, MetricsAccepted, Page, PatchFlagInput, Prediction, ServiceInfo,
 } from './types';
 
@@ -44,7 +44,7 @@ type Fetch = typeof fetch;
 
 async function readProblem(res: Response, what: string): Promise<ApiError> {
   const text = await res.text().catch(() => '');
-  // a bare 404/405 without a problem body means the endpoint itself is missing (e.g. a part not deployed yet)
+  // a bare 404/405 without a problem body means the endpoint itself is missing (e.g. an older server behind the same UI)
   const missing = res.status === 404 || res.status === 405 ? `${what} is not available on this server` : undefined;
   try {
     const p = JSON.parse(text) as { title?: string; detail?: string; errors?: Record<string, string[]> };
@@ -133,18 +133,8 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a)) {
       request<Anomaly>('POST', `/api/anomalies/${encodeURIComponent(id)}/acknowledge`, { acknowledgedBy }),
 
     chat: (message: string, sessionId?: string) => request<ChatReply>('POST', '/api/chat', { message, sessionId }),
-    chatHistory: async (sessionId: string): Promise<ChatHistory> => {
-      const raw = await request<unknown>('GET', `/api/chat/${encodeURIComponent(sessionId)}`);
-      return normalizeHistory(sessionId, raw);
-    },
+    chatHistory: (sessionId: string) => request<ChatHistory>('GET', `/api/chat/${encodeURIComponent(sessionId)}`),
   };
-}
-
-/** The history endpoint is being built elsewhere: accept an array, `{messages}` or `{items}`. */
-export function normalizeHistory(sessionId: string, raw: unknown): ChatHistory {
-  const r = raw as { messages?: ChatMessage[]; items?: ChatMessage[]; sessionId?: string } | ChatMessage[] | null;
-  const messages = Array.isArray(r) ? r : (r?.messages ?? r?.items ?? []);
-  return { sessionId: (!Array.isArray(r) && r?.sessionId) || sessionId, messages };
 }
 
 export type Api = ReturnType<typeof createApi>;

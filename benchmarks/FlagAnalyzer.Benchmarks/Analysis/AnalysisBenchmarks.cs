@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using FlagAnalyzer.Api.Analysis;
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;

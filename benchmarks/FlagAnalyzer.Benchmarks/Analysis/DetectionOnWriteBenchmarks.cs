@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Benchmarks.Analysis;
 
@@ -43,8 +44,8 @@ public class DetectionOnWriteBenchmarks
         _cache = _app.Services.GetRequiredService<FlagWindowCache>();
         var flags = _app.Services.GetRequiredService<FlagService>();
 
-        var created = await flags.CreateAsync(new CreateFlagRequest("detect-bench", null, false, 0, "production", null, null, null, null, null, null), "bench", default);
-        _flagId = created.Flag!.Id;
+        var created = await flags.CreateAsync(new CreateFlagCommand(new CreateFlagRequest("detect-bench", null, false, 0, "production", null, null, null, null, null, null), "bench"), default);
+        _flagId = created is FlagWriteResult.Done done ? done.Flag.Id : throw new InvalidOperationException($"Could not create the flag: {created}");
         var rng = new Random(42);
         var now = DateTimeOffset.UtcNow;
         MetricSample Sample(DateTimeOffset at) => new()
@@ -57,7 +58,7 @@ public class DetectionOnWriteBenchmarks
             MetricStore.Insert(s, [.. Enumerable.Range(0, 5_000).Select(i => Sample(now.AddMinutes(-10_000 + i)))]);
             await s.CommitAsync();
         }
-        await flags.PatchAsync(_flagId, new PatchFlagRequest(null, null, true, 25, null, null, null, null, null, null, null), null, "bench", default);
+        await flags.PatchAsync(new PatchFlagCommand(_flagId, new PatchFlagRequest(null, null, true, 25, null, null, null, null, null, null, null), null, "bench"), default);
         await using (var s = await _db.BeginWriteAsync())
         {
             MetricStore.Insert(s, [.. Enumerable.Range(0, 5_000).Select(i => Sample(DateTimeOffset.UtcNow.AddMilliseconds(i)))]);

@@ -1,8 +1,8 @@
 using System.Globalization;
-using FlagAnalyzer.Api.Analysis;
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Metrics;
-using static FlagAnalyzer.Api.Analysis.DetectionRules;
+using static FlagAnalyzer.Api.Statistics.DetectionRules;
 
 namespace FlagAnalyzer.Benchmarks.Analysis;
 

@@ -1,4 +1,5 @@
 using FlagAnalyzer.Api.Metrics;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Benchmarks.Analysis;
 

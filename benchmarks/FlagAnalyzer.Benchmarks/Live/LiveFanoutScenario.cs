@@ -5,6 +5,7 @@ using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Benchmarks.Common;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Benchmarks.Live;
 

@@ -1,0 +1,72 @@
+using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Storage;
+
+namespace FlagAnalyzer.Api.Anomalies;
+
+/// <summary>Acknowledge an open anomaly in the name of <see cref="AcknowledgedBy"/>.</summary>
+public sealed record AcknowledgeAnomalyCommand(string Id, string AcknowledgedBy);
+
+public abstract record AcknowledgeResult
+{
+    private AcknowledgeResult() { }
+
+    /// <summary>Acknowledged now, or already acknowledged (idempotent).</summary>
+    public sealed record Acknowledged(Anomaly Anomaly) : AcknowledgeResult;
+    public sealed record NotFound : AcknowledgeResult;
+    public sealed record AlreadyResolved : AcknowledgeResult;
+}
+
+/// <summary>Run detection now for one flag (id or name) or, when <see cref="FlagIdOrName"/> is null, for every flag.</summary>
+public sealed record AnalyzeCommand(string? FlagIdOrName);
+
+public abstract record AnalyzeResult
+{
+    private AnalyzeResult() { }
+
+    public sealed record Analyzed(AnalyzeResponse Response) : AnalyzeResult;
+    public sealed record FlagNotFound(string Key) : AnalyzeResult;
+}
+
+/// <summary>The anomaly write use cases: acknowledge, and analyze on demand (detection, anomalies and rollbacks in one transaction).</summary>
+public sealed class AnomalyService(Db db, StatisticalAnomalyMonitor monitor, AnomalyEvents events, TimeProvider clock)
+{
+    public async Task<AcknowledgeResult> AcknowledgeAsync(AcknowledgeAnomalyCommand command, CancellationToken ct)
+    {
+        await using var scope = await db.BeginWriteAsync(ct);
+        var a = await AnomalyStore.GetAsync(scope.Connection, scope.Transaction, command.Id, ct);
+        if (a is null) return new AcknowledgeResult.NotFound();
+        if (a.Status == AnomalyStatuses.Resolved) return new AcknowledgeResult.AlreadyResolved();
+        if (a.Status == AnomalyStatuses.Acknowledged) return new AcknowledgeResult.Acknowledged(a);
+        var acked = a with
+        {
+            Status = AnomalyStatuses.Acknowledged,
+            AcknowledgedAt = clock.GetUtcNow(),
+            AcknowledgedBy = command.AcknowledgedBy,
+        };
+        await AnomalyStore.UpdateAsync(scope.Connection, scope.Transaction, acked, ct);
+        await scope.CommitAsync(ct);
+        return new AcknowledgeResult.Acknowledged(acked);
+    }
+
+    public async Task<AnalyzeResult> AnalyzeAsync(AnalyzeCommand command, CancellationToken ct)
+    {
+        DetectionRun run;
+        await using (var scope = await db.BeginWriteAsync(ct))
+        {
+            List<string> ids;
+            if (command.FlagIdOrName is { } key)
+            {
+                var flag = await FlagStore.FindAsync(scope.Connection, scope.Transaction, key, ct);
+                if (flag is null) return new AnalyzeResult.FlagNotFound(key);
+                ids = [flag.Id];
+            }
+            else ids = await AnalysisStore.FlagIdsAsync(scope, ct);
+            run = await monitor.RunAsync(scope, ids, ct);
+            await scope.CommitAsync(ct);
+        }
+        await events.PublishAsync(run.Outcome, ct);
+        return new AnalyzeResult.Analyzed(new AnalyzeResponse(clock.GetUtcNow(), run.Reports, run.Outcome.Detected, run.Outcome.Resolved,
+            run.Outcome.Rollbacks.Select(m => m.Change).ToList()));
+    }
+}

@@ -1,0 +1,21 @@
+using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Storage;
+
+namespace FlagAnalyzer.Api.Metrics;
+
+/// <summary>
+/// Detection on a metrics write, inside the write transaction. Declared here and implemented by Anomalies (a
+/// higher folder), so Metrics never references Anomalies; registered in DI.
+/// </summary>
+public interface IMetricsDetection
+{
+    /// <param name="recorded">The samples this transaction just inserted (their ids set).</param>
+    Task<MetricsDetected> DetectAsync(WriteScope scope, IReadOnlyCollection<string> flagIds, IReadOnlyList<MetricSample> recorded,
+        CancellationToken ct);
+
+    /// <summary>After commit: announces what the pass found and did.</summary>
+    Task PublishAsync(MetricsDetected detected, CancellationToken ct);
+}
+
+/// <summary>What one pass raised, and what the detector needs back after commit.</summary>
+public sealed record MetricsDetected(IReadOnlyList<Anomaly> Detected, object? State);

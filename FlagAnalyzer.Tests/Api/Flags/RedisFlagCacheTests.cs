@@ -1,0 +1,152 @@
+using FlagAnalyzer.Tests.Support;
+using System.Net;
+using System.Text.Json;
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Flags;
+using StackExchange.Redis;
+
+namespace FlagAnalyzer.Tests.Api.Flags;
+
+/// <summary>The API with <c>ConnectionStrings:cache</c> pointing at a real redis-server on loopback.</summary>
+public sealed class RedisFlagCacheTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private RedisServer _redis = null!;
+    private ConnectionMultiplexer _inspector = null!;
+    private readonly List<ApiFactory> _apps = [];
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        _inspector = await ConnectionMultiplexer.ConnectAsync($"{_redis.ConnectionString},abortConnect=false").WaitAsync(Timeout);
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var app in _apps) await app.DisposeAsync();
+        await _inspector.DisposeAsync();
+        await _redis.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task FlagChanges_AreWrittenThroughToRedis()
+    {
+        var api = Replica().CreateClient();
+        var created = await (await api.PostJson("/api/flags", new { name = Name("write-through"), rolloutPercentage = 10 })).ReadAs<Flag>();
+        Assert.Equal(1, (await InRedis(created.Id))?.Version);
+
+        await (await api.PatchAsync($"/api/flags/{created.Id}", Body(new { rolloutPercentage = 50 }))).ReadAs<Flag>();
+        var held = await InRedis(created.Id);
+        Assert.Equal((2L, 50d), (held!.Version, held.RolloutPercentage));
+
+        Assert.Equal(HttpStatusCode.NoContent, (await api.DeleteAsync($"/api/flags/{created.Id}")).StatusCode);
+        Assert.Null(await InRedis(created.Id));
+        Assert.Equal(HttpStatusCode.NotFound, (await api.GetAsync($"/api/flags/{created.Id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task FlagReads_AreServedFromRedis()
+    {
+        var writer = Replica();
+        var created = await (await writer.CreateClient().PostJson("/api/flags", new { name = Name("served"), description = "from sqlite" })).ReadAs<Flag>();
+        // change the cached copy behind the API's back: a replica that answers with it read Redis, not SQLite
+        var doctored = created with { Description = "from redis", Version = created.Version + 1 };
+        await _inspector.GetDatabase().HashSetAsync(RedisFlagCache.FlagKeyPrefix + created.Id,
+            [new("v", doctored.Version), new("json", Json.Serialize(doctored))]);
+
+        var reader = Replica(writer.DatabasePath).CreateClient();
+        Assert.Equal("from redis", (await (await reader.GetAsync($"/api/flags/{created.Id}")).ReadAs<Flag>()).Description);
+        Assert.Equal("from redis", (await (await reader.GetAsync($"/api/flags/{created.Name}")).ReadAs<Flag>()).Description);
+    }
+
+    [Fact]
+    public async Task ChangeOnOneReplica_IsSeenByAnother_ThroughPubSub()
+    {
+        var a = Replica();
+        var b = Replica(a.DatabasePath);
+        var clientA = a.CreateClient();
+        var clientB = b.CreateClient();
+        var flag = await (await clientA.PostJson("/api/flags", new { name = Name("replicas") })).ReadAs<Flag>();
+        // B reads it, so B now holds its own copy
+        Assert.False((await (await clientB.GetAsync($"/api/flags/{flag.Name}")).ReadAs<Flag>()).Enabled);
+
+        await (await clientA.PatchAsync($"/api/flags/{flag.Id}", Body(new { enabled = true }))).ReadAs<Flag>();
+        Assert.True(await Eventually(async () => (await (await clientB.GetAsync($"/api/flags/{flag.Name}")).ReadAs<Flag>()).Enabled),
+            "replica B still answers with the flag as it was before replica A enabled it");
+
+        Assert.Equal(HttpStatusCode.NoContent, (await clientA.DeleteAsync($"/api/flags/{flag.Id}")).StatusCode);
+        Assert.True(await Eventually(async () => (await clientB.GetAsync($"/api/flags/{flag.Id}")).StatusCode == HttpStatusCode.NotFound),
+            "replica B still answers with a flag replica A deleted");
+    }
+
+    [Fact]
+    public async Task RedisGoingDown_ReadsAndWritesKeepWorking_HealthDegrades_ThenRecovers()
+    {
+        var api = Replica().CreateClient();
+        var flag = await (await api.PostJson("/api/flags", new { name = Name("outage") })).ReadAs<Flag>();
+
+        await _redis.KillAsync();
+        Assert.Equal(flag.Id, (await (await api.GetAsync($"/api/flags/{flag.Name}")).ReadAs<Flag>()).Id);
+        var patched = await (await api.PatchAsync($"/api/flags/{flag.Id}", Body(new { enabled = true }))).ReadAs<Flag>();
+        Assert.True((await (await api.GetAsync($"/api/flags/{flag.Id}")).ReadAs<Flag>()).Enabled);
+        var health = await api.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        var cache = (await health.ReadJson()).GetProperty("checks").GetProperty("cache");
+        Assert.Equal("Degraded", cache.GetProperty("status").GetString());
+        Assert.StartsWith("degraded: no Redis", cache.GetProperty("description").GetString());
+
+        await _redis.StartAgainAsync();
+        Assert.True(await Eventually(async () => await CacheStatus(api) == "Healthy"), "the cache never reported healthy after Redis returned");
+        // the change made during the outage reached Redis once it was back
+        Assert.True(await Eventually(async () => (await InRedis(flag.Id))?.Version == patched.Version),
+            "the write made while Redis was down was not replayed");
+        Assert.True((await (await api.GetAsync($"/api/flags/{flag.Id}")).ReadAs<Flag>()).Enabled);
+    }
+
+    [Fact]
+    public async Task RedisAbsentAtStart_ApiServes_ThenCacheTakesOverWhenRedisArrives()
+    {
+        await _redis.KillAsync();
+        var api = Replica().CreateClient();
+        var flag = await (await api.PostJson("/api/flags", new { name = Name("late-redis") })).ReadAs<Flag>();
+        Assert.Equal(flag.Id, (await (await api.GetAsync($"/api/flags/{flag.Name}")).ReadAs<Flag>()).Id);
+        Assert.Equal("Degraded", await CacheStatus(api));
+
+        await _redis.StartAgainAsync();
+        Assert.True(await Eventually(async () => await CacheStatus(api) == "Healthy"), "the cache never reported healthy after Redis arrived");
+        Assert.True(await Eventually(async () => (await InRedis(flag.Id))?.Version == flag.Version),
+            "the flag created before Redis arrived never reached it");
+    }
+
+    [Fact]
+    public async Task WithoutRedis_HealthSaysDegradedNoRedis()
+    {
+        await using var app = new ApiFactory();
+        var health = await app.CreateClient().GetAsync("/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        var cache = (await health.ReadJson()).GetProperty("checks").GetProperty("cache");
+        Assert.Equal(("Degraded", true), (cache.GetProperty("status").GetString(),
+            cache.GetProperty("description").GetString()!.StartsWith("degraded: no Redis", StringComparison.Ordinal)));
+    }
+
+    private ApiFactory Replica(string? databasePath = null)
+    {
+        var app = new ApiFactory(databasePath);
+        app.Settings["ConnectionStrings:cache"] = _redis.ConnectionString;
+        _apps.Add(app);
+        return app;
+    }
+
+    private async Task<Flag?> InRedis(string id) =>
+        Json.Deserialize<Flag>(await _inspector.GetDatabase().HashGetAsync(RedisFlagCache.FlagKeyPrefix + id, "json"));
+
+    private static async Task<string?> CacheStatus(HttpClient api) =>
+        (await (await api.GetAsync("/health")).ReadJson()).GetProperty("checks").GetProperty("cache").GetProperty("status").GetString();
+
+    private static Task<bool> Eventually(Func<Task<bool>> condition) => Wait.Until(condition);
+
+    private static StringContent Body(object o) =>
+        new(JsonSerializer.Serialize(o, ApiFactory.JsonOptions), System.Text.Encoding.UTF8, "application/json");
+
+    private static string Name(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..30];
+}

@@ -1,0 +1,91 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace FlagAnalyzer.Tests.Api.Predictions;
+
+public sealed class PredictionsApiTests : IDisposable
+{
+    private readonly ApiFactory _app = new();
+    private readonly HttpClient _client;
+
+    public PredictionsApiTests() => _client = _app.CreateClient();
+
+    public void Dispose() => _app.Dispose();
+
+    private async Task<string> NewFlag(string name, string env) =>
+        (await (await _client.PostJson("/api/flags", new { name, targetEnvironment = env })).ReadJson()).GetProperty("id").GetString()!;
+
+    private async Task<JsonElement> Enable(string id, double rollout) =>
+        (await (await _client.PostJson("/api/flags/change", new
+        {
+            flagId = id, changeType = "enabled", newValue = new { enabled = true, rolloutPercentage = rollout }, changedBy = "test",
+        })).ReadJson()).GetProperty("prediction");
+
+    [Fact]
+    public async Task Change_InProduction_RaisesRiskAboveStagingAndDevelopment()
+    {
+        var prod = await Enable(await NewFlag("risk-prod", "production"), 50);
+        var staging = await Enable(await NewFlag("risk-staging", "staging"), 50);
+        var dev = await Enable(await NewFlag("risk-dev", "development"), 50);
+
+        Assert.True(prod.GetProperty("riskScore").GetDouble() > staging.GetProperty("riskScore").GetDouble());
+        Assert.True(staging.GetProperty("riskScore").GetDouble() > dev.GetProperty("riskScore").GetDouble());
+    }
+
+    [Fact]
+    public async Task Change_LargerRolloutStep_RaisesRisk()
+    {
+        var small = await Enable(await NewFlag("step-small", "production"), 5);
+        var large = await Enable(await NewFlag("step-large", "production"), 100);
+
+        Assert.True(large.GetProperty("riskScore").GetDouble() > small.GetProperty("riskScore").GetDouble());
+    }
+
+    [Fact]
+    public async Task Prediction_IsComplete_AndDeterministicForTheSameChange()
+    {
+        var a = await Enable(await NewFlag("twin-a", "staging"), 25);
+        var b = await Enable(await NewFlag("twin-b", "staging"), 25);
+
+        foreach (var p in new[] { a, b })
+        {
+            Assert.Contains(p.GetProperty("riskLevel").GetString(), new[] { "low", "medium", "high", "critical" });
+            Assert.InRange(p.GetProperty("riskScore").GetDouble(), 0, 100);
+            Assert.InRange(p.GetProperty("confidence").GetDouble(), 0, 1);
+            Assert.Equal("statistical", p.GetProperty("source").GetString());
+            Assert.NotEmpty(p.GetProperty("recommendations").EnumerateArray());
+            Assert.False(string.IsNullOrWhiteSpace(p.GetProperty("reasoning").GetString()));
+            Assert.Equal(JsonValueKind.Object, p.GetProperty("evidence").ValueKind);
+            Assert.True(p.GetProperty("predictedImpact").TryGetProperty("errorRateChange", out _));
+        }
+        Assert.Equal(a.GetProperty("riskScore").GetDouble(), b.GetProperty("riskScore").GetDouble());
+        Assert.Equal(a.GetProperty("riskLevel").GetString(), b.GetProperty("riskLevel").GetString());
+    }
+
+    [Fact]
+    public async Task List_ReturnsNewestFirst_FiltersByFlag_AndGetsById()
+    {
+        var x = await NewFlag("pred-x", "staging");
+        var y = await NewFlag("pred-y", "staging");
+        var first = await Enable(x, 10);
+        await _client.PatchAsJsonAsync($"/api/flags/{x}", new { rolloutPercentage = 30 });
+        await Enable(y, 10);
+
+        var ofX = await (await _client.GetAsync($"/api/predictions?flagId={x}")).ReadJson();
+        var one = await (await _client.GetAsync($"/api/predictions/{first.GetProperty("id").GetString()}")).ReadJson();
+
+        var items = ofX.GetProperty("items").EnumerateArray().ToArray();
+        Assert.Equal(2, items.Length);
+        Assert.All(items, p => Assert.Equal(x, p.GetProperty("flagId").GetString()));
+        Assert.Equal(first.GetProperty("id").GetString(), items[1].GetProperty("id").GetString());
+        Assert.Equal(first.GetProperty("changeId").GetString(), one.GetProperty("changeId").GetString());
+    }
+
+    [Fact]
+    public async Task Get_Unknown_Is404_AndBadRiskLevel_Is400()
+    {
+        Assert.Equal(HttpStatusCode.NotFound, (await _client.GetAsync("/api/predictions/prd_missing")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await _client.GetAsync("/api/predictions?riskLevel=extreme")).StatusCode);
+    }
+}
