@@ -16,13 +16,11 @@ namespace FlagAnalyzer.Tests.Api.Flags;
 /// </summary>
 public sealed class RedisStallTests : IAsyncLifetime, IDisposable
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Timeout = RedisReplicas.Timeout;
     private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(20);
     private readonly ConcurrentDictionary<ActivityTraceId, string> _cacheResults = new();
     private readonly ActivityListener _listener;
-    private readonly List<ApiFactory> _apps = [];
-    private RedisServer _redis = null!;
-    private ConnectionMultiplexer _inspector = null!;
+    private RedisReplicas _r = null!;
 
     public RedisStallTests()
     {
@@ -39,18 +37,9 @@ public sealed class RedisStallTests : IAsyncLifetime, IDisposable
         ActivitySource.AddActivityListener(_listener);
     }
 
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync();
-        _inspector = await ConnectionMultiplexer.ConnectAsync($"{_redis.ConnectionString},abortConnect=false").WaitAsync(Timeout);
-    }
+    public async Task InitializeAsync() => _r = await RedisReplicas.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        foreach (var app in _apps) await app.DisposeAsync();
-        await _inspector.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _r.DisposeAsync();
 
     public void Dispose() => _listener.Dispose();
 
@@ -61,7 +50,7 @@ public sealed class RedisStallTests : IAsyncLifetime, IDisposable
         var ks = await (await api.PostJson("/api/flags", new { name = Name("ks"), enabled = true })).ReadAs<Flag>();
         Assert.True((await Read(api, ks.Name)).Flag.Enabled);
 
-        using (var stall = _redis.Stall(StallLimit))
+        using (var stall = _r.Redis.Stall(StallLimit))
         {
             var patched = await (await api.PatchAsync($"/api/flags/{ks.Name}", Body(new { enabled = false })).WaitAsync(Timeout)).ReadAs<Flag>();
             Assert.False(patched.Enabled);
@@ -90,7 +79,7 @@ public sealed class RedisStallTests : IAsyncLifetime, IDisposable
         Assert.True(await Wait.Until(async () => await Read(reader, ks.Name) is { Flag.Enabled: true, CacheResult: "local" }),
             "replica B never served the flag from its local copy");
 
-        using (_redis.Stall(StallLimit))
+        using (_r.Redis.Stall(StallLimit))
         {
             Assert.False((await (await writer.PatchAsync($"/api/flags/{ks.Id}", Body(new { enabled = false })).WaitAsync(Timeout)).ReadAs<Flag>()).Enabled);
             Assert.False((await Read(writer, ks.Name)).Flag.Enabled);
@@ -120,7 +109,7 @@ public sealed class RedisStallTests : IAsyncLifetime, IDisposable
         // a second replica has no local copy: every read of it would be a Redis round trip
         var cold = Replica(app.DatabasePath).CreateClient();
 
-        using (_redis.Stall(StallLimit))
+        using (_r.Redis.Stall(StallLimit))
         {
             Assert.True(await Wait.Until(async () => await CacheStatus(cold) == "Degraded"), "the stall was never noticed");
             for (var i = 0; i < 20; i++)
@@ -156,22 +145,13 @@ public sealed class RedisStallTests : IAsyncLifetime, IDisposable
         return (flag, _cacheResults.TryRemove(traceId, out var result) ? result : null);
     }
 
-    private ApiFactory Replica(string? databasePath = null)
-    {
-        var app = new ApiFactory(databasePath);
-        app.Settings["ConnectionStrings:cache"] = _redis.ConnectionString;
-        _apps.Add(app);
-        return app;
-    }
+    private ApiFactory Replica(string? databasePath = null) => _r.Replica(databasePath);
 
-    private async Task<Flag?> InRedis(string id) =>
-        Json.Deserialize<Flag>(await _inspector.GetDatabase().HashGetAsync(RedisFlagCache.FlagKeyPrefix + id, "json").WaitAsync(Timeout));
+    private Task<Flag?> InRedis(string id) => _r.InRedis(id);
 
-    private static async Task<string?> CacheStatus(HttpClient api) =>
-        (await (await api.GetAsync("/health").WaitAsync(Timeout)).ReadJson()).GetProperty("checks").GetProperty("cache").GetProperty("status").GetString();
+    private static Task<string?> CacheStatus(HttpClient api) => RedisReplicas.CacheStatus(api);
 
-    private static StringContent Body(object o) =>
-        new(System.Text.Json.JsonSerializer.Serialize(o, ApiFactory.JsonOptions), System.Text.Encoding.UTF8, "application/json");
+    private static StringContent Body(object o) => RedisReplicas.Body(o);
 
-    private static string Name(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..30];
+    private static string Name(string prefix) => RedisReplicas.Name(prefix);
 }
