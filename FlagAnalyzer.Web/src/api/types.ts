@@ -109,7 +109,8 @@ export interface MetricsAccepted {
 }
 
 export interface ChangeResponse {
-  change: FlagChange;
+  /** null when the change changed nothing (the server logs nothing then) */
+  change: FlagChange | null;
   prediction: Prediction | null;
 }
 
