@@ -49,6 +49,9 @@ public abstract record FlagWriteResult
 
     /// <summary>The flag as it would be stored cannot be served (variants, default/off variant, targeting); nothing was written.</summary>
     public sealed record Invalid(Validator Errors) : FlagWriteResult;
+
+    /// <summary>The request names the change as something it is not (e.g. <c>changeType</c> "enabled" for a change that disables).</summary>
+    public sealed record Contradiction(string Field, string Detail) : FlagWriteResult;
 }
 
 /// <summary>
@@ -58,9 +61,9 @@ public abstract record FlagWriteResult
 public sealed record FlagMutation(Flag? Before, Flag? After, FlagChange Change, PredictedChange? Prediction);
 
 /// <summary>
-/// One mutation inside a caller's transaction: write <see cref="After"/> over <see cref="Before"/>. The change is
-/// classified from the diff unless <see cref="ChangeType"/> names it; <see cref="PreviousValue"/> and
-/// <see cref="NewValue"/> override the logged diff; <see cref="Force"/> logs the change even when nothing changed.
+/// One mutation inside a caller's transaction: write <see cref="After"/> over <see cref="Before"/>. What the change
+/// row logs — previous and new values, and the change type unless <see cref="ChangeType"/> gives the reason
+/// (<c>rolled_back</c>) — always comes from the diff of the two, and a mutation that changes nothing logs nothing.
 /// </summary>
 public sealed record FlagMutationRequest(Flag Before, Flag After, string ChangedBy)
 {
@@ -68,10 +71,7 @@ public sealed record FlagMutationRequest(Flag Before, Flag After, string Changed
     public Actor? Actor { get; init; }
     public string? ChangeType { get; init; }
     public string? Reason { get; init; }
-    public JsonElement? PreviousValue { get; init; }
-    public JsonElement? NewValue { get; init; }
     public string? Environment { get; init; }
-    public bool Force { get; init; }
 }
 
 /// <summary>
@@ -194,7 +194,13 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         return new FlagWriteResult.Done(deleted, m.Change);
     }
 
-    /// <summary>The seed's change record: brings the flag to <c>newValue</c> and logs the change as the client named it.</summary>
+    /// <summary>
+    /// The seed's change record: brings the flag to <c>newValue</c> and logs what really changed. The change type and
+    /// the previous value are the server's, from the flag as it was and as it becomes (the client's
+    /// <c>previousValue</c> is not trusted); a <c>changeType</c> that says otherwise is refused
+    /// (<see cref="FlagWriteResult.Contradiction"/>), and a change that changes nothing writes no row, no prediction,
+    /// and so moves no detection baseline (<see cref="FlagWriteResult.Done"/> without a change).
+    /// </summary>
     public async Task<FlagWriteResult> RecordChangeAsync(RecordChangeCommand command, CancellationToken ct)
     {
         var (r, patch) = command;
@@ -224,16 +230,17 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
                 return new FlagWriteResult.Invalid(nested);
             }
             if (after.Key != before.Key && await KeyConflictAsync(s, after, before.Id, ct) is { } taken) return new FlagWriteResult.NameTaken(taken);
-            var forced = await MutateAsync(s, new FlagMutationRequest(before, after, r.ChangedBy ?? "api")
+            if (ChangeTypeContradiction(r.ChangeType!, before, after) is { } detail)
+                return new FlagWriteResult.Contradiction("changeType", detail);
+            var mutation = await MutateAsync(s, new FlagMutationRequest(before, after, r.ChangedBy ?? "api")
             {
                 Actor = command.Actor,
-                ChangeType = r.ChangeType,
-                PreviousValue = r.PreviousValue,
-                NewValue = r.NewValue,
+                // rolled_back says why (the client's reason for the change); every other type is what the diff says
+                ChangeType = r.ChangeType == ChangeTypes.RolledBack ? ChangeTypes.RolledBack : null,
                 Environment = r.Environment,
-                Force = true,
             }, ct);
-            m = forced ?? throw new InvalidOperationException("A forced mutation always yields a change.");
+            if (mutation is null) return new FlagWriteResult.Done(before);
+            m = mutation;
             written = m.After ?? before;
             await s.CommitAsync(ct);
         }
@@ -242,27 +249,51 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
     }
 
     /// <summary>
+    /// Why <paramref name="claimed"/> does not describe the change from <paramref name="before"/> to
+    /// <paramref name="after"/>, or null when it does (or when nothing changes: then nothing is logged).
+    /// <c>rolled_back</c> names a reason, not a kind, and fits any change.
+    /// </summary>
+    public static string? ChangeTypeContradiction(string claimed, Flag before, Flag after)
+    {
+        // "enabled" that leaves the flag off (or "disabled" that leaves it on) is false even when nothing changes
+        if (claimed == ChangeTypes.Enabled && !after.Enabled) return $"'{claimed}' contradicts newValue: the flag would be disabled.";
+        if (claimed == ChangeTypes.Disabled && after.Enabled) return $"'{claimed}' contradicts newValue: the flag would be enabled.";
+        var (_, next) = FlagDiff.Changed(before, after);
+        if (next.Count == 0 || claimed == ChangeTypes.RolledBack) return null;
+        var actual = FlagDiff.Classify(before, after);
+        if (claimed == actual) return null;
+        var what = actual switch
+        {
+            ChangeTypes.Enabled => "enables the flag",
+            ChangeTypes.Disabled => "disables the flag",
+            ChangeTypes.RolloutChanged => $"moves the rollout from {before.RolloutPercentage}% to {after.RolloutPercentage}% and leaves it {(after.Enabled ? "enabled" : "disabled")}",
+            _ => $"changes {string.Join(", ", next.Select(p => p.Key))} and neither the switch nor the rollout",
+        };
+        return $"'{claimed}' does not describe this change: it {what}, which is '{actual}'.";
+    }
+
+    /// <summary>
     /// Writes the request's flag over its previous state with its change row and prediction, inside the caller's
-    /// transaction. Returns null when nothing changed (unless forced: a recorded change is logged even when the
-    /// flag already had that state). The caller commits, then calls <see cref="AfterCommitAsync"/>.
+    /// transaction. Returns null when nothing changed: then nothing is written or logged. The caller commits, then
+    /// calls <see cref="AfterCommitAsync"/>.
     /// </summary>
     public async Task<FlagMutation?> MutateAsync(WriteScope s, FlagMutationRequest r, CancellationToken ct)
     {
         var (before, after) = (r.Before, r.After);
         var (prevDiff, nextDiff) = FlagDiff.Changed(before, after);
-        if (nextDiff.Count == 0 && !r.Force) return null;
+        if (nextDiff.Count == 0) return null;
 
         var now = clock.GetUtcNow();
-        var stored = nextDiff.Count == 0 ? before : after with { UpdatedAt = now, Version = before.Version + 1 };
-        if (!ReferenceEquals(stored, before) && !await FlagStore.UpdateAsync(s, stored, before.Version, ct))
+        var stored = after with { UpdatedAt = now, Version = before.Version + 1 };
+        if (!await FlagStore.UpdateAsync(s, stored, before.Version, ct))
             throw new InvalidOperationException($"Flag {before.Id} changed inside a write transaction.");
 
         var change = NewChange(stored, r.ChangeType ?? FlagDiff.Classify(before, after), r.ChangedBy, r.Actor, now,
-            Given(r.PreviousValue) ?? FlagDiff.ToElement(prevDiff), Given(r.NewValue) ?? FlagDiff.ToElement(nextDiff),
+            FlagDiff.ToElement(prevDiff), FlagDiff.ToElement(nextDiff),
             r.Environment ?? stored.TargetEnvironment, r.Reason) with { PredictionId = Ids.New("prd", clock) };
         var prediction = await predictions.PredictAsync(s, before, stored, change, ct);
         await FlagStore.InsertChangeAsync(s, change, ct);
-        return new FlagMutation(before, ReferenceEquals(stored, before) ? before : stored, change, prediction);
+        return new FlagMutation(before, stored, change, prediction);
     }
 
     /// <summary>Cache write-through, live events and refinement hand-off for a committed mutation.</summary>
@@ -282,8 +313,6 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         await live.PublishAsync(new LiveEvent(LiveEventTypes.FlagChanged, m.Change, flagId), ct);
         if (m.Prediction is { } p) await predictions.AfterCommitAsync(p, ct);
     }
-
-    private static JsonElement? Given(JsonElement? e) => e is { ValueKind: JsonValueKind.Object } ? e : null;
 
     private FlagChange NewChange(Flag f, string type, string changedBy, Actor? actor, DateTimeOffset now, JsonElement? previous, JsonElement? next,
         string environment, string? reason = null) => new()

@@ -8,7 +8,8 @@ namespace FlagAnalyzer.Api.Flags;
 public sealed record FlagServices(FlagService Service, FlagReader Reader, Db Db);
 
 /// <summary>The recorded change and its prediction (a Predictions resource, serialised by its runtime type).</summary>
-public sealed record ChangeResponse(FlagChange Change, object? Prediction);
+/// <summary><see cref="Change"/> and <see cref="Prediction"/> are null when the change changed nothing (nothing was logged).</summary>
+public sealed record ChangeResponse(FlagChange? Change, object? Prediction);
 
 public static class FlagsApi
 {
@@ -104,7 +105,8 @@ public static class FlagsApi
         if (!v.IsValid) return v.ToProblem();
         return await s.Service.RecordChangeAsync(new RecordChangeCommand(body, patch) { Actor = http.GetActor() }, ct) switch
         {
-            FlagWriteResult.Done { Change: { } change } done => TypedResults.Ok(new ChangeResponse(change, done.Prediction?.Prediction)),
+            FlagWriteResult.Done done => TypedResults.Ok(new ChangeResponse(done.Change, done.Prediction?.Prediction)),
+            FlagWriteResult.Contradiction c => Problems.Invalid(c.Field, c.Detail),
             FlagWriteResult.NotFound => Problems.NotFound("Flag", body.FlagId ?? body.FlagName ?? ""),
             FlagWriteResult.NameTaken taken => Problems.Conflict(taken.Detail),
             FlagWriteResult.Invalid invalid => invalid.Errors.ToProblem(),

@@ -13,6 +13,7 @@ public static class LiveExtensions
         var options = new LiveOptions(RedisConnection.IsConfigured(builder.Configuration) ? builder.Configuration.GetConnectionString(RedisConnection.Name) : null);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ILiveEventPublisher, LiveEventPublisher>();
+        builder.Services.Configure<WsOptions>(builder.Configuration.GetSection(WsOptions.Section));
         builder.Services.AddSingleton<WsBridge>();
         builder.Services.AddSingleton<LiveDispatcher>();
         builder.Services.AddSingleton<ILiveEventSink>(sp => sp.GetRequiredService<LiveDispatcher>());

@@ -11,6 +11,24 @@ public static class MetricStore
         "id, flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant";
 
     /// <summary>
+    /// The id of each flag id or name that names a flag, read inside the caller's write transaction (so a delete
+    /// cannot slip between the check and the insert). Reads <c>feature_flags</c> directly: Metrics may not
+    /// reference Flags, and this must be the transaction's view, not a cache's.
+    /// </summary>
+    public static async Task<Dictionary<string, string>> ResolveFlagIdsAsync(WriteScope scope, IEnumerable<string> keys, CancellationToken ct)
+    {
+        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        await using var cmd = scope.Command("SELECT id FROM feature_flags WHERE id = $k UNION ALL SELECT id FROM feature_flags WHERE name = $k LIMIT 1");
+        var k = cmd.Parameters.Add("$k", SqliteType.Text);
+        foreach (var key in keys)
+        {
+            k.Value = key;
+            if (await cmd.ExecuteScalarAsync(ct) is string id) ids[key] = id;
+        }
+        return ids;
+    }
+
+    /// <summary>
     /// Inserts the samples with one prepared statement inside the caller's write transaction and returns them
     /// with their ids. Ids are rowids: the write transaction holds SQLite's only write lock, so the rows of
     /// one batch get consecutive rowids ending at <c>last_insert_rowid()</c>.

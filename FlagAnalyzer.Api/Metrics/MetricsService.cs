@@ -26,39 +26,89 @@ public sealed record MetricsAccepted(int Accepted, IReadOnlyList<Anomaly> Anomal
 /// <summary>The <c>metrics.recorded</c> payload: counts per flag, not the samples themselves.</summary>
 public sealed record MetricsRecorded(string FlagId, int Count, DateTimeOffset From, DateTimeOffset To, MetricSample Latest);
 
-/// <summary>The metrics write: samples, detection and guardian rollbacks commit together; live events follow the commit.</summary>
-public sealed class MetricsService(Db db, IFlagIds flags, IMetricsDetection detection, ILiveEventPublisher live)
+/// <summary>
+/// The metrics write: samples, detection and guardian rollbacks commit together; live events follow the commit.
+/// Concurrent requests share one transaction (<see cref="GroupCommit{TItem,TResult}"/>): a single writer takes every
+/// request queued while the previous group committed, resolves their flags, inserts their samples and runs
+/// detection once for the group, commits, and only then answers each request — so a 2xx still means stored, and
+/// single-sample posts no longer queue one by one for SQLite's write lock. A request whose flag does not exist when
+/// its group's transaction runs is answered <see cref="RecordMetricsResult.FlagNotFound"/> and stores nothing; the
+/// others in its group are not affected.
+/// </summary>
+public sealed class MetricsService : IAsyncDisposable
 {
-    public async Task<RecordMetricsResult> RecordAsync(RecordMetricsRequest request, CancellationToken ct)
-    {
-        var given = request.Samples;
-        // resolve each distinct flag id or name once
-        var flagIds = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < given.Count; i++)
-        {
-            var key = given[i].FlagId;
-            if (flagIds.ContainsKey(key)) continue;
-            if (await flags.ResolveAsync(key, ct) is not { } id) return new RecordMetricsResult.FlagNotFound(key, i);
-            flagIds[key] = id;
-        }
-        var samples = given.Select(m => m.FlagId == flagIds[m.FlagId] ? m : m with { FlagId = flagIds[m.FlagId] }).ToList();
+    private readonly Db _db;
+    private readonly IMetricsDetection _detection;
+    private readonly ILiveEventPublisher _live;
+    private readonly GroupCommit<RecordMetricsRequest, RecordMetricsResult> _commit;
 
+    public MetricsService(Db db, IMetricsDetection detection, ILiveEventPublisher live)
+    {
+        _db = db;
+        _detection = detection;
+        _live = live;
+        _commit = new GroupCommit<RecordMetricsRequest, RecordMetricsResult>(CommitGroupAsync);
+    }
+
+    /// <summary>Requests and groups committed so far (for benchmarks).</summary>
+    public (long Groups, long Requests) GroupStats => _commit.Stats;
+
+    public Task<RecordMetricsResult> RecordAsync(RecordMetricsRequest request, CancellationToken ct) => _commit.SubmitAsync(request, ct);
+
+    private async Task<IReadOnlyList<RecordMetricsResult>> CommitGroupAsync(IReadOnlyList<RecordMetricsRequest> group, CancellationToken ct)
+    {
+        var results = new RecordMetricsResult[group.Count];
+        var samples = new List<MetricSample>();
+        var spans = new (int Start, int Count, HashSet<string> FlagIds)?[group.Count];
         List<MetricSample> stored;
-        MetricsDetected detected;
-        await using (var scope = await db.BeginWriteAsync(ct))
+        MetricsDetected? detected = null;
+        await using (var scope = await _db.BeginWriteAsync(ct))
         {
+            // inside the transaction: a flag deleted a moment ago cannot receive samples (no orphan rows)
+            var ids = await MetricStore.ResolveFlagIdsAsync(scope, group.SelectMany(r => r.Samples.Select(m => m.FlagId)).Distinct(StringComparer.Ordinal), ct);
+            for (var r = 0; r < group.Count; r++)
+            {
+                var given = group[r].Samples;
+                var missing = -1;
+                for (var i = 0; i < given.Count && missing < 0; i++)
+                    if (!ids.ContainsKey(given[i].FlagId)) missing = i;
+                if (missing >= 0)
+                {
+                    results[r] = new RecordMetricsResult.FlagNotFound(given[missing].FlagId, missing);
+                    continue;
+                }
+                var flagIds = new HashSet<string>(StringComparer.Ordinal);
+                var start = samples.Count;
+                foreach (var m in given)
+                {
+                    var id = ids[m.FlagId];
+                    flagIds.Add(id);
+                    samples.Add(m.FlagId == id ? m : m with { FlagId = id });
+                }
+                spans[r] = (start, given.Count, flagIds);
+            }
+            if (samples.Count == 0) return results;
             stored = MetricStore.Insert(scope, samples);
-            detected = await detection.DetectAsync(scope, flagIds.Values.Distinct().ToList(), stored, ct);
+            detected = await _detection.DetectAsync(scope, stored.Select(m => m.FlagId).Distinct().ToList(), stored, ct);
             await scope.CommitAsync(ct);
         }
 
-        foreach (var group in stored.GroupBy(m => m.FlagId))
+        foreach (var flag in stored.GroupBy(m => m.FlagId))
         {
-            var latest = group.MaxBy(m => m.Timestamp)!;
-            await live.PublishAsync(new LiveEvent(LiveEventTypes.MetricsRecorded,
-                new MetricsRecorded(group.Key, group.Count(), group.Min(m => m.Timestamp), latest.Timestamp, latest), group.Key), ct);
+            var latest = flag.MaxBy(m => m.Timestamp)!;
+            await _live.PublishAsync(new LiveEvent(LiveEventTypes.MetricsRecorded,
+                new MetricsRecorded(flag.Key, flag.Count(), flag.Min(m => m.Timestamp), latest.Timestamp, latest), flag.Key), ct);
         }
-        await detection.PublishAsync(detected, ct);
-        return new RecordMetricsResult.Recorded(new MetricsAccepted(stored.Count, detected.Detected));
+        await _detection.PublishAsync(detected, ct);
+
+        for (var r = 0; r < group.Count; r++)
+        {
+            if (spans[r] is not { } span) continue;
+            var anomalies = detected.Detected.Count == 0 ? [] : detected.Detected.Where(a => span.FlagIds.Contains(a.FlagId)).ToList();
+            results[r] = new RecordMetricsResult.Recorded(new MetricsAccepted(span.Count, anomalies));
+        }
+        return results;
     }
+
+    public ValueTask DisposeAsync() => _commit.DisposeAsync();
 }

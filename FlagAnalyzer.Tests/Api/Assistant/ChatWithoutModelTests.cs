@@ -62,7 +62,8 @@ public sealed class ChatWithoutModelTests : IAsyncLifetime
     [Fact]
     public async Task Chat_NamedFlag_DescribesItsStatePredictionAndHistory()
     {
-        var flag = await _app.CreateFlagAsync("search-ranking", enabled: false);
+        // on at 0 %, then a rollout move: "rollout_changed" is what the change is (the server refuses a type that is not)
+        var flag = await _app.CreateFlagAsync("search-ranking", enabled: true, rollout: 0);
         var id = flag.GetProperty("id").GetString()!;
         var change = await _app.RecordChangeAsync(id, "rollout_changed", true, 30);
         var level = change.GetProperty("prediction").GetProperty("riskLevel").GetString();

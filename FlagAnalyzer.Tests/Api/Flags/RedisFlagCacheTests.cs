@@ -10,23 +10,12 @@ namespace FlagAnalyzer.Tests.Api.Flags;
 /// <summary>The API with <c>ConnectionStrings:cache</c> pointing at a real redis-server on loopback.</summary>
 public sealed class RedisFlagCacheTests : IAsyncLifetime
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
-    private RedisServer _redis = null!;
-    private ConnectionMultiplexer _inspector = null!;
-    private readonly List<ApiFactory> _apps = [];
+    private static readonly TimeSpan Timeout = RedisReplicas.Timeout;
+    private RedisReplicas _r = null!;
 
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync();
-        _inspector = await ConnectionMultiplexer.ConnectAsync($"{_redis.ConnectionString},abortConnect=false").WaitAsync(Timeout);
-    }
+    public async Task InitializeAsync() => _r = await RedisReplicas.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        foreach (var app in _apps) await app.DisposeAsync();
-        await _inspector.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _r.DisposeAsync();
 
     [Fact]
     public async Task FlagChanges_AreWrittenThroughToRedis()
@@ -51,7 +40,7 @@ public sealed class RedisFlagCacheTests : IAsyncLifetime
         var created = await (await writer.CreateClient().PostJson("/api/flags", new { name = Name("served"), description = "from sqlite" })).ReadAs<Flag>();
         // change the cached copy behind the API's back: a replica that answers with it read Redis, not SQLite
         var doctored = created with { Description = "from redis", Version = created.Version + 1 };
-        await _inspector.GetDatabase().HashSetAsync(RedisFlagCache.FlagKeyPrefix + created.Id,
+        await _r.Inspect.HashSetAsync(RedisFlagCache.FlagKeyPrefix + created.Id,
             [new("v", doctored.Version), new("json", Json.Serialize(doctored))]);
 
         var reader = Replica(writer.DatabasePath).CreateClient();
@@ -85,7 +74,7 @@ public sealed class RedisFlagCacheTests : IAsyncLifetime
         var api = Replica().CreateClient();
         var flag = await (await api.PostJson("/api/flags", new { name = Name("outage") })).ReadAs<Flag>();
 
-        await _redis.KillAsync();
+        await _r.Redis.KillAsync();
         Assert.Equal(flag.Id, (await (await api.GetAsync($"/api/flags/{flag.Name}")).ReadAs<Flag>()).Id);
         var patched = await (await api.PatchAsync($"/api/flags/{flag.Id}", Body(new { enabled = true }))).ReadAs<Flag>();
         Assert.True((await (await api.GetAsync($"/api/flags/{flag.Id}")).ReadAs<Flag>()).Enabled);
@@ -95,7 +84,7 @@ public sealed class RedisFlagCacheTests : IAsyncLifetime
         Assert.Equal("Degraded", cache.GetProperty("status").GetString());
         Assert.StartsWith("degraded: no Redis", cache.GetProperty("description").GetString());
 
-        await _redis.StartAgainAsync();
+        await _r.Redis.StartAgainAsync();
         Assert.True(await Eventually(async () => await CacheStatus(api) == "Healthy"), "the cache never reported healthy after Redis returned");
         // the change made during the outage reached Redis once it was back
         Assert.True(await Eventually(async () => (await InRedis(flag.Id))?.Version == patched.Version),
@@ -106,13 +95,13 @@ public sealed class RedisFlagCacheTests : IAsyncLifetime
     [Fact]
     public async Task RedisAbsentAtStart_ApiServes_ThenCacheTakesOverWhenRedisArrives()
     {
-        await _redis.KillAsync();
+        await _r.Redis.KillAsync();
         var api = Replica().CreateClient();
         var flag = await (await api.PostJson("/api/flags", new { name = Name("late-redis") })).ReadAs<Flag>();
         Assert.Equal(flag.Id, (await (await api.GetAsync($"/api/flags/{flag.Name}")).ReadAs<Flag>()).Id);
         Assert.Equal("Degraded", await CacheStatus(api));
 
-        await _redis.StartAgainAsync();
+        await _r.Redis.StartAgainAsync();
         Assert.True(await Eventually(async () => await CacheStatus(api) == "Healthy"), "the cache never reported healthy after Redis arrived");
         Assert.True(await Eventually(async () => (await InRedis(flag.Id))?.Version == flag.Version),
             "the flag created before Redis arrived never reached it");
@@ -129,37 +118,15 @@ public sealed class RedisFlagCacheTests : IAsyncLifetime
             cache.GetProperty("description").GetString()!.StartsWith("degraded: no Redis", StringComparison.Ordinal)));
     }
 
-    private ApiFactory Replica(string? databasePath = null)
-    {
-        var app = new ApiFactory(databasePath);
-        app.Settings["ConnectionStrings:cache"] = _redis.ConnectionString;
-        _apps.Add(app);
-        return app;
-    }
+    private ApiFactory Replica(string? databasePath = null) => _r.Replica(databasePath);
 
-    private async Task<Flag?> InRedis(string id) =>
-        Json.Deserialize<Flag>(await _inspector.GetDatabase().HashGetAsync(RedisFlagCache.FlagKeyPrefix + id, "json"));
+    private Task<Flag?> InRedis(string id) => _r.InRedis(id);
 
-    private static async Task<string?> CacheStatus(HttpClient api) =>
-        (await (await api.GetAsync("/health")).ReadJson()).GetProperty("checks").GetProperty("cache").GetProperty("status").GetString();
+    private static Task<string?> CacheStatus(HttpClient api) => RedisReplicas.CacheStatus(api);
 
-    /// <summary>
-    /// Polls until true or a 10 s deadline. Only for what happens in another process or connection without a
-    /// signal this test can await: a pub/sub delivery to another replica, the Redis client's reconnect.
-    /// </summary>
-    private static async Task<bool> Eventually(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition()) return true;
-            await Task.Delay(50);
-        }
-        return await condition();
-    }
+    private static Task<bool> Eventually(Func<Task<bool>> condition) => Wait.Until(condition);
 
-    private static StringContent Body(object o) =>
-        new(JsonSerializer.Serialize(o, ApiFactory.JsonOptions), System.Text.Encoding.UTF8, "application/json");
+    private static StringContent Body(object o) => RedisReplicas.Body(o);
 
-    private static string Name(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..30];
+    private static string Name(string prefix) => RedisReplicas.Name(prefix);
 }

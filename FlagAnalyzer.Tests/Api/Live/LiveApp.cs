@@ -77,14 +77,19 @@ public sealed class LiveApp : IAsyncDisposable
         return flag.GetProperty("id").GetString()!;
     }
 
-    /// <summary>The seed's <c>POST /api/flags/change</c>; returns the change record.</summary>
+    /// <summary>
+    /// The seed's <c>POST /api/flags/change</c>: switches the flag on at <paramref name="rollout"/>; returns the change
+    /// record. The change type is what the change is — "enabled" the first time, "rollout_changed" once it is on —
+    /// since the server refuses a change type that says otherwise.
+    /// </summary>
     public async Task<JsonElement> EnableFlagAsync(string flagId, double rollout = 10)
     {
+        var enabled = (await (await Http.GetAsync($"/api/flags/{flagId}")).ReadAs<JsonElement>()).GetProperty("enabled").GetBoolean();
         var body = await (await Http.PostAsJsonAsync("/api/flags/change", new
         {
             flagId,
-            changeType = "enabled",
-            previousValue = new { enabled = false },
+            changeType = enabled ? "rollout_changed" : "enabled",
+            previousValue = new { enabled },
             newValue = new { enabled = true, rolloutPercentage = rollout },
             changedBy = "live-tests@example.com",
             environment = "staging",

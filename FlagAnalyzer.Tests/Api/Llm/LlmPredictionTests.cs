@@ -97,7 +97,8 @@ public sealed class LlmPredictionTests
         await using var _ = app;
         app.Ollama!.Respond(_ => FakeReply.Status(500));
 
-        var id = (await app.RecordChangeAsync(flagId, "enabled", true, 25)).GetProperty("prediction").GetProperty("id").GetString()!;
+        // the flag is already on at 25 %: a real change (a recorded no-op logs and predicts nothing)
+        var id = (await app.RecordChangeAsync(flagId, "rollout_changed", true, 40)).GetProperty("prediction").GetProperty("id").GetString()!;
 
         var log = await app.Logs.WaitForAsync(l => l.Message.Contains(id) && l.Message.Contains("keeps its statistical verdict"));
         Assert.Contains("the model call failed", log.Message);

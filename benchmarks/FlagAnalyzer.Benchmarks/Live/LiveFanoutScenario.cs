@@ -47,7 +47,7 @@ public sealed class LiveFanoutScenario : IScenario
         await Parallel.ForEachAsync(held, new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (c, ct) => await c.InvokeAsync("Subscribe", LiveTopics.All, ct));
         var rssAfter = api.ResidentBytes();
         var sent = Stopwatch.GetTimestamp();
-        await http.PostAsJsonAsync("/api/flags/change", new { flagId, changeType = "disabled", changedBy = "bench", environment = "staging" });
+        await http.PostAsJsonAsync("/api/flags/change", new { flagId, changeType = "enabled", changedBy = "bench", environment = "staging" });
         var delivered = await Task.WhenAny(all.Task, Task.Delay(TimeSpan.FromSeconds(30))) == all.Task;
         var toAll = Stopwatch.GetElapsedTime(sent);
         var connected = held.Count(c => c.State == HubConnectionState.Connected);

@@ -1,0 +1,50 @@
+using System.Net;
+using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Metrics;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FlagAnalyzer.Tests.Api.Metrics;
+
+/// <summary>Concurrent single-sample posts share transactions; each answer still means exactly what was stored.</summary>
+public sealed class GroupCommitApiTests : IDisposable
+{
+    private readonly ApiFactory _app = new();
+    private readonly HttpClient _client;
+
+    public GroupCommitApiTests() => _client = _app.CreateClient();
+
+    public void Dispose() => _app.Dispose();
+
+    [Fact]
+    public async Task ConcurrentSinglePosts_EveryOkIsStored_AndAnUnknownFlagFailsOnlyItsOwnRequest()
+    {
+        var flag = await (await _client.PostJson("/api/flags", new { name = "grouped" })).ReadAs<Flag>();
+        var service = _app.Services.GetRequiredService<MetricsService>();
+        var (groupsBefore, requestsBefore) = service.GroupStats;
+
+        var posts = Enumerable.Range(0, 120).Select(i => _client.PostJson("/api/metrics", new
+        {
+            flagId = i % 6 == 5 ? "no-such-flag" : i % 2 == 0 ? flag.Id : flag.Name,
+            errorRate = 0.5, latencyP50 = 40 + i, latencyP99 = 400, requestCount = 1000,
+        })).ToList();
+        var responses = await Task.WhenAll(posts).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(100, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
+        Assert.Equal(20, responses.Count(r => r.StatusCode == HttpStatusCode.NotFound));
+        Assert.Equal(100, await StoredSamples(flag.Id));
+        var (groups, requests) = service.GroupStats;
+        Assert.Equal(120, requests - requestsBefore);
+        Assert.InRange(groups - groupsBefore, 1, 120);
+    }
+
+    private async Task<long> StoredSamples(string flagId)
+    {
+        await using var conn = new SqliteConnection($"Data Source={_app.DatabasePath};Mode=ReadOnly");
+        await conn.OpenAsync();
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*) FROM impact_metrics WHERE flag_id = $id";
+        cmd.Parameters.AddWithValue("$id", flagId);
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+}
