@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Mvc;
@@ -7,17 +8,35 @@ namespace FlagAnalyzer.Api.Common;
 
 /// <summary>
 /// Turns request-reading failures into problem+json: malformed JSON or a wrong type names the field
-/// (from the JSON path), an oversized body is 413. Other exceptions get a 500 problem without details.
+/// (from the JSON path), a query or route value that does not parse names its parameter, an oversized body
+/// is 413. Other exceptions get a 500 problem without details.
 /// </summary>
-public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+public sealed partial class BadRequestExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
 {
+    // ASP.NET Core's wording for a value that does not convert to the handler's parameter type
+    [GeneratedRegex("""^Failed to bind parameter "(?<type>[^"]+) (?<name>[A-Za-z_][A-Za-z0-9_]*)" from "(?<value>.*)"\.$""", RegexOptions.Singleline)]
+    private static partial Regex BindFailure();
+
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
         if (exception is not BadHttpRequestException bad) return false;
         ProblemDetails details;
         if (bad.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            details = new ProblemDetails { Status = 413, Title = "Payload too large", Detail = $"Request bodies are limited to {RequestLimits.MaxBodyBytes} bytes." };
+            details = new ProblemDetails { Status = 413, Title = "Payload too large", Detail = RequestLimits.TooLarge(RequestLimits.For(http)) };
+        }
+        else if (exception.InnerException is not JsonException && BindFailure().Match(bad.Message) is { Success: true } m)
+        {
+            var name = m.Groups["name"].Value;
+            var repeated = http.Request.Query.TryGetValue(name, out var values) && values.Count > 1;
+            details = new HttpValidationProblemDetails(new Dictionary<string, string[]>
+            {
+                [name] = [repeated ? "must be given once" : $"'{m.Groups["value"].Value}' {Expected(m.Groups["type"].Value)}"],
+            })
+            {
+                Status = 400,
+                Title = "The request is invalid",
+            };
         }
         else
         {
@@ -33,23 +52,45 @@ public sealed class BadRequestExceptionHandler(IProblemDetailsService problems) 
         http.Response.StatusCode = details.Status!.Value;
         return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = http, ProblemDetails = details, Exception = exception });
     }
+
+    private static string Expected(string type) => type.TrimEnd('?') switch
+    {
+        "int" or "long" or "short" => "is not a whole number",
+        "double" or "float" or "decimal" => "is not a number",
+        "bool" => "is not true or false",
+        "DateTimeOffset" or "DateTime" => "is not an ISO-8601 date and time",
+        "Guid" => "is not a GUID",
+        _ => $"is not a valid {type.TrimEnd('?')}",
+    };
 }
 
 public static class RequestLimits
 {
     public const long MaxBodyBytes = 1024 * 1024;
 
+    /// <summary>Endpoint metadata: this endpoint's body limit instead of <see cref="MaxBodyBytes"/>.</summary>
+    public sealed record BodyLimit(long Bytes);
+
+    public static TBuilder WithBodyLimit<TBuilder>(this TBuilder endpoint, long bytes) where TBuilder : IEndpointConventionBuilder =>
+        endpoint.WithMetadata(new BodyLimit(bytes));
+
+    /// <summary>The body limit of the request's endpoint (routing has run: WebApplication routes first).</summary>
+    public static long For(HttpContext http) => http.GetEndpoint()?.Metadata.GetMetadata<BodyLimit>()?.Bytes ?? MaxBodyBytes;
+
+    public static string TooLarge(long limit) => $"Request bodies are limited to {limit} bytes here.";
+
     /// <summary>Rejects a declared oversized body before any of it is read (Kestrel also enforces the limit on the stream).</summary>
     public static IApplicationBuilder UseBodySizeLimit(this IApplicationBuilder app) => app.Use(async (http, next) =>
     {
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } f) f.MaxRequestBodySize = MaxBodyBytes;
-        if (http.Request.ContentLength > MaxBodyBytes)
+        var limit = For(http);
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } f) f.MaxRequestBodySize = limit;
+        if (http.Request.ContentLength > limit)
         {
             http.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
             await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
             {
                 HttpContext = http,
-                ProblemDetails = { Status = 413, Title = "Payload too large", Detail = $"Request bodies are limited to {MaxBodyBytes} bytes." },
+                ProblemDetails = { Status = 413, Title = "Payload too large", Detail = TooLarge(limit) },
             });
             return;
         }

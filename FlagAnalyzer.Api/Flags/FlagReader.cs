@@ -19,7 +19,7 @@ public sealed class FlagReader(Db db, IFlagCache cache) : IFlagIds
         using var span = FlagCacheTelemetry.Source.StartActivity("flag read sqlite");
         await using var conn = await db.OpenAsync(ct);
         var flag = await FlagStore.FindAsync(conn, null, idOrName, ct);
-        if (flag is not null) await cache.SetAsync(flag, null, ct);
+        if (flag is not null) await cache.FillAsync(flag, ct);
         return flag;
     }
 }

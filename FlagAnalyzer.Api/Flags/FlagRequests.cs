@@ -27,7 +27,8 @@ public static partial class FlagRules
     public const int MaxTagLength = 50;
     public const int MaxEnvironmentLength = 50;
 
-    [GeneratedRegex("^[a-z0-9._-]+$")]
+    // \z, not $: $ also matches before a final newline, which let "name\n" through
+    [GeneratedRegex(@"^[a-z0-9._-]+\z")]
     private static partial Regex NamePattern();
 
     public static void CheckName(string? name, Validator v, string field = "name")
@@ -36,10 +37,40 @@ public static partial class FlagRules
         else if (name.Length > MaxNameLength) v.Add(field, $"must be at most {MaxNameLength} characters");
         else if (!NamePattern().IsMatch(name)) v.Add(field, "may contain only a-z, 0-9, '-', '_' and '.'");
         else if (ReservedNames.Contains(name)) v.Add(field, $"'{name}' is reserved by the API's routes");
+        else if (name is "." or "..") v.Add(field, $"'{name}' cannot be reached by URL (it is a path segment)");
     }
 
     /// <summary>Names that would collide with literal routes under <c>/api/flags/</c>.</summary>
     private static readonly HashSet<string> ReservedNames = ["change", "changes"];
+
+    /// <summary>
+    /// Free text shown to people: no control characters (line breaks and tabs only where the field is multi-line)
+    /// and no bidirectional embeddings, overrides or isolates, which make text display as something it is not.
+    /// </summary>
+    public static void CheckText(string? value, string field, Validator v, bool multiLine = false)
+    {
+        if (value is null) return;
+        foreach (var c in value)
+        {
+            if (multiLine && c is '\n' or '\r' or '\t') continue;
+            if (char.IsControl(c))
+            {
+                v.Add(field, multiLine ? "must not contain control characters other than line breaks and tabs" : "must not contain control characters or line breaks");
+                return;
+            }
+            if (c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069')
+            {
+                v.Add(field, "must not contain bidirectional override, embedding or isolate characters");
+                return;
+            }
+        }
+    }
+
+    public static void CheckChangedBy(string? changedBy, Validator v)
+    {
+        if (changedBy is { Length: > MaxOwnerLength }) v.Add("changedBy", $"must be at most {MaxOwnerLength} characters");
+        else CheckText(changedBy, "changedBy", v);
+    }
 
     public static void CheckEnvironment(string? env, Validator v, string field = "targetEnvironment")
     {
@@ -56,6 +87,7 @@ public static partial class FlagRules
         {
             if (string.IsNullOrWhiteSpace(tags[i]) || tags[i].Length > MaxTagLength)
                 v.Add($"tags[{i}]", $"must be 1-{MaxTagLength} non-blank characters");
+            else CheckText(tags[i], $"tags[{i}]", v);
         }
     }
 
@@ -69,9 +101,11 @@ public static partial class FlagRules
         JsonElement? variants, JsonElement? rules, Validator v)
     {
         if (description is { Length: > MaxDescriptionLength }) v.Add("description", $"must be at most {MaxDescriptionLength} characters");
+        else CheckText(description, "description", v, multiLine: true);
         v.Range(rollout, 0, 100, "rolloutPercentage");
         CheckEnvironment(env, v);
         if (owner is { Length: > MaxOwnerLength }) v.Add("owner", $"must be at most {MaxOwnerLength} characters");
+        else CheckText(owner, "owner", v);
         CheckTags(tags, v);
         CheckReserved(variants, "variants", JsonValueKind.Array, v);
         CheckReserved(rules, "rules", JsonValueKind.Array, v);
@@ -82,6 +116,7 @@ public static partial class FlagRules
         var v = new Validator();
         CheckName(r.Name, v);
         CheckCommon(r.Description, r.RolloutPercentage, r.TargetEnvironment, r.Owner, r.Tags, r.Variants, r.Rules, v);
+        CheckChangedBy(r.ChangedBy, v);
         return v;
     }
 
@@ -90,6 +125,7 @@ public static partial class FlagRules
         var v = new Validator();
         if (r.Name is not null) CheckName(r.Name, v);
         CheckCommon(r.Description, r.RolloutPercentage, r.TargetEnvironment, r.Owner, r.Tags, r.Variants, r.Rules, v);
+        CheckChangedBy(r.ChangedBy, v);
         return v;
     }
 
@@ -103,7 +139,7 @@ public static partial class FlagRules
         else if (!ChangeTypes.Recordable.Contains(r.ChangeType))
             v.Add("changeType", $"must be one of {string.Join(", ", ChangeTypes.Recordable)} (create and delete flags with POST and DELETE)");
         CheckEnvironment(r.Environment, v, "environment");
-        if (r.ChangedBy is { Length: > MaxOwnerLength }) v.Add("changedBy", $"must be at most {MaxOwnerLength} characters");
+        CheckChangedBy(r.ChangedBy, v);
         if (r.NewValue is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) })
             v.Add("newValue", "must be a JSON object");
         else if (r.NewValue is { ValueKind: JsonValueKind.Object } nv)

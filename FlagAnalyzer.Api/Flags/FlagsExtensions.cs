@@ -47,6 +47,6 @@ public static class FlagsExtensions
     private sealed class RedisFlagCacheStarter(RedisFlagCache cache) : IHostedService
     {
         public Task StartAsync(CancellationToken ct) => cache.StartAsync();
-        public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken ct) => cache.StopAsync();
     }
 }

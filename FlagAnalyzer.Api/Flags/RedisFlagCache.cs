@@ -17,9 +17,18 @@ namespace FlagAnalyzer.Api.Flags;
 /// <item>Each replica keeps a local copy of what it read; every accepted write publishes
 /// <c>replica|id|version|names…</c> on <see cref="Channel"/> from inside the same script, and the other
 /// replicas drop their copy.</item>
-/// <item>While Redis is unreachable every read is a miss (the caller reads SQLite), the local copy is not
-/// trusted (invalidations can't arrive), and write-throughs wait in memory until the connection
-/// returns, when they are replayed and the local copy is cleared.</item>
+/// <item>Every Redis call has a short deadline (<see cref="FlagCacheOptions.RedisTimeout"/>) behind a circuit
+/// breaker (<see cref="RedisCircuit"/>): the first timeout — a stalled Redis (SIGSTOP, a network blackhole)
+/// answers nothing, it does not fail — opens it, and until a background PING succeeds every read is
+/// "unavailable" (the caller reads SQLite) and every write-through waits in memory, at no cost to the request.</item>
+/// <item>The committed state wins on the writer at once: a write puts the new version in the local copy before
+/// it tries Redis. Missed write-throughs are replayed as soon as Redis answers again; until this replica's are
+/// replayed and every replica had time to replay theirs (<see cref="SettleTime"/>), reads go to SQLite.</item>
+/// <item>The local copy is trusted only under a lease: every <see cref="FlagCacheOptions.ProbeInterval"/> the
+/// replica publishes a heartbeat on the invalidation channel, and it uses the copy only while its own
+/// heartbeat came back within <see cref="FlagCacheOptions.LocalCopyLease"/> — Redis delivers one subscriber's
+/// messages in order, so every invalidation published before that heartbeat has arrived. A replica that
+/// cannot be sure its copy is current reads SQLite, never the copy.</item>
 /// </list>
 /// Never throws: a cache that is down is a miss.
 /// </summary>
@@ -61,35 +70,76 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
         return 1
         """;
 
+    private const string HeartbeatTag = "hb";
+
     private readonly IConnectionMultiplexer _redis;
     private readonly ILogger<RedisFlagCache> _log;
+    private readonly TimeProvider _clock;
     private readonly string _replica = Guid.NewGuid().ToString("N");
     private readonly FlagCacheLocalCopy _local = new();
     // write-throughs Redis missed while away, newest per flag id; replayed when it returns
     private readonly ConcurrentDictionary<string, PendingWrite> _pending = new(StringComparer.Ordinal);
+    private readonly RedisCircuit _circuit;
     private readonly bool _useLocalCopy;
+    private readonly TimeSpan _probeInterval;
+    private readonly long _leaseTicks;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _watch = Task.CompletedTask;
     private int _subscribing;
-    private int _down;
     private int _replaying;
     private volatile bool _subscribed;
+    // timestamp (this process's Stopwatch) of the newest own heartbeat that came back through the subscription
+    private long _heardAt;
+    // reads trust Redis again only from this timestamp on (after an outage: time for every replica to replay)
+    private long _settledAt;
 
     private sealed record PendingWrite(Flag Flag, string? PreviousName, bool Removed);
 
-    public RedisFlagCache(IConnectionMultiplexer redis, IOptions<FlagCacheOptions> options, ILogger<RedisFlagCache> log)
+    public RedisFlagCache(IConnectionMultiplexer redis, IOptions<FlagCacheOptions> options, ILogger<RedisFlagCache> log,
+        TimeProvider clock)
     {
         _redis = redis;
         _log = log;
-        _useLocalCopy = options.Value.LocalCopy;
+        _clock = clock;
+        var o = options.Value;
+        _useLocalCopy = o.LocalCopy;
+        _probeInterval = o.ProbeInterval;
+        _leaseTicks = (long)(o.LocalCopyLease.TotalSeconds * clock.TimestampFrequency);
+        _circuit = new RedisCircuit(o.RedisTimeout);
+        _circuit.Opened += OnCircuitOpened;
+        SettleTime = 2 * o.ProbeInterval + o.RedisTimeout;
         _redis.ConnectionFailed += OnConnectionFailed;
         _redis.ConnectionRestored += OnConnectionRestored;
     }
 
-    /// <summary>Subscribes to invalidations (at start-up, so the first reads can use the local copy).</summary>
+    /// <summary>
+    /// After Redis returns, how long reads keep going to SQLite: two probe intervals and a timeout, time for every
+    /// replica that can reach Redis to notice and replay the writes it could not hand over.
+    /// </summary>
+    public TimeSpan SettleTime { get; }
+
+    /// <summary>True while Redis calls fail fast (Redis stopped answering and no probe has succeeded since).</summary>
+    public bool CircuitOpen => _circuit.IsOpen;
+
+    /// <summary>When the circuit last opened.</summary>
+    public DateTimeOffset CircuitOpenedAt => _circuit.OpenedAt;
+
+    /// <summary>Subscribes to invalidations (at start-up, so the first reads can use the local copy) and starts the probe.</summary>
     public async Task StartAsync()
     {
         if (!_redis.IsConnected)
+        {
             _log.LogWarning("Redis at {Endpoint} is not reachable; flag reads come from SQLite until it is.", Endpoint);
+            _circuit.Trip(new RedisConnectionException(ConnectionFailureType.UnableToConnect, "not connected at start-up"));
+        }
         await TrySubscribeAsync();
+        _watch = WatchAsync(_stop.Token);
+    }
+
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        await _watch;
     }
 
     /// <summary><c>host:port</c> of the configured Redis, for health and logs.</summary>
@@ -101,17 +151,24 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
 
     public bool IsConnected => _redis.IsConnected;
 
-    // the local copy is only trusted while invalidations can reach it
-    private bool LocalCopyUsable => _useLocalCopy && _subscribed && _redis.GetSubscriber().IsConnected(InvalidationChannel);
+    // Redis holds every write this replica committed, and every other replica had time to hand over theirs
+    private bool RedisTrusted => !_circuit.IsOpen && _redis.IsConnected && _pending.IsEmpty
+                                 && _clock.GetTimestamp() >= Volatile.Read(ref _settledAt);
+
+    // the local copy is only trusted while invalidations provably reach it: an own heartbeat came back recently
+    private bool LocalCopyUsable => _useLocalCopy && _subscribed
+                                    && _clock.GetTimestamp() - Volatile.Read(ref _heardAt) < _leaseTicks
+                                    && _redis.GetSubscriber().IsConnected(InvalidationChannel);
 
     private static readonly RedisChannel InvalidationChannel = RedisChannel.Literal(Channel);
 
+    /// <summary>A PING with the cache's deadline; false (and the circuit open) when Redis does not answer in time.</summary>
     public async Task<bool> PingAsync()
     {
-        if (!_redis.IsConnected) return false;
+        if (_circuit.IsOpen || !_redis.IsConnected) return false;
         try
         {
-            await _redis.GetDatabase().PingAsync();
+            await _circuit.CallAsync(_redis.GetDatabase().PingAsync());
             return true;
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -124,13 +181,13 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
     {
         using var span = FlagCacheTelemetry.Source.StartActivity("flag-cache get");
         span?.SetTag(FlagCacheTelemetry.FlagTag, idOrName);
-        if (!_redis.IsConnected) return Result(span, "unavailable", null);
+        if (!RedisTrusted) return Result(span, "unavailable", null);
         if (!_subscribed) _ = TrySubscribeAsync(); // Redis was away at start-up and is here now
         if (LocalCopyUsable && _local.TryGet(idOrName, out var local)) return Result(span, "local", local);
         try
         {
-            var json = (string?)await _redis.GetDatabase().ScriptEvaluateAsync(GetScript,
-                [FlagKeyPrefix + idOrName, NameKeyPrefix + idOrName], [FlagKeyPrefix]);
+            var json = (string?)await _circuit.CallAsync(_redis.GetDatabase().ScriptEvaluateAsync(GetScript,
+                [FlagKeyPrefix + idOrName, NameKeyPrefix + idOrName], [FlagKeyPrefix]));
             if (Json.Deserialize<Flag>(json) is not { } flag) return Result(span, "miss", null);
             _local.Put(flag);
             return Result(span, "redis", flag);
@@ -146,7 +203,21 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
     {
         using var span = FlagCacheTelemetry.Source.StartActivity("flag-cache set");
         span?.SetTag(FlagCacheTelemetry.FlagTag, flag.Id);
+        // committed: this replica serves it from now on, whatever Redis does
+        _local.Put(flag);
         await WriteOrHoldAsync(new PendingWrite(flag, previousName, false));
+    }
+
+    /// <summary>
+    /// A flag just read from SQLite: offered to Redis (version-guarded) when Redis answers, never held for replay —
+    /// by the time Redis returns it may be older than what another replica wrote.
+    /// </summary>
+    public async ValueTask FillAsync(Flag flag, CancellationToken ct = default)
+    {
+        if (_circuit.IsOpen || !_redis.IsConnected) return;
+        using var span = FlagCacheTelemetry.Source.StartActivity("flag-cache fill");
+        span?.SetTag(FlagCacheTelemetry.FlagTag, flag.Id);
+        await TryWriteAsync(new PendingWrite(flag, null, false));
     }
 
     public async ValueTask RemoveAsync(Flag flag, CancellationToken ct = default)
@@ -167,20 +238,20 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
     {
         var f = w.Flag;
         if (w.Removed) _local.Invalidate(f.Id, Deleted, [f.Name]);
-        if (!_redis.IsConnected) return false;
+        if (_circuit.IsOpen || !_redis.IsConnected) return false;
         try
         {
             var db = _redis.GetDatabase();
             if (w.Removed)
             {
-                await db.ScriptEvaluateAsync(RemoveScript, [FlagKeyPrefix + f.Id, NameKeyPrefix + f.Name],
-                    [Deleted, f.Id, _replica, Channel, f.Name]);
+                await _circuit.CallAsync(db.ScriptEvaluateAsync(RemoveScript, [FlagKeyPrefix + f.Id, NameKeyPrefix + f.Name],
+                    [Deleted, f.Id, _replica, Channel, f.Name]));
                 return true;
             }
             var previous = w.PreviousName ?? f.Name;
-            var accepted = (int)await db.ScriptEvaluateAsync(SetScript,
+            var accepted = (int)await _circuit.CallAsync(db.ScriptEvaluateAsync(SetScript,
                 [FlagKeyPrefix + f.Id, NameKeyPrefix + f.Name, NameKeyPrefix + previous],
-                [f.Version, Json.Serialize(f), f.Id, _replica, Channel, f.Name, previous]);
+                [f.Version, Json.Serialize(f), f.Id, _replica, Channel, f.Name, previous]));
             if (accepted == 1) _local.Put(f);
             return true;
         }
@@ -196,10 +267,73 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
 
     private void OnMessage(ChannelMessage m)
     {
-        // replica|id|version|name[|previous name]
+        // replica|id|version|name[|previous name], or hb|replica|timestamp
         var parts = ((string?)m.Message ?? "").Split('|');
+        if (parts.Length == 3 && parts[0] == HeartbeatTag)
+        {
+            if (parts[1] == _replica && long.TryParse(parts[2], out var sentAt)) Advance(ref _heardAt, sentAt);
+            return;
+        }
         if (parts.Length < 4 || parts[0] == _replica || !long.TryParse(parts[2], out var version)) return;
         _local.Invalidate(parts[1], version, parts[3..]);
+    }
+
+    private static void Advance(ref long field, long value)
+    {
+        for (var held = Volatile.Read(ref field); held < value; held = Volatile.Read(ref field))
+            if (Interlocked.CompareExchange(ref field, value, held) == held) return;
+    }
+
+    /// <summary>
+    /// Every probe interval: with the circuit closed, a heartbeat through the invalidation channel (it renews the
+    /// local copy's lease, and its timeout is how a stall is noticed when every read is local); with it open, a PING
+    /// that closes it, after which missed writes are replayed.
+    /// </summary>
+    private async Task WatchAsync(CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(_probeInterval, _clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    await ProbeAsync();
+                }
+                catch (Exception e) when (e is RedisException or TimeoutException)
+                {
+                    _log.LogDebug(e, "Flag cache probe failed");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ProbeAsync()
+    {
+        if (!_redis.IsConnected) return;
+        if (!_subscribed) await TrySubscribeAsync();
+        var db = _redis.GetDatabase();
+        if (_circuit.IsOpen)
+        {
+            await db.PingAsync().WaitAsync(_circuit.Timeout);
+            // what arrived before the outage may have been overtaken by invalidations Redis could not deliver
+            _local.Clear();
+            Volatile.Write(ref _settledAt, _clock.GetTimestamp() + (long)(SettleTime.TotalSeconds * _clock.TimestampFrequency));
+            _circuit.Close();
+            _log.LogInformation("Redis at {Endpoint} answers again; flag reads use it once missed writes are replayed.", Endpoint);
+        }
+        await _circuit.CallAsync(db.PublishAsync(InvalidationChannel, $"{HeartbeatTag}|{_replica}|{_clock.GetTimestamp()}"));
+        if (!_pending.IsEmpty) await ReplayAsync();
+    }
+
+    private void OnCircuitOpened(Exception reason)
+    {
+        _local.Clear();
+        _log.LogWarning("Redis at {Endpoint} does not answer ({Reason}); flag reads come from SQLite and Redis calls fail fast until it does.",
+            Endpoint, reason.Message);
     }
 
     private async Task TrySubscribeAsync()
@@ -224,22 +358,15 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
 
     private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
     {
-        // either connection: without the subscription, invalidations are lost too
+        // either connection: without the subscription, invalidations are lost too; the probe closes the circuit
         _local.Clear();
-        if (e.ConnectionType != ConnectionType.Interactive) return;
-        // once per outage, not once per reconnect attempt
-        if (Interlocked.Exchange(ref _down, 1) == 0)
-            _log.LogWarning("Redis at {Endpoint} went away ({Failure}); flag reads come from SQLite until it returns.", Endpoint, e.FailureType);
+        _circuit.Trip(e.Exception ?? new RedisConnectionException(e.FailureType, $"{e.ConnectionType} connection failed"));
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         // invalidations published while we were away are lost: start from an empty local copy
         _local.Clear();
-        if (e.ConnectionType != ConnectionType.Interactive) return;
-        Volatile.Write(ref _down, 0);
-        _ = TrySubscribeAsync();
-        _ = ReplayAsync();
     }
 
     private async Task ReplayAsync()
@@ -270,6 +397,7 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
 
     public void Dispose()
     {
+        _stop.Cancel();
         _redis.ConnectionFailed -= OnConnectionFailed;
         _redis.ConnectionRestored -= OnConnectionRestored;
     }

@@ -11,6 +11,7 @@ public static class LiveExtensions
         var options = new LiveOptions(builder.Configuration.GetConnectionString("cache") is { Length: > 0 } cs ? cs : null);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<ILiveEventPublisher, LiveEventPublisher>();
+        builder.Services.Configure<WsOptions>(builder.Configuration.GetSection(WsOptions.Section));
         builder.Services.AddSingleton<WsBridge>();
         builder.Services.AddSingleton<LiveDispatcher>();
         builder.Services.AddSingleton<ILiveEventSink>(sp => sp.GetRequiredService<LiveDispatcher>());

@@ -11,6 +11,8 @@ public sealed record MetricsServices(Db Db, IFlagIds Flags, MetricsService Servi
 public static class MetricsApi
 {
     public const int MaxBatch = 10_000;
+    /// <summary>Room for <see cref="MaxBatch"/> samples with every field set (about 2.1 MB compact, 2.9 MB indented).</summary>
+    public const long MaxBodyBytes = 4 * 1024 * 1024;
     /// <summary>Clock skew allowed for client timestamps.</summary>
     public static readonly TimeSpan FutureTolerance = TimeSpan.FromMinutes(5);
     public const double MaxLatencyMs = 3_600_000;
@@ -18,7 +20,8 @@ public static class MetricsApi
     public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder app)
     {
         app.MapPost("/api/metrics", RecordMetrics).WithTags("Metrics").Accepts<MetricSampleRequest>("application/json")
-            .WithName("RecordMetrics").WithSummary("Record one metric sample or a batch; runs detection in the same transaction");
+            .WithName("RecordMetrics").WithSummary("Record one metric sample or a batch; runs detection in the same transaction")
+            .WithBodyLimit(MaxBodyBytes);
         app.MapGet("/api/flags/{idOrName}/metrics", ListMetrics).WithTags("Metrics")
             .WithName("ListMetrics").WithSummary("A flag's metric samples, oldest first, paged");
         return app;

@@ -1,15 +1,20 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 
 namespace FlagAnalyzer.Tests.Support;
 
 /// <summary>
 /// A real, throwaway <c>redis-server</c> on a free loopback port, nothing persisted. <see cref="KillAsync"/>
-/// and <see cref="StartAgainAsync"/> simulate a crash and a recovery on the same port.
+/// and <see cref="StartAgainAsync"/> simulate a crash and a recovery on the same port; <see cref="Stall"/>
+/// freezes it (SIGSTOP: connections stay open, nothing answers — a hung server or a network blackhole).
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
+    private const int SigStop = 19;
+    private const int SigCont = 18;
+
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
     private Process? _process;
 
@@ -93,8 +98,49 @@ public sealed class RedisServer : IAsyncDisposable
         await p.WaitForExitAsync().WaitAsync(Timeout);
     }
 
+    /// <summary>
+    /// SIGSTOPs the server until the returned handle is disposed (SIGCONT), and at the latest after
+    /// <paramref name="atMost"/>, so a failing test never leaves a frozen server behind.
+    /// </summary>
+    public Stalled Stall(TimeSpan atMost)
+    {
+        if (_process is not { HasExited: false } p) throw new InvalidOperationException("redis-server is not running");
+        Assert.Equal(0, kill(p.Id, SigStop));
+        return new Stalled(p.Id, atMost);
+    }
+
+    public sealed class Stalled : IDisposable
+    {
+        private readonly int _pid;
+        private readonly Timer _deadline;
+        private int _resumed;
+
+        internal Stalled(int pid, TimeSpan atMost)
+        {
+            _pid = pid;
+            _deadline = new Timer(_ => Resume(timedOut: true), null, atMost, System.Threading.Timeout.InfiniteTimeSpan);
+        }
+
+        /// <summary>True when the deadline, not the test, resumed the server.</summary>
+        public bool TimedOut { get; private set; }
+
+        public void Dispose() => Resume(timedOut: false);
+
+        private void Resume(bool timedOut)
+        {
+            if (Interlocked.Exchange(ref _resumed, 1) == 1) return;
+            TimedOut = timedOut;
+            _deadline.Dispose();
+            kill(_pid, SigCont);
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
     public async ValueTask DisposeAsync()
     {
+        if (_process is { HasExited: false } p) kill(p.Id, SigCont);
         await KillAsync();
         _process?.Dispose();
     }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using FlagAnalyzer.Api.Common;
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace FlagAnalyzer.Api.Live.Ws;
@@ -11,15 +12,45 @@ namespace FlagAnalyzer.Api.Live.Ws;
 /// Redis it publishes each event once on a channel every replica subscribes to, so a <c>/ws</c> client sees
 /// events caused anywhere, as a SignalR client does through the backplane.
 /// </summary>
-public sealed class WsBridge(LiveOptions options, ILogger<WsBridge> logger) : IAsyncDisposable
+public sealed class WsBridge(LiveOptions options, IOptions<WsOptions> limits, ILogger<WsBridge> logger) : IAsyncDisposable
 {
     private static readonly RedisChannel Channel = RedisChannel.Literal(LiveOptions.ChannelPrefix + ":ws");
     private readonly ConcurrentDictionary<WsConnection, byte> _connections = new();
+    private readonly Dictionary<string, int> _perAddress = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private ConnectionMultiplexer? _redis;
 
-    internal void Add(WsConnection c) => _connections.TryAdd(c, 0);
-    internal void Remove(WsConnection c) => _connections.TryRemove(c, out _);
+    internal enum Admission { Admitted, TooManyFromAddress, TooMany }
+
+    /// <summary>Registers a socket unless this replica or its address is at its cap (<see cref="WsOptions"/>).</summary>
+    internal Admission TryAdd(WsConnection c)
+    {
+        var o = limits.Value;
+        lock (_perAddress)
+        {
+            if (_connections.Count >= o.MaxConnections) return Admission.TooMany;
+            var key = c.Address ?? "";
+            var held = _perAddress.GetValueOrDefault(key);
+            if (held >= o.MaxConnectionsPerAddress) return Admission.TooManyFromAddress;
+            _perAddress[key] = held + 1;
+            _connections.TryAdd(c, 0);
+            return Admission.Admitted;
+        }
+    }
+
+    internal void Remove(WsConnection c)
+    {
+        lock (_perAddress)
+        {
+            if (!_connections.TryRemove(c, out _)) return;
+            var key = c.Address ?? "";
+            if (_perAddress.GetValueOrDefault(key) <= 1) _perAddress.Remove(key);
+            else _perAddress[key]--;
+        }
+    }
+
+    /// <summary>Open sockets and the bytes queued for them (for tests and diagnostics).</summary>
+    internal (int Connections, long QueuedBytes) Usage() => (_connections.Count, _connections.Keys.Sum(c => c.QueuedBytes));
 
     /// <summary>
     /// Connects to Redis when configured and subscribes before the server takes clients. Never throws: when

@@ -1,57 +1,63 @@
 using System.Net.WebSockets;
 using System.Text.Json;
-using System.Threading.Channels;
 using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Api.Live.Ws;
 
 /// <summary>
-/// One <c>/ws</c> socket speaking the seed's protocol (CONTRACT.md). Outgoing messages go through a bounded
-/// queue drained by one writer, so publishers never wait on the socket; a client that cannot keep up loses
-/// its oldest messages (logged once), not the server's time.
+/// One <c>/ws</c> socket speaking the seed's protocol (CONTRACT.md). Outgoing messages go through a queue
+/// bounded in bytes and in count (<see cref="WsOptions"/>), drained by one writer, so publishers never wait on
+/// the socket; a client that cannot keep up loses its oldest messages (logged once), not the server's time or
+/// memory.
 /// </summary>
 internal sealed class WsConnection
 {
     public const int MaxMessageBytes = 64 * 1024;
-    public const int QueueCapacity = 512;
     public const int MaxChatSessions = 16;
     private const int ChunkBytes = 4 * 1024;
 
     private WebSocket _socket = null!;
     private readonly IAssistant _assistant;
     private readonly ILogger _logger;
-    private readonly Channel<byte[]> _out;
+    private readonly WsOutbox _out;
+    private readonly long _maxQueueBytes;
     private readonly List<string> _sessions = [];
-    private volatile bool _anomaliesOnly;
     private int _dropped;
 
-    public WsConnection(IAssistant assistant, ILogger logger)
+    public WsConnection(IAssistant assistant, ILogger logger, WsOptions options, string? address = null)
     {
         _assistant = assistant;
         _logger = logger;
-        _out = Channel.CreateBounded<byte[]>(
-            new BoundedChannelOptions(QueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
-            _ => OnDropped());
+        _maxQueueBytes = options.MaxQueueBytes;
+        _out = new WsOutbox(options.MaxQueueBytes, options.MaxQueueMessages);
+        Address = address;
     }
 
-    /// <summary>Every event, as the seed sent them, narrowed to anomalies after <c>subscribe_anomalies</c>; chat events only for this socket's sessions.</summary>
+    /// <summary>The client's IP address, for the per-address connection cap.</summary>
+    public string? Address { get; }
+
+    public long QueuedBytes => _out.QueuedBytes;
+
+    /// <summary>True when this socket had to drop messages or ever held over a quarter of its byte cap.</summary>
+    public bool WasSlow => Volatile.Read(ref _dropped) > 0 || _out.PeakBytes > _maxQueueBytes / 4;
+
+    /// <summary>
+    /// Every event, as the seed sent them; chat events only for this socket's sessions. <c>subscribe_anomalies</c>
+    /// adds nothing to that and takes nothing away: the seed's client sends it on connect and still expects flag and
+    /// prediction updates.
+    /// </summary>
     public bool Wants(string type, string? sessionId)
     {
-        if (LiveTopics.IsChat(type))
-        {
-            if (sessionId is null) return false;
-            lock (_sessions) return _sessions.Contains(sessionId);
-        }
-        return !_anomaliesOnly || LiveTopics.IsAnomaly(type);
+        if (!LiveTopics.IsChat(type)) return true;
+        if (sessionId is null) return false;
+        lock (_sessions) return _sessions.Contains(sessionId);
     }
 
-    public void Enqueue(byte[] message) => _out.Writer.TryWrite(message);
-
-    private void OnDropped()
+    public void Enqueue(byte[] message)
     {
-        if (Interlocked.Increment(ref _dropped) == 1)
-            _logger.LogWarning("A /ws client is not reading fast enough; dropping its oldest messages (queue {Capacity})", QueueCapacity);
+        if (_out.Enqueue(message) > 0 && Interlocked.Increment(ref _dropped) == 1)
+            _logger.LogWarning("A /ws client is not reading fast enough; dropping its oldest messages (queue {Bytes} bytes)", _maxQueueBytes);
     }
 
     /// <summary>Serves the accepted socket until it closes; messages queued before it was accepted go out first.</summary>
@@ -69,7 +75,7 @@ internal sealed class WsConnection
         }
         finally
         {
-            _out.Writer.TryComplete();
+            _out.Complete();
             await writer;
         }
         // answer the client's close only once the writer is done: a socket sends one message at a time
@@ -89,7 +95,7 @@ internal sealed class WsConnection
     {
         try
         {
-            await foreach (var m in _out.Reader.ReadAllAsync(ct))
+            while (await _out.TakeAsync(ct) is { } m)
                 await _socket.SendAsync(m, WebSocketMessageType.Text, endOfMessage: true, ct);
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
@@ -159,7 +165,7 @@ internal sealed class WsConnection
             switch (t.GetString())
             {
                 case WsMessages.SubscribeAnomalies:
-                    _anomaliesOnly = true;
+                    // anomaly events already reach every socket: acknowledge, never narrow
                     Send(WsMessages.Subscribed, new { topic = LiveTopics.Anomalies });
                     break;
                 case WsMessages.Chat:

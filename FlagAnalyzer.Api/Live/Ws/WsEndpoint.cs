@@ -1,4 +1,5 @@
 using FlagAnalyzer.Api.Assistant;
+using Microsoft.Extensions.Options;
 
 namespace FlagAnalyzer.Api.Live.Ws;
 
@@ -29,9 +30,21 @@ public static class WsEndpoint
         var services = context.RequestServices;
         var bridge = services.GetRequiredService<WsBridge>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(WsEndpoint).FullName!);
+        var options = services.GetRequiredService<IOptions<WsOptions>>().Value;
         // registered before the handshake completes, so a client receives every event published after its connect returns
-        var connection = new WsConnection(services.GetRequiredService<IAssistant>(), logger);
-        bridge.Add(connection);
+        var connection = new WsConnection(services.GetRequiredService<IAssistant>(), logger, options,
+            context.Connection.RemoteIpAddress?.ToString());
+        switch (bridge.TryAdd(connection))
+        {
+            case WsBridge.Admission.TooManyFromAddress:
+                context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
+                await context.Response.WriteAsync($"At most {options.MaxConnectionsPerAddress} /ws connections per client address.");
+                return;
+            case WsBridge.Admission.TooMany:
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                await context.Response.WriteAsync($"This server holds its maximum of {options.MaxConnections} /ws connections; try again later.");
+                return;
+        }
         try
         {
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
@@ -40,6 +53,7 @@ public static class WsEndpoint
         finally
         {
             bridge.Remove(connection);
+            if (connection.WasSlow) WsMemory.Release(logger);
         }
     }
 }

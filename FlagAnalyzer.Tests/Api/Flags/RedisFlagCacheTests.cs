@@ -143,20 +143,7 @@ public sealed class RedisFlagCacheTests : IAsyncLifetime
     private static async Task<string?> CacheStatus(HttpClient api) =>
         (await (await api.GetAsync("/health")).ReadJson()).GetProperty("checks").GetProperty("cache").GetProperty("status").GetString();
 
-    /// <summary>
-    /// Polls until true or a 10 s deadline. Only for what happens in another process or connection without a
-    /// signal this test can await: a pub/sub delivery to another replica, the Redis client's reconnect.
-    /// </summary>
-    private static async Task<bool> Eventually(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await condition()) return true;
-            await Task.Delay(50);
-        }
-        return await condition();
-    }
+    private static Task<bool> Eventually(Func<Task<bool>> condition) => Wait.Until(condition);
 
     private static StringContent Body(object o) =>
         new(JsonSerializer.Serialize(o, ApiFactory.JsonOptions), System.Text.Encoding.UTF8, "application/json");

@@ -53,18 +53,20 @@ public sealed class SeedWebSocketTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task SubscribeAnomalies_NarrowsTheSocketToAnomalyEvents()
+    public async Task SubscribeAnomalies_AddsAnomalies_AndKeepsFlagAndPredictionEvents()
     {
         var flagId = await _app.CreateFlagAsync("ws-anomalies");
         var ws = await _app.ConnectSeedAsync();
 
+        // what the seed's client does right after connecting
         await ws.SendAsync("""{ "type": "subscribe_anomalies" }""");
         await ws.Inbox.WaitFor(WsMessages.Subscribed);
-        await _app.EnableFlagAsync(flagId);
+        var change = await _app.EnableFlagAsync(flagId);
         await _app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.AnomalyDetected, LiveHubTests.TestAnomaly(flagId), flagId));
 
         await ws.Inbox.WaitFor(LiveEventTypes.AnomalyDetected, flagId);
-        Assert.DoesNotContain(ws.Inbox.Items, m => LiveInbox.Type(m).StartsWith("flag.", StringComparison.Ordinal));
+        await ws.Inbox.WaitFor(LiveEventTypes.FlagUpdated, flagId);
+        await ws.Inbox.WaitFor(LiveEventTypes.PredictionCreated, change.GetProperty("predictionId").GetString());
     }
 
     [Fact]

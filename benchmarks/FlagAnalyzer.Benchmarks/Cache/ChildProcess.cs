@@ -43,6 +43,8 @@ internal sealed class ChildProcess : IDisposable
 
     public string ReadyLine { get; private set; } = "";
 
+    public int Id => _process.Id;
+
     public void Dispose()
     {
         try
