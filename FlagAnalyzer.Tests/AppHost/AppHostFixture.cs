@@ -32,6 +32,9 @@ public sealed class AppHostFixture : IAsyncLifetime
 
     public HttpClient Api() => App.CreateHttpClient("api");
 
+    /// <summary>The API's SQLite file, for tests that must look at (or change) the state behind the API.</summary>
+    public string DatabasePath => _databasePath;
+
     public async Task DisposeAsync()
     {
         if (App is not null) await App.DisposeAsync().AsTask().WaitAsync(Timeout);
