@@ -19,7 +19,7 @@ public sealed class ApiFactory : WebApplicationFactory<FlagAnalyzer.Api.ApiMarke
 {
     public ApiFactory(string? databasePath = null)
     {
-        DatabasePath = databasePath ?? Path.Combine(Path.GetTempPath(), "flaganalyzer-tests", $"{Guid.NewGuid():N}.db");
+        DatabasePath = databasePath ?? Path.Combine(TempDatabases.Folder, $"{Guid.NewGuid():N}.db");
         Settings["ConnectionStrings:flagdb"] = $"Data Source={DatabasePath}";
         Settings[TestKeys.Setting] = TestKeys.Admin;
     }
@@ -27,6 +27,9 @@ public sealed class ApiFactory : WebApplicationFactory<FlagAnalyzer.Api.ApiMarke
     public string DatabasePath { get; }
 
     public Dictionary<string, string?> Settings { get; } = new();
+
+    /// <summary>The app's content root, when a test needs another one than the API project's folder.</summary>
+    public string? ContentRoot { get; init; }
 
     /// <summary>Extra service registrations applied after the app's own (test doubles of external parts only).</summary>
     public Action<IServiceCollection>? ConfigureServices { get; init; }
@@ -36,6 +39,7 @@ public sealed class ApiFactory : WebApplicationFactory<FlagAnalyzer.Api.ApiMarke
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Testing");
+        if (ContentRoot is not null) builder.UseContentRoot(ContentRoot);
         foreach (var (k, v) in Settings) builder.UseSetting(k, v);
         if (ConfigureServices is { } configure) builder.ConfigureServices(configure);
     }
@@ -55,7 +59,55 @@ public sealed class ApiFactory : WebApplicationFactory<FlagAnalyzer.Api.ApiMarke
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        SqliteConnection.ClearAllPools();
+        // only this database's pooled connections: other tests' apps run in parallel with their own
+        using var connection = new SqliteConnection(Settings["ConnectionStrings:flagdb"]);
+        SqliteConnection.ClearPool(connection);
+    }
+}
+
+/// <summary>
+/// Where the test databases live: one folder per test process, removed when the process ends, and folders
+/// left behind by processes that no longer run (a crash, a killed run) removed by the next run.
+/// </summary>
+internal static class TempDatabases
+{
+    private static readonly string Root = Path.Combine(Path.GetTempPath(), "flaganalyzer-tests");
+
+    public static readonly string Folder = Create();
+
+    private static string Create()
+    {
+        RemoveLeftovers();
+        var folder = Directory.CreateDirectory(Path.Combine(Root, $"run-{Environment.ProcessId}")).FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(folder);
+        return folder;
+    }
+
+    private static void RemoveLeftovers()
+    {
+        if (!Directory.Exists(Root)) return;
+        foreach (var dir in Directory.GetDirectories(Root, "run-*"))
+            if (int.TryParse(Path.GetFileName(dir)["run-".Length..], out var pid) && !IsRunning(pid)) TryDelete(dir);
+        // files of the old layout (one flat folder, never cleaned)
+        foreach (var file in Directory.GetFiles(Root))
+            if (File.GetLastWriteTimeUtc(file) < DateTime.UtcNow.AddHours(-1)) TryDelete(file);
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try { return !System.Diagnostics.Process.GetProcessById(pid).HasExited; }
+        catch (ArgumentException) { return false; }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try
+        {
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+            else File.Delete(path);
+        }
+        catch (IOException) { } // still in use: the next run removes it
+        catch (UnauthorizedAccessException) { }
     }
 }
 

@@ -12,7 +12,7 @@ namespace FlagAnalyzer.Tests.AppHost;
 public sealed class AppHostFixture : IAsyncLifetime
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-    private readonly string _databasePath = Path.Combine(Path.GetTempPath(), "flaganalyzer-tests", $"apphost-{Guid.NewGuid():N}.db");
+    private readonly string _databasePath = Path.Combine(FlagAnalyzer.Tests.Api.TempDatabases.Folder, $"apphost-{Guid.NewGuid():N}.db");
 
     public DistributedApplication App { get; private set; } = null!;
 
@@ -31,6 +31,9 @@ public sealed class AppHostFixture : IAsyncLifetime
     }
 
     public HttpClient Api() => App.CreateHttpClient("api").WithAdminKey();
+
+    /// <summary>The API's SQLite file, for tests that must look at (or change) the state behind the API.</summary>
+    public string DatabasePath => _databasePath;
 
     public async Task DisposeAsync()
     {

@@ -4,6 +4,7 @@ using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Tests.Api;
+using Microsoft.Data.Sqlite;
 
 namespace FlagAnalyzer.Tests.AppHost;
 
@@ -26,8 +27,20 @@ public sealed class AppHostRedisOutageTests(AppHostFixture stack) : IClassFixtur
         await stack.App.ResourceNotifications
             .WaitForResourceAsync("cache", e => KnownResourceStates.TerminalStates.Contains(e.Snapshot.State?.Text)).WaitAsync(Timeout);
 
+        // the API knows Redis is gone once its health says so; from then on a read must come from SQLite, not
+        // from the copy it holds: change the row behind the API's back and the read has to show it
+        var deadline = DateTime.UtcNow + Timeout;
+        while (await CacheStatusAsync(api) != "Degraded" && DateTime.UtcNow < deadline) await Task.Delay(100);
+        await using (var db = new SqliteConnection($"Data Source={stack.DatabasePath};Pooling=False"))
+        {
+            await db.OpenAsync();
+            await using var edit = db.CreateCommand();
+            edit.CommandText = "UPDATE feature_flags SET description = 'edited in sqlite' WHERE id = $id";
+            edit.Parameters.AddWithValue("$id", created.Id);
+            Assert.Equal(1, await edit.ExecuteNonQueryAsync());
+        }
         var read = await (await api.GetAsync($"/api/flags/{name}").WaitAsync(Timeout)).ReadAs<Flag>();
-        Assert.Equal(created.Id, read.Id);
+        Assert.Equal((created.Id, "edited in sqlite"), (read.Id, read.Description));
         var patched = await (await api.PatchAsync($"/api/flags/{created.Id}",
             new StringContent("""{"enabled":true}""", System.Text.Encoding.UTF8, "application/json")).WaitAsync(Timeout)).ReadAs<Flag>();
         Assert.True(patched.Enabled);
@@ -39,4 +52,7 @@ public sealed class AppHostRedisOutageTests(AppHostFixture stack) : IClassFixtur
         Assert.Equal("Degraded", cache.GetProperty("status").GetString());
         Assert.StartsWith("degraded: no Redis", cache.GetProperty("description").GetString());
     }
+
+    private static async Task<string?> CacheStatusAsync(HttpClient api) =>
+        (await (await api.GetAsync("/health").WaitAsync(Timeout)).ReadJson()).GetProperty("checks").GetProperty("cache").GetProperty("status").GetString();
 }

@@ -18,7 +18,7 @@ public sealed class UiServer : WebApplicationFactory<ApiMarker>
 {
     public UiServer()
     {
-        DatabasePath = Path.Combine(Path.GetTempPath(), "flaganalyzer-tests", $"browser-{Guid.NewGuid():N}.db");
+        DatabasePath = Path.Combine(FlagAnalyzer.Tests.Api.TempDatabases.Folder, $"browser-{Guid.NewGuid():N}.db");
         Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
         UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
         StartServer();

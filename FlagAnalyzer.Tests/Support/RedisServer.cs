@@ -27,9 +27,19 @@ public sealed class RedisServer : IAsyncDisposable
     public static async Task<RedisServer> StartAsync()
     {
         RequireInstalled();
-        var redis = new RedisServer(FreePort());
-        await redis.StartAgainAsync();
-        return redis;
+        for (var attempt = 1; ; attempt++)
+        {
+            var redis = new RedisServer(NextPort());
+            try
+            {
+                await redis.StartAgainAsync();
+                return redis;
+            }
+            catch (InvalidOperationException e) when (attempt < 10 && e.Message.Contains("Address already in use", StringComparison.Ordinal))
+            {
+                await redis.DisposeAsync(); // someone else's port: take the next one
+            }
+        }
     }
 
     /// <summary>Fails with the install command when redis-server is missing, rather than with a process error.</summary>
@@ -135,10 +145,18 @@ public sealed class RedisServer : IAsyncDisposable
         _process?.Dispose();
     }
 
-    private static int FreePort()
+    /// <summary>
+    /// Ports for test servers come from below the kernel's ephemeral range (32768–60999 here), so no socket that
+    /// asks for "any free port" (Kestrel on port 0, every outgoing connection) can take one between a crash and
+    /// the restart on the same port. Each test process starts at its own offset; the counter keeps this process's
+    /// servers apart, and a port another process holds is skipped at start.
+    /// </summary>
+    private static int NextPort()
     {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
+        const int first = 20_000, size = 12_000;
+        var n = Interlocked.Increment(ref _portCounter);
+        return first + (int)((Environment.ProcessId * 97L + n) % size);
     }
+
+    private static int _portCounter;
 }

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Diagnostics;
 using System.Text.Json;
 using FlagAnalyzer.Api.Anomalies;
@@ -72,18 +73,26 @@ public sealed class AssistantToolsTests
     [Fact]
     public async Task Chat_WithModel_EmitsATraceOfTheModelCall()
     {
+        // Listeners are process-wide and other chat tests run in parallel: only spans of this request's trace
+        // count. The request carries its own W3C trace id; the hosting layer continues it, the chat spans nest in it.
+        var traceId = ActivityTraceId.CreateRandom();
         var spans = new List<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = s => s.Name == LlmExtensions.TelemetrySource,
+            ShouldListenTo = s => s.Name is LlmExtensions.TelemetrySource or "Microsoft.AspNetCore",
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = a => { lock (spans) spans.Add(a); },
+            ActivityStopped = a => { if (a.TraceId == traceId) lock (spans) spans.Add(a); },
         };
         ActivitySource.AddActivityListener(listener);
         await using var app = await AssistantApp.StartAsync(withModel: true);
         app.Ollama!.Respond(r => r.ToolResults.Count > 0 ? FakeReply.Text("traced") : FakeReply.ToolCall("list_flags", new { }));
 
-        await app.AskAsync("trace me", "trace-session");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/chat")
+        {
+            Content = JsonContent.Create(new { message = "trace me", sessionId = "trace-session" }),
+        };
+        request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
+        (await app.Client.SendAsync(request)).EnsureSuccessStatusCode();
 
         lock (spans)
         {

@@ -257,9 +257,13 @@ public sealed class FlagsApiTests : IDisposable
     [Fact]
     public async Task List_BadLimitAndCursor_Are400NamingTheParameter()
     {
-        var badLimit = await (await _client.GetAsync("/api/flags?limit=0")).ReadJson();
-        var badCursor = await (await _client.GetAsync("/api/flags?cursor=%25%25%25")).ReadJson();
+        var limitResponse = await _client.GetAsync("/api/flags?limit=0");
+        var cursorResponse = await _client.GetAsync("/api/flags?cursor=%25%25%25");
+        var badLimit = await limitResponse.ReadJson();
+        var badCursor = await cursorResponse.ReadJson();
 
+        Assert.Equal((HttpStatusCode.BadRequest, HttpStatusCode.BadRequest), (limitResponse.StatusCode, cursorResponse.StatusCode));
+        Assert.Equal("application/problem+json", limitResponse.Content.Headers.ContentType?.MediaType);
         Assert.True(badLimit.GetProperty("errors").TryGetProperty("limit", out _));
         Assert.True(badCursor.GetProperty("errors").TryGetProperty("cursor", out _));
     }

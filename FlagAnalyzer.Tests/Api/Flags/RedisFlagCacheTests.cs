@@ -12,10 +12,15 @@ public sealed class RedisFlagCacheTests : IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = RedisReplicas.Timeout;
     private RedisReplicas _r = null!;
+    private readonly CacheResults _cacheResults = new();
 
     public async Task InitializeAsync() => _r = await RedisReplicas.StartAsync();
 
-    public async Task DisposeAsync() => await _r.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _r.DisposeAsync();
+        _cacheResults.Dispose();
+    }
 
     [Fact]
     public async Task FlagChanges_AreWrittenThroughToRedis()
@@ -56,8 +61,11 @@ public sealed class RedisFlagCacheTests : IAsyncLifetime
         var clientA = a.CreateClient();
         var clientB = b.CreateClient();
         var flag = await (await clientA.PostJson("/api/flags", new { name = Name("replicas") })).ReadAs<Flag>();
-        // B reads it, so B now holds its own copy
+        // B reads it once from Redis, and from then on answers from its own copy: Redis is no longer asked, so
+        // only the invalidation A publishes can tell B about the change
         Assert.False((await (await clientB.GetAsync($"/api/flags/{flag.Name}")).ReadAs<Flag>()).Enabled);
+        Assert.True(await Eventually(async () => (await _cacheResults.GetAsync(clientB, $"/api/flags/{flag.Name}")).CacheResult == "local"),
+            "replica B never answered from its local copy");
 
         await (await clientA.PatchAsync($"/api/flags/{flag.Id}", Body(new { enabled = true }))).ReadAs<Flag>();
         Assert.True(await Eventually(async () => (await (await clientB.GetAsync($"/api/flags/{flag.Name}")).ReadAs<Flag>()).Enabled),
@@ -73,9 +81,14 @@ public sealed class RedisFlagCacheTests : IAsyncLifetime
     {
         var api = Replica().CreateClient();
         var flag = await (await api.PostJson("/api/flags", new { name = Name("outage") })).ReadAs<Flag>();
+        Assert.True(await Eventually(async () => (await _cacheResults.GetAsync(api, $"/api/flags/{flag.Name}")).CacheResult == "local"),
+            "the replica never answered from its local copy");
 
         await _r.Redis.KillAsync();
-        Assert.Equal(flag.Id, (await (await api.GetAsync($"/api/flags/{flag.Name}")).ReadAs<Flag>()).Id);
+        // once the replica knows Redis is gone it answers from SQLite, not from the copy it still holds
+        Assert.True(await Eventually(async () => await CacheStatus(api) == "Degraded"), "the cache never noticed Redis was gone");
+        var (read, result) = await _cacheResults.GetAsync(api, $"/api/flags/{flag.Name}");
+        Assert.Equal((flag.Id, "unavailable"), ((await read.ReadAs<Flag>()).Id, result));
         var patched = await (await api.PatchAsync($"/api/flags/{flag.Id}", Body(new { enabled = true }))).ReadAs<Flag>();
         Assert.True((await (await api.GetAsync($"/api/flags/{flag.Id}")).ReadAs<Flag>()).Enabled);
         var health = await api.GetAsync("/health");
@@ -90,6 +103,29 @@ public sealed class RedisFlagCacheTests : IAsyncLifetime
         Assert.True(await Eventually(async () => (await InRedis(flag.Id))?.Version == patched.Version),
             "the write made while Redis was down was not replayed");
         Assert.True((await (await api.GetAsync($"/api/flags/{flag.Id}")).ReadAs<Flag>()).Enabled);
+    }
+
+    [Fact]
+    public async Task RedisDown_AChangeOnOneReplica_IsServedByTheOtherFromSqlite()
+    {
+        var a = Replica();
+        var b = Replica(a.DatabasePath);
+        var clientA = a.CreateClient();
+        var clientB = b.CreateClient();
+        var flag = await (await clientA.PostJson("/api/flags", new { name = Name("outage-pair") })).ReadAs<Flag>();
+        // B holds its own copy of the flag as it is now: disabled
+        Assert.False((await (await clientB.GetAsync($"/api/flags/{flag.Id}")).ReadAs<Flag>()).Enabled);
+        Assert.True(await Eventually(async () => (await _cacheResults.GetAsync(clientB, $"/api/flags/{flag.Id}")).CacheResult == "local"),
+            "replica B never answered from its local copy");
+
+        await _r.Redis.KillAsync();
+        Assert.True(await Eventually(async () => await CacheStatus(clientB) == "Degraded"), "replica B never noticed Redis was gone");
+        // A's change cannot be announced: Redis is down
+        await (await clientA.PatchAsync($"/api/flags/{flag.Id}", Body(new { enabled = true }))).ReadAs<Flag>();
+
+        var (read, result) = await _cacheResults.GetAsync(clientB, $"/api/flags/{flag.Id}");
+        Assert.True((await read.ReadAs<Flag>()).Enabled, "replica B served its stale copy of a flag replica A changed during the outage");
+        Assert.Equal("unavailable", result);
     }
 
     [Fact]

@@ -103,6 +103,21 @@ public sealed class LiveApp : IAsyncDisposable
         await response.ReadAs<JsonElement>();
     }
 
+    /// <summary>
+    /// A real anomaly through real detection: at the 10 % split <see cref="EnableFlagAsync"/> promises, treatment
+    /// errors 3× as often as control. Returns the anomaly the metrics response reports.
+    /// </summary>
+    public async Task<JsonElement> RaiseErrorSpikeAsync(string flagId)
+    {
+        var samples = Enumerable.Range(0, 5).SelectMany(i => new object[]
+        {
+            new { flagId, cohort = "control", errorRate = 1.0, latencyP50 = 100.0 + i % 3, latencyP99 = 400.0, requestCount = 9000 },
+            new { flagId, cohort = "treatment", errorRate = 3.0, latencyP50 = 100.0 + i % 3, latencyP99 = 400.0, requestCount = 1000 },
+        });
+        var body = await (await Http.PostAsJsonAsync("/api/metrics", samples.ToArray())).ReadAs<JsonElement>();
+        return Assert.Single(body.GetProperty("anomalies").EnumerateArray());
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var c in _clients) await c.DisposeAsync();

@@ -65,11 +65,11 @@ public sealed class LiveHubTests : IAsyncLifetime
         await hub.InvokeAsync("Subscribe", LiveTopics.Anomalies);
 
         await _app.EnableFlagAsync(flagId);
-        // detection is another issue's; until it lands the anomaly is published as AnomalyEvents would
-        await _app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.AnomalyDetected, TestAnomaly(flagId), flagId));
+        var raised = await _app.RaiseErrorSpikeAsync(flagId);
 
         var detected = await inbox.WaitFor(LiveEventTypes.AnomalyDetected, flagId);
         Assert.Equal("error_spike", detected.GetProperty("payload").GetProperty("type").GetString());
+        Assert.Equal(raised.GetProperty("id").GetString(), detected.GetProperty("payload").GetProperty("id").GetString());
         // one pump delivers in order: the flag's events were published first, so they would have arrived first
         Assert.All(inbox.Items, m => Assert.StartsWith("anomaly.", LiveInbox.Type(m)));
     }
@@ -101,7 +101,7 @@ public sealed class LiveHubTests : IAsyncLifetime
             await hub.InvokeAsync("Subscribe", topic);
 
         await _app.EnableFlagAsync(flagId);
-        await _app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.AnomalyDetected, TestAnomaly(flagId), flagId));
+        await _app.RaiseErrorSpikeAsync(flagId);
         var last = await _app.EnableFlagAsync(marker);
 
         await inbox.WaitFor(LiveEventTypes.FlagChanged, last.GetProperty("id").GetString());
@@ -119,7 +119,7 @@ public sealed class LiveHubTests : IAsyncLifetime
         await hub.InvokeAsync("Unsubscribe", LiveTopics.Flag(flagId));
 
         await _app.EnableFlagAsync(flagId);
-        await _app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.AnomalyDetected, TestAnomaly(flagId), flagId));
+        await _app.RaiseErrorSpikeAsync(flagId);
 
         await inbox.WaitFor(LiveEventTypes.AnomalyDetected, flagId);
         Assert.DoesNotContain(inbox.Items, m => LiveInbox.Is(m, LiveEventTypes.FlagChanged));

@@ -12,10 +12,11 @@ public sealed class RedisUnavailableTests
     [Fact]
     public async Task RedisUnreachableAtStart_ApiStartsAndFlagChangesSucceed()
     {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var deadPort = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
+        // a port held (bound, never listening) for the whole test: connecting is refused, and no parallel test can
+        // start a server on it in the meantime
+        using var held = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        held.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var deadPort = ((IPEndPoint)held.LocalEndPoint!).Port;
         await using var app = LiveApp.Start($"127.0.0.1:{deadPort},connectTimeout=500");
         var flagId = await app.CreateFlagAsync("no-redis");
 

@@ -5,6 +5,7 @@ using FlagAnalyzer.Api.Live.Ws;
 using FlagAnalyzer.Tests.Support;
 using Microsoft.AspNetCore.SignalR.Client;
 using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Assistant;
 
 namespace FlagAnalyzer.Tests.Api.Live;
 
@@ -42,12 +43,14 @@ public sealed class SeedWebSocketTests : IAsyncLifetime
         var ws = await _app.ConnectSeedAsync();
 
         await _app.RecordMetricsAsync(flagId);
-        // detection is another issue's; until it lands the anomaly is published as AnomalyEvents would
-        await _app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.AnomalyDetected, LiveHubTests.TestAnomaly(flagId), flagId));
-
         var recorded = await ws.Inbox.WaitFor(LiveEventTypes.MetricsRecorded, flagId);
         Assert.Equal(5000, recorded.GetProperty("payload").GetProperty("latest").GetProperty("requestCount").GetInt64());
-        await ws.Inbox.WaitFor(LiveEventTypes.AnomalyDetected, flagId);
+
+        await _app.EnableFlagAsync(flagId);
+        var raised = await _app.RaiseErrorSpikeAsync(flagId);
+        var detected = await ws.Inbox.WaitFor(LiveEventTypes.AnomalyDetected, flagId);
+        Assert.Equal(raised.GetProperty("id").GetString(), detected.GetProperty("payload").GetProperty("id").GetString());
+        Assert.Equal("error_spike", detected.GetProperty("payload").GetProperty("type").GetString());
     }
 
     [Fact]
@@ -78,7 +81,10 @@ public sealed class SeedWebSocketTests : IAsyncLifetime
         var reply = await ws.Inbox.WaitFor(WsMessages.ChatResponse);
         var payload = reply.GetProperty("payload");
         Assert.Equal("ws-session", payload.GetProperty("sessionId").GetString());
-        Assert.False(string.IsNullOrEmpty(payload.GetProperty("source").GetString()));
+        // no model in this app: the data answers, says so, and finds nothing open in a fresh database
+        Assert.Equal("statistical", payload.GetProperty("source").GetString());
+        Assert.StartsWith(DataAnswerer.NoModelNotice, payload.GetProperty("reply").GetString());
+        Assert.Contains("There are no active anomalies.", payload.GetProperty("reply").GetString());
         // the assistant's finished message arrives as a live event too, with the same content
         var answer = await ws.Inbox.WaitFor(m => LiveInbox.Is(m, LiveEventTypes.ChatMessage, "ws-session")
             && m.GetProperty("payload").GetProperty("role").GetString() == "assistant", "assistant chat.message");

@@ -64,6 +64,31 @@ public sealed class PredictionsApiTests : IDisposable
     }
 
     [Fact]
+    public async Task Prediction_RestsOnTheChangeItWasMadeFor()
+    {
+        // a staging flag with no metrics, enabled at 25 %: what the prediction says must follow from that change
+        var p = await Enable(await NewFlag("evidence-staging", "staging"), 25);
+
+        var evidence = p.GetProperty("evidence");
+        Assert.Equal("enabled", evidence.GetProperty("changeType").GetString());
+        Assert.Equal("staging", evidence.GetProperty("environment").GetString());
+        Assert.Equal(0.6, evidence.GetProperty("environmentWeight").GetDouble());
+        Assert.Equal((0d, 25d, 25d), (evidence.GetProperty("exposureBefore").GetDouble(),
+            evidence.GetProperty("exposureAfter").GetDouble(), evidence.GetProperty("exposureStep").GetDouble()));
+        Assert.Equal(0, evidence.GetProperty("samplesUsed").GetInt32());
+        // no history: the lowest confidence, and the advice to start smaller says so
+        Assert.Equal(0.15, p.GetProperty("confidence").GetDouble());
+        Assert.Contains(p.GetProperty("recommendations").EnumerateArray(), r => r.GetString()!.StartsWith("Roll out to 10% first", StringComparison.Ordinal));
+        // the score is the sum of its quoted parts weighted by the environment (enabling is 30 points, 25 % newly exposed 10)
+        var parts = evidence.GetProperty("scoreParts");
+        Assert.Equal((30d, 10d), (parts.GetProperty("changeType").GetDouble(), parts.GetProperty("exposure").GetDouble()));
+        var expected = (parts.GetProperty("changeType").GetDouble() + parts.GetProperty("exposure").GetDouble()
+                        + parts.GetProperty("volatility").GetDouble() + parts.GetProperty("changeFrequency").GetDouble()) * 0.6
+                       + parts.GetProperty("anomalies").GetDouble();
+        Assert.Equal(expected, p.GetProperty("riskScore").GetDouble(), 0.1);
+    }
+
+    [Fact]
     public async Task List_ReturnsNewestFirst_FiltersByFlag_AndGetsById()
     {
         var x = await NewFlag("pred-x", "staging");
