@@ -102,7 +102,8 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
         var window = await windows.GetAsync(s, flag.Id, anchor, ct, recorded);
         var analysis = RegressionDetector.Analyze(window, flag.Enabled ? flag.RolloutPercentage : null);
         var open = await AnomalyStore.OpenAsync(s.Connection, s.Transaction, flag.Id, ct);
-        var r = AnomalyReconciler.Reconcile(flag.Id, analysis, open, anchor?.ChangeId, now, () => Ids.New("anm", clock));
+        var changeText = anchor is null ? null : ChangeText.Describe(anchor.ChangeType, anchor.Timestamp, anchor.RolloutBefore, anchor.RolloutAfter, now);
+        var r = AnomalyReconciler.Reconcile(flag.Id, analysis, open, anchor?.ChangeId, now, () => Ids.New("anm", clock), changeText);
 
         foreach (var a in r.Raise) await AnomalyStore.InsertAsync(s.Connection, s.Transaction, a, ct);
         foreach (var a in r.Resolve.Concat(r.Escalate)) await AnomalyStore.UpdateAsync(s.Connection, s.Transaction, a, ct);
