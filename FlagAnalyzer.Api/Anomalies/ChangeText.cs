@@ -17,7 +17,8 @@ public static class ChangeText
             ChangeTypes.Enabled => "enabling",
             ChangeTypes.Disabled => "disabling",
             ChangeTypes.RolledBack => "rollback",
-            ChangeTypes.Updated => "update of variants or rules",
+            ChangeTypes.Updated when rolloutBefore is { } b && rolloutAfter is { } a && b != a => F($"update (rollout {b:0.##}% → {a:0.##}%)"),
+            ChangeTypes.Updated => "update",
             _ => changeType.Replace('_', ' '),
         };
         var utc = at.ToUniversalTime();

@@ -16,6 +16,10 @@ public sealed class ChangeTextTests
         Assert.Equal("enabling at 5% at 2026-02-28 14:02 UTC", ChangeText.Describe(ChangeTypes.Enabled, Now.AddDays(-1).AddMinutes(-58), null, 5, Now));
 
     [Fact]
+    public void AnUpdateThatMovedTheRollout_SaysSo() =>
+        Assert.Equal("update (rollout 0% → 25%) at 14:02 UTC", ChangeText.Describe(ChangeTypes.Updated, Now.AddMinutes(-58), 0, 25, Now));
+
+    [Fact]
     public void AChangeAtAnOffset_IsGivenInUtc() =>
         Assert.Equal("rollback at 14:02 UTC", ChangeText.Describe(ChangeTypes.RolledBack, new DateTimeOffset(2026, 3, 1, 16, 2, 0, TimeSpan.FromHours(2)), null, null, Now));
 }
