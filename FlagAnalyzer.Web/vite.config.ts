@@ -29,7 +29,8 @@ export default defineConfig({
   server: {
     port,
     strictPort: !!process.env.PORT,
-    host: process.env.PORT ? true : undefined,
+    // loopback only, like the API and Redis: nothing on the network reaches a dev server
+    host: '127.0.0.1',
     proxy: {
       '/api': { target: apiUrl, changeOrigin: true },
       '/health': { target: apiUrl, changeOrigin: true },

@@ -7,7 +7,7 @@ using FlagAnalyzer.Api.Flags;
 namespace FlagAnalyzer.Api.Anomalies;
 
 /// <summary>The change a flag's analysis window is split around.</summary>
-public sealed record Anchor(string ChangeId, string ChangeType, DateTimeOffset Timestamp);
+public sealed record Anchor(string ChangeId, string ChangeType, DateTimeOffset Timestamp, double? RolloutBefore = null, double? RolloutAfter = null);
 
 /// <summary>SQL the detector needs beyond the metric and anomaly stores; callers own the transaction.</summary>
 public static class AnalysisStore
@@ -19,7 +19,10 @@ public static class AnalysisStore
     public static async Task<Anchor?> LatestAnchorAsync(WriteScope s, string flagId, CancellationToken ct)
     {
         await using var cmd = s.Command("""
-            SELECT id, change_type, timestamp FROM flag_changes
+            SELECT id, change_type, timestamp,
+                   CASE WHEN json_valid(previous_value) THEN json_extract(previous_value, '$.rolloutPercentage') END,
+                   CASE WHEN json_valid(new_value) THEN json_extract(new_value, '$.rolloutPercentage') END
+            FROM flag_changes
             WHERE flag_id = $f
               AND (change_type IN ($enabled, $disabled, $rollout, $rolledBack)
                    OR (change_type = $updated AND json_valid(new_value)
@@ -30,7 +33,8 @@ public static class AnalysisStore
             ORDER BY timestamp DESC, id DESC LIMIT 1
             """).With("$f", flagId).With("$enabled", ChangeTypes.Enabled).With("$disabled", ChangeTypes.Disabled)
             .With("$rollout", ChangeTypes.RolloutChanged).With("$rolledBack", ChangeTypes.RolledBack).With("$updated", ChangeTypes.Updated);
-        return await cmd.FirstOrDefaultAsync(r => new Anchor(r.GetString(0), r.GetString(1), Time.FromMs(r.GetInt64(2))), ct);
+        return await cmd.FirstOrDefaultAsync(r => new Anchor(r.GetString(0), r.GetString(1), Time.FromMs(r.GetInt64(2)),
+            r.IsDBNull(3) ? null : r.GetDouble(3), r.IsDBNull(4) ? null : r.GetDouble(4)), ct);
     }
 
     public static async Task<string?> ReadTokenAsync(WriteScope s, string flagId, CancellationToken ct)

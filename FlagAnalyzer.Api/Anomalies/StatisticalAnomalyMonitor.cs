@@ -92,13 +92,14 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
     private const string Savepoint = "anomaly_detection";
 
     /// <summary>Each variant's comparison reconciles with that variant's open anomalies; the outcomes add up.</summary>
-    private Reconciliation Reconcile(string flagId, VariantAnalyses analyses, IReadOnlyList<Anomaly> open, string? changeId, DateTimeOffset now)
+    private Reconciliation Reconcile(string flagId, VariantAnalyses analyses, IReadOnlyList<Anomaly> open, string? changeId, DateTimeOffset now,
+        string? changeText)
     {
         List<Anomaly> raise = [], resolve = [], escalate = [], ongoing = [];
         foreach (var (variant, analysis) in analyses.PerVariant)
         {
             var r = AnomalyReconciler.Reconcile(flagId, analysis, open.Where(a => a.Variant == variant).ToList(), changeId, now,
-                () => Ids.New("anm", clock), variant);
+                () => Ids.New("anm", clock), variant, changeText);
             raise.AddRange(r.Raise);
             resolve.AddRange(r.Resolve);
             escalate.AddRange(r.Escalate);
@@ -126,7 +127,8 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
         var analyses = RegressionDetector.AnalyzeVariants(window, flag.Enabled ? flag.RolloutPercentage : null);
         var analysis = analyses.Overall;
         var open = await AnomalyStore.OpenAsync(s.Connection, s.Transaction, flag.Id, ct);
-        var r = Reconcile(flag.Id, analyses, open, anchor?.ChangeId, now);
+        var changeText = anchor is null ? null : ChangeText.Describe(anchor.ChangeType, anchor.Timestamp, anchor.RolloutBefore, anchor.RolloutAfter, now);
+        var r = Reconcile(flag.Id, analyses, open, anchor?.ChangeId, now, changeText);
 
         foreach (var a in r.Raise) await AnomalyStore.InsertAsync(s.Connection, s.Transaction, a, ct);
         foreach (var a in r.Resolve.Concat(r.Escalate)) await AnomalyStore.UpdateAsync(s.Connection, s.Transaction, a, ct);

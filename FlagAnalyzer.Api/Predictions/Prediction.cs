@@ -22,8 +22,10 @@ public sealed record Prediction
     public DateTimeOffset UpdatedAt { get; init; }
 }
 
-/// <summary>Expected change in percent (error rate, P50 latency) and a word for the users' experience.</summary>
-public sealed record PredictedImpact(double ErrorRateChange, double LatencyChange, string UserImpact);
+/// <summary>Expected change in percent (error rate, P50 latency) and a word for the users' experience; the intervals
+/// are 95 % [low, high] in percent, null when unknown (no history, or an LLM's estimate).</summary>
+public sealed record PredictedImpact(double ErrorRateChange, double LatencyChange, string UserImpact,
+    double[]? ErrorRateChangeInterval = null, double[]? LatencyChangeInterval = null);
 
 public static class RiskLevels
 {

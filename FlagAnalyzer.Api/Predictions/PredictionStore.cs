@@ -71,7 +71,7 @@ public static class PredictionStore
         ChangeId = r.StringOrNull(2),
         RiskLevel = r.GetString(3),
         RiskScore = r.GetDouble(4),
-        PredictedImpact = new PredictedImpact(r.GetDouble(5), r.GetDouble(6), r.GetString(7)),
+        PredictedImpact = WithIntervals(new PredictedImpact(r.GetDouble(5), r.GetDouble(6), r.GetString(7)), r.GetString(11), r.GetString(12)),
         Recommendations = Json.Deserialize<List<string>>(r.GetString(8)) ?? [],
         Confidence = r.GetDouble(9),
         Reasoning = r.GetString(10),
@@ -80,4 +80,12 @@ public static class PredictionStore
         CreatedAt = Time.FromMs(r.GetInt64(13)),
         UpdatedAt = Time.FromMs(r.GetInt64(14)),
     };
+
+    // the intervals live in the evidence (no column of their own); they belong to the statistical estimate only
+    private static PredictedImpact WithIntervals(PredictedImpact impact, string evidence, string source)
+    {
+        if (source != PredictionSources.Statistical || JsonNode.Parse(evidence) is not JsonObject e) return impact;
+        static double[]? Pair(JsonNode? n) => n is JsonArray { Count: 2 } a ? [a[0]!.GetValue<double>(), a[1]!.GetValue<double>()] : null;
+        return impact with { ErrorRateChangeInterval = Pair(e["errorRateChangeInterval"]), LatencyChangeInterval = Pair(e["latencyChangeInterval"]) };
+    }
 }

@@ -22,8 +22,10 @@ public sealed class StatisticalPredictor : IImpactPredictor
         var exposureAfter = Exposure(after);
         var step = exposureAfter - exposureBefore;
         var history = MetricHistory.Summarize(input.History, input.Now);
-        var changes24h = input.RecentChanges.Count(c => c.Timestamp >= input.Now.AddDays(-1) && c.Id != input.Change.Id);
-        var changes7d = input.RecentChanges.Count(c => c.Id != input.Change.Id);
+        // the flag's creation is where its history starts, not a change to it
+        var others = input.RecentChanges.Where(c => c.Id != input.Change.Id && c.ChangeType != ChangeTypes.Created).ToList();
+        var changes24h = others.Count(c => c.Timestamp >= input.Now.AddDays(-1));
+        var changes7d = others.Count;
         var anomalies = input.ActiveAnomalies;
         var environmentWeight = EnvironmentWeight(after.TargetEnvironment);
 
@@ -49,18 +51,26 @@ public sealed class StatisticalPredictor : IImpactPredictor
         var reduces = step < 0 || change is ChangeTypes.Disabled or ChangeTypes.RolledBack;
         var score = (typePoints + exposurePoints + volatilityPoints + frequencyPoints) * environmentWeight + anomalyPoints;
         if (reduces) score *= 0.5;
-        score = Math.Clamp(score, 0, 100);
+        // widening exposure while a high or critical regression is open on this flag is at least that risky
+        var floor = reduces || step <= 0 ? 0 : anomalies.Select(a => a.Severity switch
+        {
+            Severities.Critical => 75.0,
+            Severities.High => 50.0,
+            _ => 0.0,
+        }).DefaultIfEmpty(0).Max();
+        score = Math.Clamp(Math.Max(score, floor), 0, 100);
 
         // expected change: an open regression carries over in proportion to exposure; otherwise the flag's usual
         // swing, scaled by the share of traffic this change newly exposes
         var errorAnomaly = anomalies.Where(a => a.Metric == DetectionRules.MetricNames.ErrorRate).MaxBy(a => a.ChangePercent);
         var latencyAnomaly = anomalies.Where(a => a.Metric == DetectionRules.MetricNames.LatencyP50).MaxBy(a => a.ChangePercent);
-        var errorChange = errorAnomaly is not null
-            ? errorAnomaly.ChangePercent * Ratio(exposureAfter, exposureBefore)
-            : (history?.ErrorVolatility ?? 0) * 100 * Math.Max(0, step);
-        var latencyChange = latencyAnomaly is not null
-            ? latencyAnomaly.ChangePercent * Ratio(exposureAfter, exposureBefore)
-            : (history?.LatencyP50Volatility ?? 0) * 100 * Math.Max(0, step);
+        // (see ExpectedChange for the model and its interval)
+        var errorEstimate = errorAnomaly is null ? (ChangeEstimate?)null : ExpectedChange.FromRegression(errorAnomaly, exposureBefore, exposureAfter, ceiling: 100);
+        var latencyEstimate = latencyAnomaly is null ? (ChangeEstimate?)null : ExpectedChange.FromRegression(latencyAnomaly, exposureBefore, exposureAfter, ceiling: null);
+        var errorChange = errorEstimate?.Percent ?? (history?.ErrorVolatility ?? 0) * 100 * Math.Max(0, step);
+        var latencyChange = latencyEstimate?.Percent ?? (history?.LatencyP50Volatility ?? 0) * 100 * Math.Max(0, step);
+        var errorInterval = Interval(errorEstimate, history?.ErrorVolatility, step);
+        var latencyInterval = Interval(latencyEstimate, history?.LatencyP50Volatility, step);
         var confidence = history is null ? 0.15 : 0.15 + 0.7 * (1 - Math.Exp(-history.Samples / 100.0));
 
         var recommendations = Recommend(input, history, step, exposureAfter, changes24h, reduces);
@@ -83,6 +93,8 @@ public sealed class StatisticalPredictor : IImpactPredictor
             ["changesLast24h"] = changes24h,
             ["changesLast7d"] = changes7d,
             ["autoRollback"] = after.AutoRollback,
+            ["errorRateChangeInterval"] = errorInterval is { } ei ? new JsonArray(ei[0], ei[1]) : null,
+            ["latencyChangeInterval"] = latencyInterval is { } li ? new JsonArray(li[0], li[1]) : null,
             ["openAnomalies"] = new JsonArray([.. anomalies.Select(a => (JsonNode)new JsonObject
             {
                 ["id"] = a.Id, ["type"] = a.Type, ["metric"] = a.Metric, ["severity"] = a.Severity, ["changePercent"] = Round(a.ChangePercent),
@@ -94,16 +106,21 @@ public sealed class StatisticalPredictor : IImpactPredictor
                 ["volatility"] = Round(volatilityPoints),
                 ["changeFrequency"] = Round(frequencyPoints),
                 ["anomalies"] = anomalyPoints,
+                ["openRegressionFloor"] = floor,
                 ["reducesExposure"] = reduces,
             },
         };
-        return new Assessment(score, new PredictedImpact(Round(errorChange), Round(latencyChange), UserImpact(score, exposureAfter)),
+        return new Assessment(score, new PredictedImpact(Round(errorChange), Round(latencyChange), UserImpact(score, exposureAfter), errorInterval, latencyInterval),
             recommendations, confidence, reasoning, evidence);
     }
 
-    private static double Exposure(Flag? f) => f is { Enabled: true } ? Math.Clamp(f.RolloutPercentage, 0, 100) / 100 : 0;
+    /// <summary>[low, high] in percent: the regression's interval, else the usual swing, else unknown (no history).</summary>
+    private static double[]? Interval(ChangeEstimate? regression, double? volatility, double step) =>
+        regression is { } r ? [Round(r.Low), Round(r.High)]
+        : volatility is { } v ? ExpectedChange.UsualSwing(v, step) is var (lo, hi) ? [Round(lo), Round(hi)] : null
+        : null;
 
-    private static double Ratio(double after, double before) => before > 0 ? after / before : after > 0 ? 1 : 0;
+    private static double Exposure(Flag? f) => f is { Enabled: true } ? Math.Clamp(f.RolloutPercentage, 0, 100) / 100 : 0;
 
     public static double EnvironmentWeight(string environment) => environment switch
     {

@@ -19,7 +19,7 @@ public static class AnomalyReconciler
     /// <param name="variant">The treatment variant this analysis compares with control (null: the treatment as a whole);
     /// raised anomalies carry it, and <paramref name="open"/> should hold only that variant's.</param>
     public static Reconciliation Reconcile(string flagId, FlagAnalysis analysis, IReadOnlyList<Anomaly> open, string? changeId,
-        DateTimeOffset now, Func<string> newId, string? variant = null)
+        DateTimeOffset now, Func<string> newId, string? variant = null, string? changeText = null)
     {
         List<Anomaly> raise = [], resolve = [], escalate = [], ongoing = [];
         foreach (var f in analysis.Findings)
@@ -66,7 +66,7 @@ public static class AnomalyReconciler
                 ChangePercent = Round(f.ChangePercent ?? 0),
                 Confidence = f.Confidence,
                 PValue = f.PValue,
-                Message = Describe(f, analysis, changeId, variant),
+                Message = Describe(f, analysis, changeId, variant, changeText),
                 Status = AnomalyStatuses.Active,
                 DetectedAt = now,
                 ChangeId = analysis.Mode == AnalysisModes.BeforeAfter ? changeId : null,
@@ -78,19 +78,20 @@ public static class AnomalyReconciler
         return new Reconciliation(raise, resolve, escalate, ongoing);
     }
 
-    /// <summary>"Error rate rose from 1.00% to 2.10% (+110%) …": baseline, observed, change and confidence, in words.</summary>
-    public static string Describe(MetricFinding f, FlagAnalysis analysis, string? changeId, string? variant = null)
+    /// <summary>"Error rate rose from 1.00% to 2.10% (+110%) …": baseline, observed, change and confidence, in words;
+    /// the change by what it did and when (<paramref name="changeText"/>) when the caller knows it, else by id.</summary>
+    public static string Describe(MetricFinding f, FlagAnalysis analysis, string? changeId, string? variant = null, string? changeText = null)
     {
         var rose = f.Type is AnomalyTypes.ConversionDrop or AnomalyTypes.SatisfactionDrop ? "fell" : "rose";
         var against = analysis.Mode == AnalysisModes.Cohorts
             ? variant is null ? "treatment vs control cohort" : $"treatment variant '{variant}' vs control cohort"
-            : $"after change {changeId ?? "(unknown)"} vs before it";
+            : $"after {changeText ?? $"change {changeId ?? "(unknown)"}"} vs before it";
         var change = f.ChangePercent is { } pct ? $" ({pct.ToString("+0;-0", CultureInfo.InvariantCulture)}%)" : "";
         return string.Create(CultureInfo.InvariantCulture,
             $"{Capitalized(Label(f.Metric))} {rose} from {Format(f.Metric, f.BaselineValue!.Value)} to {Format(f.Metric, f.ObservedValue!.Value)}{change}, " +
             $"{against} ({analysis.Current.Samples} samples / {analysis.Current.Requests:N0} requests vs {analysis.Baseline.Samples} / {analysis.Baseline.Requests:N0}); " +
-            $"confidence {f.Confidence * 100:0.##}% (sequential p = {f.SequentialPValue:0.####}, " +
-            $"{(f.RankPValue is null ? "z-test" : "Welch")} p = {f.TestPValue:0.####}{(f.RankPValue is { } rp ? $", Mann-Whitney p = {rp:0.####}" : "")}). " +
+            $"confidence {f.Confidence * 100:0.##}% (sequential {PValueText.Format(f.SequentialPValue)}, " +
+            $"{(f.RankPValue is null ? "z-test" : "Welch")} {(f.TestPValue is { } tp ? PValueText.Format(tp) : "p = n/a")}{(f.RankPValue is { } rp ? $", Mann-Whitney {PValueText.Format(rp)}" : "")}). " +
             $"Severity {f.Severity}.{(f.Note.Length > 0 ? " " + f.Note : "")}");
     }
 

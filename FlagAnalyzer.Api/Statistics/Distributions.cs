@@ -7,6 +7,20 @@ public static class Normal
 
     /// <summary>P(Z ≥ z), precise far into the upper tail.</summary>
     public static double Survival(double z) => 0.5 * SpecialFunctions.Erfc(z / Math.Sqrt(2));
+
+    /// <summary>The z with P(Z ≥ z) = p (inverse survival), by bisection on <see cref="Survival"/>; p at or below
+    /// the double range's floor gives 38, where the tail underflows.</summary>
+    public static double UpperQuantile(double p)
+    {
+        if (p >= 1) return double.NegativeInfinity;
+        double lo = -38, hi = 38;
+        for (var i = 0; i < 100; i++)
+        {
+            var mid = (lo + hi) / 2;
+            if (Survival(mid) > p) lo = mid; else hi = mid;
+        }
+        return (lo + hi) / 2;
+    }
 }
 
 /// <summary>Student's t distribution with <c>df</c> degrees of freedom (df may be fractional, as in Welch's test).</summary>

@@ -35,6 +35,9 @@ public sealed class AnomalyDetectionApiTests : IDisposable
         Assert.Equal(2.2, raised.GetProperty("observedValue").GetDouble(), 0.05);
         Assert.True(raised.GetProperty("confidence").GetDouble() > 0.99);
         Assert.Contains("confidence", raised.GetProperty("message").GetString());
+        // the change is named by what it did and when, not by its id
+        Assert.Matches(@"after .*25% at \d\d:\d\d UTC vs before it", raised.GetProperty("message").GetString());
+        Assert.DoesNotContain("chg_", raised.GetProperty("message").GetString());
         Assert.Empty(second.GetProperty("anomalies").EnumerateArray());
         var stored = Assert.Single(await _api.AnomaliesAsync(id));
         Assert.Equal(raised.GetProperty("id").GetString(), stored.GetProperty("id").GetString());

@@ -142,4 +142,74 @@ public sealed class StatisticalPredictorTests
         Assert.Equal(a.Recommendations, b.Recommendations);
         Assert.Equal(a.Evidence.ToJsonString(), b.Evidence.ToJsonString());
     }
+
+    private static Anomaly ErrorSpike(string severity, double baseline, double observed, double pValue = 1e-12) => new()
+    {
+        Id = "anm_1", FlagId = "flg_1", Type = AnomalyTypes.ErrorSpike, Severity = severity, Metric = "error_rate",
+        BaselineValue = baseline, ObservedValue = observed, ChangePercent = (observed - baseline) / baseline * 100, PValue = pValue,
+    };
+
+    [Theory]
+    [InlineData(Severities.Critical, RiskLevels.Critical)]
+    [InlineData(Severities.High, RiskLevels.High)]
+    public void WideningExposure_WhileARegressionIsOpenOnTheFlag_IsAtLeastAsRiskyAsTheRegression(string severity, string atLeast)
+    {
+        // the case: 10 % → 25 % in production with an open error spike of about +300 %
+        var a = Predict(Flag(true, 10), Flag(true, 25), ChangeTypes.RolloutChanged, History(100), anomalies: [ErrorSpike(severity, 0.5, 2.008)]);
+
+        Assert.True(RiskLevels.Rank(a.RiskLevel) >= RiskLevels.Rank(atLeast), $"{a.RiskLevel} ({a.RiskScore})");
+    }
+
+    [Fact]
+    public void RollingBack_WhileACriticalRegressionIsOpen_IsNotRaisedToCritical()
+    {
+        var a = Predict(Flag(true, 25), Flag(true, 0), ChangeTypes.RolloutChanged, History(100), anomalies: [ErrorSpike(Severities.Critical, 0.5, 2)]);
+
+        Assert.True(RiskLevels.Rank(a.RiskLevel) < RiskLevels.Rank(RiskLevels.High), $"{a.RiskLevel} ({a.RiskScore})");
+    }
+
+    [Fact]
+    public void PredictedErrorChange_CannotExceedAnErrorRateOf100Percent()
+    {
+        // 20 % → 60 % at 10 % exposure: the exposed share already fails 100 % of the time; widening to 100 % can at most
+        // take the flag to 100 % errors (+400 %), not the +2,000 % a straight line would say
+        var a = Predict(Flag(true, 10), Flag(true, 100), ChangeTypes.RolloutChanged, History(100), anomalies: [ErrorSpike(Severities.Critical, 20, 60)]);
+
+        Assert.Equal(400, a.PredictedImpact.ErrorRateChange, 1e-6);
+        Assert.Equal(400, a.PredictedImpact.ErrorRateChangeInterval![1], 1e-6);
+    }
+
+    [Fact]
+    public void PredictedChange_CarriesAnIntervalFromTheAnomalysUncertainty()
+    {
+        // +100 % with one-sided p = P(Z ≥ 4): standard error 100/4 = 25, so 100 ± 49; widening 10 % → 25 % scales by 2.5
+        var a = Predict(Flag(true, 10), Flag(true, 25), ChangeTypes.RolloutChanged, History(100),
+            anomalies: [ErrorSpike(Severities.High, 1, 2, pValue: Normal.Survival(4))]);
+
+        Assert.Equal(250, a.PredictedImpact.ErrorRateChange, 1e-6);
+        Assert.Equal(127.5, a.PredictedImpact.ErrorRateChangeInterval![0], 0.01);
+        Assert.Equal(372.5, a.PredictedImpact.ErrorRateChangeInterval![1], 0.01);
+        Assert.Equal(127.5, a.Evidence["errorRateChangeInterval"]![0]!.GetValue<double>(), 0.01);
+    }
+
+    [Fact]
+    public void PredictedChange_WithoutRegressionOrHistory_HasNoInterval_AndWithHistoryIsCentredOnNoChange()
+    {
+        var none = Predict(Flag(false, 0), Flag(true, 50), ChangeTypes.Enabled);
+        var some = Predict(Flag(false, 0), Flag(true, 50), ChangeTypes.Enabled, History(100, swing: 0.4));
+
+        Assert.Null(none.PredictedImpact.ErrorRateChangeInterval);
+        var (low, high) = (some.PredictedImpact.ErrorRateChangeInterval![0], some.PredictedImpact.ErrorRateChangeInterval![1]);
+        Assert.True(low < 0 && high > 0 && Math.Abs(low + high) < 1e-9, $"[{low}, {high}]");
+    }
+
+    [Fact]
+    public void FlagCreation_IsNotCountedAsAnotherChange()
+    {
+        FlagChange[] recent = [Change(ChangeTypes.Created, Now.AddMinutes(-30), "chg_created")];
+        var a = Predict(Flag(false, 0), Flag(true, 10), ChangeTypes.Enabled, History(100), recent: recent);
+
+        Assert.Contains("0 other change(s) in the last 24 h", a.Reasoning);
+        Assert.Equal(0, a.Evidence["changesLast7d"]!.GetValue<int>());
+    }
 }

@@ -85,4 +85,35 @@ public sealed class AnomalyReconcilerTests
         Assert.False(Recovered(MetricNames.ConversionRate, 5.0, 4.7));
         Assert.True(Recovered(MetricNames.ConversionRate, 5.0, 4.8));
     }
+
+    [Fact]
+    public void AMessage_NamesTheChangeByWhatItDidAndWhen_NotByItsId()
+    {
+        var analysis = RegressionDetector.Analyze(FlagWindow.Build(Samples.ChangeAt, new Samples().Before(30, errorRate: 1).After(3, errorRate: 2).All));
+
+        var a = Assert.Single(AnomalyReconciler.Reconcile("flg_test", analysis, [], "chg_1", Now, () => "anm_1", "rollout 10% → 25% at 14:02 UTC").Raise);
+
+        Assert.Contains("after rollout 10% → 25% at 14:02 UTC vs before it", a.Message);
+        Assert.DoesNotContain("chg_1", a.Message);
+        Assert.Equal("chg_1", a.ChangeId);
+    }
+
+    [Fact]
+    public void AMessage_WritesTinyPValuesAsBelowOneInTenBillion()
+    {
+        // a strong regression over many requests: its p-values are far below 1e-10 (or underflow to 0)
+        var a = Assert.Single(Reconcile(new Samples().Before(30, errorRate: 1).After(10, errorRate: 8)).Raise);
+
+        Assert.Contains("sequential p < 1e-10", a.Message);
+        Assert.Contains("z-test p < 1e-10", a.Message);
+        Assert.DoesNotContain("p = 0", a.Message);
+    }
+
+    [Theory]
+    [InlineData(0.0, "p < 1e-10")]
+    [InlineData(4.0e-44, "p < 1e-10")]
+    [InlineData(3.2e-7, "p = 3.2e-7")]
+    [InlineData(0.0123, "p = 0.0123")]
+    [InlineData(1.0, "p = 1")]
+    public void PValues_AreWrittenOneWay(double p, string expected) => Assert.Equal(expected, PValueText.Format(p));
 }

@@ -64,4 +64,11 @@ public sealed class DistributionsTests
     [InlineData(2.0, 2, 0.6321205588285577)] // df 2: 1 − e^{−x/2} = 1 − e^{−1}
     [InlineData(7.814727903251178, 3, 0.95)] // table: χ²(0.95, 3) = 7.815
     public void ChiSquaredCdf_MatchesTable(double x, double k, double expected) => Assert.Equal(expected, ChiSquared.Cdf(x, k), 1e-10);
+
+    [Theory]
+    [InlineData(0.025, 1.959963984540054)] // table: z(0.975) = 1.960
+    [InlineData(0.5, 0.0)]
+    [InlineData(0.9, -1.2815515655446004)] // table: z(0.10) = −1.2816
+    [InlineData(1e-44, 13.9823)] // far tail (½·erfc(13.9823/√2) = 1.0e-44 by Python's math.erfc)
+    public void NormalUpperQuantile_InvertsTheSurvival(double p, double expected) => Assert.Equal(expected, Normal.UpperQuantile(p), 1e-3);
 }

@@ -65,4 +65,12 @@ describe('FlagCard', () => {
     expect(batch).toHaveLength(30);
     expect(batch.every((s: { flagId: string }) => s.flagId === 'flg_1')).toBe(true);
   });
+
+  it('says an enabled flag at 0 % reaches nobody and offers the rollout', () => {
+    mockFetch(() => undefined);
+    render(renderTree(<FlagCard flag={{ ...flag, enabled: true, rolloutPercentage: 0 }} />).ui);
+
+    expect(screen.getByTestId('flag-state')).toHaveTextContent('enabled for 0 %');
+    expect(screen.getByTestId('flag-state-hint')).toHaveTextContent('raise the rollout');
+  });
 });

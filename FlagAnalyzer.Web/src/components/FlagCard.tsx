@@ -5,12 +5,14 @@ import type { Flag } from '../api/types';
 import { useChangeFlag, useRecordMetrics } from '../api/hooks';
 import { simulateBatch } from '../simulate';
 import { Button, ErrorBanner, Pill, RiskBadge, When } from './ui';
+import { flagState, flagStateClass } from './flagState';
 
 /** A flag with its controls: enable/disable, the rollout slider and "simulate metrics". */
 export function FlagCard({ flag }: { flag: Flag }) {
   const change = useChangeFlag();
   const metrics = useRecordMetrics();
   const [rollout, setRollout] = useState(flag.rolloutPercentage);
+  const state = flagState(flag);
   useEffect(() => setRollout(flag.rolloutPercentage), [flag.rolloutPercentage]);
 
   const commitRollout = () => {
@@ -25,10 +27,11 @@ export function FlagCard({ flag }: { flag: Flag }) {
           <Link to={`/flags/${flag.id}`} data-testid="flag-link" className="block truncate font-semibold text-indigo-700 hover:underline">{flag.name}</Link>
           {flag.description && <p className="truncate text-sm text-slate-600">{flag.description}</p>}
         </div>
-        <span data-testid="flag-state" className={`shrink-0 rounded-full px-2 py-0.5 text-xs font-semibold ${flag.enabled ? 'bg-emerald-100 text-emerald-800' : 'bg-slate-100 text-slate-600'}`}>
-          {flag.enabled ? 'enabled' : 'disabled'}
+        <span data-testid="flag-state" className={`shrink-0 rounded-full px-2 py-0.5 text-xs font-semibold ${flagStateClass[state.tone]}`} title={state.hint}>
+          {state.text}
         </span>
       </div>
+      {state.hint && <p data-testid="flag-state-hint" className="text-xs text-amber-800">{state.hint}</p>}
       <div className="flex flex-wrap items-center gap-1.5 text-xs">
         <Pill>{flag.targetEnvironment}</Pill>
         {flag.owner && <Pill><User className="mr-1 h-3 w-3" />{flag.owner}</Pill>}

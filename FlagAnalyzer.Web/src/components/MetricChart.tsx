@@ -1,5 +1,6 @@
 import { CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { FlagChange, MetricSample } from '../api/types';
+import { groupMarkers, withGaps } from './chartSeries';
 
 export interface Series { key: keyof MetricSample; label: string; color: string }
 
@@ -13,14 +14,15 @@ const changeColor: Record<string, string> = {
 export function MetricChart({ samples, changes, series, unit, testId }: {
   samples: MetricSample[]; changes: FlagChange[]; series: Series[]; unit: string; testId: string;
 }) {
-  const data = samples
+  const data = withGaps(samples
     .map((s) => ({ ...s, t: new Date(s.timestamp!).getTime() }))
-    .sort((a, b) => a.t - b.t);
+    .sort((a, b) => a.t - b.t), series.map((s) => String(s.key)));
   const from = data[0]?.t ?? 0;
   const to = data[data.length - 1]?.t ?? 0;
   const markers = changes
     .map((c) => ({ ...c, t: new Date(c.timestamp).getTime() }))
     .filter((c) => c.changeType !== 'created' && c.t >= from && c.t <= to + 5 * 60_000);
+  const groups = groupMarkers(markers, to - from, (c) => c.changeType.replace('_', ' '));
 
   return (
     <div data-testid={testId} className="h-64 w-full">
@@ -32,11 +34,11 @@ export function MetricChart({ samples, changes, series, unit, testId }: {
           <Tooltip labelFormatter={(v) => new Date(Number(v)).toLocaleString()} />
           <Legend wrapperStyle={{ fontSize: 12 }} />
           {series.map((s) => (
-            <Line key={String(s.key)} type="monotone" dataKey={String(s.key)} name={s.label} stroke={s.color} dot={false} strokeWidth={2} isAnimationActive={false} />
+            <Line key={String(s.key)} type="monotone" dataKey={String(s.key)} name={s.label} stroke={s.color} dot={false} strokeWidth={2} isAnimationActive={false} connectNulls={false} />
           ))}
-          {markers.map((c) => (
-            <ReferenceLine key={c.id} x={c.t} stroke={changeColor[c.changeType] ?? '#94a3b8'} strokeDasharray="4 2"
-              label={{ value: c.changeType.replace('_', ' '), position: 'top', fontSize: 10, fill: changeColor[c.changeType] ?? '#64748b' }} />
+          {groups.map(({ t, items: [c], label }) => (
+            <ReferenceLine key={c.id} x={t} stroke={changeColor[c.changeType] ?? '#94a3b8'} strokeDasharray="4 2"
+              label={{ value: label, position: 'top', fontSize: 10, fill: changeColor[c.changeType] ?? '#64748b' }} />
           ))}
         </LineChart>
       </ResponsiveContainer>

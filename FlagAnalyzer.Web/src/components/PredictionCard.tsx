@@ -2,15 +2,12 @@ import { Link } from 'react-router';
 import { Bot, Sigma } from 'lucide-react';
 import type { Prediction } from '../api/types';
 import { Pill, RiskBadge, When } from './ui';
-
-function fmt(v: unknown): string {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(3).replace(/\.?0+$/, '');
-  if (v === null || v === undefined) return '—';
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
-}
+import { EvidenceValue } from './EvidenceValue';
 
 const pct = (x: number) => `${x > 0 ? '+' : ''}${x.toFixed(1)}%`;
+// the 95 % interval the statistical predictor adds (optional on the wire)
+const range = (r?: number[] | null) => r && r.length === 2 ? ` (95 %: ${pct(r[0])} … ${pct(r[1])})` : '';
+type Intervals = { errorRateChangeInterval?: number[] | null; latencyChangeInterval?: number[] | null };
 
 /** A prediction with its numbers: risk, expected impact, recommendations, evidence and where it came from. */
 export function PredictionCard({ prediction: p, flagName, showEvidence = false }: {
@@ -33,8 +30,8 @@ export function PredictionCard({ prediction: p, flagName, showEvidence = false }
         <span className="ml-auto text-xs text-slate-500"><When at={p.updatedAt ?? p.createdAt} /></span>
       </div>
       <div className="mt-2 grid grid-cols-3 gap-2 text-xs text-slate-600">
-        <span>errors <strong className="text-slate-900">{pct(p.predictedImpact.errorRateChange)}</strong></span>
-        <span>latency <strong className="text-slate-900">{pct(p.predictedImpact.latencyChange)}</strong></span>
+        <span>errors <strong className="text-slate-900">{pct(p.predictedImpact.errorRateChange)}</strong>{range((p.predictedImpact as Intervals).errorRateChangeInterval)}</span>
+        <span>latency <strong className="text-slate-900">{pct(p.predictedImpact.latencyChange)}</strong>{range((p.predictedImpact as Intervals).latencyChangeInterval)}</span>
         <span>users <strong className="text-slate-900">{p.predictedImpact.userImpact}</strong></span>
       </div>
       {p.reasoning && <p className="mt-2 text-sm text-slate-700">{p.reasoning}</p>}
@@ -47,7 +44,7 @@ export function PredictionCard({ prediction: p, flagName, showEvidence = false }
         <summary className="cursor-pointer text-slate-500">evidence · confidence {(p.confidence * 100).toFixed(0)}%</summary>
         <dl className="mt-1 grid grid-cols-[max-content_1fr] gap-x-3 gap-y-0.5 font-mono">
           {Object.entries(p.evidence ?? {}).map(([k, v]) => (
-            <div key={k} className="contents"><dt className="text-slate-500">{k}</dt><dd className="break-all">{fmt(v)}</dd></div>
+            <div key={k} className="contents"><dt className="text-slate-500">{k}</dt><dd className="break-all"><EvidenceValue value={v} /></dd></div>
           ))}
         </dl>
       </details>

@@ -110,7 +110,9 @@ export function LiveProvider({ children, hubUrl = '/hubs/live', connectionFactor
         retry = setTimeout(start, 5000);
       }
     }
-    void start();
+    // deferred: React StrictMode mounts, unmounts and mounts again; the first mount's timer is cleared before it
+    // starts, so no connection is stopped during negotiation (the error each page load logged under Vite)
+    retry = setTimeout(start, 0);
 
     return () => {
       stopped = true;
