@@ -21,6 +21,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/flags/{idOrName}/exposures": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Served variants per minute, totals, and a sample-ratio check against the rollout. */
+        get: operations["GetFlagExposures"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flags/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The flags as a flagd flag-set file (?format=flagd, optional ?environment=). */
+        get: operations["ExportFlags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flags/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Creates or updates flags from a flagd flag-set file, all or nothing, each with its change-log row. */
+        post: operations["ImportFlags"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/metrics": {
         parameters: {
             query?: never;
@@ -229,6 +280,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ofrep/v1/evaluate/flags/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Evaluates one flag for the posted context (OFREP). */
+        post: operations["OfrepEvaluateFlag"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ofrep/v1/evaluate/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Evaluates every flag visible to the caller for the posted context (OFREP bulk, ETag/304). */
+        post: operations["OfrepEvaluateFlags"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/predictions": {
         parameters: {
             query?: never;
@@ -426,7 +511,7 @@ export interface components {
         /** @enum {unknown} */
         ApiRole: "admin" | "editor" | "viewer" | "sdk" | "ingest";
         ChangeResponse: {
-            change: components["schemas"]["FlagChange"];
+            change: null | components["schemas"]["FlagChange"];
             prediction: null | components["schemas"]["Prediction"];
         };
         ChatMessageRecord: {
@@ -478,10 +563,32 @@ export interface components {
             variants?: null | components["schemas"]["JsonElement"];
             rules?: null | components["schemas"]["JsonElement"];
             changedBy?: null | string;
+            key?: null | string;
+            defaultVariant?: null | string;
+            offVariant?: null | string;
+            targeting?: null | components["schemas"]["JsonElement"];
+        };
+        ExposureSrm: {
+            defaultVariant: string;
+            offVariant: string;
+            /** Format: double */
+            expectedDefaultShare: number;
+            /** Format: int64 */
+            defaultCount: number;
+            /** Format: int64 */
+            offCount: number;
+            /** Format: double */
+            chiSquared: number;
+            /** Format: double */
+            pValue: number;
+            mismatch: boolean;
+            /** Format: date-time */
+            since: string;
         };
         Flag: {
             id: string;
             name: string;
+            key: string;
             description: string;
             enabled: boolean;
             /** Format: double */
@@ -491,6 +598,9 @@ export interface components {
             tags: string[];
             autoRollback: boolean;
             variants: null | components["schemas"]["JsonElement"];
+            defaultVariant: string;
+            offVariant: string;
+            targeting: null | components["schemas"]["JsonElement"];
             rules: null | components["schemas"]["JsonElement"];
             /** Format: date-time */
             createdAt: string;
@@ -535,6 +645,15 @@ export interface components {
             predictionId: null | string;
             reason: null | string;
         };
+        FlagExposures: {
+            flagId: string;
+            flagKey: string;
+            /** Format: date-time */
+            from: string;
+            variants: components["schemas"]["VariantExposure"][];
+            series: components["schemas"]["MinuteExposure"][];
+            srm: null | components["schemas"]["ExposureSrm"];
+        };
         HttpValidationProblemDetails: {
             type: null | string;
             title: null | string;
@@ -545,6 +664,13 @@ export interface components {
             errors: {
                 [key: string]: string[];
             };
+        };
+        ImportSummary: {
+            environment: string;
+            created: string[];
+            updated: string[];
+            /** Format: int32 */
+            unchanged: number;
         };
         JsonElement: unknown;
         JsonObject: {
@@ -623,6 +749,13 @@ export interface components {
             userSatisfactionScore?: null | number;
             variant?: null | string;
         };
+        MinuteExposure: {
+            /** Format: date-time */
+            minute: string;
+            variant: string;
+            /** Format: int64 */
+            count: number;
+        };
         PageOfAnomaly: {
             items: components["schemas"]["Anomaly"][];
             nextCursor: null | string;
@@ -664,6 +797,10 @@ export interface components {
             variants?: null | components["schemas"]["JsonElement"];
             rules?: null | components["schemas"]["JsonElement"];
             changedBy?: null | string;
+            key?: null | string;
+            defaultVariant?: null | string;
+            offVariant?: null | string;
+            targeting?: null | components["schemas"]["JsonElement"];
         };
         PredictedImpact: {
             /** Format: double */
@@ -672,6 +809,8 @@ export interface components {
             latencyChange: number;
             /** @enum {string} */
             userImpact: "none" | "minimal" | "moderate" | "significant" | "severe";
+            errorRateChangeInterval: null | number[];
+            latencyChangeInterval: null | number[];
         };
         Prediction: {
             id: string;
@@ -714,6 +853,11 @@ export interface components {
             /** Format: double */
             pValue: number;
             mismatch: boolean;
+        };
+        VariantExposure: {
+            variant: string;
+            /** Format: int64 */
+            count: number;
         };
         VariantReport: {
             variant: string;
@@ -758,6 +902,97 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WhoAmI"];
+                };
+            };
+        };
+    };
+    GetFlagExposures: {
+        parameters: {
+            query?: {
+                minutes?: number;
+            };
+            header?: never;
+            path: {
+                idOrName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagExposures"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    ExportFlags: {
+        parameters: {
+            query?: {
+                format?: string;
+                environment?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    ImportFlags: {
+        parameters: {
+            query?: {
+                environment?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JsonElement"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportSummary"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
                 };
             };
         };
@@ -1249,6 +1484,44 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
                 };
+            };
+        };
+    };
+    OfrepEvaluateFlag: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    OfrepEvaluateFlags: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -9,7 +9,7 @@ const flag: Flag = {
   id: 'flg_1', name: 'header-color', key: 'headerColor', description: '', enabled: true, rolloutPercentage: 100,
   targetEnvironment: 'production', owner: '', tags: [], autoRollback: false,
   createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', version: 2,
-  variants: { red: '#f00', blue: '#00f' }, defaultVariant: 'red', offVariant: 'red', targeting: null,
+  variants: { red: '#f00', blue: '#00f' }, defaultVariant: 'red', offVariant: 'red', targeting: null, rules: null, eTag: null,
 };
 
 afterEach(() => vi.unstubAllGlobals());

@@ -9,7 +9,7 @@ const flag: Flag = {
   id: 'flg_1', name: 'new-checkout-flow', description: 'Redesigned checkout', enabled: false, rolloutPercentage: 10,
   targetEnvironment: 'production', owner: 'product-team', tags: ['checkout'], autoRollback: false,
   createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', version: 3,
-  variants: null, rules: null, eTag: '"3"',
+  variants: null, rules: null, eTag: '"3"', key: 'new-checkout-flow', defaultVariant: 'on', offVariant: 'off', targeting: null,
 };
 
 const prediction = {

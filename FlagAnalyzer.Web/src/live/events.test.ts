@@ -7,7 +7,7 @@ import type { Flag, Page } from '../api/types';
 const flag = (over: Partial<Flag> = {}): Flag => ({
   id: 'flg_1', name: 'checkout', description: '', enabled: false, rolloutPercentage: 0, targetEnvironment: 'staging',
   owner: '', tags: [], autoRollback: false, createdAt: '', updatedAt: '', version: 1,
-  variants: null, rules: null, eTag: '"1"', ...over,
+  variants: null, rules: null, eTag: '"1"', key: 'checkout', defaultVariant: 'on', offVariant: 'off', targeting: null, ...over,
 });
 
 describe('applyLiveEvent', () => {

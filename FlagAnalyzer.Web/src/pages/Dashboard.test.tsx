@@ -7,11 +7,11 @@ import type { Flag, Prediction } from '../api/types';
 const flag: Flag = {
   id: 'flg_1', name: 'new-checkout-flow', description: '', enabled: false, rolloutPercentage: 0, targetEnvironment: 'staging',
   owner: 'product-team', tags: [], autoRollback: false, createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', version: 1,
-  variants: null, rules: null, eTag: '"1"',
+  variants: null, rules: null, eTag: '"1"', key: 'new-checkout-flow', defaultVariant: 'on', offVariant: 'off', targeting: null,
 };
 const prediction: Prediction = {
   id: 'prd_1', flagId: 'flg_1', changeId: 'chg_1', riskLevel: 'medium', riskScore: 41,
-  predictedImpact: { errorRateChange: 12, latencyChange: 5, userImpact: 'moderate' }, recommendations: ['Roll out to 10% first'],
+  predictedImpact: { errorRateChange: 12, latencyChange: 5, userImpact: 'moderate', errorRateChangeInterval: null, latencyChangeInterval: null }, recommendations: ['Roll out to 10% first'],
   confidence: 0.6, reasoning: 'Staging change with little history.', evidence: { samples: 30 }, source: 'statistical',
   createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z',
 };
