@@ -6,6 +6,7 @@ using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Llm;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;
+using FlagAnalyzer.Api.Rollouts;
 using FlagAnalyzer.Api.Storage;
 using FlagAnalyzer.Api.Ui;
 using Microsoft.AspNetCore.Http.Json;
@@ -33,6 +34,7 @@ public static class ApplicationExtensions
         builder.AddPredictions();
         builder.Services.AddSingleton<IOpenAnomalies, OpenAnomaliesFromStore>();
         builder.AddAnomalyDetection();
+        builder.AddRollouts();
         builder.AddLlm();
         builder.AddAssistant();
         return builder;
@@ -51,6 +53,7 @@ public static class ApplicationExtensions
         app.MapPredictionsApi();
         app.MapAnomaliesApi();
         app.MapAnalysisApi();
+        app.MapRolloutsApi();
         app.MapAssistantApi();
         app.MapLiveEndpoints();
         app.MapWebUi();
