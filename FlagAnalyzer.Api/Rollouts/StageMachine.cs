@@ -45,6 +45,8 @@ public sealed record RolloutEvidence(IReadOnlyList<MetricSample> Samples)
 /// rollout never advances past a confirmed regression, and waiting longer only exposes more users);</item>
 /// <item>a cohort without traffic after the minimum duration (and at least <see cref="MissingTrafficGrace"/>), or a
 /// sample-ratio mismatch once the minimums are met, pauses with the reason;</item>
+/// <item>a metric past its threshold but not significant yet holds the stage (at most <see cref="InconclusiveFactor"/> ×
+/// its minimum duration, then pauses);</item>
 /// <item>otherwise the stage advances once its minimum duration and minimum requests per cohort are met; reaching
 /// the last stage at 100 % (or meeting the last stage's minimums) completes the plan.</item>
 /// </list>
@@ -52,6 +54,8 @@ public sealed record RolloutEvidence(IReadOnlyList<MetricSample> Samples)
 public static class StageMachine
 {
     public static readonly TimeSpan MissingTrafficGrace = TimeSpan.FromMinutes(2);
+    /// <summary>A stage waits at most this many times its minimum duration for an inconclusive metric to settle, then pauses.</summary>
+    public const int InconclusiveFactor = 4;
 
     public static RolloutDecision Decide(RolloutPlan plan, DateTimeOffset now, RolloutEvidence evidence)
     {
@@ -118,6 +122,18 @@ public static class StageMachine
 
         if (regressions.FirstOrDefault() is { } confirmed)
             return Make(RolloutAction.RollBack, $"Rolled back at {stageLabel}: {Evidence(confirmed)}, still confirmed when the stage's minimums were met; {Totals(analysis)}.", srm: srm);
+
+        // a metric past its threshold without significance yet is not "no regression": more traffic settles it
+        // either way (a harmless blip falls back under the bar, a real one becomes significant); bounded by a pause
+        if (analysis.Findings.FirstOrDefault(f => f is { ThresholdCrossed: true, Significant: false }) is { } open)
+        {
+            var limit = TimeSpan.FromTicks(Math.Max(stage.MinDuration.Ticks, MissingTrafficGrace.Ticks) * InconclusiveFactor);
+            var crossing = Inv($"{open.Metric} {Format(open.Metric, open.BaselineValue)} (control) → {Format(open.Metric, open.ObservedValue)} (treatment) ") +
+                           Inv($"is past its threshold but not significant yet (confidence {open.Confidence * 100:0.##} %)");
+            return elapsed >= limit
+                ? Make(RolloutAction.Pause, $"Paused at {stageLabel}: {crossing} after {Duration(elapsed)}; a person decides (resume, promote or abort).", srm: srm)
+                : Make(RolloutAction.Hold, $"Waiting at {stageLabel}: {crossing}; more traffic settles it.", srm: srm);
+        }
 
         var met = Inv($"{StageLabel(plan, plan.CurrentStage)} ran {Duration(elapsed)} with {treatment:N0} treatment and {control:N0} control requests; ") +
                   $"no guardrail regressed ({Summary(analysis)})";
