@@ -6,6 +6,7 @@ import { AnomalyItem } from '../components/AnomalyItem';
 import { FlagCard } from '../components/FlagCard';
 import { MetricChart } from '../components/MetricChart';
 import { PredictionCard } from '../components/PredictionCard';
+import { RolloutCard } from '../components/RolloutStepper';
 import { Card, Empty, ErrorBanner, Loading, Pill, When } from '../components/ui';
 
 function Diff({ change }: { change: FlagChange }) {
@@ -60,6 +61,8 @@ export default function FlagDetail() {
           </Card>
         </div>
       </div>
+
+      {flagId && <RolloutCard flagId={flagId} />}
 
       <div className="grid gap-6 lg:grid-cols-2">
         <Card title="Change timeline" icon={<History className="h-4 w-4" />} testId="change-timeline">
