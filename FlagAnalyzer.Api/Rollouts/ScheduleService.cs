@@ -69,7 +69,11 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
         return fired;
     }
 
-    private async Task<bool> FireAsync(FlagSchedule x, CancellationToken ct)
+    /// <summary>
+    /// Fires one schedule that was seen due, unless another pass (this replica's or another's) claimed it since; true
+    /// when this call fired it.
+    /// </summary>
+    public async Task<bool> FireAsync(FlagSchedule x, CancellationToken ct)
     {
         FlagMutation? mutation = null;
         RolloutService.Applied? started = null;

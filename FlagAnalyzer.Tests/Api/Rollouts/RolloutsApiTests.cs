@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Rollouts;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
@@ -170,7 +171,7 @@ public sealed class RolloutsApiTests : IDisposable
     }
 
     [Fact]
-    public async Task Schedule_FiresOnceAtItsTime_EvenWithTwoGuardiansRacing()
+    public async Task Schedule_FiresOnceAtItsTime_EvenWhenTwoReplicasSawItDue()
     {
         var id = await CreateFlagAsync("scheduled-enable");
         var created = await _http.PostJson($"/api/flags/{id}/schedules", new { action = "enable", at = _clock.GetUtcNow().AddMinutes(10) });
@@ -181,10 +182,13 @@ public sealed class RolloutsApiTests : IDisposable
         Assert.False((await GetFlagAsync(id)).GetProperty("enabled").GetBoolean());
 
         _clock.Advance(TimeSpan.FromMinutes(1));
-        // replicas: three passes over one database, firing at the same moment
+        // two replicas both saw the schedule due before either fired it: the row claim lets exactly one fire
         var schedules = _app.Services.GetRequiredService<ScheduleService>();
-        var fired = await Task.WhenAll(schedules.FireDueAsync(default), schedules.FireDueAsync(default), schedules.FireDueAsync(default));
-        Assert.Equal(1, fired.Sum());
+        var seen = Assert.Single((await (await _http.GetAsync($"/api/flags/{id}/schedules")).ReadAs<Page<FlagSchedule>>()).Items);
+        Assert.Null(seen.FiredAt);
+        Assert.True(await schedules.FireAsync(seen, default));
+        Assert.False(await schedules.FireAsync(seen, default));
+        Assert.Equal(0, await schedules.FireDueAsync(default));
         Assert.True((await GetFlagAsync(id)).GetProperty("enabled").GetBoolean());
 
         var list = (await (await _http.GetAsync($"/api/flags/{id}/schedules")).ReadJson()).GetProperty("items");
