@@ -28,4 +28,10 @@ if (llm is not null) api.WithReference(llm).WaitFor(llm);
 
 if (stack.Web) builder.AddViteDevServer("web", stack.WebDirectory, api);
 
+// --Parameters:demo=true adds a sample service whose flag the guardian rolls out, then rolls back (README, "Demo")
+if (bool.TryParse(builder.Configuration["Parameters:demo"], out var demo) && demo)
+    builder.AddProject<Projects.FlagAnalyzer_DemoService>("demo-service")
+        .WithEnvironment("Demo__ApiUrl", api.GetEndpoint("http"))
+        .WaitFor(api);
+
 builder.Build().Run();
