@@ -17,6 +17,7 @@ public enum RolloutState
 /// <summary>One step of a plan: the exposure and what it must show before the next step.</summary>
 public sealed record RolloutStage(double Percentage, int MinDurationSeconds, long MinRequests)
 {
+    [JsonIgnore]
     public TimeSpan MinDuration => TimeSpan.FromSeconds(MinDurationSeconds);
 }
 

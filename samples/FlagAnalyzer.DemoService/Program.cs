@@ -27,5 +27,6 @@ builder.Services.AddOpenTelemetry()
             if (!string.IsNullOrEmpty(demo.IngestKey)) o.Headers = $"Authorization=Bearer {demo.IngestKey}";
         }));
 
+builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddHostedService<SyntheticTraffic>();
 builder.Build().Run();
