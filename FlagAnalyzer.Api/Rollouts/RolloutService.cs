@@ -250,9 +250,8 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
 
     private async Task<RolloutView> ViewAsync(SqliteConnection conn, SqliteTransaction? tx, Flag flag, RolloutPlan plan, CancellationToken ct)
     {
-        var evaluation = plan.State == RolloutState.Running
-            ? StageMachine.Decide(plan, clock.GetUtcNow(), await EvidenceAsync(conn, tx, plan, ct))
-            : new RolloutDecision(RolloutAction.Hold, plan.Reason ?? $"The plan is {RolloutStates.Name(plan.State)}.", [], null);
+        // a finished plan keeps showing the verdicts of its evidence (why it rolled back, what it completed on)
+        var evaluation = StageMachine.Decide(plan, clock.GetUtcNow(), await EvidenceAsync(conn, tx, plan, ct));
         return new RolloutView(plan, flag.Name, evaluation);
     }
 }

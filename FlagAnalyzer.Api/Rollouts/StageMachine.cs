@@ -60,7 +60,7 @@ public static class StageMachine
     public static RolloutDecision Decide(RolloutPlan plan, DateTimeOffset now, RolloutEvidence evidence)
     {
         if (plan.State != RolloutState.Running || plan.StartedAt is not { } started)
-            return new RolloutDecision(RolloutAction.Hold, $"The plan is {RolloutStates.Name(plan.State)}.", [], null);
+            return new RolloutDecision(RolloutAction.Hold, plan.Reason ?? $"The plan is {RolloutStates.Name(plan.State)}.", Verdicts(plan, evidence), null);
 
         var stage = plan.Stage;
         var stageStart = plan.StageStartedAt ?? started;
@@ -144,6 +144,13 @@ public static class StageMachine
             return Make(RolloutAction.Complete, $"Completed at {StageLabel(plan, next)}: {met}.", next, srm);
         return Make(RolloutAction.Advance, $"Advanced to {StageLabel(plan, next)}: {met}.", next, srm);
     }
+
+    /// <summary>The guardrail verdicts over the plan's evidence (control vs treatment since it started); none before it started.</summary>
+    public static IReadOnlyList<RolloutVerdict> Verdicts(RolloutPlan plan, RolloutEvidence evidence) =>
+        plan.StartedAt is { } started
+            ? RegressionDetector.Analyze(FlagWindow.Build(started, evidence.Samples.Where(s => s.Cohort is Cohorts.Control or Cohorts.Treatment && s.Timestamp >= started)))
+                .Findings.Select(ToVerdict).ToList()
+            : [];
 
     /// <summary>The plan after the guardian applies <paramref name="d"/> at <paramref name="now"/> (unchanged for a hold).</summary>
     public static RolloutPlan Next(RolloutPlan plan, RolloutDecision d, DateTimeOffset now) => d.Action switch

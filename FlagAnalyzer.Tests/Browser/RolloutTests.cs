@@ -60,6 +60,7 @@ public sealed class RolloutTests(BrowserFixture browser)
         await Expect(rollout).ToHaveAttributeAsync("data-state", "rolled_back", new() { Timeout = 20_000 });
         await Expect(page.GetByTestId("rollout-reason")).ToContainTextAsync("Rolled back at stage 2 of 3");
         await Expect(page.GetByTestId("rollout-reason")).ToContainTextAsync("error_rate");
+        await Expect(page.Locator("[data-testid=rollout-verdict][data-verdict=regression]")).ToHaveCountAsync(1);
         await Expect(page.Locator("[data-testid=change][data-change-type=rolled_back]").First.GetByTestId("change-by")).ToHaveTextAsync("guardian");
         Assert.True(await page.EvaluateAsync<bool>("() => window.__sameDocument === true"), "the page was reloaded");
         await session.ShotAsync(page, "rollout-rolled-back");

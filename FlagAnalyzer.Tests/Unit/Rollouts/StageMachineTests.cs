@@ -150,12 +150,15 @@ public class StageMachineTests
     }
 
     [Fact]
-    public void NotRunning_Holds()
+    public void NotRunning_Holds_WithItsReasonAndVerdicts()
     {
         var (clock, traffic) = World();
         traffic.Minutes(5, 10, treatmentErrors: 10);
-        var d = StageMachine.Decide(Running() with { State = RolloutState.Paused }, clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        var d = StageMachine.Decide(Running() with { State = RolloutState.Paused, Reason = "Rollout paused by bob." }, clock.GetUtcNow(), new RolloutEvidence(traffic.All));
         Assert.Equal(RolloutAction.Hold, d.Action);
+        Assert.Equal("Rollout paused by bob.", d.Reason);
+        // the verdicts still show what the evidence says
+        Assert.Contains(d.Verdicts, v => v.Metric == "error_rate" && v.Verdict == Verdicts.Regression);
     }
 
     /// <summary>
