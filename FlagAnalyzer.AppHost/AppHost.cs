@@ -38,4 +38,10 @@ if (stack.Web)
     api.WithEnvironment("Cors__AllowedOrigins__0", web.GetEndpoint("http"));
 }
 
+// --Parameters:demo=true adds a sample service whose flag the guardian rolls out, then rolls back (README, "Demo")
+if (bool.TryParse(builder.Configuration["Parameters:demo"], out var demo) && demo)
+    builder.AddProject<Projects.FlagAnalyzer_DemoService>("demo-service")
+        .WithEnvironment("Demo__ApiUrl", api.GetEndpoint("http"))
+        .WaitFor(api);
+
 builder.Build().Run();

@@ -14,6 +14,10 @@ public static class LiveEventTypes
     public const string AnomalyResolved = "anomaly.resolved";
     public const string ChatToken = "chat.token";
     public const string ChatMessage = "chat.message";
+    /// <summary>A rollout plan was saved or changed state (payload: the plan with the guardian's current evaluation).</summary>
+    public const string RolloutUpdated = "rollout.updated";
+    /// <summary>A scheduled flag change fired (payload: the schedule with its outcome).</summary>
+    public const string ScheduleFired = "schedule.fired";
 }
 
 /// <summary>One event: its type, its payload (the resource itself), and the flag it concerns when there is one.</summary>

@@ -8,6 +8,7 @@ using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Llm;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;
+using FlagAnalyzer.Api.Rollouts;
 using FlagAnalyzer.Api.Storage;
 using FlagAnalyzer.Api.Telemetry;
 using FlagAnalyzer.Api.Ui;
@@ -39,6 +40,7 @@ public static class ApplicationExtensions
         builder.Services.AddSingleton<IOpenAnomalies, OpenAnomaliesFromStore>();
         builder.AddAnomalyDetection();
         builder.AddTelemetryIntake();
+        builder.AddRollouts();
         builder.AddLlm();
         builder.AddAssistant();
         return builder;
@@ -61,6 +63,7 @@ public static class ApplicationExtensions
         app.MapPredictionsApi();
         app.MapAnomaliesApi();
         app.MapAnalysisApi();
+        app.MapRolloutsApi();
         app.MapAssistantApi();
         app.MapLiveEndpoints();
         app.MapWebUi();

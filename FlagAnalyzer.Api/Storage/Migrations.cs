@@ -193,5 +193,39 @@ public static class Migrations
         new(701, "anomaly variants", """
             ALTER TABLE anomalies ADD COLUMN variant TEXT NULL;
             """),
+        // rollouts: staged plans (the newest row per flag is its plan) and scheduled flag changes; a schedule is
+        // claimed by a conditional UPDATE of fired_at inside the write transaction that applies it, so it fires once
+        new(900, "rollout plans and flag schedules", """
+            CREATE TABLE rollout_plans (
+                id                TEXT PRIMARY KEY,
+                flag_id           TEXT NOT NULL,
+                stages            TEXT NOT NULL,
+                state             TEXT NOT NULL,
+                current_stage     INTEGER NOT NULL,
+                started_at        INTEGER NULL,
+                stage_started_at  INTEGER NULL,
+                reason            TEXT NULL,
+                created_by        TEXT NOT NULL,
+                created_at        INTEGER NOT NULL,
+                updated_at        INTEGER NOT NULL,
+                version           INTEGER NOT NULL
+            );
+            CREATE INDEX ix_rollout_plans_flag ON rollout_plans(flag_id, created_at);
+            CREATE INDEX ix_rollout_plans_state ON rollout_plans(state);
+
+            CREATE TABLE flag_schedules (
+                id                  TEXT PRIMARY KEY,
+                flag_id             TEXT NOT NULL,
+                action              TEXT NOT NULL,
+                rollout_percentage  REAL NULL,
+                run_at              INTEGER NOT NULL,
+                created_by          TEXT NOT NULL,
+                created_at          INTEGER NOT NULL,
+                fired_at            INTEGER NULL,
+                outcome             TEXT NULL
+            );
+            CREATE INDEX ix_flag_schedules_flag ON flag_schedules(flag_id, run_at);
+            CREATE INDEX ix_flag_schedules_due ON flag_schedules(fired_at, run_at);
+            """),
     ];
 }

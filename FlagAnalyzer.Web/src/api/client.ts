@@ -1,6 +1,7 @@
 import type {
   Anomaly, AnomalyStatus, ChangeResponse, ChatHistory, ChatReply, CreateFlagInput, Evaluation, Flag, FlagChange,
-  FlagExposures, Health, MetricSample, MetricSampleInput, MetricsAccepted, Page, PatchFlagInput, Prediction, ServiceInfo, WhoAmI,
+  FlagExposures, Health, MetricSample, MetricSampleInput, MetricsAccepted, Page, PatchFlagInput, Prediction, RolloutAction,
+  RolloutStage, RolloutView, ServiceInfo, WhoAmI,
 } from './types';
 import { clearApiKey, getApiKey } from '../auth/session';
 
@@ -170,6 +171,22 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a), o
       request<Page<Anomaly>>('GET', `/api/anomalies${query({ ...opts })}`),
     acknowledgeAnomaly: (id: string, acknowledgedBy = 'web-ui') =>
       request<Anomaly>('POST', `/api/anomalies/${encodeURIComponent(id)}/acknowledge`, { acknowledgedBy }),
+
+    /** A flag's rollout plan, or null when it has none. */
+    getRollout: async (idOrName: string): Promise<RolloutView | null> => {
+      try {
+        return await request<RolloutView>('GET', `/api/flags/${encodeURIComponent(idOrName)}/rollout`);
+      } catch (e) {
+        if (e instanceof ApiError && e.status === 404 && e.title === 'Rollout not found') return null;
+        throw e;
+      }
+    },
+    /** Saves a pending plan; no stages means the default 1 → 5 → 25 → 50 → 100 %. */
+    saveRollout: (idOrName: string, stages?: RolloutStage[], changedBy = 'web-ui') =>
+      request<RolloutView>('PUT', `/api/flags/${encodeURIComponent(idOrName)}/rollout`, { stages, changedBy }),
+    rolloutAction: (idOrName: string, action: RolloutAction, changedBy = 'web-ui') =>
+      request<RolloutView>('POST', `/api/flags/${encodeURIComponent(idOrName)}/rollout/${action}${query({ changedBy })}`),
+    listActiveRollouts: () => request<Page<RolloutView>>('GET', '/api/rollouts'),
 
     chat: (message: string, sessionId?: string) => request<ChatReply>('POST', '/api/chat', { message, sessionId }),
     chatHistory: (sessionId: string) => request<ChatHistory>('GET', `/api/chat/${encodeURIComponent(sessionId)}`),

@@ -2,7 +2,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useLive } from '../live/LiveProvider';
 import { api, type FlagFilter } from './client';
 import { keys } from './keys';
-import type { CreateFlagInput, Flag, NewMetricSample, PatchFlagInput } from './types';
+import type { CreateFlagInput, Flag, NewMetricSample, PatchFlagInput, RolloutAction, RolloutView } from './types';
 
 // Server state hooks. While the live connection is down they poll, so the screen never goes stale silently.
 
@@ -142,5 +142,27 @@ export function useAcknowledge() {
   return useMutation({
     mutationFn: (id: string) => api.acknowledgeAnomaly(id),
     onSuccess: () => void qc.invalidateQueries({ queryKey: keys.anomaliesAll }),
+  });
+}
+
+export function useRollout(flagId: string | undefined) {
+  const { pollInterval } = useLive();
+  return useQuery({ queryKey: keys.rollout(flagId ?? ''), queryFn: () => api.getRollout(flagId!), enabled: !!flagId, refetchInterval: pollInterval });
+}
+
+export function useActiveRollouts() {
+  const { pollInterval } = useLive();
+  return useQuery({ queryKey: keys.activeRollouts, queryFn: api.listActiveRollouts, refetchInterval: pollInterval });
+}
+
+/** Saves the default plan or acts on it; the answer is the plan itself, put straight into the cache. */
+export function useRolloutCommand(flagId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (action: RolloutAction | 'create') => (action === 'create' ? api.saveRollout(flagId) : api.rolloutAction(flagId, action)),
+    onSuccess: (view: RolloutView) => {
+      qc.setQueryData(keys.rollout(flagId), view);
+      void qc.invalidateQueries({ queryKey: keys.activeRollouts });
+    },
   });
 }

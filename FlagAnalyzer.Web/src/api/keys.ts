@@ -12,6 +12,8 @@ export const keys = {
   predictions: (o: { flagId?: string; limit?: number }) => ['predictions', o] as const,
   anomaliesAll: ['anomalies'] as const,
   anomalies: (o: { status?: string; flagId?: string }) => ['anomalies', o] as const,
+  activeRollouts: ['rollouts', 'active'] as const,
+  rollout: (flagId: string) => ['rollouts', 'flag', flagId] as const,
   health: ['health'] as const,
   exposures: (flagId: string) => ['exposures', flagId] as const,
   chat: (sessionId: string) => ['chat', sessionId] as const,

@@ -110,3 +110,25 @@ export interface FlagExposures {
   } | null;
 }
 
+export type RolloutState = 'pending' | 'running' | 'paused' | 'completed' | 'rolled_back' | 'aborted';
+export type RolloutAction = 'start' | 'pause' | 'resume' | 'abort' | 'promote';
+
+export interface RolloutStage { percentage: number; minDurationSeconds: number; minRequests: number }
+
+export interface RolloutVerdict {
+  metric: string; verdict: string; controlValue: number | null; treatmentValue: number | null; changePercent: number | null;
+  confidence: number; severity: string | null; note: string;
+}
+
+export interface StageProgress { elapsedSeconds: number; secondsLeft: number; controlRequests: number; treatmentRequests: number; requestsLeft: number }
+
+/** GET /api/flags/{idOrName}/rollout and the `rollout.updated` payload. */
+export interface RolloutView {
+  plan: {
+    id: string; flagId: string; stages: RolloutStage[]; state: RolloutState; currentStage: number; startedAt: string | null;
+    stageStartedAt: string | null; reason: string | null; createdBy: string; createdAt: string; updatedAt: string; version: number;
+  };
+  flagName: string;
+  /** What the guardian sees now: hold (with why), or the transition it is about to make. */
+  evaluation: { action: 'hold' | 'advance' | 'roll_back' | 'pause' | 'complete'; reason: string; verdicts: RolloutVerdict[]; progress: StageProgress | null };
+}

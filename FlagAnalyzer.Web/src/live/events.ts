@@ -1,5 +1,5 @@
 import type { QueryClient } from '@tanstack/react-query';
-import type { Anomaly, Flag, LiveEnvelope, Page, Prediction } from '../api/types';
+import type { Anomaly, Flag, LiveEnvelope, Page, Prediction, RolloutView } from '../api/types';
 import { keys } from '../api/keys';
 
 /**
@@ -29,8 +29,18 @@ export function applyLiveEvent(qc: QueryClient, e: LiveEnvelope): void {
       void qc.invalidateQueries({ queryKey: keys.changesAll });
       break;
     case 'metrics.recorded':
-      if (flagId) void qc.invalidateQueries({ queryKey: keys.metrics(flagId) });
+      if (flagId) {
+        void qc.invalidateQueries({ queryKey: keys.metrics(flagId) });
+        // the stepper's requests-left and verdicts come from the samples
+        void qc.invalidateQueries({ queryKey: keys.rollout(flagId) });
+      }
       break;
+    case 'rollout.updated': {
+      const view = p as unknown as RolloutView;
+      qc.setQueryData(keys.rollout(view.plan.flagId), view);
+      void qc.invalidateQueries({ queryKey: keys.activeRollouts });
+      break;
+    }
     case 'prediction.created':
     case 'prediction.updated': {
       const prediction = p as unknown as Prediction;

@@ -1,9 +1,10 @@
 import { Link } from 'react-router';
-import { AlertOctagon, Flag as FlagIcon, Sparkles } from 'lucide-react';
-import { useAnomalies, useFlags, usePredictions } from '../api/hooks';
+import { AlertOctagon, Flag as FlagIcon, Rocket, Sparkles } from 'lucide-react';
+import { useActiveRollouts, useAnomalies, useFlags, usePredictions } from '../api/hooks';
 import { AnomalyItem } from '../components/AnomalyItem';
 import { HealthPanel } from '../components/HealthPanel';
 import { PredictionCard } from '../components/PredictionCard';
+import { RolloutSummary } from '../components/RolloutStepper';
 import { Card, Empty, ErrorBanner, Loading, Pill } from '../components/ui';
 
 function Stat({ label, value, testId }: { label: string; value: string | number; testId: string }) {
@@ -19,6 +20,8 @@ export default function Dashboard() {
   const flags = useFlags({ limit: 100 });
   const anomalies = useAnomalies({ status: 'active' });
   const predictions = usePredictions({ limit: 10 });
+  const rollouts = useActiveRollouts();
+  const inProgress = rollouts.data?.items ?? [];
   const names = new Map(flags.data?.items.map((f) => [f.id, f.name]));
 
   const flagCount = flags.data ? `${flags.data.items.length}${flags.data.nextCursor ? '+' : ''}` : '…';
@@ -35,6 +38,13 @@ export default function Dashboard() {
 
       <div className="grid gap-6 lg:grid-cols-3">
         <div className="space-y-6 lg:col-span-2">
+          {inProgress.length > 0 && (
+            <Card title="Rollouts in progress" icon={<Rocket className="h-4 w-4" />} testId="rollouts-in-progress">
+              <ul className="space-y-3">
+                {inProgress.map((r) => <li key={r.plan.id}><Link to={`/flags/${r.plan.flagId}`} className="block hover:bg-slate-50"><RolloutSummary view={r} /></Link></li>)}
+              </ul>
+            </Card>
+          )}
           <Card title="Latest predictions" icon={<Sparkles className="h-4 w-4" />} testId="latest-predictions">
             {predictions.isPending ? <Loading what="Loading predictions" />
               : predictions.error ? <ErrorBanner error={predictions.error} what="Predictions" />

@@ -7,6 +7,7 @@ import { EvaluateAs, ExposuresCard, VariantsEditor } from '../components/Evaluat
 import { FlagCard } from '../components/FlagCard';
 import { MetricChart } from '../components/MetricChart';
 import { PredictionCard } from '../components/PredictionCard';
+import { RolloutCard } from '../components/RolloutStepper';
 import { Card, Empty, ErrorBanner, Loading, Pill, When } from '../components/ui';
 
 function Diff({ change }: { change: FlagChange }) {
@@ -62,6 +63,7 @@ export default function FlagDetail() {
         </div>
       </div>
 
+      {flagId && <RolloutCard flagId={flagId} />}
       <div className="grid gap-6 lg:grid-cols-3">
         <VariantsEditor key={`${flag.data.id}:${flag.data.version}`} flag={flag.data} />
         <EvaluateAs flag={flag.data} />

@@ -59,7 +59,7 @@ public static class SyntheticStreams
         return samples;
     }
 
-    private static double Gaussian(Random rng)
+    internal static double Gaussian(Random rng)
     {
         var u1 = 1 - rng.NextDouble();
         var u2 = rng.NextDouble();
@@ -67,7 +67,7 @@ public static class SyntheticStreams
     }
 
     /// <summary>Exact inversion for small means, a rounded normal approximation when n·p·(1−p) is large.</summary>
-    private static int Binomial(Random rng, int n, double p)
+    internal static int Binomial(Random rng, int n, double p)
     {
         if (p <= 0) return 0;
         if (p >= 1) return n;

@@ -1,0 +1,88 @@
+using System.Text.Json.Serialization;
+
+namespace FlagAnalyzer.Api.Rollouts;
+
+/// <summary>Where a plan stands. A flag has at most one plan that is <see cref="Running"/> or <see cref="Paused"/>.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RolloutState>))]
+public enum RolloutState
+{
+    [JsonStringEnumMemberName("pending")] Pending,
+    [JsonStringEnumMemberName("running")] Running,
+    [JsonStringEnumMemberName("paused")] Paused,
+    [JsonStringEnumMemberName("completed")] Completed,
+    [JsonStringEnumMemberName("rolled_back")] RolledBack,
+    [JsonStringEnumMemberName("aborted")] Aborted,
+}
+
+/// <summary>One step of a plan: the exposure and what it must show before the next step.</summary>
+public sealed record RolloutStage(double Percentage, int MinDurationSeconds, long MinRequests)
+{
+    [JsonIgnore]
+    public TimeSpan MinDuration => TimeSpan.FromSeconds(MinDurationSeconds);
+}
+
+/// <summary>A staged rollout of one flag, as stored. <see cref="StageStartedAt"/> restarts on every advance and resume.</summary>
+public sealed record RolloutPlan
+{
+    public required string Id { get; init; }
+    public required string FlagId { get; init; }
+    public required IReadOnlyList<RolloutStage> Stages { get; init; }
+    public RolloutState State { get; init; }
+    /// <summary>Index into <see cref="Stages"/> (0 until started).</summary>
+    public int CurrentStage { get; init; }
+    public DateTimeOffset? StartedAt { get; init; }
+    public DateTimeOffset? StageStartedAt { get; init; }
+    /// <summary>Why the plan last changed state (the guardian's evidence, or who acted).</summary>
+    public string? Reason { get; init; }
+    public string CreatedBy { get; init; } = "api";
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; init; }
+    public long Version { get; init; }
+
+    [JsonIgnore]
+    public bool IsActive => State is RolloutState.Running or RolloutState.Paused;
+
+    [JsonIgnore]
+    public RolloutStage Stage => Stages[CurrentStage];
+
+    public static readonly IReadOnlyList<RolloutStage> DefaultStages =
+    [
+        new(1, 300, 1000),
+        new(5, 300, 1000),
+        new(25, 300, 1000),
+        new(50, 300, 1000),
+        new(100, 0, 0),
+    ];
+}
+
+/// <summary>How one guardrail metric compares between the cohorts since the plan started.</summary>
+public sealed record RolloutVerdict(string Metric, string Verdict, double? ControlValue, double? TreatmentValue, double? ChangePercent,
+    double Confidence, string? Severity, string Note);
+
+/// <summary>Counts for the current stage: what has been seen and what is still missing.</summary>
+public sealed record StageProgress(double ElapsedSeconds, double SecondsLeft, double ControlRequests, double TreatmentRequests, double RequestsLeft);
+
+/// <summary>The wire and storage names of <see cref="RolloutState"/>.</summary>
+public static class RolloutStates
+{
+    public static string Name(RolloutState s) => s switch
+    {
+        RolloutState.Pending => "pending",
+        RolloutState.Running => "running",
+        RolloutState.Paused => "paused",
+        RolloutState.Completed => "completed",
+        RolloutState.RolledBack => "rolled_back",
+        _ => "aborted",
+    };
+
+    public static RolloutState Parse(string s) => s switch
+    {
+        "pending" => RolloutState.Pending,
+        "running" => RolloutState.Running,
+        "paused" => RolloutState.Paused,
+        "completed" => RolloutState.Completed,
+        "rolled_back" => RolloutState.RolledBack,
+        "aborted" => RolloutState.Aborted,
+        _ => throw new InvalidOperationException($"Unknown rollout state '{s}'."),
+    };
+}

@@ -1,0 +1,46 @@
+using FlagAnalyzer.Api.Common;
+
+namespace FlagAnalyzer.Api.Rollouts;
+
+/// <summary><c>PUT /api/flags/{idOrName}/rollout</c>'s body: omitted (or null) stages mean <see cref="RolloutPlan.DefaultStages"/>.</summary>
+public sealed record SaveRolloutRequest(List<RolloutStageRequest?>? Stages, string? ChangedBy);
+
+public sealed record RolloutStageRequest(double? Percentage, int? MinDurationSeconds, long? MinRequests);
+
+public static class RolloutRules
+{
+    public const int MaxStages = 20;
+    /// <summary>Thirty days: a stage that must wait longer is a schedule, not a stage.</summary>
+    public const int MaxStageSeconds = 30 * 24 * 3600;
+
+    /// <summary>Checks the plan; errors name the stage (<c>stages[2].percentage</c>).</summary>
+    public static Validator Validate(SaveRolloutRequest r, out IReadOnlyList<RolloutStage> stages)
+    {
+        var v = new Validator();
+        stages = RolloutPlan.DefaultStages;
+        if (r.ChangedBy is { Length: > 200 }) v.Add("changedBy", "must be at most 200 characters");
+        if (r.Stages is null) return v;
+        if (r.Stages.Count == 0) v.Add("stages", "must hold at least one stage (or be omitted for the default 1 → 5 → 25 → 50 → 100 %)");
+        if (r.Stages.Count > MaxStages) v.Add("stages", $"at most {MaxStages} stages");
+        var list = new List<RolloutStage>();
+        double previous = 0;
+        for (var i = 0; i < r.Stages.Count; i++)
+        {
+            var field = $"stages[{i}]";
+            if (r.Stages[i] is not { } st)
+            {
+                v.Add(field, "is required");
+                continue;
+            }
+            if (st.Percentage is not { } pct) v.Add($"{field}.percentage", "is required");
+            else if (double.IsNaN(pct) || pct <= 0 || pct > 100) v.Add($"{field}.percentage", "must be above 0 and at most 100");
+            else if (pct <= previous) v.Add($"{field}.percentage", $"must be above the previous stage's {previous:0.##} % (percentages increase)");
+            if (st.MinDurationSeconds is < 0 or > MaxStageSeconds) v.Add($"{field}.minDurationSeconds", $"must be between 0 and {MaxStageSeconds}");
+            if (st.MinRequests is < 0) v.Add($"{field}.minRequests", "must not be negative");
+            if (st.Percentage is { } p && !double.IsNaN(p)) previous = Math.Max(previous, p);
+            list.Add(new RolloutStage(st.Percentage ?? 0, st.MinDurationSeconds ?? 300, st.MinRequests ?? 1000));
+        }
+        if (v.IsValid) stages = list;
+        return v;
+    }
+}

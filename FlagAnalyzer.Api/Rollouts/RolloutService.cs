@@ -1,0 +1,257 @@
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Metrics;
+using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace FlagAnalyzer.Api.Rollouts;
+
+/// <summary>A person's action on a plan (<c>POST /api/flags/{idOrName}/rollout/{action}</c>).</summary>
+public enum ManualAction { Start, Pause, Resume, Abort, Promote }
+
+/// <summary>Save a flag's plan; <see cref="Stages"/> already validated (<see cref="RolloutRules"/>).</summary>
+public sealed record SaveRolloutCommand(string IdOrName, IReadOnlyList<RolloutStage> Stages, string ChangedBy);
+
+public sealed record RolloutActionCommand(string IdOrName, ManualAction Action, string ChangedBy);
+
+/// <summary>A plan as the API and live events show it: the stored plan, its flag's name, and what the guardian sees now.</summary>
+public sealed record RolloutView(RolloutPlan Plan, string FlagName, RolloutDecision Evaluation)
+{
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string FlagId => Plan.FlagId;
+}
+
+public abstract record RolloutResult
+{
+    private RolloutResult() { }
+
+    public sealed record Done(RolloutView View) : RolloutResult;
+
+    public sealed record FlagNotFound : RolloutResult;
+
+    public sealed record NoPlan : RolloutResult;
+
+    /// <summary>The plan's state does not allow the request (one plan at a time; start only a pending plan, …).</summary>
+    public sealed record Conflict(string Detail) : RolloutResult;
+}
+
+/// <summary>
+/// Plans and their transitions. Every transition, a person's or the guardian's, updates the plan and writes the flag
+/// through <see cref="FlagService.MutateAsync"/> in one transaction — so each is a change-log row with its reason —
+/// then publishes <c>rollout.updated</c> after the commit.
+/// </summary>
+public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher live, TimeProvider clock, ILogger<RolloutService> logger)
+{
+    public const string Guardian = "guardian";
+    /// <summary>The most samples one evaluation reads (two cohorts, one sample a minute: about 17 days).</summary>
+    public const int MaxSamples = 50_000;
+
+    public async Task<RolloutResult> GetAsync(string idOrName, CancellationToken ct)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        var flag = await FlagStore.FindAsync(conn, null, idOrName, ct);
+        if (flag is null) return new RolloutResult.FlagNotFound();
+        var plan = await RolloutStore.CurrentAsync(conn, null, flag.Id, ct);
+        if (plan is null) return new RolloutResult.NoPlan();
+        return new RolloutResult.Done(await ViewAsync(conn, null, flag, plan, ct));
+    }
+
+    /// <summary>Plans that are running or paused, with what the guardian sees now (the dashboard's list).</summary>
+    public async Task<List<RolloutView>> ActiveAsync(int limit, CancellationToken ct)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        var plans = await RolloutStore.InStatesAsync(conn, null, [RolloutState.Running, RolloutState.Paused], limit, ct);
+        var views = new List<RolloutView>(plans.Count);
+        foreach (var p in plans)
+            if (await FlagStore.FindAsync(conn, null, p.FlagId, ct) is { } flag) views.Add(await ViewAsync(conn, null, flag, p, ct));
+        return views;
+    }
+
+    public async Task<RolloutResult> SaveAsync(SaveRolloutCommand command, CancellationToken ct)
+    {
+        RolloutView view;
+        await using (var s = await db.BeginWriteAsync(ct))
+        {
+            var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, command.IdOrName, ct);
+            if (flag is null) return new RolloutResult.FlagNotFound();
+            var current = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, ct);
+            if (current is { IsActive: true })
+                return new RolloutResult.Conflict($"Flag '{flag.Name}' already has a {RolloutStates.Name(current.State)} rollout; abort it or let it finish first.");
+            var now = clock.GetUtcNow();
+            RolloutPlan plan;
+            if (current is { State: RolloutState.Pending })
+            {
+                plan = current with { Stages = command.Stages, UpdatedAt = now, Version = current.Version + 1, Reason = $"Plan edited by {command.ChangedBy}." };
+                await RolloutStore.UpdateAsync(s, plan, current.Version, ct);
+            }
+            else
+            {
+                plan = new RolloutPlan
+                {
+                    Id = Ids.New("rol", clock),
+                    FlagId = flag.Id,
+                    Stages = command.Stages,
+                    State = RolloutState.Pending,
+                    CreatedBy = command.ChangedBy,
+                    CreatedAt = now,
+                    UpdatedAt = now,
+                    Version = 1,
+                    Reason = $"Plan created by {command.ChangedBy}.",
+                };
+                await RolloutStore.InsertAsync(s, plan, ct);
+            }
+            view = await ViewAsync(s.Connection, s.Transaction, flag, plan, ct);
+            await s.CommitAsync(ct);
+        }
+        await PublishAsync(view, ct);
+        return new RolloutResult.Done(view);
+    }
+
+    public async Task<RolloutResult> ActAsync(RolloutActionCommand command, CancellationToken ct)
+    {
+        RolloutResult result;
+        Applied? applied;
+        await using (var s = await db.BeginWriteAsync(ct))
+        {
+            var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, command.IdOrName, ct);
+            if (flag is null) return new RolloutResult.FlagNotFound();
+            (result, applied) = await ActInAsync(s, flag, command.Action, command.ChangedBy, ct);
+            if (applied is null) return result;
+            await s.CommitAsync(ct);
+        }
+        return new RolloutResult.Done(await AfterCommitAsync(applied, ct));
+    }
+
+    /// <summary>A person's action inside the caller's transaction (a schedule's start); the caller commits, then calls <see cref="AfterCommitAsync"/>.</summary>
+    internal async Task<(RolloutResult Result, Applied? Applied)> ActInAsync(WriteScope s, Flag flag, ManualAction action, string by, CancellationToken ct)
+    {
+        var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, ct);
+        if (plan is null) return (new RolloutResult.NoPlan(), null);
+        var now = clock.GetUtcNow();
+        Transition? t = (action, plan.State) switch
+        {
+            (ManualAction.Start, RolloutState.Pending) => Expose(plan with { State = RolloutState.Running, CurrentStage = 0, StartedAt = now, StageStartedAt = now },
+                flag, 0, by, $"Rollout started by {by} at {StageMachine.StageLabel(plan, 0)}."),
+            (ManualAction.Pause, RolloutState.Running) => new Transition(plan with { State = RolloutState.Paused }, null, by,
+                $"Rollout paused by {by} at {StageMachine.StageLabel(plan, plan.CurrentStage)}.", ChangeTypes.Updated),
+            (ManualAction.Resume, RolloutState.Paused) => Expose(plan with { State = RolloutState.Running, StageStartedAt = now },
+                flag, plan.CurrentStage, by, $"Rollout resumed by {by} at {StageMachine.StageLabel(plan, plan.CurrentStage)}; the stage's minimums start again."),
+            (ManualAction.Abort, RolloutState.Running or RolloutState.Paused) => new Transition(plan with { State = RolloutState.Aborted },
+                flag with { Enabled = false, RolloutPercentage = 0 }, by, $"Rollout aborted by {by} at {StageMachine.StageLabel(plan, plan.CurrentStage)}; the flag is back to 0 %.", null),
+            (ManualAction.Promote, RolloutState.Running or RolloutState.Paused) => Promote(plan, flag, now, by),
+            _ => null,
+        };
+        if (t is null)
+            return (new RolloutResult.Conflict($"Cannot {action.ToString().ToLowerInvariant()} a {RolloutStates.Name(plan.State)} rollout."), null);
+        var applied = await ApplyAsync(s, flag, plan, t, ct);
+        return (new RolloutResult.Done(applied.View), applied);
+    }
+
+    /// <summary>
+    /// One guardian pass over a running plan: decide from the evidence and, unless the decision is to hold, apply it in
+    /// a write transaction that first checks the plan has not moved meanwhile (another replica, a person).
+    /// Returns the applied decision, or null.
+    /// </summary>
+    public async Task<RolloutDecision?> GuardAsync(RolloutPlan seen, CancellationToken ct)
+    {
+        Applied applied;
+        RolloutDecision decision;
+        await using (var s = await db.BeginWriteAsync(ct))
+        {
+            var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, seen.FlagId, ct);
+            if (plan is null || plan.Id != seen.Id || plan.State != RolloutState.Running) return null;
+            var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, plan.FlagId, ct);
+            var now = clock.GetUtcNow();
+            Transition? t;
+            if (flag is null)
+            {
+                await RolloutStore.UpdateAsync(s, plan with { State = RolloutState.Aborted, Reason = "The flag was deleted.", UpdatedAt = now, Version = plan.Version + 1 }, plan.Version, ct);
+                await s.CommitAsync(ct);
+                return new RolloutDecision(RolloutAction.Pause, "The flag was deleted.", [], null);
+            }
+            if (!flag.Enabled || flag.RolloutPercentage != plan.Stage.Percentage)
+            {
+                var reason = System.FormattableString.Invariant(
+                    $"Paused at {StageMachine.StageLabel(plan, plan.CurrentStage)}: the flag was changed outside the plan (now {(flag.Enabled ? "enabled" : "disabled")} at {flag.RolloutPercentage:0.##} %); resume to return it to the stage, or abort.");
+                decision = new RolloutDecision(RolloutAction.Pause, reason, [], null);
+                t = new Transition(plan with { State = RolloutState.Paused }, null, Guardian, reason, ChangeTypes.Updated);
+            }
+            else
+            {
+                decision = StageMachine.Decide(plan, now, await EvidenceAsync(s.Connection, s.Transaction, plan, ct));
+                var next = StageMachine.Next(plan, decision, now);
+                t = decision.Action switch
+                {
+                    RolloutAction.Advance or RolloutAction.Complete => Expose(next, flag, next.CurrentStage, Guardian, decision.Reason),
+                    RolloutAction.RollBack => new Transition(next, flag with { Enabled = false, RolloutPercentage = 0 }, Guardian, decision.Reason, ChangeTypes.RolledBack),
+                    RolloutAction.Pause => new Transition(next, null, Guardian, decision.Reason, ChangeTypes.Updated),
+                    _ => null,
+                };
+            }
+            if (t is null) return null;
+            applied = await ApplyAsync(s, flag, plan, t, ct);
+            await s.CommitAsync(ct);
+        }
+        if (decision.Action == RolloutAction.RollBack)
+            logger.LogWarning("Guardian rolled back the rollout of flag {FlagId}: {Reason}", seen.FlagId, decision.Reason);
+        await AfterCommitAsync(applied, ct);
+        return decision;
+    }
+
+    public static async Task<RolloutEvidence> EvidenceAsync(SqliteConnection conn, SqliteTransaction? tx, RolloutPlan plan, CancellationToken ct) =>
+        plan.StartedAt is { } started
+            ? new RolloutEvidence(await MetricStore.ListAsync(conn, tx, plan.FlagId, started, null, null, null, MaxSamples, ct))
+            : new RolloutEvidence([]);
+
+    private sealed record Transition(RolloutPlan Plan, Flag? FlagAfter, string ChangedBy, string Reason, string? ChangeType);
+
+    internal sealed record Applied(Flag Flag, RolloutPlan Plan, FlagMutation? Mutation, RolloutView View);
+
+    private static Transition Expose(RolloutPlan plan, Flag flag, int stage, string by, string reason) =>
+        new(plan, flag with { Enabled = true, RolloutPercentage = plan.Stages[stage].Percentage }, by, reason, null);
+
+    private static Transition Promote(RolloutPlan plan, Flag flag, DateTimeOffset now, string by)
+    {
+        var next = plan.CurrentStage + 1;
+        if (next >= plan.Stages.Count)
+            return Expose(plan with { State = RolloutState.Completed, StageStartedAt = now }, flag, plan.CurrentStage, by,
+                $"Promoted by {by}: completed at {StageMachine.StageLabel(plan, plan.CurrentStage)} without waiting for the guardian.");
+        var completes = next == plan.Stages.Count - 1 && plan.Stages[next].Percentage >= 100;
+        return Expose(plan with { State = completes ? RolloutState.Completed : RolloutState.Running, CurrentStage = next, StageStartedAt = now },
+            flag, next, by, $"Promoted by {by} to {StageMachine.StageLabel(plan, next)} without waiting for the guardian.");
+    }
+
+    private async Task<Applied> ApplyAsync(WriteScope s, Flag flag, RolloutPlan before, Transition t, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var plan = t.Plan with { Reason = t.Reason, UpdatedAt = now, Version = before.Version + 1 };
+        if (!await RolloutStore.UpdateAsync(s, plan, before.Version, ct))
+            throw new InvalidOperationException($"Rollout {before.Id} changed inside a write transaction.");
+        var m = await flags.MutateAsync(s, new FlagMutationRequest(flag, t.FlagAfter ?? flag, t.ChangedBy)
+        {
+            ChangeType = t.ChangeType,
+            Reason = t.Reason,
+            Force = true,
+        }, ct);
+        var after = m?.After ?? flag;
+        return new Applied(after, plan, m, await ViewAsync(s.Connection, s.Transaction, after, plan, ct));
+    }
+
+    internal async Task<RolloutView> AfterCommitAsync(Applied a, CancellationToken ct)
+    {
+        if (a.Mutation is { } m) await flags.AfterCommitAsync(m, ct);
+        await PublishAsync(a.View, ct);
+        return a.View;
+    }
+
+    private ValueTask PublishAsync(RolloutView view, CancellationToken ct) =>
+        live.PublishAsync(new LiveEvent(LiveEventTypes.RolloutUpdated, view, view.FlagId), ct);
+
+    private async Task<RolloutView> ViewAsync(SqliteConnection conn, SqliteTransaction? tx, Flag flag, RolloutPlan plan, CancellationToken ct)
+    {
+        // a finished plan keeps showing the verdicts of its evidence (why it rolled back, what it completed on)
+        var evaluation = StageMachine.Decide(plan, clock.GetUtcNow(), await EvidenceAsync(conn, tx, plan, ct));
+        return new RolloutView(plan, flag.Name, evaluation);
+    }
+}

@@ -1,0 +1,69 @@
+using FlagAnalyzer.Api.Common;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace FlagAnalyzer.Api.Rollouts;
+
+public static class RolloutsApi
+{
+    public static IEndpointRouteBuilder MapRolloutsApi(this IEndpointRouteBuilder app)
+    {
+        var flags = app.MapGroup("/api/flags/{idOrName}").WithTags("Rollouts");
+        // access: viewer
+        flags.MapGet("/rollout", GetRollout).WithName("GetRollout").WithSummary("A flag's rollout plan, its state and the guardian's current evaluation");
+        // access: editor
+        flags.MapPut("/rollout", SaveRollout).WithName("SaveRollout").WithSummary("Create or replace a flag's pending plan (omitted stages: 1 → 5 → 25 → 50 → 100 %)");
+        // access: editor
+        flags.MapPost("/rollout/{action}", ActOnRollout).WithName("ActOnRollout").WithSummary("start, pause, resume, abort (back to 0 %) or promote (next stage now) the plan");
+        // access: viewer
+        flags.MapGet("/schedules", ScheduleApi.ListSchedules).WithName("ListSchedules").WithSummary("A flag's scheduled changes, pending and fired");
+        // access: editor
+        flags.MapPost("/schedules", ScheduleApi.CreateSchedule).WithName("CreateSchedule").WithSummary("Schedule enable, disable, set_rollout or start_rollout at a time");
+        // access: editor
+        flags.MapDelete("/schedules/{scheduleId}", ScheduleApi.DeleteSchedule).WithName("DeleteSchedule").WithSummary("Cancel a schedule that has not fired");
+        // access: viewer
+        app.MapGet("/api/rollouts", ListActive).WithTags("Rollouts").WithName("ListActiveRollouts").WithSummary("Rollouts in progress (running or paused)");
+        return app;
+    }
+
+    public static async Task<Results<Ok<RolloutView>, ValidationProblem, ProblemHttpResult>> GetRollout(RolloutService rollouts, string idOrName, CancellationToken ct) =>
+        ToHttp(await rollouts.GetAsync(idOrName, ct), idOrName);
+
+    public static async Task<Results<Ok<RolloutView>, ValidationProblem, ProblemHttpResult>> SaveRollout(RolloutService rollouts, string idOrName,
+        SaveRolloutRequest? body, CancellationToken ct)
+    {
+        body ??= new SaveRolloutRequest(null, null);
+        var v = RolloutRules.Validate(body, out var stages);
+        if (!v.IsValid) return v.ToProblem();
+        return ToHttp(await rollouts.SaveAsync(new SaveRolloutCommand(idOrName, stages, body.ChangedBy ?? "api"), ct), idOrName);
+    }
+
+    public static async Task<Results<Ok<RolloutView>, ValidationProblem, ProblemHttpResult>> ActOnRollout(RolloutService rollouts, string idOrName,
+        string action, string? changedBy, CancellationToken ct)
+    {
+        ManualAction? a = action switch
+        {
+            "start" => ManualAction.Start,
+            "pause" => ManualAction.Pause,
+            "resume" => ManualAction.Resume,
+            "abort" => ManualAction.Abort,
+            "promote" => ManualAction.Promote,
+            _ => null,
+        };
+        if (a is null) return Problems.Invalid("action", "must be start, pause, resume, abort or promote");
+        if (changedBy is { Length: > 200 }) return Problems.Invalid("changedBy", "must be at most 200 characters");
+        return ToHttp(await rollouts.ActAsync(new RolloutActionCommand(idOrName, a.Value, changedBy ?? "api"), ct), idOrName);
+    }
+
+    public static async Task<Ok<Page<RolloutView>>> ListActive(RolloutService rollouts, int? limit, CancellationToken ct) =>
+        TypedResults.Ok(new Page<RolloutView>(await rollouts.ActiveAsync(Math.Clamp(limit ?? 100, 1, 500), ct), null));
+
+    private static Results<Ok<RolloutView>, ValidationProblem, ProblemHttpResult> ToHttp(RolloutResult r, string idOrName) => r switch
+    {
+        RolloutResult.Done d => TypedResults.Ok(d.View),
+        RolloutResult.FlagNotFound => Problems.NotFound("Flag", idOrName),
+        RolloutResult.NoPlan => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Rollout not found",
+            detail: $"Flag '{idOrName}' has no rollout plan; PUT one first."),
+        RolloutResult.Conflict c => Problems.Conflict(c.Detail),
+        _ => throw new InvalidOperationException($"Unexpected rollout result {r.GetType().Name}."),
+    };
+}

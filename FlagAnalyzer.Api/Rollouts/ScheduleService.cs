@@ -1,0 +1,121 @@
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Storage;
+
+namespace FlagAnalyzer.Api.Rollouts;
+
+public sealed record CreateScheduleCommand(string IdOrName, ScheduleAction Action, double? RolloutPercentage, DateTimeOffset At, string ChangedBy);
+
+/// <summary>Scheduled flag changes: created by people, fired by the <see cref="RolloutGuardian"/>'s tick.</summary>
+public sealed class ScheduleService(Db db, FlagService flags, RolloutService rollouts, ILiveEventPublisher live, TimeProvider clock,
+    ILogger<ScheduleService> logger)
+{
+    public async Task<FlagSchedule?> CreateAsync(CreateScheduleCommand c, CancellationToken ct)
+    {
+        await using var s = await db.BeginWriteAsync(ct);
+        var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, c.IdOrName, ct);
+        if (flag is null) return null;
+        var x = new FlagSchedule
+        {
+            Id = Ids.New("sch", clock),
+            FlagId = flag.Id,
+            Action = c.Action,
+            RolloutPercentage = c.RolloutPercentage,
+            At = c.At,
+            CreatedBy = c.ChangedBy,
+            CreatedAt = clock.GetUtcNow(),
+        };
+        await ScheduleStore.InsertAsync(s, x, ct);
+        await s.CommitAsync(ct);
+        return x;
+    }
+
+    /// <summary>Null when the flag does not exist.</summary>
+    public async Task<List<FlagSchedule>?> ListAsync(string idOrName, CancellationToken ct)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        var flag = await FlagStore.FindAsync(conn, null, idOrName, ct);
+        return flag is null ? null : await ScheduleStore.ForFlagAsync(conn, flag.Id, ct);
+    }
+
+    /// <summary>Null when the flag does not exist; false when the schedule is unknown or has fired.</summary>
+    public async Task<bool?> DeleteAsync(string idOrName, string id, CancellationToken ct)
+    {
+        await using var s = await db.BeginWriteAsync(ct);
+        var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, idOrName, ct);
+        if (flag is null) return null;
+        var deleted = await ScheduleStore.DeletePendingAsync(s, flag.Id, id, ct);
+        await s.CommitAsync(ct);
+        return deleted;
+    }
+
+    /// <summary>Fires every due schedule once; returns how many this replica fired.</summary>
+    public async Task<int> FireDueAsync(CancellationToken ct)
+    {
+        List<FlagSchedule> due;
+        await using (var conn = await db.OpenAsync(ct)) due = await ScheduleStore.DueAsync(conn, clock.GetUtcNow(), 100, ct);
+        var fired = 0;
+        foreach (var x in due)
+        {
+            try
+            {
+                if (await FireAsync(x, ct)) fired++;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "Schedule {ScheduleId} of flag {FlagId} failed; it stays unfired and is retried on the next tick", x.Id, x.FlagId);
+            }
+        }
+        return fired;
+    }
+
+    /// <summary>
+    /// Fires one schedule that was seen due, unless another pass (this replica's or another's) claimed it since; true
+    /// when this call fired it.
+    /// </summary>
+    public async Task<bool> FireAsync(FlagSchedule x, CancellationToken ct)
+    {
+        FlagMutation? mutation = null;
+        RolloutService.Applied? started = null;
+        FlagSchedule done;
+        await using (var s = await db.BeginWriteAsync(ct))
+        {
+            var now = clock.GetUtcNow();
+            if (!await ScheduleStore.ClaimAsync(s, x.Id, now, ct)) return false; // another replica fired it
+            var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, x.FlagId, ct);
+            var by = x.CreatedBy;
+            var reason = $"Scheduled by {x.CreatedBy} for {x.At:yyyy-MM-dd'T'HH:mm:ss'Z'} ({x.Id}).";
+            string outcome;
+            if (flag is null) outcome = "skipped: the flag no longer exists";
+            else if (x.Action == ScheduleAction.StartRollout)
+            {
+                var (result, applied) = await rollouts.ActInAsync(s, flag, ManualAction.Start, by, ct);
+                started = applied;
+                outcome = result switch
+                {
+                    RolloutResult.Done => "started the rollout",
+                    RolloutResult.Conflict c => $"skipped: {c.Detail}",
+                    _ => "skipped: the flag has no rollout plan",
+                };
+            }
+            else
+            {
+                var after = x.Action switch
+                {
+                    ScheduleAction.Enable => flag with { Enabled = true },
+                    ScheduleAction.Disable => flag with { Enabled = false },
+                    _ => flag with { RolloutPercentage = x.RolloutPercentage ?? flag.RolloutPercentage },
+                };
+                mutation = await flags.MutateAsync(s, new FlagMutationRequest(flag, after, by) { Reason = reason }, ct);
+                outcome = mutation is null ? "no change: the flag already had that state" : $"done: {mutation.Change.ChangeType}";
+            }
+            await ScheduleStore.SetOutcomeAsync(s, x.Id, outcome, ct);
+            done = x with { FiredAt = now, Outcome = outcome };
+            await s.CommitAsync(ct);
+        }
+        if (mutation is not null) await flags.AfterCommitAsync(mutation, ct);
+        if (started is not null) await rollouts.AfterCommitAsync(started, ct);
+        await live.PublishAsync(new LiveEvent(LiveEventTypes.ScheduleFired, done, done.FlagId), ct);
+        return true;
+    }
+}

@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using FlagAnalyzer.Api.Statistics;
+using static FlagAnalyzer.Api.Statistics.DetectionRules;
+
+namespace FlagAnalyzer.Api.Rollouts;
+
+[JsonConverter(typeof(JsonStringEnumConverter<RolloutAction>))]
+public enum RolloutAction
+{
+    [JsonStringEnumMemberName("hold")] Hold,
+    [JsonStringEnumMemberName("advance")] Advance,
+    [JsonStringEnumMemberName("roll_back")] RollBack,
+    [JsonStringEnumMemberName("pause")] Pause,
+    [JsonStringEnumMemberName("complete")] Complete,
+}
+
+/// <summary>
+/// What the guardian should do now. <see cref="ToStage"/> is the stage to expose for <see cref="RolloutAction.Advance"/>
+/// and <see cref="RolloutAction.Complete"/>.
+/// </summary>
+public sealed record RolloutDecision(RolloutAction Action, string Reason, IReadOnlyList<RolloutVerdict> Verdicts, StageProgress? Progress)
+{
+    public int? ToStage { get; init; }
+    public SrmCheck? Srm { get; init; }
+}
+
+/// <summary>
+/// The cohort-tagged samples of the flag since the plan started (<c>POST /api/metrics</c> with <c>cohort</c>, or
+/// telemetry's flushes). <see cref="ExpectedTreatmentShare"/> overrides the share the sample-ratio check expects
+/// (default: the stage's percentage), for sources that sample the cohorts to equal sizes.
+/// </summary>
+public sealed record RolloutEvidence(IReadOnlyList<MetricSample> Samples)
+{
+    public double? ExpectedTreatmentShare { get; init; }
+}
+
+/// <summary>
+/// The stage machine: a pure function of (plan, now, evidence) → decision. Regressions are judged by the existing
+/// <see cref="RegressionDetector"/> (control vs treatment since the plan started: threshold, always-valid sequential
+/// test, minimum-sample gate); minimums and the sample-ratio check use the current stage's samples only.
+/// <list type="bullet">
+/// <item>a confirmed high or critical regression rolls back at once;</item>
+/// <item>a confirmed medium regression holds the stage and rolls back once its minimums are met (a guarded
+/// rollout never advances past a confirmed regression, and waiting longer only exposes more users);</item>
+/// <item>a cohort without traffic after the minimum duration (and at least <see cref="MissingTrafficGrace"/>), or a
+/// sample-ratio mismatch once the minimums are met, pauses with the reason;</item>
+/// <item>a metric past its threshold but not significant yet holds the stage (at most <see cref="InconclusiveFactor"/> ×
+/// its minimum duration, then pauses);</item>
+/// <item>otherwise the stage advances once its minimum duration and minimum requests per cohort are met; reaching
+/// the last stage at 100 % (or meeting the last stage's minimums) completes the plan.</item>
+/// </list>
+/// </summary>
+public static class StageMachine
+{
+    public static readonly TimeSpan MissingTrafficGrace = TimeSpan.FromMinutes(2);
+    /// <summary>A stage waits at most this many times its minimum duration for an inconclusive metric to settle, then pauses.</summary>
+    public const int InconclusiveFactor = 4;
+
+    public static RolloutDecision Decide(RolloutPlan plan, DateTimeOffset now, RolloutEvidence evidence)
+    {
+        if (plan.State != RolloutState.Running || plan.StartedAt is not { } started)
+            return new RolloutDecision(RolloutAction.Hold, plan.Reason ?? $"The plan is {RolloutStates.Name(plan.State)}.", Verdicts(plan, evidence), null);
+
+        var stage = plan.Stage;
+        var stageStart = plan.StageStartedAt ?? started;
+        var elapsed = now - stageStart;
+        if (elapsed < TimeSpan.Zero) elapsed = TimeSpan.Zero;
+
+        var tagged = evidence.Samples.Where(s => s.Cohort is Cohorts.Control or Cohorts.Treatment && s.Timestamp >= started).ToList();
+        double control = 0, treatment = 0;
+        foreach (var s in tagged)
+        {
+            if (s.Timestamp < stageStart || s.RequestCount <= 0) continue;
+            if (s.Cohort == Cohorts.Control) control += s.RequestCount;
+            else treatment += s.RequestCount;
+        }
+        var progress = new StageProgress(elapsed.TotalSeconds, Math.Max(0, (stage.MinDuration - elapsed).TotalSeconds), control, treatment,
+            Math.Max(0, stage.MinRequests - Math.Min(control, treatment)));
+
+        var analysis = RegressionDetector.Analyze(FlagWindow.Build(started, tagged));
+        var verdicts = analysis.Findings.Select(ToVerdict).ToList();
+        var regressions = analysis.Regressions.OrderByDescending(f => Rank(f.Severity)).ToList();
+        RolloutDecision Make(RolloutAction a, string reason, int? to = null, SrmCheck? srm = null) =>
+            new(a, reason, verdicts, progress) { ToStage = to, Srm = srm };
+
+        var stageLabel = StageLabel(plan, plan.CurrentStage);
+        if (regressions.FirstOrDefault(f => Rank(f.Severity) >= Rank(Severities.High)) is { } severe)
+            return Make(RolloutAction.RollBack, $"Rolled back at {stageLabel}: {Evidence(severe)}; {Totals(analysis)}.");
+
+        var durationMet = elapsed >= stage.MinDuration;
+        var requestsMet = control >= stage.MinRequests && treatment >= stage.MinRequests;
+        if (stage.MinRequests > 0 && durationMet && elapsed >= MissingTrafficGrace && (control <= 0 || treatment <= 0))
+        {
+            var missing = control <= 0 && treatment <= 0 ? "either cohort" : control <= 0 ? "the control cohort" : "the treatment cohort";
+            return Make(RolloutAction.Pause, $"Paused at {stageLabel}: no traffic from {missing} in {Duration(elapsed)} " +
+                $"(samples need cohort control or treatment).");
+        }
+
+        if (!durationMet || !requestsMet)
+        {
+            var waiting = new List<string>();
+            if (!durationMet) waiting.Add($"{Duration(stage.MinDuration - elapsed)} of its minimum duration");
+            if (!requestsMet) waiting.Add(Inv($"{progress.RequestsLeft:N0} more requests per cohort (treatment {treatment:N0}, control {control:N0}, minimum {stage.MinRequests:N0})"));
+            var why = $"Waiting at {stageLabel}: {string.Join(" and ", waiting)}.";
+            if (regressions.FirstOrDefault() is { } medium)
+                why += $" A {medium.Severity} regression is confirmed ({Evidence(medium)}): the plan rolls back when the stage's minimums are met.";
+            return Make(RolloutAction.Hold, why);
+        }
+
+        var share = evidence.ExpectedTreatmentShare ?? stage.Percentage / 100;
+        SrmCheck? srm = null;
+        if (share is > 0 and < 1 && control + treatment > 0)
+        {
+            var t = SampleRatioMismatch.Run([treatment, control], [share, 1 - share]);
+            srm = new SrmCheck(treatment, control, share, t.Statistic, t.PValue, t.PValue < SrmAlpha);
+            if (srm.Mismatch)
+                return Make(RolloutAction.Pause, Inv($"Paused at {stageLabel}: sample-ratio mismatch — {treatment:N0} treatment and {control:N0} control requests, ") +
+                    Inv($"expected {share * 100:0.##} % treatment, observed {treatment / (treatment + control) * 100:0.##} % (χ² {t.Statistic:0.#}, p {t.PValue:0.###e+0}); ") +
+                    "the split is not what the rollout promises, so its comparison is not trusted.", srm: srm);
+        }
+
+        if (regressions.FirstOrDefault() is { } confirmed)
+            return Make(RolloutAction.RollBack, $"Rolled back at {stageLabel}: {Evidence(confirmed)}, still confirmed when the stage's minimums were met; {Totals(analysis)}.", srm: srm);
+
+        // a metric past its threshold without significance yet is not "no regression": more traffic settles it
+        // either way (a harmless blip falls back under the bar, a real one becomes significant); bounded by a pause
+        if (analysis.Findings.FirstOrDefault(f => f is { ThresholdCrossed: true, Significant: false }) is { } open)
+        {
+            var limit = TimeSpan.FromTicks(Math.Max(stage.MinDuration.Ticks, MissingTrafficGrace.Ticks) * InconclusiveFactor);
+            var crossing = Inv($"{open.Metric} {Format(open.Metric, open.BaselineValue)} (control) → {Format(open.Metric, open.ObservedValue)} (treatment) ") +
+                           Inv($"is past its threshold but not significant yet (confidence {open.Confidence * 100:0.##} %)");
+            return elapsed >= limit
+                ? Make(RolloutAction.Pause, $"Paused at {stageLabel}: {crossing} after {Duration(elapsed)}; a person decides (resume, promote or abort).", srm: srm)
+                : Make(RolloutAction.Hold, $"Waiting at {stageLabel}: {crossing}; more traffic settles it.", srm: srm);
+        }
+
+        var met = Inv($"{StageLabel(plan, plan.CurrentStage)} ran {Duration(elapsed)} with {treatment:N0} treatment and {control:N0} control requests; ") +
+                  $"no guardrail regressed ({Summary(analysis)})";
+        var next = plan.CurrentStage + 1;
+        if (next >= plan.Stages.Count)
+            return Make(RolloutAction.Complete, $"Completed: {met}.", plan.CurrentStage, srm);
+        if (next == plan.Stages.Count - 1 && plan.Stages[next].Percentage >= 100)
+            return Make(RolloutAction.Complete, $"Completed at {StageLabel(plan, next)}: {met}.", next, srm);
+        return Make(RolloutAction.Advance, $"Advanced to {StageLabel(plan, next)}: {met}.", next, srm);
+    }
+
+    /// <summary>The guardrail verdicts over the plan's evidence (control vs treatment since it started); none before it started.</summary>
+    public static IReadOnlyList<RolloutVerdict> Verdicts(RolloutPlan plan, RolloutEvidence evidence) =>
+        plan.StartedAt is { } started
+            ? RegressionDetector.Analyze(FlagWindow.Build(started, evidence.Samples.Where(s => s.Cohort is Cohorts.Control or Cohorts.Treatment && s.Timestamp >= started)))
+                .Findings.Select(ToVerdict).ToList()
+            : [];
+
+    /// <summary>The plan after the guardian applies <paramref name="d"/> at <paramref name="now"/> (unchanged for a hold).</summary>
+    public static RolloutPlan Next(RolloutPlan plan, RolloutDecision d, DateTimeOffset now) => d.Action switch
+    {
+        RolloutAction.Advance => plan with { CurrentStage = d.ToStage!.Value, StageStartedAt = now, Reason = d.Reason },
+        RolloutAction.Complete => plan with { State = RolloutState.Completed, CurrentStage = d.ToStage!.Value, StageStartedAt = now, Reason = d.Reason },
+        RolloutAction.RollBack => plan with { State = RolloutState.RolledBack, Reason = d.Reason },
+        RolloutAction.Pause => plan with { State = RolloutState.Paused, Reason = d.Reason },
+        _ => plan,
+    };
+
+    public static string StageLabel(RolloutPlan plan, int index) =>
+        Inv($"stage {index + 1} of {plan.Stages.Count} ({plan.Stages[index].Percentage:0.##} %)");
+
+    private static RolloutVerdict ToVerdict(MetricFinding f) =>
+        new(f.Metric, f.Verdict, f.BaselineValue, f.ObservedValue, f.ChangePercent, f.Confidence, f.Severity, f.Note);
+
+    private static int Rank(string? severity) => severity switch
+    {
+        Severities.Critical => 4,
+        Severities.High => 3,
+        Severities.Medium => 2,
+        Severities.Low => 1,
+        _ => 0,
+    };
+
+    private static string Evidence(MetricFinding f) =>
+        Inv($"{f.Metric} {Format(f.Metric, f.BaselineValue)} (control) → {Format(f.Metric, f.ObservedValue)} (treatment)") +
+        Inv($" ({f.ChangePercent:+0;-0} %), a {f.Severity} regression with confidence {f.Confidence * 100:0.##} %");
+
+    private static string Totals(FlagAnalysis a) =>
+        Inv($"{a.Current.Requests:N0} treatment and {a.Baseline.Requests:N0} control requests since the plan started");
+
+    private static string Summary(FlagAnalysis a)
+    {
+        var parts = a.Findings.Where(f => f.BaselineValue is not null && f.ObservedValue is not null)
+            .Select(f => Inv($"{f.Metric} {Format(f.Metric, f.BaselineValue)} → {Format(f.Metric, f.ObservedValue)} {f.Verdict.Replace('_', ' ')}"))
+            .ToList();
+        return parts.Count == 0 ? "no guardrail data yet" : string.Join("; ", parts);
+    }
+
+    private static string Format(string metric, double? v) => v is not { } x ? "n/a" : metric switch
+    {
+        MetricNames.ErrorRate or MetricNames.ConversionRate => Inv($"{x:0.###} %"),
+        MetricNames.LatencyP50 or MetricNames.LatencyP99 => Inv($"{x:0.#} ms"),
+        _ => Inv($"{x:0.##}"),
+    };
+
+    public static string Duration(TimeSpan t)
+    {
+        if (t < TimeSpan.Zero) t = TimeSpan.Zero;
+        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}h {t.Minutes}m" : t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m {t.Seconds}s" : $"{t.Seconds}s";
+    }
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

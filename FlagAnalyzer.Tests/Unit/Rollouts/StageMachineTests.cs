@@ -1,0 +1,193 @@
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Rollouts;
+using FlagAnalyzer.Api.Statistics;
+using Microsoft.Extensions.Time.Testing;
+
+namespace FlagAnalyzer.Tests.Unit.Rollouts;
+
+public class StageMachineTests
+{
+    private static readonly DateTimeOffset Start = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    /// <summary>10 % → 50 % → 100 %, five minutes and 1,000 requests per cohort each.</summary>
+    private static RolloutPlan Running(params RolloutStage[] stages) => new()
+    {
+        Id = "rol_test",
+        FlagId = "flg_test",
+        Stages = stages.Length > 0 ? stages : [new(10, 300, 1000), new(50, 300, 1000), new(100, 0, 0)],
+        State = RolloutState.Running,
+        StartedAt = Start,
+        StageStartedAt = Start,
+    };
+
+    /// <summary>One sample per cohort per minute of a service with <paramref name="perMinute"/> requests, split as the stage says.</summary>
+    private sealed class Traffic(FakeTimeProvider clock)
+    {
+        private readonly List<MetricSample> _all = [];
+        public IReadOnlyList<MetricSample> All => _all;
+
+        public void Minutes(int count, double percentage, double controlErrors = 1, double treatmentErrors = 1, long perMinute = 10_000,
+            double? treatmentShare = null)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                clock.Advance(TimeSpan.FromMinutes(1));
+                var share = treatmentShare ?? percentage / 100;
+                var treatment = (long)Math.Round(perMinute * share);
+                Add(Cohorts.Treatment, treatmentErrors, treatment);
+                Add(Cohorts.Control, controlErrors, perMinute - treatment);
+            }
+        }
+
+        private void Add(string cohort, double errorRate, long requests)
+        {
+            var i = _all.Count;
+            _all.Add(new MetricSample
+            {
+                Id = i + 1, FlagId = "flg_test", Timestamp = clock.GetUtcNow().AddSeconds(-1), Cohort = cohort, ErrorRate = errorRate,
+                LatencyP50 = 100 * (1 + (i % 5 - 2) * 0.015), LatencyP99 = 400 * (1 + (i % 5 - 2) * 0.015), RequestCount = requests,
+            });
+        }
+    }
+
+    private static (FakeTimeProvider Clock, Traffic Traffic) World()
+    {
+        var clock = new FakeTimeProvider(Start);
+        return (clock, new Traffic(clock));
+    }
+
+    [Fact]
+    public void Stage_WithMinimumsMetAndNoRegression_Advances()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(5, 10);
+        var d = StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Advance, d.Action);
+        Assert.Equal(1, d.ToStage);
+        Assert.Contains("no guardrail regressed", d.Reason);
+        Assert.Contains(d.Verdicts, v => v.Metric == "error_rate" && v.Verdict != Verdicts.Regression);
+    }
+
+    [Fact]
+    public void Stage_BeforeItsMinimumDuration_Holds()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(4, 10);
+        var d = StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Hold, d.Action);
+        Assert.Contains("1m 0s of its minimum duration", d.Reason);
+        Assert.Equal(60, d.Progress!.SecondsLeft);
+    }
+
+    [Fact]
+    public void Stage_BelowItsMinimumRequests_Holds()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(6, 10, perMinute: 1_000); // 100 treatment requests a minute: 600 < 1,000
+        var d = StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Hold, d.Action);
+        Assert.Contains("more requests per cohort", d.Reason);
+        Assert.Equal(400, d.Progress!.RequestsLeft);
+    }
+
+    [Fact]
+    public void ConfirmedHighRegression_RollsBackAtOnce_BeforeTheMinimums()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(3, 10, controlErrors: 1, treatmentErrors: 4); // 4× errors: critical
+        var d = StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.RollBack, d.Action);
+        Assert.Contains("error_rate", d.Reason);
+        Assert.Contains("confidence", d.Reason);
+        Assert.Contains(d.Verdicts, v => v.Metric == "error_rate" && v.Verdict == Verdicts.Regression && v.Confidence > 0.99);
+    }
+
+    [Fact]
+    public void ConfirmedMediumRegression_HoldsThenRollsBackWhenTheMinimumsAreMet()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(3, 10, controlErrors: 2, treatmentErrors: 3.4); // 1.7×: a regression, medium severity
+        var early = StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Hold, early.Action);
+        Assert.Contains("medium regression is confirmed", early.Reason);
+        traffic.Minutes(2, 10, controlErrors: 2, treatmentErrors: 3.4);
+        var d = StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.RollBack, d.Action);
+    }
+
+    [Fact]
+    public void SampleRatioMismatch_Pauses_WithTheCounts()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(5, 10, treatmentShare: 0.2); // the stage promises 10 % treatment, the service sends 20 %
+        var d = StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Pause, d.Action);
+        Assert.Contains("sample-ratio mismatch", d.Reason);
+        Assert.Contains("expected 10 % treatment", d.Reason);
+        Assert.True(d.Srm!.Mismatch);
+    }
+
+    [Fact]
+    public void MissingTraffic_PausesAfterTheMinimumDuration()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(6, 10, treatmentShare: 0); // the treatment cohort never reports
+        var d = StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Pause, d.Action);
+        Assert.Contains("no traffic from the treatment cohort", d.Reason);
+    }
+
+    [Fact]
+    public void LastStepTo100_CompletesThePlan()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(5, 50);
+        var plan = Running() with { CurrentStage = 1 };
+        var d = StageMachine.Decide(plan, clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Complete, d.Action);
+        Assert.Equal(2, d.ToStage);
+        Assert.Equal(RolloutState.Completed, StageMachine.Next(plan, d, clock.GetUtcNow()).State);
+    }
+
+    [Fact]
+    public void NotRunning_Holds_WithItsReasonAndVerdicts()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(5, 10, treatmentErrors: 10);
+        var d = StageMachine.Decide(Running() with { State = RolloutState.Paused, Reason = "Rollout paused by bob." }, clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Hold, d.Action);
+        Assert.Equal("Rollout paused by bob.", d.Reason);
+        // the verdicts still show what the evidence says
+        Assert.Contains(d.Verdicts, v => v.Metric == "error_rate" && v.Verdict == Verdicts.Regression);
+    }
+
+    /// <summary>
+    /// A whole plan with the fake clock, ticking each minute; halfway the plan is saved and read back (what a restart
+    /// does: all state is the stored plan and the stored samples), and it finishes exactly as an uninterrupted run.
+    /// </summary>
+    [Fact]
+    public void WholePlan_RestartedInTheMiddle_FinishesLikeAnUninterruptedRun()
+    {
+        var uninterrupted = Run(restartAtMinute: null);
+        var restarted = Run(restartAtMinute: 7);
+        Assert.Equal(RolloutState.Completed, uninterrupted.Plan.State);
+        Assert.Equal(uninterrupted.Log, restarted.Log);
+        Assert.Equal(["advance@5", "complete@10"], uninterrupted.Log);
+    }
+
+    private static (RolloutPlan Plan, List<string> Log) Run(int? restartAtMinute)
+    {
+        var (clock, traffic) = World();
+        var plan = Running();
+        var log = new List<string>();
+        for (var minute = 1; minute <= 30 && plan.State == RolloutState.Running; minute++)
+        {
+            traffic.Minutes(1, plan.Stage.Percentage);
+            if (minute == restartAtMinute) plan = Json.Deserialize<RolloutPlan>(Json.Serialize(plan))!;
+            var d = StageMachine.Decide(plan, clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+            if (d.Action != RolloutAction.Hold) log.Add($"{d.Action.ToString().ToLowerInvariant()}@{minute}");
+            plan = StageMachine.Next(plan, d, clock.GetUtcNow());
+        }
+        return (plan, log);
+    }
+}

@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { act, render, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { RolloutCard, actionsFor, formatSeconds } from './RolloutStepper';
+import { fakeConnection, json, mockFetch, renderTree } from '../test/utils';
+import type { RolloutView } from '../api/types';
+
+const stages = [1, 5, 25, 50, 100].map((percentage) => ({ percentage, minDurationSeconds: 300, minRequests: 1000 }));
+
+function view(over: Partial<RolloutView['plan']> = {}, evaluation: Partial<RolloutView['evaluation']> = {}): RolloutView {
+  return {
+    plan: {
+      id: 'rol_1', flagId: 'flg_1', stages, state: 'running', currentStage: 1, startedAt: '2026-01-01T00:00:00Z',
+      stageStartedAt: '2026-01-01T00:05:00Z', reason: null, createdBy: 'alice', createdAt: '', updatedAt: '', version: 3, ...over,
+    },
+    flagName: 'checkout',
+    evaluation: {
+      action: 'hold', reason: 'Waiting at stage 2 of 5 (5 %): 2m 0s of its minimum duration.',
+      verdicts: [{ metric: 'error_rate', verdict: 'not_significant', controlValue: 1, treatmentValue: 1.2, changePercent: 20, confidence: 0.62, severity: null, note: '' }],
+      progress: { elapsedSeconds: 180, secondsLeft: 120, controlRequests: 3000, treatmentRequests: 600, requestsLeft: 400 },
+      ...evaluation,
+    },
+  };
+}
+
+describe('RolloutStepper', () => {
+  it('shows the current stage, time and requests left, and the verdicts with their confidence', async () => {
+    mockFetch((url) => (url.pathname === '/api/flags/flg_1/rollout' ? json(view()) : undefined));
+    render(renderTree(<RolloutCard flagId="flg_1" />).ui);
+
+    expect(await screen.findByTestId('rollout-state')).toHaveTextContent('running');
+    const steps = screen.getAllByTestId('rollout-stage');
+    expect(steps.map((s) => s.textContent)).toEqual(['1 %', '5 %', '25 %', '50 %', '100 %']);
+    expect(steps[0]).toHaveAttribute('data-done', 'true');
+    expect(steps[1]).toHaveAttribute('data-current', 'true');
+    expect(screen.getByTestId('rollout-progress')).toHaveTextContent('2m 0s left · 400 requests per cohort left');
+    expect(screen.getByTestId('rollout-reason')).toHaveTextContent('Waiting at stage 2 of 5');
+    expect(screen.getByTestId('rollout-verdict')).toHaveTextContent('62.0 %');
+    expect(screen.getByTestId('rollout-pause')).toBeInTheDocument();
+    expect(screen.queryByTestId('rollout-start')).not.toBeInTheDocument();
+  });
+
+  it('updates live from rollout.updated and shows the rollback reason', async () => {
+    mockFetch((url) => (url.pathname === '/api/flags/flg_1/rollout' ? json(view()) : undefined));
+    const live = fakeConnection();
+    render(renderTree(<RolloutCard flagId="flg_1" />, live.conn).ui);
+    await screen.findByTestId('rollout-progress');
+
+    const reason = 'Rolled back at stage 2 of 5 (5 %): error_rate 1 % (control) → 2.1 % (treatment) (+110 %), a high regression with confidence 99.9 %';
+    await waitFor(() => expect(live.conn.state).toBe('Connected'));
+    act(() => live.emit('rollout.updated', view({ state: 'rolled_back', reason }, { reason })));
+
+    await waitFor(() => expect(screen.getByTestId('rollout-state')).toHaveTextContent('rolled back'));
+    expect(screen.getByTestId('rollout-reason')).toHaveTextContent(reason);
+    expect(screen.queryByTestId('rollout-progress')).not.toBeInTheDocument();
+    expect(screen.getByTestId('rollout-create')).toHaveTextContent('New plan');
+  });
+
+  it('starts a pending plan through the API', async () => {
+    const fetch = mockFetch((url, init) => {
+      if (url.pathname === '/api/flags/flg_1/rollout') return json(view({ state: 'pending', currentStage: 0 }));
+      if (url.pathname === '/api/flags/flg_1/rollout/start' && init?.method === 'POST') return json(view({ state: 'running', currentStage: 0 }));
+      return undefined;
+    });
+    render(renderTree(<RolloutCard flagId="flg_1" />).ui);
+    await userEvent.click(await screen.findByTestId('rollout-start'));
+    await waitFor(() => expect(screen.getByTestId('rollout-state')).toHaveTextContent('running'));
+    expect(fetch.mock.calls.some(([u]) => String(u).includes('/rollout/start?changedBy=web-ui'))).toBe(true);
+  });
+
+  it('offers only the actions the state allows, and formats waits', () => {
+    expect(actionsFor('pending')).toEqual(['start']);
+    expect(actionsFor('paused')).toEqual(['resume', 'promote', 'abort']);
+    expect(actionsFor('rolled_back')).toEqual([]);
+    expect(formatSeconds(3725)).toBe('1h 2m');
+    expect(formatSeconds(61)).toBe('1m 1s');
+  });
+});

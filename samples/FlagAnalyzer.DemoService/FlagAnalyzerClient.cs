@@ -1,0 +1,52 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace FlagAnalyzer.DemoService;
+
+/// <summary>The two things the demo asks FlagAnalyzer: set up the flag and its plan, and evaluate it (OpenFeature OFREP).</summary>
+public sealed class FlagAnalyzerClient(HttpClient http, Microsoft.Extensions.Options.IOptions<DemoOptions> options, ILogger<FlagAnalyzerClient> logger)
+{
+    private readonly DemoOptions _o = options.Value;
+
+    public sealed record Evaluation(string? Variant, string? Reason, JsonElement Value);
+
+    /// <summary>Creates the flag (disabled) and a short plan, and starts it, unless a plan is already running.</summary>
+    public async Task SetUpAsync(CancellationToken ct)
+    {
+        var key = Uri.EscapeDataString(_o.FlagKey);
+        await SendAsync(HttpMethod.Post, "/api/flags", new { name = _o.FlagKey, description = "Demo: a new checkout path, rolled out by the guardian", targetEnvironment = "production", owner = "demo" }, _o.EditorKey, ct);
+        var plan = await SendAsync(HttpMethod.Put, $"/api/flags/{key}/rollout", new
+        {
+            stages = new object[]
+            {
+                new { percentage = 10, minDurationSeconds = 60, minRequests = 200 },
+                new { percentage = 25, minDurationSeconds = 60, minRequests = 200 },
+                new { percentage = 50, minDurationSeconds = 60, minRequests = 200 },
+                new { percentage = 100, minDurationSeconds = 0, minRequests = 0 },
+            },
+            changedBy = "demo-service",
+        }, _o.EditorKey, ct);
+        if (plan.IsSuccessStatusCode) await SendAsync(HttpMethod.Post, $"/api/flags/{key}/rollout/start?changedBy=demo-service", null, _o.EditorKey, ct);
+        logger.LogInformation("Demo flag {Flag}: plan {Status}", _o.FlagKey, plan.IsSuccessStatusCode ? "started" : $"left as it is ({(int)plan.StatusCode})");
+    }
+
+    /// <summary><c>POST /ofrep/v1/evaluate/flags/{key}</c> with the request's targeting key; null when the API answers an error.</summary>
+    public async Task<Evaluation?> EvaluateAsync(string targetingKey, CancellationToken ct)
+    {
+        using var r = await SendAsync(HttpMethod.Post, $"/ofrep/v1/evaluate/flags/{Uri.EscapeDataString(_o.FlagKey)}",
+            new { context = new { targetingKey } }, _o.SdkKey, ct);
+        if (!r.IsSuccessStatusCode) return null;
+        var body = await r.Content.ReadFromJsonAsync<JsonElement>(ct);
+        return new Evaluation(Str(body, "variant"), Str(body, "reason"), body.TryGetProperty("value", out var v) ? v.Clone() : default);
+    }
+
+    private static string? Str(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, object? body, string? key, CancellationToken ct)
+    {
+        var req = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        if (!string.IsNullOrEmpty(key)) req.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return await http.SendAsync(req, ct);
+    }
+}
