@@ -84,6 +84,15 @@ public static class EndpointRules
         [("GET", "/api/flags/export")] = Read,
         [("POST", "/api/flags/import")] = Write,
 
+        // rollouts and schedules
+        [("GET", "/api/flags/{idOrName}/rollout")] = Read,
+        [("PUT", "/api/flags/{idOrName}/rollout")] = Write,
+        [("POST", "/api/flags/{idOrName}/rollout/{action}")] = Write,
+        [("GET", "/api/flags/{idOrName}/schedules")] = Read,
+        [("POST", "/api/flags/{idOrName}/schedules")] = Write,
+        [("DELETE", "/api/flags/{idOrName}/schedules/{scheduleId}")] = Write,
+        [("GET", "/api/rollouts")] = Read,
+
         // metrics
         [("POST", "/api/metrics")] = Ingest,
         [("GET", "/api/flags/{idOrName}/metrics")] = Read,

@@ -13,7 +13,7 @@ public enum ManualAction { Start, Pause, Resume, Abort, Promote }
 /// <summary>Save a flag's plan; <see cref="Stages"/> already validated (<see cref="RolloutRules"/>).</summary>
 public sealed record SaveRolloutCommand(string IdOrName, IReadOnlyList<RolloutStage> Stages, string ChangedBy);
 
-public sealed record RolloutActionCommand(string IdOrName, ManualAction Action, string ChangedBy);
+public sealed record RolloutActionCommand(string IdOrName, ManualAction Action, string ChangedBy, Actor? Actor = null);
 
 /// <summary>A plan as the API and live events show it: the stored plan, its flag's name, and what the guardian sees now.</summary>
 public sealed record RolloutView(RolloutPlan Plan, string FlagName, RolloutDecision Evaluation)
@@ -116,7 +116,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         {
             var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, command.IdOrName, ct);
             if (flag is null) return new RolloutResult.FlagNotFound();
-            (result, applied) = await ActInAsync(s, flag, command.Action, command.ChangedBy, ct);
+            (result, applied) = await ActInAsync(s, flag, command.Action, command.ChangedBy, ct, command.Actor);
             if (applied is null) return result;
             await s.CommitAsync(ct);
         }
@@ -124,7 +124,8 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     }
 
     /// <summary>A person's action inside the caller's transaction (a schedule's start); the caller commits, then calls <see cref="AfterCommitAsync"/>.</summary>
-    internal async Task<(RolloutResult Result, Applied? Applied)> ActInAsync(WriteScope s, Flag flag, ManualAction action, string by, CancellationToken ct)
+    internal async Task<(RolloutResult Result, Applied? Applied)> ActInAsync(WriteScope s, Flag flag, ManualAction action, string by, CancellationToken ct,
+        Actor? actor = null)
     {
         var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, ct);
         if (plan is null) return (new RolloutResult.NoPlan(), null);
@@ -144,7 +145,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         };
         if (t is null)
             return (new RolloutResult.Conflict($"Cannot {action.ToString().ToLowerInvariant()} a {RolloutStates.Name(plan.State)} rollout."), null);
-        var applied = await ApplyAsync(s, flag, plan, t, ct);
+        var applied = await ApplyAsync(s, flag, plan, t with { Actor = actor }, ct);
         return (new RolloutResult.Done(applied.View), applied);
     }
 
@@ -204,7 +205,11 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             ? new RolloutEvidence(await MetricStore.ListAsync(conn, tx, plan.FlagId, started, null, null, null, MaxSamples, ct))
             : new RolloutEvidence([]);
 
-    private sealed record Transition(RolloutPlan Plan, Flag? FlagAfter, string ChangedBy, string Reason, string? ChangeType);
+    private sealed record Transition(RolloutPlan Plan, Flag? FlagAfter, string ChangedBy, string Reason, string? ChangeType)
+    {
+        /// <summary>The key that asked for a person's action; the guardian acts as itself.</summary>
+        public Actor? Actor { get; init; }
+    }
 
     internal sealed record Applied(Flag Flag, RolloutPlan Plan, FlagMutation? Mutation, RolloutView View);
 
@@ -228,11 +233,13 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         var plan = t.Plan with { Reason = t.Reason, UpdatedAt = now, Version = before.Version + 1 };
         if (!await RolloutStore.UpdateAsync(s, plan, before.Version, ct))
             throw new InvalidOperationException($"Rollout {before.Id} changed inside a write transaction.");
+        // a plan step that leaves the flag as it is (pause, resume at the same percentage) is recorded on the plan and
+        // published live; the change log only records what changed the flag
         var m = await flags.MutateAsync(s, new FlagMutationRequest(flag, t.FlagAfter ?? flag, t.ChangedBy)
         {
             ChangeType = t.ChangeType,
             Reason = t.Reason,
-            Force = true,
+            Actor = t.Actor ?? (t.ChangedBy == Guardian ? Actor.System(Guardian) : null),
         }, ct);
         var after = m?.After ?? flag;
         return new Applied(after, plan, m, await ViewAsync(s.Connection, s.Transaction, after, plan, ct));

@@ -38,7 +38,7 @@ public static class RolloutsApi
     }
 
     public static async Task<Results<Ok<RolloutView>, ValidationProblem, ProblemHttpResult>> ActOnRollout(RolloutService rollouts, string idOrName,
-        string action, string? changedBy, CancellationToken ct)
+        string action, string? changedBy, HttpContext http, CancellationToken ct)
     {
         ManualAction? a = action switch
         {
@@ -51,7 +51,7 @@ public static class RolloutsApi
         };
         if (a is null) return Problems.Invalid("action", "must be start, pause, resume, abort or promote");
         if (changedBy is { Length: > 200 }) return Problems.Invalid("changedBy", "must be at most 200 characters");
-        return ToHttp(await rollouts.ActAsync(new RolloutActionCommand(idOrName, a.Value, changedBy ?? "api"), ct), idOrName);
+        return ToHttp(await rollouts.ActAsync(new RolloutActionCommand(idOrName, a.Value, changedBy ?? "api", http.GetActor()), ct), idOrName);
     }
 
     public static async Task<Ok<Page<RolloutView>>> ListActive(RolloutService rollouts, int? limit, CancellationToken ct) =>

@@ -106,7 +106,7 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
                     ScheduleAction.Disable => flag with { Enabled = false },
                     _ => flag with { RolloutPercentage = x.RolloutPercentage ?? flag.RolloutPercentage },
                 };
-                mutation = await flags.MutateAsync(s, new FlagMutationRequest(flag, after, by) { Reason = reason }, ct);
+                mutation = await flags.MutateAsync(s, new FlagMutationRequest(flag, after, by) { Reason = reason, Actor = Actor.System("scheduler") }, ct);
                 outcome = mutation is null ? "no change: the flag already had that state" : $"done: {mutation.Change.ChangeType}";
             }
             await ScheduleStore.SetOutcomeAsync(s, x.Id, outcome, ct);
