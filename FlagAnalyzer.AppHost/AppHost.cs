@@ -42,6 +42,10 @@ if (stack.Web)
 if (bool.TryParse(builder.Configuration["Parameters:demo"], out var demo) && demo)
     builder.AddProject<Projects.FlagAnalyzer_DemoService>("demo-service")
         .WithEnvironment("Demo__ApiUrl", api.GetEndpoint("http"))
+        // a demo on the developer's own stack: the admin key serves as its editor, sdk and ingest key
+        .WithEnvironment("Demo__EditorKey", adminKey)
+        .WithEnvironment("Demo__SdkKey", adminKey)
+        .WithEnvironment("Demo__IngestKey", adminKey)
         .WaitFor(api);
 
 builder.Build().Run();

@@ -140,6 +140,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/rollouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Rollouts in progress (running or paused) */
+        get: operations["ListActiveRollouts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/keys": {
         parameters: {
             query?: never;
@@ -399,6 +416,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/flags/{idOrName}/rollout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A flag's rollout plan, its state and the guardian's current evaluation */
+        get: operations["GetRollout"];
+        /** Create or replace a flag's pending plan (omitted stages: 1 → 5 → 25 → 50 → 100 %) */
+        put: operations["SaveRollout"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flags/{idOrName}/rollout/{action}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** start, pause, resume, abort (back to 0 %) or promote (next stage now) the plan */
+        post: operations["ActOnRollout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flags/{idOrName}/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A flag's scheduled changes, pending and fired */
+        get: operations["ListSchedules"];
+        put?: never;
+        /** Schedule enable, disable, set_rollout or start_rollout at a time */
+        post: operations["CreateSchedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flags/{idOrName}/schedules/{scheduleId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Cancel a schedule that has not fired */
+        delete: operations["DeleteSchedule"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/chat": {
         parameters: {
             query?: never;
@@ -568,6 +655,14 @@ export interface components {
             offVariant?: null | string;
             targeting?: null | components["schemas"]["JsonElement"];
         };
+        CreateScheduleRequest: {
+            action?: null | string;
+            /** Format: date-time */
+            at?: null | string;
+            /** Format: double */
+            rolloutPercentage?: null | number;
+            changedBy?: null | string;
+        };
         ExposureSrm: {
             defaultVariant: string;
             offVariant: string;
@@ -653,6 +748,21 @@ export interface components {
             variants: components["schemas"]["VariantExposure"][];
             series: components["schemas"]["MinuteExposure"][];
             srm: null | components["schemas"]["ExposureSrm"];
+        };
+        FlagSchedule: {
+            id: string;
+            flagId: string;
+            action: components["schemas"]["ScheduleAction"];
+            /** Format: double */
+            rolloutPercentage: null | number;
+            /** Format: date-time */
+            at: string;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            firedAt: null | string;
+            outcome: null | string;
         };
         HttpValidationProblemDetails: {
             type: null | string;
@@ -776,12 +886,20 @@ export interface components {
             items: components["schemas"]["FlagChange"][];
             nextCursor: null | string;
         };
+        PageOfFlagSchedule: {
+            items: components["schemas"]["FlagSchedule"][];
+            nextCursor: null | string;
+        };
         PageOfMetricSample: {
             items: components["schemas"]["MetricSample"][];
             nextCursor: null | string;
         };
         PageOfPrediction: {
             items: components["schemas"]["Prediction"][];
+            nextCursor: null | string;
+        };
+        PageOfRolloutView: {
+            items: components["schemas"]["RolloutView"][];
             nextCursor: null | string;
         };
         PatchFlagRequest: {
@@ -841,6 +959,80 @@ export interface components {
             changedBy?: null | string;
             environment?: null | string;
         };
+        /** @enum {unknown} */
+        RolloutAction: "hold" | "advance" | "roll_back" | "pause" | "complete";
+        RolloutDecision: {
+            action: components["schemas"]["RolloutAction"];
+            reason: string;
+            verdicts: components["schemas"]["RolloutVerdict"][];
+            progress: null | components["schemas"]["StageProgress"];
+            /** Format: int32 */
+            toStage: null | number;
+            srm: null | components["schemas"]["SrmCheck"];
+        };
+        RolloutPlan: {
+            id: string;
+            flagId: string;
+            stages: components["schemas"]["RolloutStage"][];
+            state: components["schemas"]["RolloutState"];
+            /** Format: int32 */
+            currentStage: number;
+            /** Format: date-time */
+            startedAt: null | string;
+            /** Format: date-time */
+            stageStartedAt: null | string;
+            reason: null | string;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: int64 */
+            version: number;
+        };
+        RolloutStage: {
+            /** Format: double */
+            percentage: number;
+            /** Format: int32 */
+            minDurationSeconds: number;
+            /** Format: int64 */
+            minRequests: number;
+        };
+        RolloutStageRequest: {
+            /** Format: double */
+            percentage?: null | number;
+            /** Format: int32 */
+            minDurationSeconds?: null | number;
+            /** Format: int64 */
+            minRequests?: null | number;
+        };
+        /** @enum {unknown} */
+        RolloutState: "pending" | "running" | "paused" | "completed" | "rolled_back" | "aborted";
+        RolloutVerdict: {
+            metric: string;
+            verdict: string;
+            /** Format: double */
+            controlValue: null | number;
+            /** Format: double */
+            treatmentValue: null | number;
+            /** Format: double */
+            changePercent: null | number;
+            /** Format: double */
+            confidence: number;
+            severity: null | string;
+            note: string;
+        };
+        RolloutView: {
+            plan: components["schemas"]["RolloutPlan"];
+            flagName: string;
+            evaluation: components["schemas"]["RolloutDecision"];
+        };
+        SaveRolloutRequest: {
+            stages?: null | components["schemas"]["RolloutStageRequest"][];
+            changedBy?: null | string;
+        };
+        /** @enum {unknown} */
+        ScheduleAction: "enable" | "disable" | "set_rollout" | "start_rollout";
         SrmCheck: {
             /** Format: double */
             treatmentRequests: number;
@@ -853,6 +1045,18 @@ export interface components {
             /** Format: double */
             pValue: number;
             mismatch: boolean;
+        };
+        StageProgress: {
+            /** Format: double */
+            elapsedSeconds: number;
+            /** Format: double */
+            secondsLeft: number;
+            /** Format: double */
+            controlRequests: number;
+            /** Format: double */
+            treatmentRequests: number;
+            /** Format: double */
+            requestsLeft: number;
         };
         VariantExposure: {
             variant: string;
@@ -1114,6 +1318,28 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    ListActiveRollouts: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOfRolloutView"];
                 };
             };
         };
@@ -1671,6 +1897,184 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
                 };
+            };
+        };
+    };
+    GetRollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                idOrName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    SaveRollout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                idOrName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["SaveRolloutRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    ActOnRollout: {
+        parameters: {
+            query?: {
+                changedBy?: string;
+            };
+            header?: never;
+            path: {
+                idOrName: string;
+                action: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RolloutView"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    ListSchedules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                idOrName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOfFlagSchedule"];
+                };
+            };
+        };
+    };
+    CreateSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                idOrName: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateScheduleRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagSchedule"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    DeleteSchedule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                idOrName: string;
+                scheduleId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
