@@ -128,4 +128,10 @@ internal sealed class SnapshotUpdatingFlagCache(IFlagCache inner, FlagSnapshotSt
         store.Remove(flag);
         await inner.RemoveAsync(flag, ct);
     }
+
+    /// <summary>
+    /// A read's cache fill is not a write: it passes to the inner cache's fill (which never brings back a flag deleted
+    /// meanwhile) and leaves the snapshot alone, which only committed writes and announcements move.
+    /// </summary>
+    public ValueTask FillAsync(Flag flag, CancellationToken ct = default) => inner.FillAsync(flag, ct);
 }

@@ -13,6 +13,9 @@ internal sealed class FlagCacheLocalCopy
     private readonly ConcurrentDictionary<string, string> _idByName = new(StringComparer.Ordinal);
     // the lowest version this replica may still hold per flag id, raised by invalidations
     private readonly ConcurrentDictionary<string, long> _floor = new(StringComparer.Ordinal);
+    // Put checks the floor and then adds: without this an invalidation (a delete) landing between the two let the
+    // older flag back in. Reads stay lock-free; writes to the copy are rare next to them.
+    private readonly Lock _gate = new();
 
     public bool TryGet(string idOrName, out Flag flag)
     {
@@ -22,23 +25,32 @@ internal sealed class FlagCacheLocalCopy
 
     public void Put(Flag flag)
     {
-        if (_floor.TryGetValue(flag.Id, out var floor) && flag.Version < floor) return;
-        var kept = _byId.AddOrUpdate(flag.Id, flag, (_, held) => held.Version > flag.Version ? held : flag);
-        if (ReferenceEquals(kept, flag)) _idByName[flag.Name] = flag.Id;
+        lock (_gate)
+        {
+            if (_floor.TryGetValue(flag.Id, out var floor) && flag.Version < floor) return;
+            var kept = _byId.AddOrUpdate(flag.Id, flag, (_, held) => held.Version > flag.Version ? held : flag);
+            if (ReferenceEquals(kept, flag)) _idByName[flag.Name] = flag.Id;
+        }
     }
 
     /// <summary>Drops the flag and raises its floor to <paramref name="version"/> (the version now in Redis).</summary>
     public void Invalidate(string id, long version, IEnumerable<string> names)
     {
-        _floor.AddOrUpdate(id, version, (_, held) => Math.Max(held, version));
-        if (_byId.TryGetValue(id, out var held) && held.Version < version) _byId.TryRemove(new KeyValuePair<string, Flag>(id, held));
-        foreach (var name in names) _idByName.TryRemove(new KeyValuePair<string, string>(name, id));
+        lock (_gate)
+        {
+            _floor.AddOrUpdate(id, version, (_, held) => Math.Max(held, version));
+            if (_byId.TryGetValue(id, out var held) && held.Version < version) _byId.TryRemove(new KeyValuePair<string, Flag>(id, held));
+            foreach (var name in names) _idByName.TryRemove(new KeyValuePair<string, string>(name, id));
+        }
     }
 
     /// <summary>Forget everything, e.g. after Redis was away and invalidations may have been missed.</summary>
     public void Clear()
     {
-        _byId.Clear();
-        _idByName.Clear();
+        lock (_gate)
+        {
+            _byId.Clear();
+            _idByName.Clear();
+        }
     }
 }

@@ -16,7 +16,10 @@ public static class UiExtensions
 
     public static WebApplication MapWebUi(this WebApplication app)
     {
-        var root = FindBuild(app.Environment.ContentRootPath, AppContext.BaseDirectory);
+        // Ui:Root names the one folder to serve from (a deployment's choice, or a test's); else next to the sources, then the binaries
+        var root = app.Configuration["Ui:Root"] is { Length: > 0 } configured
+            ? FindBuild(configured)
+            : FindBuild(app.Environment.ContentRootPath, AppContext.BaseDirectory);
         if (root is null)
         {
             app.Logger.LogWarning("The web UI is not built ({Folder} has no index.html): /ui answers 503. Build FlagAnalyzer.Api (it runs npm) or run 'npm run build' in FlagAnalyzer.Web.", BuildFolder);

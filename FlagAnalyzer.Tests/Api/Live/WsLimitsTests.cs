@@ -72,6 +72,7 @@ public sealed class WsLimitsTests
     private static async Task<ClientWebSocket> Connect(LiveApp app)
     {
         var ws = new ClientWebSocket { Options = { CollectHttpResponseDetails = true } };
+        ws.Options.SetRequestHeader("Authorization", $"Bearer {TestKeys.Admin}");
         try
         {
             await ws.ConnectAsync(new UriBuilder(app.BaseUri) { Scheme = "ws", Path = "/ws" }.Uri, CancellationToken.None).WaitAsync(LiveInbox.Timeout);

@@ -91,7 +91,7 @@ public sealed class AnomalyReconcilerTests
     {
         var analysis = RegressionDetector.Analyze(FlagWindow.Build(Samples.ChangeAt, new Samples().Before(30, errorRate: 1).After(3, errorRate: 2).All));
 
-        var a = Assert.Single(AnomalyReconciler.Reconcile("flg_test", analysis, [], "chg_1", Now, () => "anm_1", "rollout 10% → 25% at 14:02 UTC").Raise);
+        var a = Assert.Single(AnomalyReconciler.Reconcile("flg_test", analysis, [], "chg_1", Now, () => "anm_1", changeText: "rollout 10% → 25% at 14:02 UTC").Raise);
 
         Assert.Contains("after rollout 10% → 25% at 14:02 UTC vs before it", a.Message);
         Assert.DoesNotContain("chg_1", a.Message);
