@@ -19,8 +19,25 @@ public sealed class RolloutGuardian(Db db, RolloutService rollouts, ScheduleServ
     RolloutNudges nudges, Microsoft.Extensions.Options.IOptions<RolloutOptions> options, ILogger<RolloutGuardian> logger) : BackgroundService
 {
 
+    // one pass at a time on this replica: a timer tick, a nudge after metrics and a caller's TickAsync never overlap, so
+    // when TickAsync returns every decision made so far is committed and its cache and live updates are done
+    private readonly SemaphoreSlim _pass = new(1, 1);
+
     /// <summary>One pass; returns the decisions applied (tests call it after moving the fake clock).</summary>
     public async Task<IReadOnlyList<RolloutDecision>> TickAsync(CancellationToken ct = default)
+    {
+        await _pass.WaitAsync(ct);
+        try
+        {
+            return await PassAsync(ct);
+        }
+        finally
+        {
+            _pass.Release();
+        }
+    }
+
+    private async Task<IReadOnlyList<RolloutDecision>> PassAsync(CancellationToken ct)
     {
         await schedules.FireDueAsync(ct);
         List<RolloutPlan> running;
