@@ -1,3 +1,4 @@
+using FlagAnalyzer.Tests.Api.Access;
 using FlagAnalyzer.Tests.Support;
 using System.Diagnostics;
 using System.Net.Http.Json;
@@ -40,11 +41,7 @@ public sealed class TracesRealExporterTests : IDisposable
     }
 
     /// <summary>What an operator gives an exporter: a key of the ingest role, which may send telemetry and nothing else.</summary>
-    private async Task<string> IngestKeyAsync()
-    {
-        var created = await (await _http.PostAsJsonAsync("/api/keys", new { name = "otel-exporter", role = "ingest" }, ApiFactory.JsonOptions)).ReadJson();
-        return created.GetProperty("secret").GetString()!;
-    }
+    private async Task<string> IngestKeyAsync() => (await _http.CreateKeyAsync("ingest", name: "otel-exporter")).Secret;
 
     public void Dispose()
     {

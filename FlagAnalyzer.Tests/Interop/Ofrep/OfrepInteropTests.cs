@@ -1,3 +1,4 @@
+using FlagAnalyzer.Tests.Api.Access;
 using FlagAnalyzer.Tests.Support;
 using System.Diagnostics;
 using System.Net.Http.Json;
@@ -69,14 +70,6 @@ public sealed class OfrepInteropTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    private static async Task<string> SdkKeyAsync(HttpClient http, string environment)
-    {
-        var r = await http.PostAsync("/api/keys", new StringContent(
-            $$"""{"name":"interop-sdk","role":"sdk","environment":"{{environment}}"}""", System.Text.Encoding.UTF8, "application/json"));
-        Assert.True(r.IsSuccessStatusCode, await r.Content.ReadAsStringAsync());
-        return System.Text.Json.JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("secret").GetString()!;
-    }
-
     private async Task<HttpClient> StartAsync()
     {
         _app.UseKestrel(0);
@@ -115,7 +108,7 @@ public sealed class OfrepInteropTests(ITestOutputHelper output) : IDisposable
             {
                 ["FLAGANALYZER_URL"] = http.BaseAddress!.ToString().TrimEnd('/'),
                 // the SDK evaluates with what an application is given: an sdk key for its environment
-                ["FLAGANALYZER_SDK_KEY"] = await SdkKeyAsync(http, "development"),
+                ["FLAGANALYZER_SDK_KEY"] = (await http.CreateKeyAsync("sdk", "development", "interop-sdk")).Secret,
                 ["FLAGANALYZER_ADMIN_KEY"] = TestKeys.Admin,
             });
         output.WriteLine(stdout);
