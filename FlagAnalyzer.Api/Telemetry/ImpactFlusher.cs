@@ -33,7 +33,15 @@ public sealed class ImpactFlusher(ImpactAggregator aggregator, IImpactSampleWrit
     {
         await base.StopAsync(cancellationToken);
         // a clean stop loses nothing: the open intervals are written too (within the host's shutdown timeout)
-        await FlushAsync(all: true, cancellationToken);
+        try
+        {
+            await FlushAsync(all: true, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the host gave up waiting: say so rather than fail the whole shutdown
+            logger.LogWarning("The shutdown timeout ended the final telemetry flush; the samples not yet written are lost");
+        }
     }
 
     /// <summary>Writes the closed intervals (or all of them); returns how many samples were stored.</summary>
