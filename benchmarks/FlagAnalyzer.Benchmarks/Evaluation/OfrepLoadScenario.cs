@@ -33,7 +33,7 @@ public sealed partial class OfrepLoadScenario : IScenario
         var threads = Option(args, "--threads", 2);
 
         await using var api = await ApiProcess.StartAsync();
-        using var http = new HttpClient { BaseAddress = api.BaseAddress };
+        using var http = api.CreateClient();
         var created = await http.PostAsJsonAsync("/api/flags", new
         {
             name = "new-checkout",
@@ -93,7 +93,7 @@ public sealed partial class OfrepLoadScenario : IScenario
     private static async Task<(double Rps, double P99)> RunWrkAsync(string url, string script, int seconds, int connections, int threads)
     {
         var psi = new ProcessStartInfo("wrk", ["-t", threads.ToString(CultureInfo.InvariantCulture), "-c", connections.ToString(CultureInfo.InvariantCulture),
-            "-d", $"{seconds}s", "--latency", "-s", script, url]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            "-d", $"{seconds}s", "--latency", "-H", $"Authorization: Bearer {ApiProcess.AdminKey}", "-s", script, url]) { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi) ?? throw new InvalidOperationException("wrk did not start (apt-get install wrk)");
         var output = await p.StandardOutput.ReadToEndAsync();
         await p.WaitForExitAsync();

@@ -23,7 +23,7 @@ public sealed partial class MetricsLoadScenario : IScenario
         var seconds = Measure.Option(args, "--seconds", 10);
         var rounds = Measure.Option(args, "--rounds", 3);
         await using var api = await ApiProcess.StartAsync();
-        using var http = new HttpClient { BaseAddress = api.BaseAddress };
+        using var http = api.CreateClient();
         var flag = await (await http.PostAsJsonAsync("/api/flags", new { name = "load", enabled = true, rolloutPercentage = 50 })).Content.ReadFromJsonAsync<JsonElement>();
         var flagId = flag.GetProperty("id").GetString()!;
         var script = Path.Combine(Path.GetTempPath(), $"metrics-post-{Guid.NewGuid():N}.lua");
@@ -60,7 +60,7 @@ public sealed partial class MetricsLoadScenario : IScenario
 
     private static async Task<WrkResult> WrkAsync(Uri baseAddress, string path, string? script, int connections, int seconds)
     {
-        var args = new List<string> { "-t2", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "10s" };
+        var args = new List<string> { "-t2", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "10s", "-H", $"Authorization: Bearer {ApiProcess.AdminKey}" };
         if (script is not null) args.AddRange(["-s", script]);
         args.Add(new Uri(baseAddress, path).ToString());
         var psi = new ProcessStartInfo("wrk", args) { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -37,11 +37,11 @@ public sealed class RedisStallScenario : IScenario
             ["--port", redisPort.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]),
             "Ready to accept connections", TimeSpan.FromSeconds(30));
         await using var api = await ApiProcess.StartAsync(new Dictionary<string, string> { ["ConnectionStrings__cache"] = $"127.0.0.1:{redisPort}" });
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers + 1 })
+        using var http = ApiProcess.Authorize(new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = workers + 1 })
         {
             BaseAddress = api.BaseAddress,
             Timeout = TimeSpan.FromSeconds(60),
-        };
+        });
         var ids = await SeedAsync(http);
         // committed version per flag, as the last PATCH response said
         var committed = new ConcurrentDictionary<string, long>(ids.Select(id => KeyValuePair.Create(id, 1L)));

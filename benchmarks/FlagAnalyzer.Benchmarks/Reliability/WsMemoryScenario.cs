@@ -21,7 +21,7 @@ public sealed class WsMemoryScenario : IScenario
         var clients = Measure.Option(args, "--clients", 5);
         var changes = Measure.Option(args, "--changes", 300);
         await using var api = await ApiProcess.StartAsync();
-        using var http = new HttpClient { BaseAddress = api.BaseAddress };
+        using var http = api.CreateClient();
         var rules = Enumerable.Range(0, 5000).Select(i => new { attribute = $"user.segment.{i:D6}", op = "in", values = new[] { "alpha", "beta", "gamma" } }).ToArray();
         var created = await http.PostAsJsonAsync("/api/flags", new { name = "large", rules });
         created.EnsureSuccessStatusCode();
@@ -33,7 +33,7 @@ public sealed class WsMemoryScenario : IScenario
         for (var i = 0; i < clients; i++)
         {
             var ws = new ClientWebSocket();
-            await ws.ConnectAsync(new UriBuilder(api.BaseAddress) { Scheme = "ws", Path = "/ws" }.Uri, CancellationToken.None);
+            await ws.ConnectAsync(new UriBuilder(api.BaseAddress) { Scheme = "ws", Path = "/ws", Query = $"access_token={ApiProcess.AdminKey}" }.Uri, CancellationToken.None);
             sockets.Add(ws); // never read
         }
         for (var i = 0; i < changes; i++)

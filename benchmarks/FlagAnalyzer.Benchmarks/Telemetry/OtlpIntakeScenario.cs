@@ -62,7 +62,7 @@ public sealed class OtlpIntakeScenario : IScenario
         for (var run = 1; run <= runs; run++)
         {
             await using var api = await ApiProcess.StartAsync(new Dictionary<string, string> { ["Logging__LogLevel__FlagAnalyzer"] = "Error" });
-            using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+            using var http = ApiProcess.Authorize(new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512 }) { BaseAddress = api.BaseAddress, Timeout = TimeSpan.FromSeconds(30) });
             for (var f = 0; f < Flags; f++)
                 (await http.PostAsync("/api/flags", new StringContent($$"""{"name":"otlp-bench-{{f}}"}""", Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
             payload = Payload(DateTimeOffset.UtcNow);
