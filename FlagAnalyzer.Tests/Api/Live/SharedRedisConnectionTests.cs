@@ -62,4 +62,22 @@ public sealed class SharedRedisConnectionTests : IAsyncLifetime
         Assert.True(clients.Count == 2, $"expected one connection pair, found {clients.Count}: {string.Join(" | ", clients.Select(c => c.Raw))}");
         Assert.Single(clients, c => c.SubscriptionCount + c.PatternSubscriptionCount > 0);
     }
+
+    [Fact]
+    public async Task StoppingWithABackplaneSubscriber_NeverUsesTheSharedConnectionAfterItIsDisposed()
+    {
+        // the app's own stop is the assertion: with the shared connection disposed before the backplane, disposing
+        // throws ObjectDisposedException from the backplane's unsubscribe
+        for (var i = 0; i < 5; i++)
+        {
+            var app = LiveApp.Start(_redis.ConnectionString);
+            var flagId = await app.CreateFlagAsync($"stop-{i}");
+            var (hub, inbox) = await app.ConnectHubAsync();
+            await hub.InvokeAsync("Subscribe", LiveTopics.Flag(flagId));
+            await app.EnableFlagAsync(flagId);
+            await inbox.WaitFor(LiveEventTypes.FlagUpdated, flagId);
+            await app.DisposeAsync();
+            await hub.DisposeAsync();
+        }
+    }
 }
