@@ -70,7 +70,8 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
         return 1
         """;
 
-    private const string HeartbeatTag = "hb";
+    /// <summary>The first field of a heartbeat on the invalidation channel (<c>hb|replica|timestamp</c>): not a change.</summary>
+    public const string HeartbeatTag = "hb";
 
     private readonly IConnectionMultiplexer _redis;
     private readonly ILogger<RedisFlagCache> _log;
