@@ -969,6 +969,7 @@ export interface components {
             /** Format: int32 */
             toStage: null | number;
             srm: null | components["schemas"]["SrmCheck"];
+            variant: null | string;
         };
         RolloutPlan: {
             id: string;
@@ -1021,6 +1022,7 @@ export interface components {
             confidence: number;
             severity: null | string;
             note: string;
+            variant: null | string;
         };
         RolloutView: {
             plan: components["schemas"]["RolloutPlan"];

@@ -120,6 +120,21 @@ describe('RolloutStepper', () => {
     expect(fetch.mock.calls.some(([u]) => String(u).includes('/rollout/start?changedBy=web-ui'))).toBe(true);
   });
 
+  it('shows one verdict row per served variant, naming the variant that regressed', async () => {
+    const verdict = (variant: string, v: string, treatmentValue: number) =>
+      ({ metric: 'error_rate', verdict: v, controlValue: 1, treatmentValue, changePercent: (treatmentValue - 1) * 100, confidence: 0.999, severity: v === 'regression' ? 'high' : null, note: '', variant });
+    const reason = "Rolled back at stage 2 of 5 (5 %): variant 'green': error_rate 1 % (control) → 3 % ('green')";
+    mockFetch((url) => (url.pathname === '/api/flags/flg_1/rollout'
+      ? json(view({ state: 'rolled_back', reason }, { verdicts: [verdict('blue', 'within_threshold', 1.02), verdict('green', 'regression', 3)] }))
+      : undefined));
+    render(renderTree(<RolloutCard flagId="flg_1" />).ui);
+    const rows = await screen.findAllByTestId('rollout-verdict');
+    expect(rows.map((r) => r.getAttribute('data-variant'))).toEqual(['blue', 'green']);
+    expect(rows[1]).toHaveAttribute('data-verdict', 'regression');
+    expect(screen.getAllByTestId('rollout-verdict-variant').map((c) => c.textContent)).toEqual(['blue', 'green']);
+    expect(screen.getByTestId('rollout-reason')).toHaveTextContent("variant 'green'");
+  });
+
   it('offers only the actions the state allows, and formats waits', () => {
     expect(actionsFor('pending')).toEqual(['start']);
     expect(actionsFor('paused')).toEqual(['resume', 'promote', 'abort']);
