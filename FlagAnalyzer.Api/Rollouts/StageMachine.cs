@@ -73,11 +73,25 @@ public static class StageMachine
 
         var tagged = evidence.Samples.Where(s => s.Cohort is Cohorts.Control or Cohorts.Treatment && s.Timestamp >= started).ToList();
         double control = 0, treatment = 0;
-        foreach (var s in tagged)
+        // the sample-ratio check counts only what was served at this stage's split: the first sample of each series
+        // (cohort × variant) stamped in the stage may hold traffic from before it — telemetry stamps an interval's sample
+        // at its last span, so the interval the stage began in is partly at the previous split (or, at stage 1, all control)
+        double srmControl = 0, srmTreatment = 0;
+        var series = new HashSet<(string?, string?)>();
+        foreach (var s in tagged.OrderBy(s => s.Timestamp).ThenBy(s => s.Id))
         {
             if (s.Timestamp < stageStart || s.RequestCount <= 0) continue;
-            if (s.Cohort == Cohorts.Control) control += s.RequestCount;
-            else treatment += s.RequestCount;
+            var first = series.Add((s.Cohort, s.Variant));
+            if (s.Cohort == Cohorts.Control)
+            {
+                control += s.RequestCount;
+                if (!first) srmControl += s.RequestCount;
+            }
+            else
+            {
+                treatment += s.RequestCount;
+                if (!first) srmTreatment += s.RequestCount;
+            }
         }
         var progress = new StageProgress(elapsed.TotalSeconds, Math.Max(0, (stage.MinDuration - elapsed).TotalSeconds), control, treatment,
             Math.Max(0, stage.MinRequests - Math.Min(control, treatment)));
@@ -116,13 +130,20 @@ public static class StageMachine
 
         var share = evidence.ExpectedTreatmentShare ?? stage.Percentage / 100;
         SrmCheck? srm = null;
-        if (share is > 0 and < 1 && control + treatment > 0)
+        if (share is > 0 and < 1)
         {
-            var t = SampleRatioMismatch.Run([treatment, control], [share, 1 - share]);
-            srm = new SrmCheck(treatment, control, share, t.Statistic, t.PValue, t.PValue < SrmAlpha);
+            // the split is checked before a stage is passed: wait for a sample of each cohort wholly inside the stage
+            if ((srmControl <= 0 || srmTreatment <= 0) && stage.MinRequests > 0)
+                return Make(RolloutAction.Hold, $"Waiting at {stageLabel}: its minimums are met; the sample-ratio check waits for a second sample of each cohort " +
+                    "in the stage (the first may hold traffic from before it).");
+        }
+        if (share is > 0 and < 1 && srmControl + srmTreatment > 0)
+        {
+            var t = SampleRatioMismatch.Run([srmTreatment, srmControl], [share, 1 - share]);
+            srm = new SrmCheck(srmTreatment, srmControl, share, t.Statistic, t.PValue, t.PValue < SrmAlpha);
             if (srm.Mismatch)
-                return Make(RolloutAction.Pause, Inv($"Paused at {stageLabel}: sample-ratio mismatch — {treatment:N0} treatment and {control:N0} control requests, ") +
-                    Inv($"expected {share * 100:0.##} % treatment, observed {treatment / (treatment + control) * 100:0.##} % (χ² {t.Statistic:0.#}, p {t.PValue:0.###e+0}); ") +
+                return Make(RolloutAction.Pause, Inv($"Paused at {stageLabel}: sample-ratio mismatch — {srmTreatment:N0} treatment and {srmControl:N0} control requests, ") +
+                    Inv($"expected {share * 100:0.##} % treatment, observed {srmTreatment / (srmTreatment + srmControl) * 100:0.##} % (χ² {t.Statistic:0.#}, p {t.PValue:0.###e+0}); ") +
                     "the split is not what the rollout promises, so its comparison is not trusted.", srm: srm);
         }
 

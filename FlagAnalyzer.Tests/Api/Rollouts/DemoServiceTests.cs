@@ -50,13 +50,16 @@ public sealed class DemoServiceTests : IDisposable
             ["Demo__SdkKey"] = TestKeys.Admin,
             ["Demo__IngestKey"] = TestKeys.Admin,
             ["Demo__RequestsPerSecond"] = "200",
-            ["Demo__StageSeconds"] = "4",
+            // the first stage passes healthy (10 s), the "on" variant fails 6× as often from 12 s: caught at 25 % or 50 %, long
+            // before stage 3 could end (30 s)
+            ["Demo__StageSeconds"] = "10",
             ["Demo__StageMinRequests"] = "40",
             ["Demo__BaseErrorRate"] = "0.02",
             ["Demo__BadErrorFactor"] = "6",
             ["Demo__RegressAfter"] = "00:00:12",
             // the exporter's batch every quarter second instead of five
             ["OTEL_BSP_SCHEDULE_DELAY"] = "250",
+            ["Logging__LogLevel__System.Net.Http"] = "Warning",
         });
 
         RolloutView end;

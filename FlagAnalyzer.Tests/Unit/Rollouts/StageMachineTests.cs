@@ -176,6 +176,37 @@ public class StageMachineTests
         Assert.True(d.Srm!.Mismatch);
     }
 
+    /// <summary>
+    /// Telemetry stamps an interval's sample at its last span, so the first sample after an advance holds the minute the
+    /// stage began in, partly at the previous split (here 20 % treatment instead of 50 %): the split is checked on the
+    /// samples wholly inside the stage, and the stage completes instead of pausing on a mismatch it caused itself.
+    /// </summary>
+    [Fact]
+    public void FirstSampleAfterAnAdvance_StraddlingThePreviousSplit_DoesNotPauseOnSampleRatio()
+    {
+        var (clock, traffic) = World();
+        var plan = Running() with { CurrentStage = 1, StageStartedAt = Start };
+        traffic.Minutes(1, 50, treatmentShare: 0.2);
+        traffic.Minutes(4, 50);
+        var d = StageMachine.Decide(plan, clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Complete, d.Action);
+        Assert.Equal(20_000, d.Srm!.TreatmentRequests);
+        Assert.False(d.Srm.Mismatch);
+    }
+
+    [Fact]
+    public void MinimumsMet_WithOnlyOneSamplePerCohort_WaitsForTheSampleRatioCheck()
+    {
+        var (clock, traffic) = World();
+        clock.Advance(TimeSpan.FromMinutes(4));
+        traffic.Minutes(1, 10, perMinute: 50_000); // one big sample per cohort after the stage's five minutes
+        var d = StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Hold, d.Action);
+        Assert.Contains("sample-ratio check waits for a second sample of each cohort", d.Reason);
+        traffic.Minutes(1, 10);
+        Assert.Equal(RolloutAction.Advance, StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All)).Action);
+    }
+
     [Fact]
     public void MissingTraffic_PausesAfterTheMinimumDuration()
     {
