@@ -4,6 +4,7 @@ using System.Text;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Rollouts;
 using FlagAnalyzer.Tests.Support;
+using FlagAnalyzer.Tests.Web;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -158,10 +159,7 @@ public sealed class DemoServiceTests : IDisposable
             var here = new DirectoryInfo(AppContext.BaseDirectory);
             var framework = here.Name;
             var configuration = here.Parent!.Name;
-            var root = here;
-            while (root is not null && !File.Exists(Path.Combine(root.FullName, "FlagAnalyzer.sln"))) root = root.Parent;
-            Assert.NotNull(root);
-            var dll = Path.Combine(root.FullName, "samples", "FlagAnalyzer.DemoService", "bin", configuration, framework, "FlagAnalyzer.DemoService.dll");
+            var dll = Path.Combine(RepoPaths.Root, "samples", "FlagAnalyzer.DemoService", "bin", configuration, framework, "FlagAnalyzer.DemoService.dll");
             Assert.True(File.Exists(dll), $"{dll} is missing: build samples/FlagAnalyzer.DemoService");
             return dll;
         }
