@@ -55,9 +55,13 @@ public sealed record RolloutPlan
     ];
 }
 
-/// <summary>How one guardrail metric compares between the cohorts since the plan started.</summary>
+/// <summary>
+/// How one guardrail metric compares between the cohorts since the plan started. <see cref="Variant"/> names the served
+/// treatment variant compared with control, or is null when the treatment is compared as a whole (its samples do not
+/// all name a variant).
+/// </summary>
 public sealed record RolloutVerdict(string Metric, string Verdict, double? ControlValue, double? TreatmentValue, double? ChangePercent,
-    double Confidence, string? Severity, string Note);
+    double Confidence, string? Severity, string Note, string? Variant = null);
 
 /// <summary>Counts for the current stage: what has been seen and what is still missing.</summary>
 public sealed record StageProgress(double ElapsedSeconds, double SecondsLeft, double ControlRequests, double TreatmentRequests, double RequestsLeft);

@@ -23,6 +23,8 @@ public sealed record RolloutDecision(RolloutAction Action, string Reason, IReadO
 {
     public int? ToStage { get; init; }
     public SrmCheck? Srm { get; init; }
+    /// <summary>The served variant whose regression decided a roll-back (null when the treatment was judged as a whole).</summary>
+    public string? Variant { get; init; }
 }
 
 /// <summary>
@@ -38,7 +40,9 @@ public sealed record RolloutEvidence(IReadOnlyList<MetricSample> Samples)
 /// <summary>
 /// The stage machine: a pure function of (plan, now, evidence) → decision. Regressions are judged by the existing
 /// <see cref="RegressionDetector"/> (control vs treatment since the plan started: threshold, always-valid sequential
-/// test, minimum-sample gate); minimums and the sample-ratio check use the current stage's samples only.
+/// test, minimum-sample gate), each served treatment variant against control when every treatment sample names its
+/// variant (a regression of one variant is not diluted by a healthy one), else the treatment as a whole; minimums and
+/// the sample-ratio check use the current stage's samples only, all treatment variants together.
 /// <list type="bullet">
 /// <item>a confirmed high or critical regression rolls back at once;</item>
 /// <item>a confirmed medium regression holds the stage and rolls back once its minimums are met (a guarded
@@ -69,24 +73,40 @@ public static class StageMachine
 
         var tagged = evidence.Samples.Where(s => s.Cohort is Cohorts.Control or Cohorts.Treatment && s.Timestamp >= started).ToList();
         double control = 0, treatment = 0;
-        foreach (var s in tagged)
+        // the sample-ratio check counts only what was served at this stage's split: the first sample of each series
+        // (cohort × variant) stamped in the stage may hold traffic from before it — telemetry stamps an interval's sample
+        // at its last span, so the interval the stage began in is partly at the previous split (or, at stage 1, all control)
+        double srmControl = 0, srmTreatment = 0;
+        var series = new HashSet<(string?, string?)>();
+        foreach (var s in tagged.OrderBy(s => s.Timestamp).ThenBy(s => s.Id))
         {
             if (s.Timestamp < stageStart || s.RequestCount <= 0) continue;
-            if (s.Cohort == Cohorts.Control) control += s.RequestCount;
-            else treatment += s.RequestCount;
+            var first = series.Add((s.Cohort, s.Variant));
+            if (s.Cohort == Cohorts.Control)
+            {
+                control += s.RequestCount;
+                if (!first) srmControl += s.RequestCount;
+            }
+            else
+            {
+                treatment += s.RequestCount;
+                if (!first) srmTreatment += s.RequestCount;
+            }
         }
         var progress = new StageProgress(elapsed.TotalSeconds, Math.Max(0, (stage.MinDuration - elapsed).TotalSeconds), control, treatment,
             Math.Max(0, stage.MinRequests - Math.Min(control, treatment)));
 
-        var analysis = RegressionDetector.Analyze(FlagWindow.Build(started, tagged));
-        var verdicts = analysis.Findings.Select(ToVerdict).ToList();
-        var regressions = analysis.Regressions.OrderByDescending(f => Rank(f.Severity)).ToList();
-        RolloutDecision Make(RolloutAction a, string reason, int? to = null, SrmCheck? srm = null) =>
-            new(a, reason, verdicts, progress) { ToStage = to, Srm = srm };
+        var analyses = RegressionDetector.AnalyzeVariants(FlagWindow.Build(started, tagged)).PerVariant;
+        var verdicts = ToVerdicts(analyses);
+        // the worst regression of any variant first (ties: the variant with more evidence)
+        var regressions = analyses.SelectMany(v => v.Analysis.Regressions.Select(f => new Judged(v.Variant, v.Analysis, f)))
+            .OrderByDescending(j => Rank(j.Finding.Severity)).ThenByDescending(j => j.Analysis.Current.Requests).ToList();
+        RolloutDecision Make(RolloutAction a, string reason, int? to = null, SrmCheck? srm = null, string? variant = null) =>
+            new(a, reason, verdicts, progress) { ToStage = to, Srm = srm, Variant = variant };
 
         var stageLabel = StageLabel(plan, plan.CurrentStage);
-        if (regressions.FirstOrDefault(f => Rank(f.Severity) >= Rank(Severities.High)) is { } severe)
-            return Make(RolloutAction.RollBack, $"Rolled back at {stageLabel}: {Evidence(severe)}; {Totals(analysis)}.");
+        if (regressions.FirstOrDefault(j => Rank(j.Finding.Severity) >= Rank(Severities.High)) is { } severe)
+            return Make(RolloutAction.RollBack, $"Rolled back at {stageLabel}: {Evidence(severe)}; {Totals(severe)}.", variant: severe.Variant);
 
         var durationMet = elapsed >= stage.MinDuration;
         var requestsMet = control >= stage.MinRequests && treatment >= stage.MinRequests;
@@ -104,31 +124,40 @@ public static class StageMachine
             if (!requestsMet) waiting.Add(Inv($"{progress.RequestsLeft:N0} more requests per cohort (treatment {treatment:N0}, control {control:N0}, minimum {stage.MinRequests:N0})"));
             var why = $"Waiting at {stageLabel}: {string.Join(" and ", waiting)}.";
             if (regressions.FirstOrDefault() is { } medium)
-                why += $" A {medium.Severity} regression is confirmed ({Evidence(medium)}): the plan rolls back when the stage's minimums are met.";
+                why += $" A {medium.Finding.Severity} regression is confirmed ({Evidence(medium)}): the plan rolls back when the stage's minimums are met.";
             return Make(RolloutAction.Hold, why);
         }
 
         var share = evidence.ExpectedTreatmentShare ?? stage.Percentage / 100;
         SrmCheck? srm = null;
-        if (share is > 0 and < 1 && control + treatment > 0)
+        if (share is > 0 and < 1)
         {
-            var t = SampleRatioMismatch.Run([treatment, control], [share, 1 - share]);
-            srm = new SrmCheck(treatment, control, share, t.Statistic, t.PValue, t.PValue < SrmAlpha);
+            // the split is checked before a stage is passed: wait for a sample of each cohort wholly inside the stage
+            if ((srmControl <= 0 || srmTreatment <= 0) && stage.MinRequests > 0)
+                return Make(RolloutAction.Hold, $"Waiting at {stageLabel}: its minimums are met; the sample-ratio check waits for a second sample of each cohort " +
+                    "in the stage (the first may hold traffic from before it).");
+        }
+        if (share is > 0 and < 1 && srmControl + srmTreatment > 0)
+        {
+            var t = SampleRatioMismatch.Run([srmTreatment, srmControl], [share, 1 - share]);
+            srm = new SrmCheck(srmTreatment, srmControl, share, t.Statistic, t.PValue, t.PValue < SrmAlpha);
             if (srm.Mismatch)
-                return Make(RolloutAction.Pause, Inv($"Paused at {stageLabel}: sample-ratio mismatch — {treatment:N0} treatment and {control:N0} control requests, ") +
-                    Inv($"expected {share * 100:0.##} % treatment, observed {treatment / (treatment + control) * 100:0.##} % (χ² {t.Statistic:0.#}, p {t.PValue:0.###e+0}); ") +
+                return Make(RolloutAction.Pause, Inv($"Paused at {stageLabel}: sample-ratio mismatch — {srmTreatment:N0} treatment and {srmControl:N0} control requests, ") +
+                    Inv($"expected {share * 100:0.##} % treatment, observed {srmTreatment / (srmTreatment + srmControl) * 100:0.##} % (χ² {t.Statistic:0.#}, p {t.PValue:0.###e+0}); ") +
                     "the split is not what the rollout promises, so its comparison is not trusted.", srm: srm);
         }
 
         if (regressions.FirstOrDefault() is { } confirmed)
-            return Make(RolloutAction.RollBack, $"Rolled back at {stageLabel}: {Evidence(confirmed)}, still confirmed when the stage's minimums were met; {Totals(analysis)}.", srm: srm);
+            return Make(RolloutAction.RollBack, $"Rolled back at {stageLabel}: {Evidence(confirmed)}, still confirmed when the stage's minimums were met; {Totals(confirmed)}.",
+                srm: srm, variant: confirmed.Variant);
 
         // a metric past its threshold without significance yet is not "no regression": more traffic settles it
         // either way (a harmless blip falls back under the bar, a real one becomes significant); bounded by a pause
-        if (analysis.Findings.FirstOrDefault(f => f is { ThresholdCrossed: true, Significant: false }) is { } open)
+        if (analyses.SelectMany(v => v.Analysis.Findings.Where(f => f is { ThresholdCrossed: true, Significant: false }).Select(f => (v.Variant, Finding: f)))
+                .FirstOrDefault() is { Finding: { } open } pending)
         {
             var limit = TimeSpan.FromTicks(Math.Max(stage.MinDuration.Ticks, MissingTrafficGrace.Ticks) * InconclusiveFactor);
-            var crossing = Inv($"{open.Metric} {Format(open.Metric, open.BaselineValue)} (control) → {Format(open.Metric, open.ObservedValue)} (treatment) ") +
+            var crossing = Inv($"{Named(pending.Variant)}{open.Metric} {Format(open.Metric, open.BaselineValue)} (control) → {Format(open.Metric, open.ObservedValue)} ({Side(pending.Variant)}) ") +
                            Inv($"is past its threshold but not significant yet (confidence {open.Confidence * 100:0.##} %)");
             return elapsed >= limit
                 ? Make(RolloutAction.Pause, $"Paused at {stageLabel}: {crossing} after {Duration(elapsed)}; a person decides (resume, promote or abort).", srm: srm)
@@ -136,7 +165,7 @@ public static class StageMachine
         }
 
         var met = Inv($"{StageLabel(plan, plan.CurrentStage)} ran {Duration(elapsed)} with {treatment:N0} treatment and {control:N0} control requests; ") +
-                  $"no guardrail regressed ({Summary(analysis)})";
+                  $"no guardrail regressed ({Summary(analyses)})";
         var next = plan.CurrentStage + 1;
         if (next >= plan.Stages.Count)
             return Make(RolloutAction.Complete, $"Completed: {met}.", plan.CurrentStage, srm);
@@ -145,12 +174,18 @@ public static class StageMachine
         return Make(RolloutAction.Advance, $"Advanced to {StageLabel(plan, next)}: {met}.", next, srm);
     }
 
-    /// <summary>The guardrail verdicts over the plan's evidence (control vs treatment since it started); none before it started.</summary>
+    /// <summary>The guardrail verdicts over the plan's evidence (control vs each treatment variant since it started); none before it started.</summary>
     public static IReadOnlyList<RolloutVerdict> Verdicts(RolloutPlan plan, RolloutEvidence evidence) =>
         plan.StartedAt is { } started
-            ? RegressionDetector.Analyze(FlagWindow.Build(started, evidence.Samples.Where(s => s.Cohort is Cohorts.Control or Cohorts.Treatment && s.Timestamp >= started)))
-                .Findings.Select(ToVerdict).ToList()
+            ? ToVerdicts(RegressionDetector.AnalyzeVariants(FlagWindow.Build(started,
+                evidence.Samples.Where(s => s.Cohort is Cohorts.Control or Cohorts.Treatment && s.Timestamp >= started))).PerVariant)
             : [];
+
+    /// <summary>A regression, with the variant (null: the treatment as a whole) and the comparison it was found in.</summary>
+    private sealed record Judged(string? Variant, FlagAnalysis Analysis, MetricFinding Finding);
+
+    private static List<RolloutVerdict> ToVerdicts(IReadOnlyList<VariantAnalysis> analyses) =>
+        analyses.SelectMany(v => v.Analysis.Findings.Select(f => ToVerdict(f, v.Variant))).ToList();
 
     /// <summary>The plan after the guardian applies <paramref name="d"/> at <paramref name="now"/> (unchanged for a hold).</summary>
     public static RolloutPlan Next(RolloutPlan plan, RolloutDecision d, DateTimeOffset now) => d.Action switch
@@ -165,8 +200,14 @@ public static class StageMachine
     public static string StageLabel(RolloutPlan plan, int index) =>
         Inv($"stage {index + 1} of {plan.Stages.Count} ({plan.Stages[index].Percentage:0.##} %)");
 
-    private static RolloutVerdict ToVerdict(MetricFinding f) =>
-        new(f.Metric, f.Verdict, f.BaselineValue, f.ObservedValue, f.ChangePercent, f.Confidence, f.Severity, f.Note);
+    private static RolloutVerdict ToVerdict(MetricFinding f, string? variant) =>
+        new(f.Metric, f.Verdict, f.BaselineValue, f.ObservedValue, f.ChangePercent, f.Confidence, f.Severity, f.Note, variant);
+
+    /// <summary>"variant 'green': " before a variant's evidence; nothing for the treatment as a whole.</summary>
+    private static string Named(string? variant) => variant is null ? "" : $"variant '{variant}': ";
+
+    /// <summary>The compared side's label: the variant, or "treatment".</summary>
+    private static string Side(string? variant) => variant is null ? "treatment" : $"'{variant}'";
 
     private static int Rank(string? severity) => severity switch
     {
@@ -177,17 +218,20 @@ public static class StageMachine
         _ => 0,
     };
 
-    private static string Evidence(MetricFinding f) =>
-        Inv($"{f.Metric} {Format(f.Metric, f.BaselineValue)} (control) → {Format(f.Metric, f.ObservedValue)} (treatment)") +
-        Inv($" ({f.ChangePercent:+0;-0} %), a {f.Severity} regression with confidence {f.Confidence * 100:0.##} %");
-
-    private static string Totals(FlagAnalysis a) =>
-        Inv($"{a.Current.Requests:N0} treatment and {a.Baseline.Requests:N0} control requests since the plan started");
-
-    private static string Summary(FlagAnalysis a)
+    private static string Evidence(Judged j)
     {
-        var parts = a.Findings.Where(f => f.BaselineValue is not null && f.ObservedValue is not null)
-            .Select(f => Inv($"{f.Metric} {Format(f.Metric, f.BaselineValue)} → {Format(f.Metric, f.ObservedValue)} {f.Verdict.Replace('_', ' ')}"))
+        var f = j.Finding;
+        return Inv($"{Named(j.Variant)}{f.Metric} {Format(f.Metric, f.BaselineValue)} (control) → {Format(f.Metric, f.ObservedValue)} ({Side(j.Variant)})") +
+               Inv($" ({f.ChangePercent:+0;-0} %), a {f.Severity} regression with confidence {f.Confidence * 100:0.##} %");
+    }
+
+    private static string Totals(Judged j) =>
+        Inv($"{j.Analysis.Current.Requests:N0} {(j.Variant is null ? "treatment" : $"'{j.Variant}'")} and {j.Analysis.Baseline.Requests:N0} control requests since the plan started");
+
+    private static string Summary(IReadOnlyList<VariantAnalysis> analyses)
+    {
+        var parts = analyses.SelectMany(v => v.Analysis.Findings.Where(f => f.BaselineValue is not null && f.ObservedValue is not null)
+                .Select(f => Inv($"{(analyses.Count > 1 ? $"'{v.Variant}' " : "")}{f.Metric} {Format(f.Metric, f.BaselineValue)} → {Format(f.Metric, f.ObservedValue)} {f.Verdict.Replace('_', ' ')}")))
             .ToList();
         return parts.Count == 0 ? "no guardrail data yet" : string.Join("; ", parts);
     }

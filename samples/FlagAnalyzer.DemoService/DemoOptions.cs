@@ -11,8 +11,16 @@ public sealed class DemoOptions
     public string? EditorKey { get; set; }
     public string? IngestKey { get; set; }
     public int RequestsPerSecond { get; set; } = 40;
+    /// <summary>The plan's stages 10 → 25 → 50 %: each waits at least this long and for this many requests per cohort (then 100 %).</summary>
+    public int StageSeconds { get; set; } = 60;
+    public long StageMinRequests { get; set; } = 200;
     public double BaseErrorRate { get; set; } = 0.01;
     /// <summary>After this long the "on" variant starts failing <see cref="BadErrorFactor"/> × as often (a latent bug).</summary>
     public TimeSpan RegressAfter { get; set; } = TimeSpan.FromMinutes(3);
     public double BadErrorFactor { get; set; } = 4;
+    /// <summary>
+    /// Seeds the synthetic users and failures; unset, every run draws new users. (A fixed seed replays the same users,
+    /// and seed 42's first 3,000 fall 12 % into the 10 % bucket — a real sample-ratio mismatch that paused every run.)
+    /// </summary>
+    public int? Seed { get; set; }
 }

@@ -20,9 +20,9 @@ public sealed class FlagAnalyzerClient(HttpClient http, Microsoft.Extensions.Opt
         {
             stages = new object[]
             {
-                new { percentage = 10, minDurationSeconds = 60, minRequests = 200 },
-                new { percentage = 25, minDurationSeconds = 60, minRequests = 200 },
-                new { percentage = 50, minDurationSeconds = 60, minRequests = 200 },
+                new { percentage = 10, minDurationSeconds = _o.StageSeconds, minRequests = _o.StageMinRequests },
+                new { percentage = 25, minDurationSeconds = _o.StageSeconds, minRequests = _o.StageMinRequests },
+                new { percentage = 50, minDurationSeconds = _o.StageSeconds, minRequests = _o.StageMinRequests },
                 new { percentage = 100, minDurationSeconds = 0, minRequests = 0 },
             },
             changedBy = "demo-service",

@@ -30,7 +30,7 @@ public sealed class SyntheticTraffic(FlagAnalyzerClient flags, Microsoft.Extensi
         }
 
         var started = clock.GetUtcNow();
-        var rng = new Random(42);
+        var rng = o.Seed is { } seed ? new Random(seed) : new Random();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / Math.Max(1, o.RequestsPerSecond)), clock);
         while (await timer.WaitForNextTickAsync(ct))
         {

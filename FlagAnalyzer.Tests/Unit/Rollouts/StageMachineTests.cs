@@ -39,13 +39,28 @@ public class StageMachineTests
             }
         }
 
-        private void Add(string cohort, double errorRate, long requests)
+        /// <summary>
+        /// As telemetry reports a multi-variant flag: one sample a minute per served variant, control as "off" and the
+        /// treatment split between the <paramref name="variants"/> (name, share of the treatment, error rate).
+        /// </summary>
+        public void VariantMinutes(int count, double percentage, params (string Name, double Share, double Errors)[] variants)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                clock.Advance(TimeSpan.FromMinutes(1));
+                var treatment = 10_000 * percentage / 100;
+                foreach (var (name, share, errors) in variants) Add(Cohorts.Treatment, errors, (long)Math.Round(treatment * share), name);
+                Add(Cohorts.Control, 1, 10_000 - (long)Math.Round(treatment), "off");
+            }
+        }
+
+        private void Add(string cohort, double errorRate, long requests, string? variant = null)
         {
             var i = _all.Count;
             _all.Add(new MetricSample
             {
                 Id = i + 1, FlagId = "flg_test", Timestamp = clock.GetUtcNow().AddSeconds(-1), Cohort = cohort, ErrorRate = errorRate,
-                LatencyP50 = 100 * (1 + (i % 5 - 2) * 0.015), LatencyP99 = 400 * (1 + (i % 5 - 2) * 0.015), RequestCount = requests,
+                LatencyP50 = 100 * (1 + (i % 5 - 2) * 0.015), LatencyP99 = 400 * (1 + (i % 5 - 2) * 0.015), RequestCount = requests, Variant = variant,
             });
         }
     }
@@ -115,6 +130,40 @@ public class StageMachineTests
         Assert.Equal(RolloutAction.RollBack, d.Action);
     }
 
+    /// <summary>
+    /// Two treatment variants, only "green" regresses (3× errors on a fifth of the treatment): pooled with the healthy
+    /// "blue" the treatment is 1.4× control, under the 1.5× threshold, and the stage would advance; compared each with
+    /// control, green is a high regression and the plan rolls back at once, naming green.
+    /// </summary>
+    [Fact]
+    public void TwoTreatmentVariants_OnlyOneRegresses_RollsBackNamingThatVariant()
+    {
+        var (clock, traffic) = World();
+        traffic.VariantMinutes(5, 10, ("blue", 0.8, 1), ("green", 0.2, 3));
+        var d = StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+
+        Assert.Equal(RolloutAction.RollBack, d.Action);
+        Assert.Equal("green", d.Variant);
+        Assert.StartsWith("Rolled back at stage 1 of 3 (10 %): variant 'green': error_rate 1 % (control) → 3 % ('green')", d.Reason);
+        Assert.DoesNotContain("blue", d.Reason);
+        Assert.Contains(d.Verdicts, v => v is { Variant: "green", Metric: "error_rate", Verdict: Verdicts.Regression, Severity: Severities.High });
+        Assert.Contains(d.Verdicts, v => v is { Variant: "blue", Metric: "error_rate" } && v.Verdict != Verdicts.Regression);
+        Assert.DoesNotContain(d.Verdicts, v => v.Variant is null);
+    }
+
+    [Fact]
+    public void TwoHealthyTreatmentVariants_Advance_WithAVerdictPerVariant()
+    {
+        var (clock, traffic) = World();
+        traffic.VariantMinutes(5, 10, ("blue", 0.5, 1), ("green", 0.5, 1));
+        var d = StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+
+        Assert.Equal(RolloutAction.Advance, d.Action);
+        Assert.Null(d.Variant);
+        Assert.Equal(["blue", "green"], d.Verdicts.Where(v => v.Metric == "error_rate").Select(v => v.Variant).Order());
+        Assert.Contains("'green' error_rate", d.Reason);
+    }
+
     [Fact]
     public void SampleRatioMismatch_Pauses_WithTheCounts()
     {
@@ -125,6 +174,37 @@ public class StageMachineTests
         Assert.Contains("sample-ratio mismatch", d.Reason);
         Assert.Contains("expected 10 % treatment", d.Reason);
         Assert.True(d.Srm!.Mismatch);
+    }
+
+    /// <summary>
+    /// Telemetry stamps an interval's sample at its last span, so the first sample after an advance holds the minute the
+    /// stage began in, partly at the previous split (here 20 % treatment instead of 50 %): the split is checked on the
+    /// samples wholly inside the stage, and the stage completes instead of pausing on a mismatch it caused itself.
+    /// </summary>
+    [Fact]
+    public void FirstSampleAfterAnAdvance_StraddlingThePreviousSplit_DoesNotPauseOnSampleRatio()
+    {
+        var (clock, traffic) = World();
+        var plan = Running() with { CurrentStage = 1, StageStartedAt = Start };
+        traffic.Minutes(1, 50, treatmentShare: 0.2);
+        traffic.Minutes(4, 50);
+        var d = StageMachine.Decide(plan, clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Complete, d.Action);
+        Assert.Equal(20_000, d.Srm!.TreatmentRequests);
+        Assert.False(d.Srm.Mismatch);
+    }
+
+    [Fact]
+    public void MinimumsMet_WithOnlyOneSamplePerCohort_WaitsForTheSampleRatioCheck()
+    {
+        var (clock, traffic) = World();
+        clock.Advance(TimeSpan.FromMinutes(4));
+        traffic.Minutes(1, 10, perMinute: 50_000); // one big sample per cohort after the stage's five minutes
+        var d = StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Hold, d.Action);
+        Assert.Contains("sample-ratio check waits for a second sample of each cohort", d.Reason);
+        traffic.Minutes(1, 10);
+        Assert.Equal(RolloutAction.Advance, StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All)).Action);
     }
 
     [Fact]

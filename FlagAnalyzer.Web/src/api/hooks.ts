@@ -2,6 +2,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import { useLive } from '../live/LiveProvider';
 import { api, type FlagFilter } from './client';
 import { keys } from './keys';
+import { laterRollout } from './rolloutOrder';
 import type { CreateFlagInput, Flag, NewMetricSample, PatchFlagInput, RolloutAction, RolloutView } from './types';
 
 // Server state hooks. While the live connection is down they poll, so the screen never goes stale silently.
@@ -147,7 +148,18 @@ export function useAcknowledge() {
 
 export function useRollout(flagId: string | undefined) {
   const { pollInterval } = useLive();
-  return useQuery({ queryKey: keys.rollout(flagId ?? ''), queryFn: () => api.getRollout(flagId!), enabled: !!flagId, refetchInterval: pollInterval });
+  const qc = useQueryClient();
+  const key = keys.rollout(flagId ?? '');
+  return useQuery({
+    queryKey: key,
+    // the GET may have been read before a transition whose live event is already shown: keep the later of the two
+    queryFn: async () => {
+      const answer = await api.getRollout(flagId!);
+      return laterRollout(qc.getQueryData<RolloutView | null>(key), answer);
+    },
+    enabled: !!flagId,
+    refetchInterval: pollInterval,
+  });
 }
 
 export function useActiveRollouts() {
@@ -161,7 +173,7 @@ export function useRolloutCommand(flagId: string) {
   return useMutation({
     mutationFn: (action: RolloutAction | 'create') => (action === 'create' ? api.saveRollout(flagId) : api.rolloutAction(flagId, action)),
     onSuccess: (view: RolloutView) => {
-      qc.setQueryData(keys.rollout(flagId), view);
+      qc.setQueryData<RolloutView | null>(keys.rollout(flagId), (old) => laterRollout(old, view));
       void qc.invalidateQueries({ queryKey: keys.activeRollouts });
     },
   });

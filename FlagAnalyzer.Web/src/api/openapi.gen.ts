@@ -986,6 +986,7 @@ export interface components {
             /** Format: int32 */
             toStage: null | number;
             srm: null | components["schemas"]["SrmCheck"];
+            variant: null | string;
         };
         RolloutPlan: {
             id: string;
@@ -1038,6 +1039,7 @@ export interface components {
             confidence: number;
             severity: null | string;
             note: string;
+            variant: null | string;
         };
         RolloutView: {
             plan: components["schemas"]["RolloutPlan"];

@@ -118,6 +118,8 @@ export interface RolloutStage { percentage: number; minDurationSeconds: number; 
 export interface RolloutVerdict {
   metric: string; verdict: string; controlValue: number | null; treatmentValue: number | null; changePercent: number | null;
   confidence: number; severity: string | null; note: string;
+  /** The served treatment variant compared with control; null when the treatment is compared as a whole. */
+  variant?: string | null;
 }
 
 export interface StageProgress { elapsedSeconds: number; secondsLeft: number; controlRequests: number; treatmentRequests: number; requestsLeft: number }
@@ -130,5 +132,9 @@ export interface RolloutView {
   };
   flagName: string;
   /** What the guardian sees now: hold (with why), or the transition it is about to make. */
-  evaluation: { action: 'hold' | 'advance' | 'roll_back' | 'pause' | 'complete'; reason: string; verdicts: RolloutVerdict[]; progress: StageProgress | null };
+  evaluation: {
+    action: 'hold' | 'advance' | 'roll_back' | 'pause' | 'complete'; reason: string; verdicts: RolloutVerdict[]; progress: StageProgress | null;
+    /** The variant whose regression decides a roll-back. */
+    variant?: string | null;
+  };
 }

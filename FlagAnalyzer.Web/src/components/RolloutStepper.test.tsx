@@ -4,6 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { RolloutCard, actionsFor, formatSeconds } from './RolloutStepper';
 import { fakeConnection, json, mockFetch, renderTree } from '../test/utils';
 import type { RolloutView } from '../api/types';
+import { keys } from '../api/keys';
 
 const stages = [1, 5, 25, 50, 100].map((percentage) => ({ percentage, minDurationSeconds: 300, minRequests: 1000 }));
 
@@ -56,6 +57,57 @@ describe('RolloutStepper', () => {
     expect(screen.getByTestId('rollout-create')).toHaveTextContent('New plan');
   });
 
+  it('keeps the advance it was shown live when a GET read before the advance answers after it', async () => {
+    const before = view({ currentStage: 0, version: 2 }, { action: 'advance', reason: 'Advanced to stage 2 of 5 (5 %): stage 1 of 5 (1 %) ran 5m 0s' });
+    const after = view({ currentStage: 1, version: 3, reason: 'Advanced to stage 2 of 5 (5 %): stage 1 of 5 (1 %) ran 5m 0s' });
+    // GETs sent after metrics.recorded were read before the guardian's commit and answer late, with the plan before it
+    let hold = false;
+    const late: ((v: RolloutView) => void)[] = [];
+    mockFetch((url) => {
+      if (url.pathname !== '/api/flags/flg_1/rollout') return undefined;
+      return hold ? new Promise<RolloutView>((r) => { late.push(r); }).then((v) => json(v)) : json(before);
+    });
+    const live = fakeConnection();
+    const tree = renderTree(<RolloutCard flagId="flg_1" />, live.conn);
+    render(tree.ui);
+    await waitFor(() => expect(screen.getByTestId('rollout')).toHaveAttribute('data-stage', '0'));
+    await waitFor(() => expect(live.conn.state).toBe('Connected'));
+
+    await waitFor(() => expect(tree.qc.isFetching()).toBe(0));
+    hold = true;
+    act(() => live.emit('metrics.recorded', { flagId: 'flg_1', count: 2 }));
+    await waitFor(() => expect(late.length).toBeGreaterThan(0));
+    act(() => live.emit('rollout.updated', after));
+    await waitFor(() => expect(screen.getByTestId('rollout')).toHaveAttribute('data-stage', '1'));
+
+    await act(async () => { late.forEach((r) => r(before)); });
+    await waitFor(() => expect(tree.qc.isFetching()).toBe(0));
+    expect(screen.getByTestId('rollout')).toHaveAttribute('data-stage', '1');
+    expect(screen.getByTestId('rollout-reason')).toHaveTextContent('Waiting at stage 2 of 5');
+  });
+
+  it('ignores a rollout.updated older than the plan it shows', async () => {
+    const shown = { createdAt: '2026-01-01T00:00:00Z' };
+    mockFetch((url) => (url.pathname === '/api/flags/flg_1/rollout' ? json(view({ ...shown, currentStage: 2, version: 5 })) : undefined));
+    const live = fakeConnection();
+    const tree = renderTree(<RolloutCard flagId="flg_1" />, live.conn);
+    render(tree.ui);
+    await waitFor(() => expect(screen.getByTestId('rollout')).toHaveAttribute('data-stage', '2'));
+    await waitFor(() => expect(live.conn.state).toBe('Connected'));
+    const cached = () => tree.qc.getQueryData<RolloutView>(keys.rollout('flg_1'))!.plan;
+
+    // the same plan one transition earlier, and an earlier plan of the flag: neither replaces what is shown
+    act(() => live.emit('rollout.updated', view({ ...shown, currentStage: 1, version: 4 }, { reason: 'Waiting at stage 2 of 5 (5 %): stale' })));
+    expect(cached()).toMatchObject({ currentStage: 2, version: 5 });
+    act(() => live.emit('rollout.updated', view({ id: 'rol_0', createdAt: '2025-12-31T00:00:00Z', state: 'rolled_back', version: 9 })));
+    expect(cached()).toMatchObject({ id: 'rol_1', state: 'running' });
+
+    act(() => live.emit('rollout.updated', view({ ...shown, currentStage: 3, version: 6 }, { reason: 'Waiting at stage 4 of 5 (50 %): fresh' })));
+    await waitFor(() => expect(screen.getByTestId('rollout-reason')).toHaveTextContent('fresh'));
+    act(() => live.emit('rollout.updated', view({ id: 'rol_2', createdAt: '2026-01-02T00:00:00Z', state: 'pending', currentStage: 0, version: 1 })));
+    await waitFor(() => expect(screen.getByTestId('rollout')).toHaveAttribute('data-state', 'pending'));
+  });
+
   it('starts a pending plan through the API', async () => {
     const fetch = mockFetch((url, init) => {
       if (url.pathname === '/api/flags/flg_1/rollout') return json(view({ state: 'pending', currentStage: 0 }));
@@ -66,6 +118,21 @@ describe('RolloutStepper', () => {
     await userEvent.click(await screen.findByTestId('rollout-start'));
     await waitFor(() => expect(screen.getByTestId('rollout-state')).toHaveTextContent('running'));
     expect(fetch.mock.calls.some(([u]) => String(u).includes('/rollout/start?changedBy=web-ui'))).toBe(true);
+  });
+
+  it('shows one verdict row per served variant, naming the variant that regressed', async () => {
+    const verdict = (variant: string, v: string, treatmentValue: number) =>
+      ({ metric: 'error_rate', verdict: v, controlValue: 1, treatmentValue, changePercent: (treatmentValue - 1) * 100, confidence: 0.999, severity: v === 'regression' ? 'high' : null, note: '', variant });
+    const reason = "Rolled back at stage 2 of 5 (5 %): variant 'green': error_rate 1 % (control) → 3 % ('green')";
+    mockFetch((url) => (url.pathname === '/api/flags/flg_1/rollout'
+      ? json(view({ state: 'rolled_back', reason }, { verdicts: [verdict('blue', 'within_threshold', 1.02), verdict('green', 'regression', 3)] }))
+      : undefined));
+    render(renderTree(<RolloutCard flagId="flg_1" />).ui);
+    const rows = await screen.findAllByTestId('rollout-verdict');
+    expect(rows.map((r) => r.getAttribute('data-variant'))).toEqual(['blue', 'green']);
+    expect(rows[1]).toHaveAttribute('data-verdict', 'regression');
+    expect(screen.getAllByTestId('rollout-verdict-variant').map((c) => c.textContent)).toEqual(['blue', 'green']);
+    expect(screen.getByTestId('rollout-reason')).toHaveTextContent("variant 'green'");
   });
 
   it('offers only the actions the state allows, and formats waits', () => {

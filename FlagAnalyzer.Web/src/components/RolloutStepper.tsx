@@ -39,6 +39,8 @@ export function RolloutStepperView({ view, onAction, busy }: { view: RolloutView
   const finished = plan.state === 'completed';
   const progress = plan.state === 'running' ? evaluation.progress : null;
   const why = plan.state === 'running' ? evaluation.reason : plan.reason;
+  // each served treatment variant is compared with control: one row per variant and metric
+  const byVariant = evaluation.verdicts.some((v) => v.variant);
   return (
     <div className="space-y-3" data-testid="rollout" data-state={plan.state} data-stage={plan.currentStage}>
       <div className="flex flex-wrap items-center gap-2">
@@ -75,10 +77,13 @@ export function RolloutStepperView({ view, onAction, busy }: { view: RolloutView
       )}
       {evaluation.verdicts.length > 0 && (
         <table className="w-full text-left text-xs" data-testid="rollout-verdicts">
-          <thead className="text-slate-500"><tr><th>metric</th><th>control</th><th>treatment</th><th>verdict</th><th>confidence</th></tr></thead>
+          <thead className="text-slate-500">
+            <tr>{byVariant && <th>variant</th>}<th>metric</th><th>control</th><th>{byVariant ? 'variant' : 'treatment'}</th><th>verdict</th><th>confidence</th></tr>
+          </thead>
           <tbody>
             {evaluation.verdicts.map((v) => (
-              <tr key={v.metric} data-testid="rollout-verdict" data-verdict={v.verdict} title={v.note}>
+              <tr key={`${v.variant ?? ''}/${v.metric}`} data-testid="rollout-verdict" data-verdict={v.verdict} data-variant={v.variant ?? undefined} title={v.note}>
+                {byVariant && <td className="font-mono" data-testid="rollout-verdict-variant">{v.variant}</td>}
                 <td className="font-mono">{v.metric}</td>
                 <td>{pct(v.controlValue, v.metric)}</td>
                 <td>{pct(v.treatmentValue, v.metric)}</td>

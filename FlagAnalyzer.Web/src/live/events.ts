@@ -1,6 +1,7 @@
 import type { QueryClient } from '@tanstack/react-query';
 import type { Anomaly, Flag, LiveEnvelope, Page, Prediction, RolloutView } from '../api/types';
 import { keys } from '../api/keys';
+import { laterRollout } from '../api/rolloutOrder';
 
 /**
  * What a live event means for the cached server state: update what the payload fully describes, invalidate
@@ -37,7 +38,8 @@ export function applyLiveEvent(qc: QueryClient, e: LiveEnvelope): void {
       break;
     case 'rollout.updated': {
       const view = p as unknown as RolloutView;
-      qc.setQueryData(keys.rollout(view.plan.flagId), view);
+      // an event older than what is shown (a transition published late, or a GET that answered after it) is ignored
+      qc.setQueryData<RolloutView | null>(keys.rollout(view.plan.flagId), (old) => laterRollout(old, view));
       void qc.invalidateQueries({ queryKey: keys.activeRollouts });
       break;
     }

@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Rollouts;
+using FlagAnalyzer.Tests.Support;
+using FlagAnalyzer.Tests.Web;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace FlagAnalyzer.Tests.Api.Rollouts;
+
+/// <summary>
+/// The demo end to end: the real demo service (<c>samples/FlagAnalyzer.DemoService</c>, a child process) against the real
+/// API on a loopback port. It creates its flag and plan, evaluates over OFREP and exports OTLP spans; the API turns the
+/// spans into cohort samples and the guardian advances the plan, then rolls it back by itself once the demo's "on"
+/// variant starts failing. Short stages, one-second telemetry intervals and a quick guardian tick keep it to about a
+/// minute; the wait is bounded.
+/// </summary>
+public sealed class DemoServiceTests : IDisposable
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(3);
+
+    private readonly RolloutWatch _watch = new();
+    private readonly ApiFactory _api;
+    private readonly Uri _url;
+
+    public DemoServiceTests()
+    {
+        _api = new ApiFactory { ConfigureServices = s => s.AddSingleton<ILiveEventSink>(_watch) };
+        _api.Settings["Telemetry:SampleInterval"] = "00:00:01";
+        _api.Settings["Telemetry:FlushDelay"] = "00:00:00.500";
+        _api.Settings["Rollouts:TickInterval"] = "00:00:00.250";
+        _api.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        _api.StartServer();
+        _url = new Uri(_api.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    }
+
+    public void Dispose() => _api.Dispose();
+
+    [Fact]
+    public async Task DemoService_RolloutAdvances_ThenTheGuardianRollsItBack_NamingTheVariant()
+    {
+        var flagKey = $"demo-{Guid.NewGuid():N}"[..20];
+        using var demo = DemoProcess.Start(new Dictionary<string, string>
+        {
+            ["Demo__ApiUrl"] = _url.ToString().TrimEnd('/'),
+            ["Demo__FlagKey"] = flagKey,
+            ["Demo__EditorKey"] = TestKeys.Admin,
+            ["Demo__SdkKey"] = TestKeys.Admin,
+            ["Demo__IngestKey"] = TestKeys.Admin,
+            ["Demo__RequestsPerSecond"] = "200",
+            // the first stage passes healthy (10 s), the "on" variant fails 6× as often from 12 s: caught at 25 % or 50 %, long
+            // before stage 3 could end (30 s)
+            ["Demo__StageSeconds"] = "10",
+            ["Demo__StageMinRequests"] = "40",
+            ["Demo__BaseErrorRate"] = "0.02",
+            ["Demo__BadErrorFactor"] = "6",
+            ["Demo__RegressAfter"] = "00:00:12",
+            // the exporter's batch every quarter second instead of five
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "250",
+            ["Logging__LogLevel__System.Net.Http"] = "Warning",
+        });
+
+        RolloutView end;
+        try
+        {
+            end = await _watch.Finished.WaitAsync(Bound);
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"No rollout of {flagKey} finished within {Bound}. Transitions: {string.Join(" / ", _watch.Reasons)}\nDemo output:\n{demo.Output}");
+            throw;
+        }
+
+        var transitions = string.Join(" / ", _watch.Reasons);
+        Assert.True(end.Plan.State == RolloutState.RolledBack, $"expected a roll-back, got {end.Plan.State}: {transitions}\nDemo output:\n{demo.Output}");
+        Assert.Equal(flagKey, end.FlagName);
+        Assert.True(end.Plan.CurrentStage >= 1, $"the plan should have advanced before it rolled back: {transitions}");
+        Assert.Contains(_watch.Reasons, r => r.StartsWith("Advanced to stage 2 of 4", StringComparison.Ordinal));
+        Assert.StartsWith("Rolled back at stage", end.Plan.Reason);
+        Assert.Contains("variant 'on': error_rate", end.Plan.Reason);
+        Assert.Contains(end.Evaluation.Verdicts, v => v is { Variant: "on", Metric: "error_rate", Verdict: "regression" });
+
+        // the flag is off again, and the change log's roll-back row is the guardian's, with the same evidence
+        using var http = new HttpClient { BaseAddress = _url }.WithAdminKey();
+        var flag = await (await http.GetAsync($"/api/flags/{flagKey}")).ReadJson();
+        Assert.False(flag.GetProperty("enabled").GetBoolean());
+        var changes = await (await http.GetAsync($"/api/flags/{flagKey}/changes")).ReadJson();
+        var rolledBack = changes.GetProperty("items").EnumerateArray().Single(c => c.GetProperty("changeType").GetString() == "rolled_back");
+        Assert.Equal(RolloutService.Guardian, rolledBack.GetProperty("changedBy").GetString());
+        Assert.Contains("variant 'on'", rolledBack.GetProperty("reason").GetString());
+    }
+
+    /// <summary>Every <c>rollout.updated</c> the API publishes; completes when a plan leaves the running state.</summary>
+    private sealed class RolloutWatch : ILiveEventSink
+    {
+        private readonly TaskCompletionSource<RolloutView> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly List<string> _reasons = [];
+
+        public Task<RolloutView> Finished => _finished.Task;
+
+        public IReadOnlyList<string> Reasons
+        {
+            get { lock (_reasons) return [.. _reasons]; }
+        }
+
+        public ValueTask DeliverAsync(LiveEvent e, CancellationToken ct)
+        {
+            if (e is { Type: LiveEventTypes.RolloutUpdated, Payload: RolloutView v })
+            {
+                lock (_reasons) _reasons.Add($"{v.Plan.Reason}");
+                if (v.Plan.State is not (RolloutState.Pending or RolloutState.Running)) _finished.TrySetResult(v);
+            }
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>The demo service's build output run with <c>dotnet</c>, its output kept for the failure message; killed on dispose.</summary>
+    private sealed class DemoProcess : IDisposable
+    {
+        private readonly Process _process;
+        private readonly StringBuilder _output = new();
+
+        private DemoProcess(Process process) => _process = process;
+
+        public string Output
+        {
+            get { lock (_output) return _output.ToString(); }
+        }
+
+        public static DemoProcess Start(IReadOnlyDictionary<string, string> environment)
+        {
+            var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            info.ArgumentList.Add(DllPath());
+            info.Environment["DOTNET_ENVIRONMENT"] = "Development";
+            foreach (var (k, v) in environment) info.Environment[k] = v;
+            var process = new Process { StartInfo = info };
+            var demo = new DemoProcess(process);
+            process.OutputDataReceived += (_, e) => demo.Append(e.Data);
+            process.ErrorDataReceived += (_, e) => demo.Append(e.Data);
+            process.Start();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+            return demo;
+        }
+
+        private void Append(string? line)
+        {
+            if (line is null) return;
+            lock (_output)
+                if (_output.Length < 20_000) _output.AppendLine(line);
+        }
+
+        /// <summary>samples/FlagAnalyzer.DemoService/bin/{configuration}/net10.0/ (the AppHost references the project, so it is built with the tests).</summary>
+        private static string DllPath()
+        {
+            var here = new DirectoryInfo(AppContext.BaseDirectory);
+            var framework = here.Name;
+            var configuration = here.Parent!.Name;
+            var dll = Path.Combine(RepoPaths.Root, "samples", "FlagAnalyzer.DemoService", "bin", configuration, framework, "FlagAnalyzer.DemoService.dll");
+            Assert.True(File.Exists(dll), $"{dll} is missing: build samples/FlagAnalyzer.DemoService");
+            return dll;
+        }
+
+        public void Dispose()
+        {
+            try
+            {
+                if (!_process.HasExited)
+                {
+                    _process.Kill(entireProcessTree: true);
+                    _process.WaitForExit(10_000);
+                }
+            }
+            catch (InvalidOperationException) { }
+            _process.Dispose();
+        }
+    }
+}
