@@ -5,7 +5,7 @@ using FlagAnalyzer.Api.Metrics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Data.Sqlite;
+using FlagAnalyzer.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlagAnalyzer.Tests.Api;
@@ -203,13 +203,7 @@ public sealed class ErrorStatusTests : IDisposable
     {
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/health")).StatusCode);
         // the health check reads the migrations table: take it away behind the API's back
-        await using (var conn = new SqliteConnection($"Data Source={_app.DatabasePath};Pooling=False"))
-        {
-            await conn.OpenAsync();
-            await using var cmd = conn.CreateCommand();
-            cmd.CommandText = "DROP TABLE schema_migrations";
-            await cmd.ExecuteNonQueryAsync();
-        }
+        await TestDatabase.ExecuteAsync(_app.DatabasePath, "DROP TABLE schema_migrations");
 
         var response = await _client.GetAsync("/health");
 

@@ -152,13 +152,37 @@ public sealed class TracesRealExporterTests : IDisposable
         try
         {
             if (_npmInstalled) return;
-            var (code, output) = await RunAsync("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund"], folder, NpmTimeout);
-            Assert.True(code == 0, $"npm ci in {folder} exited {code}: {output}");
+            // the SQLite and the PostgreSQL test assemblies run at the same time on this folder: one npm ci at a time
+            // (a file lock across processes), and none once node_modules matches the lockfile, since npm ci would
+            // delete node_modules under the other process's running node
+            await using var crossProcess = await LockFileAsync(Path.Combine(Path.GetTempPath(), "flaganalyzer-node-exporter-npm.lock"));
+            var installed = Path.Combine(folder, "node_modules", ".package-lock.json");
+            if (!File.Exists(installed) || File.GetLastWriteTimeUtc(installed) < File.GetLastWriteTimeUtc(Path.Combine(folder, "package-lock.json")))
+            {
+                var (code, output) = await RunAsync("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund"], folder, NpmTimeout);
+                Assert.True(code == 0, $"npm ci in {folder} exited {code}: {output}");
+            }
             _npmInstalled = true;
         }
         finally
         {
             NpmOnce.Release();
+        }
+    }
+
+    private static async Task<FileStream> LockFileAsync(string path)
+    {
+        var deadline = DateTime.UtcNow + NpmTimeout;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200); // another process holds it; a file lock has no wait handle to await
+            }
         }
     }
 
