@@ -13,7 +13,7 @@ namespace FlagAnalyzer.Tests.Support;
 /// <see cref="CreateDatabaseAsync"/> gives each caller a fresh database. initdb and postgres refuse to run as root,
 /// so as root every server command runs as the <c>postgres</c> user (which Debian's package creates).
 /// </summary>
-public sealed class PostgresServer
+public sealed partial class PostgresServer
 {
     /// <summary>What to say when the binaries are missing: the package that brings them.</summary>
     public const string MissingMessage =
@@ -55,8 +55,6 @@ public sealed class PostgresServer
 
     public static bool Installed => FindBinaries() is not null;
 
-    /// <summary>Fails with the install command when the binaries are missing, rather than with a process error.</summary>
-    public static void RequireInstalled() => Assert.True(Installed, MissingMessage);
 
     /// <summary>This process's cluster, started on first use.</summary>
     public static Task<PostgresServer> Shared() => Instance.Value;
