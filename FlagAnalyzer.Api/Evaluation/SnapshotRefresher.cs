@@ -60,10 +60,19 @@ internal sealed partial class SnapshotRefresher(FlagSnapshotStore store, IServic
 
     private void OnAnnouncement(ChannelMessage m)
     {
-        // replica|id|version|names…, as RedisFlagCache publishes it; our own writes are already applied
-        var parts = ((string?)m.Message ?? "").Split('|');
-        if (parts.Length >= 3 && long.TryParse(parts[2], out var version) && store.Holds(parts[1], version)) return;
-        store.RequestReload();
+        if (NeedsReload((string?)m.Message ?? "", store.Holds)) store.RequestReload();
+    }
+
+    /// <summary>
+    /// Whether a message on the flag cache's channel announces a change this snapshot does not hold yet:
+    /// <c>replica|id|version|names…</c> as RedisFlagCache publishes a write (our own are already applied), never the
+    /// cache's heartbeats (<c>hb|replica|timestamp</c>, several a second from every replica).
+    /// </summary>
+    internal static bool NeedsReload(string message, Func<string, long, bool> holds)
+    {
+        var parts = message.Split('|');
+        if (parts[0] == RedisFlagCache.HeartbeatTag) return false;
+        return !(parts.Length >= 3 && long.TryParse(parts[2], out var version) && holds(parts[1], version));
     }
 
     private void OnRestored(object? sender, ConnectionFailedEventArgs e)

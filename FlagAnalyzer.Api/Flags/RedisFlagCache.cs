@@ -70,7 +70,8 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
         return 1
         """;
 
-    private const string HeartbeatTag = "hb";
+    /// <summary>The first field of a heartbeat on the invalidation channel (<c>hb|replica|timestamp</c>): not a change.</summary>
+    public const string HeartbeatTag = "hb";
 
     private readonly IConnectionMultiplexer _redis;
     private readonly ILogger<RedisFlagCache> _log;
@@ -209,12 +210,14 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
     }
 
     /// <summary>
-    /// A flag just read from SQLite: offered to Redis (version-guarded) when Redis answers, never held for replay —
-    /// by the time Redis returns it may be older than what another replica wrote.
+    /// A flag just read from SQLite: offered to Redis (version-guarded) only while Redis is trusted, never held for
+    /// replay — by the time Redis returns it may be older than what another replica wrote. With a write of this
+    /// replica still waiting for replay (a delete, say) Redis has no tombstone yet to refuse a row read before that
+    /// write committed, and every other replica would be served it from Redis.
     /// </summary>
     public async ValueTask FillAsync(Flag flag, CancellationToken ct = default)
     {
-        if (_circuit.IsOpen || !_redis.IsConnected) return;
+        if (!RedisTrusted) return;
         using var span = FlagCacheTelemetry.Source.StartActivity("flag-cache fill");
         span?.SetTag(FlagCacheTelemetry.FlagTag, flag.Id);
         await TryWriteAsync(new PendingWrite(flag, null, false));

@@ -16,10 +16,7 @@ public sealed class DeleteRaceTests
 
     [Theory]
     [InlineData(false)]
-    // Known defect, found when the branches were merged: with Redis, about 1 run in 4 serves one of 300 deleted flags
-    // once more (a local-copy check-then-add race was fixed; another path remains). Open in the closing note; it
-    // must come back before issue 12 can be called resolved.
-    [InlineData(true, Skip = "known defect: 1 in ~4 runs resurrects one of 300 deleted flags with Redis after the merge (see the closing note)")]
+    [InlineData(true)]
     public async Task ReadsAndMetricsRacingADelete_NeverBringTheFlagBack(bool withRedis)
     {
         await using var redis = withRedis ? await RedisServer.StartAsync() : null;
