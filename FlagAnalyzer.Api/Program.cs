@@ -7,6 +7,9 @@ builder.AddServiceDefaults();
 builder.AddApplicationServices();
 
 var app = builder.Build();
+// the shared Redis connection is created before anything that uses it, so the container, which disposes in reverse
+// order of creation, disposes it last: SignalR's backplane still unsubscribes on it while the app stops
+RedisConnection.CreateFirst(app.Services);
 
 await app.MigrateDatabaseAsync();
 app.MapApplicationEndpoints();

@@ -119,6 +119,7 @@ public static class EndpointRules
         [("POST", "/ofrep/v1/evaluate/flags/{key}")] = Evaluate,
         [("POST", "/v1/traces")] = Ingest,
         [("POST", "/v1/metrics")] = Ingest,
+        [("POST", "/v1/metrics")] = Ingest,
     };
 
     /// <summary>Every row, for the coverage and matrix tests.</summary>

@@ -21,6 +21,7 @@ public static class EvaluationExtensions
         builder.Services.AddSingleton<IFlagSnapshot>(sp => sp.GetRequiredService<FlagSnapshotStore>());
         builder.Services.AddSingleton(sp => new FlagEvaluator(sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddSingleton<ExposureCounter>();
+        builder.Services.AddSingleton<FlagAnalyzer.Api.Common.IExposureCounts>(sp => sp.GetRequiredService<ExposureCounter>());
         builder.Services.TryAddSingleton<IOfrepAccess, ActorOfrepAccess>();
         builder.Services.AddSingleton<IFlagDefinitionCheck, CompilesCheck>();
         builder.Services.AddHostedService<SnapshotRefresher>();

@@ -26,11 +26,23 @@ public sealed class FlagReader(Db db, IFlagCache cache) : IFlagIds
     /// <summary>
     /// The flag an OpenFeature key names (what SDKs and their telemetry call it), else the flag of that id or
     /// name: a key defaults to the name, so both agree until someone gives the flag a key of its own.
+    /// A key seen before is answered through the flag cache by the id it named (so an export of many spans
+    /// costs no SQLite query per flag); the answer is used only if that flag still carries the key, so a
+    /// deleted or re-keyed flag falls through to the database like an unknown key.
     /// </summary>
     public async Task<Flag?> GetByKeyAsync(string key, CancellationToken ct)
     {
+        if (_idByKey.TryGetValue(key, out var id))
+        {
+            if (await GetAsync(id, ct) is { } known && known.Key == key) return known;
+            _idByKey.TryRemove(new KeyValuePair<string, string>(key, id));
+        }
+        Flag? flag;
         await using (var conn = await db.OpenAsync(ct))
-            if (await FlagStore.FindByKeyAsync(conn, null, key, ct) is { } byKey) return byKey;
-        return await GetAsync(key, ct);
+            flag = await FlagStore.FindByKeyAsync(conn, null, key, ct);
+        if (flag is not null) _idByKey[key] = flag.Id; // at most one entry per flag that has existed under a key
+        return flag ?? await GetAsync(key, ct);
     }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _idByKey = new(StringComparer.Ordinal);
 }

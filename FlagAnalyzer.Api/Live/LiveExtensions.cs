@@ -23,15 +23,12 @@ public static class LiveExtensions
             .AddJsonProtocol(o => Json.Configure(o.PayloadSerializerOptions));
         if (options.RedisConnectionString is not null)
         {
-            // The backplane keeps a connection of its own. On the shared one (Storage/RedisConnection) SignalR's lifetime
-            // manager, which may be created before that connection, unsubscribes on it while the container disposes
-            // it at shutdown (an ObjectDisposedException in about one test run in ten). It starts and keeps retrying
-            // while Redis is down; HTTP never waits on it (LiveDispatcher queues).
-            signalR.AddStackExchangeRedis(options.RedisConnectionString, o =>
-            {
-                o.Configuration.ChannelPrefix = RedisChannel.Literal(LiveOptions.ChannelPrefix);
-                o.Configuration.AbortOnConnectFail = false;
-            });
+            // on the process's shared Redis connection (Storage/RedisConnection), which starts and keeps retrying
+            // while Redis is down; HTTP never waits on it (LiveDispatcher queues). The backplane's channels are
+            // named by the hub's full name (FlagAnalyzer.Api.Live.LiveHub:…): a shared connection has no channel prefix.
+            signalR.AddStackExchangeRedis();
+            builder.Services.AddOptions<RedisOptions>().Configure<IServiceProvider>((o, sp) =>
+                o.ConnectionFactory = _ => Task.Run(sp.GetRequiredService<IConnectionMultiplexer>));
         }
         return builder;
     }

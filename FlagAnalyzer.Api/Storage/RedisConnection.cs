@@ -36,4 +36,16 @@ public static class RedisConnection
             });
         return true;
     }
+
+    /// <summary>
+    /// Creates the shared multiplexer (if Redis is configured), then the tracer provider whose Redis instrumentation
+    /// profiles it, before any service that uses them is resolved. The container disposes singletons in reverse
+    /// order of creation, so both are then disposed after everything else: the SignalR backplane, created when its
+    /// hub is mapped, unsubscribes on the connection (through the instrumentation's profiler) during its own disposal.
+    /// </summary>
+    public static void CreateFirst(IServiceProvider services)
+    {
+        if (services.GetService<IConnectionMultiplexer>() is null) return;
+        services.GetService<OpenTelemetry.Trace.TracerProvider>();
+    }
 }

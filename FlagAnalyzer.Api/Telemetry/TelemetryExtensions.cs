@@ -19,6 +19,8 @@ public static class TelemetryExtensions
             return new IngestGate(o.MaxConcurrentExports, o.MaxQueuedExports);
         });
         builder.Services.AddSingleton<TraceIntake>();
+        builder.Services.AddSingleton(new MetricsIntake.ServingSince(DateTimeOffset.UtcNow));
+        builder.Services.AddSingleton<MetricsIntake>();
         builder.Services.AddSingleton<IImpactSampleWriter, MetricsImpactWriter>();
         builder.Services.AddSingleton<ImpactFlusher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ImpactFlusher>());

@@ -9,9 +9,9 @@ using Microsoft.Extensions.Options;
 namespace FlagAnalyzer.Api.Telemetry;
 
 /// <summary>The outcome of one export, as the endpoint answers it.</summary>
-public sealed record IntakeResult(int StatusCode, string Message, ExportTraceServiceResponse? Response = null, TimeSpan? RetryAfter = null)
+public sealed record IntakeResult(int StatusCode, string Message, IMessage? Response = null, TimeSpan? RetryAfter = null)
 {
-    public long RejectedSpans => Response?.PartialSuccess?.RejectedSpans ?? 0;
+    public long RejectedSpans => (Response as ExportTraceServiceResponse)?.PartialSuccess?.RejectedSpans ?? 0;
 }
 
 /// <summary>

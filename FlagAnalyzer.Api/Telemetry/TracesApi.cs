@@ -4,7 +4,7 @@ using Google.Protobuf;
 
 namespace FlagAnalyzer.Api.Telemetry;
 
-/// <summary>OTLP/HTTP intake: <c>POST /v1/traces</c>, protobuf or JSON, answered in the encoding it was sent in.</summary>
+/// <summary>OTLP/HTTP intake: <c>POST /v1/traces</c> and <c>POST /v1/metrics</c>, protobuf or JSON, answered in the encoding it was sent in.</summary>
 public static class TracesApi
 {
     public static IEndpointRouteBuilder MapTelemetryApi(this IEndpointRouteBuilder app)
@@ -14,7 +14,18 @@ public static class TracesApi
             .WithTags("Telemetry")
             .WithName("ExportTraces")
             .WithSummary("OTLP/HTTP trace export: spans with feature_flag.evaluation events become per-variant impact samples");
+        // access: ingest, admin, editor
+        app.MapPost("/v1/metrics", ExportMetrics)
+            .WithTags("Telemetry")
+            .WithName("ExportMetrics")
+            .WithSummary("OTLP/HTTP metrics export: the OpenFeature metrics hook's feature_flag.evaluation_success_total counts become exposures per variant");
         return app;
+    }
+
+    public static async Task ExportMetrics(HttpContext http, MetricsIntake intake, CancellationToken ct)
+    {
+        var result = await intake.ExportAsync(http.Request, ct);
+        await WriteAsync(http.Response, result, OtlpBody.EncodingOf(http.Request.ContentType), ct);
     }
 
     public static async Task ExportTraces(HttpContext http, TraceIntake intake, CancellationToken ct)
@@ -24,7 +35,7 @@ public static class TracesApi
     }
 
     /// <summary>
-    /// 200 carries an ExportTraceServiceResponse; a failure carries a google.rpc.Status, in the request's encoding
+    /// 200 carries an Export…ServiceResponse; a failure carries a google.rpc.Status, in the request's encoding
     /// (problem+json when the request's type was not one of ours).
     /// </summary>
     public static async Task WriteAsync(HttpResponse response, IntakeResult result, OtlpEncoding? encoding, CancellationToken ct)

@@ -10,7 +10,7 @@ public readonly record struct ExposureKey(string FlagId, string Variant, long Mi
 /// Counts evaluations per flag, variant and minute in memory; <see cref="Drain"/> hands the counts to the flusher,
 /// so serving a flag never writes to the database.
 /// </summary>
-public sealed class ExposureCounter(TimeProvider clock)
+public sealed class ExposureCounter(TimeProvider clock) : FlagAnalyzer.Api.Common.IExposureCounts
 {
     private readonly ConcurrentDictionary<ExposureKey, StrongBox<long>> _counts = new();
 
@@ -20,6 +20,14 @@ public sealed class ExposureCounter(TimeProvider clock)
         var minute = clock.GetUtcNow().ToUnixTimeMilliseconds() / 60_000 * 60_000;
         var box = _counts.GetOrAdd(new ExposureKey(flag.FlagId, variant, minute), static _ => new StrongBox<long>());
         Interlocked.Increment(ref box.Value);
+    }
+
+    /// <summary>Counts reported from outside (OTLP metrics), in the minute they were served.</summary>
+    public void Add(string flagId, string variant, DateTimeOffset at, long count)
+    {
+        if (count <= 0) return;
+        var minute = at.ToUnixTimeMilliseconds() / 60_000 * 60_000;
+        Interlocked.Add(ref _counts.GetOrAdd(new ExposureKey(flagId, variant, minute), static _ => new StrongBox<long>()).Value, count);
     }
 
     /// <summary>Takes every count recorded so far (zeroing them) and forgets minutes that are over.</summary>

@@ -11,8 +11,8 @@ using StackExchange.Redis;
 namespace FlagAnalyzer.Tests.Api.Live;
 
 /// <summary>
-/// The flag cache and the /ws bridge share the process's one Redis connection (Storage/RedisConnection); the
-/// SignalR backplane keeps its own (see Live/LiveExtensions): two connection pairs per process, not three.
+/// The flag cache, the SignalR backplane and the /ws bridge share the process's one Redis connection
+/// (Storage/RedisConnection): one connection pair per process on a real redis-server, not three.
 /// </summary>
 public sealed class SharedRedisConnectionTests : IAsyncLifetime
 {
@@ -33,10 +33,11 @@ public sealed class SharedRedisConnectionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task CacheAndWsBridge_ShareOneMultiplexer_TheBackplaneHasItsOwn()
+    public async Task CacheBackplaneAndWsBridge_UseOneMultiplexer()
     {
         var services = _app.Factory.Services;
         var shared = Assert.Single(services.GetServices<IConnectionMultiplexer>());
+        Assert.Same(shared, await services.GetRequiredService<IOptions<RedisOptions>>().Value.ConnectionFactory!(TextWriter.Null));
         // the flag cache in use is the Redis one (behind the evaluation snapshot's write-through)
         var cache = services.GetRequiredService<IFlagCache>();
         Assert.IsType<RedisFlagCache>(cache is FlagAnalyzer.Api.Evaluation.SnapshotUpdatingFlagCache snapshot ? snapshot.Inner : cache);
@@ -57,8 +58,26 @@ public sealed class SharedRedisConnectionTests : IAsyncLifetime
         var clients = (await inspector.GetServer(inspector.GetEndPoints()[0]).ClientListAsync())
             .Where(c => c.Name != InspectorName).ToList();
 
-        // two multiplexers (the shared one, the backplane's): each one interactive and one subscription connection
-        Assert.True(clients.Count == 4, $"expected two connection pairs, found {clients.Count}: {string.Join(" | ", clients.Select(c => c.Raw))}");
-        Assert.Equal(2, clients.Count(c => c.SubscriptionCount + c.PatternSubscriptionCount > 0));
+        // one multiplexer: one interactive connection and one subscription connection
+        Assert.True(clients.Count == 2, $"expected one connection pair, found {clients.Count}: {string.Join(" | ", clients.Select(c => c.Raw))}");
+        Assert.Single(clients, c => c.SubscriptionCount + c.PatternSubscriptionCount > 0);
+    }
+
+    [Fact]
+    public async Task StoppingWithABackplaneSubscriber_NeverUsesTheSharedConnectionAfterItIsDisposed()
+    {
+        // the app's own stop is the assertion: with the shared connection disposed before the backplane, disposing
+        // throws ObjectDisposedException from the backplane's unsubscribe
+        for (var i = 0; i < 5; i++)
+        {
+            var app = LiveApp.Start(_redis.ConnectionString);
+            var flagId = await app.CreateFlagAsync($"stop-{i}");
+            var (hub, inbox) = await app.ConnectHubAsync();
+            await hub.InvokeAsync("Subscribe", LiveTopics.Flag(flagId));
+            await app.EnableFlagAsync(flagId);
+            await inbox.WaitFor(LiveEventTypes.FlagUpdated, flagId);
+            await app.DisposeAsync();
+            await hub.DisposeAsync();
+        }
     }
 }

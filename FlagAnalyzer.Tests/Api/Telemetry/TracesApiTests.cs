@@ -97,6 +97,29 @@ public sealed class TracesApiTests : IDisposable
     }
 
     [Fact]
+    public async Task SpansFollowTheFlagsKey_AfterARekeyAndADelete_OldKeysAreUnknown()
+    {
+        var created = await (await _http.PostJson("/api/flags", new { name = "otlp-rekey", key = "checkout.v1" })).ReadJson();
+        var id = created.GetProperty("id").GetString()!;
+        async Task<long> RejectedAsync(string key)
+        {
+            var response = await _http.PostAsync("/v1/traces", Protobuf(Otlp.Export(Otlp.Request(key, "on", DateTimeOffset.UtcNow, 20))));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return ExportTraceServiceResponse.Parser.ParseFrom(await response.Content.ReadAsByteArrayAsync()).PartialSuccess?.RejectedSpans ?? 0;
+        }
+
+        Assert.Equal(0, await RejectedAsync("checkout.v1"));
+        Assert.Equal(0, await RejectedAsync("checkout.v1")); // the second export is answered from what the first learned
+
+        (await _http.PatchAsync($"/api/flags/{id}", System.Net.Http.Json.JsonContent.Create(new { key = "checkout.v2" }))).EnsureSuccessStatusCode();
+        Assert.Equal(1, await RejectedAsync("checkout.v1")); // the span with the evaluation event: the old key names nothing now
+        Assert.Equal(0, await RejectedAsync("checkout.v2"));
+
+        (await _http.DeleteAsync($"/api/flags/{id}")).EnsureSuccessStatusCode();
+        Assert.Equal(1, await RejectedAsync("checkout.v2"));
+    }
+
+    [Fact]
     public async Task GzipBody_IsAccepted()
     {
         await _api.CreateFlagAsync("otlp-gzip");

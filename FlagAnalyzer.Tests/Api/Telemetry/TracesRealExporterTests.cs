@@ -22,10 +22,7 @@ namespace FlagAnalyzer.Tests.Api.Telemetry;
 /// </summary>
 public sealed class TracesRealExporterTests : IDisposable
 {
-    private static readonly TimeSpan NpmTimeout = TimeSpan.FromMinutes(3);
     private static readonly TimeSpan NodeTimeout = TimeSpan.FromMinutes(2);
-    private static readonly SemaphoreSlim NpmOnce = new(1, 1);
-    private static bool _npmInstalled;
 
     private readonly ApiFactory _app;
     private readonly Uri _base;
@@ -102,15 +99,15 @@ public sealed class TracesRealExporterTests : IDisposable
     public async Task NodeSdk_HttpJson(bool regression)
     {
         var folder = Path.Combine(RepoPaths.Root, "FlagAnalyzer.Tests", "Api", "Telemetry", "node");
-        await NpmCiAsync(folder);
+        await ChildProcess.NpmCiOnceAsync(folder);
         var (id, name, firstEnd) = await StartRolloutAsync($"node-{(regression ? "bad" : "ok")}");
         var key = await IngestKeyAsync();
 
-        var (code, output) = await RunAsync("node",
+        var node = await ChildProcess.RunAsync("node",
             ["send-spans.mjs", new Uri(_base, "/v1/traces").ToString(), name, firstEnd.ToUnixTimeMilliseconds().ToString(), regression ? "1" : "0", key],
             folder, NodeTimeout);
-        Assert.True(code == 0, $"node send-spans.mjs exited {code}: {output}");
-        Assert.Contains($"\"spans\":{Traffic.Intervals * Traffic.PerVariant * 2 * 2}", output);
+        Assert.True(node.ExitCode == 0, $"node send-spans.mjs exited {node.ExitCode}: {node.Output}");
+        Assert.Contains($"\"spans\":{Traffic.Intervals * Traffic.PerVariant * 2 * 2}", node.Output);
 
         await AssertOutcomeAsync(id, regression);
     }
@@ -144,41 +141,5 @@ public sealed class TracesRealExporterTests : IDisposable
         Assert.Equal("on", spike.GetProperty("variant").GetString());
         Assert.Contains("treatment variant 'on' vs control", spike.GetProperty("message").GetString());
         Assert.DoesNotContain(anomalies, a => a.GetProperty("type").GetString() != "error_spike");
-    }
-
-    private static async Task NpmCiAsync(string folder)
-    {
-        await NpmOnce.WaitAsync();
-        try
-        {
-            if (_npmInstalled) return;
-            var (code, output) = await RunAsync("npm", ["ci", "--ignore-scripts", "--no-audit", "--no-fund"], folder, NpmTimeout);
-            Assert.True(code == 0, $"npm ci in {folder} exited {code}: {output}");
-            _npmInstalled = true;
-        }
-        finally
-        {
-            NpmOnce.Release();
-        }
-    }
-
-    private static async Task<(int Code, string Output)> RunAsync(string file, string[] args, string folder, TimeSpan timeout)
-    {
-        var psi = new ProcessStartInfo(file) { WorkingDirectory = folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, $"timed out after {timeout}; {await stdout} {await stderr}");
-        }
-        return (process.ExitCode, $"{await stdout} {await stderr}".Trim());
     }
 }

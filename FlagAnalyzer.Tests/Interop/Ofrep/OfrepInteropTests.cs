@@ -1,6 +1,5 @@
 using FlagAnalyzer.Tests.Api.Access;
 using FlagAnalyzer.Tests.Support;
-using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FlagAnalyzer.Tests.Api;
@@ -20,55 +19,10 @@ namespace FlagAnalyzer.Tests.Interop.Ofrep;
 public sealed class OfrepInteropTests(ITestOutputHelper output) : IDisposable
 {
     private static readonly string Folder = Path.Combine(RepoPaths.Root, "FlagAnalyzer.Tests", "Interop", "Ofrep");
-    private static readonly SemaphoreSlim InstallGate = new(1, 1);
-    private static bool _installed;
 
     private readonly ApiFactory _app = new();
 
     public void Dispose() => _app.Dispose();
-
-    private static async Task<(int Exit, string Out, string Err)> RunAsync(string file, string args, TimeSpan limit, IDictionary<string, string>? env = null)
-    {
-        var psi = new ProcessStartInfo(file, args) { WorkingDirectory = Folder, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        psi.Environment["NO_COLOR"] = "1";
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(limit);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            return (-1, await stdout, $"timed out after {limit}\n{await stderr}");
-        }
-        return (process.ExitCode, await stdout, await stderr);
-    }
-
-    /// <summary><c>npm ci</c> from the committed lockfile, unless node_modules already matches it.</summary>
-    private static async Task InstallAsync()
-    {
-        await InstallGate.WaitAsync();
-        try
-        {
-            if (_installed) return;
-            var installedLock = Path.Combine(Folder, "node_modules", ".package-lock.json");
-            var fresh = File.Exists(installedLock) && File.GetLastWriteTimeUtc(installedLock) >= File.GetLastWriteTimeUtc(Path.Combine(Folder, "package-lock.json"));
-            if (!fresh)
-            {
-                var (exit, o, e) = await RunAsync("npm", "ci --no-audit --no-fund --ignore-scripts", TimeSpan.FromMinutes(3));
-                Assert.True(exit == 0, $"npm ci failed (exit {exit}):\n{o}\n{e}");
-            }
-            _installed = true;
-        }
-        finally
-        {
-            InstallGate.Release();
-        }
-    }
 
     private async Task<HttpClient> StartAsync()
     {
@@ -100,10 +54,10 @@ public sealed class OfrepInteropTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public async Task JsServerSdk_WithOfrepProvider_EvaluatesEveryKindOfFlag()
     {
-        await InstallAsync();
+        await ChildProcess.NpmCiOnceAsync(Folder);
         using var http = await StartAsync();
 
-        var (exit, stdout, stderr) = await RunAsync("node", "interop.mjs", TimeSpan.FromMinutes(1),
+        var (exit, stdout, stderr) = await ChildProcess.RunAsync("node", ["interop.mjs"], Folder, TimeSpan.FromMinutes(1),
             new Dictionary<string, string>
             {
                 ["FLAGANALYZER_URL"] = http.BaseAddress!.ToString().TrimEnd('/'),

@@ -70,7 +70,15 @@ public sealed class OtlpIntakeScenario : IScenario
             var decode = DecodeRate(payload, TimeSpan.FromSeconds(seconds));
             var pipeline = PipelineRate(payload, TimeSpan.FromSeconds(Math.Max(1, seconds / 2)));
             await ClosedLoopAsync(http, payload, clients, TimeSpan.FromSeconds(2)); // warm-up
+            var apiProcess = Process.GetProcessById(api.ProcessId);
+            var (apiCpu0, ownCpu0) = (apiProcess.TotalProcessorTime, Process.GetCurrentProcess().TotalProcessorTime);
             var rate = await ClosedLoopAsync(http, payload, clients, TimeSpan.FromSeconds(seconds));
+            apiProcess.Refresh();
+            var exports = rate * seconds / SpansPerExport;
+            var apiMs = (apiProcess.TotalProcessorTime - apiCpu0).TotalMilliseconds / exports;
+            var ownMs = (Process.GetCurrentProcess().TotalProcessorTime - ownCpu0).TotalMilliseconds / exports;
+            Console.WriteLine($"     CPU per export in the closed loop: API {apiMs:0.000} ms, client (this process) {ownMs:0.000} ms; " +
+                              $"decode alone {1000.0 * SpansPerExport / decode:0.000} ms, decode + attribution + aggregation {1000.0 * SpansPerExport / pipeline:0.000} ms");
             var overload = await OpenLoopAsync(http, api, payload, rate * 5, TimeSpan.FromSeconds(seconds));
             rows.Add((decode, rate, rate / decode, overload.PeakRss / 1048576.0));
             Console.WriteLine($"{run,4} {decode,15:N0} {pipeline,12:N0} {rate,13:N0} {rate / decode,6:0.00} {overload.OfferedFactor,9:0.0} {overload.Ok,6} {overload.TooMany,6} {overload.Unavailable,6} {overload.Other,6} {overload.PeakRss / 1048576.0,11:0.0}  {LoadAverage()}");
