@@ -20,6 +20,14 @@ IResourceBuilder<IResourceWithConnectionString>? llm = stack.Llm switch
     _ => null,
 };
 
+IResourceBuilder<IResourceWithConnectionString>? flagdb = stack.Db switch
+{
+    // the data kept in a volume across runs, as the SQLite file is
+    DbChoice.PostgresContainer => builder.AddPostgres("postgres").WithDataVolume("flaganalyzer-postgres").AddDatabase("flagdb"),
+    DbChoice.PostgresServer => builder.AddPostgresProcess("postgres", "flagdb", stack.PostgresBinaries!, stack.PostgresData),
+    _ => null, // SQLite: the API's own file (its default data/flags.db)
+};
+
 // the first admin key: generated on the first run and kept in this project's user secrets (Parameters:admin-key),
 // shown in the dashboard's parameters; the API creates its first admin key from it
 var adminKey = builder.AddParameter("admin-key", new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
@@ -28,6 +36,9 @@ var api = builder.AddProject<Projects.FlagAnalyzer_Api>("api")
     .WithEnvironment("Auth__BootstrapAdminKey", adminKey)
     .WithHttpHealthCheck("/health")
     .OnResourceReady(Announce.ApiHealthy);
+// every replica gets the same flagdb and cache; the API runs its migrations under a lock, so replicas may start together
+if (stack.ApiReplicas > 1) api.WithReplicas(stack.ApiReplicas);
+if (flagdb is not null) api.WithReference(flagdb, "flagdb").WaitFor(flagdb);
 if (cache is not null) api.WithReference(cache).WaitFor(cache);
 if (llm is not null) api.WithReference(llm).WaitFor(llm);
 

@@ -13,7 +13,7 @@ public static class AccessExtensions
     {
         var section = builder.Configuration.GetSection(AccessOptions.Section);
         builder.Services.Configure<AccessOptions>(section);
-        builder.Services.AddSingleton<IApiKeySource, SqliteApiKeySource>();
+        builder.Services.AddSingleton<IApiKeySource, DatabaseApiKeySource>();
         builder.Services.AddSingleton(sp => new ApiKeyVerifier(sp.GetRequiredService<IApiKeySource>(), sp.GetRequiredService<IOptions<AccessOptions>>(),
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ApiKeyVerifier>>(),
             // the Redis the flag cache connects to, when there is one (revocations ride on its pub/sub)

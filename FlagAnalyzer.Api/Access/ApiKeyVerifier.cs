@@ -7,14 +7,14 @@ using StackExchange.Redis;
 
 namespace FlagAnalyzer.Api.Access;
 
-/// <summary>Where verified keys come from (SQLite in the app; a fake in unit tests).</summary>
+/// <summary>Where verified keys come from (the database in the app; a fake in unit tests).</summary>
 internal interface IApiKeySource
 {
     Task<IReadOnlyList<StoredApiKey>> FindByPrefixAsync(string prefix, CancellationToken ct);
     Task TouchAsync(string keyId, DateTimeOffset at, CancellationToken ct);
 }
 
-internal sealed class SqliteApiKeySource(Db db) : IApiKeySource
+internal sealed class DatabaseApiKeySource(Db db) : IApiKeySource
 {
     public async Task<IReadOnlyList<StoredApiKey>> FindByPrefixAsync(string prefix, CancellationToken ct)
     {

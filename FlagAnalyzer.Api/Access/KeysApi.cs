@@ -103,11 +103,7 @@ public static partial class KeysApi
         return TypedResults.Ok(Paging.Build(await ApiKeyStore.ListEventsAsync(conn, after, take + 1, ct), take, e => e.Id));
     }
 
-    private static async Task<long> ActiveAdminsAsync(WriteScope scope, CancellationToken ct)
-    {
-        await using var cmd = scope.Command("SELECT count(*) FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL");
-        return (long)(await cmd.ExecuteScalarAsync(ct))!;
-    }
+    private static Task<long> ActiveAdminsAsync(WriteScope scope, CancellationToken ct) => ApiKeyStore.CountActiveAsync(scope, ApiRole.Admin, ct);
 
     [GeneratedRegex("^[a-z0-9._-]{1,50}$")]
     private static partial Regex EnvironmentName();

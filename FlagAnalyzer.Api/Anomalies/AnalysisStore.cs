@@ -1,107 +1,113 @@
 using FlagAnalyzer.Api.Common;
-using FlagAnalyzer.Api.Storage;
-using FlagAnalyzer.Api.Statistics;
-using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Metrics;
+using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Anomalies;
 
 /// <summary>The change a flag's analysis window is split around.</summary>
 public sealed record Anchor(string ChangeId, string ChangeType, DateTimeOffset Timestamp, double? RolloutBefore = null, double? RolloutAfter = null);
 
-/// <summary>SQL the detector needs beyond the metric and anomaly stores; callers own the transaction.</summary>
+/// <summary>SQL the detector needs beyond the metric and anomaly stores (and <c>analysis_windows</c>); callers own the transaction.</summary>
 public static class AnalysisStore
 {
+    private sealed class AnchorRow
+    {
+        public string Id { get; set; } = "";
+        public string ChangeType { get; set; } = "";
+        public long Timestamp { get; set; }
+        public double? RolloutBefore { get; set; }
+        public double? RolloutAfter { get; set; }
+    }
+
     /// <summary>
     /// The latest change that alters what users get: enabling, disabling, rollout moves, rollbacks, and updates
     /// that touch variants, rules, targeting or the default/off variant. Renames and description edits do not restart the analysis.
+    /// The JSON functions differ: SQLite's json_extract/json_type, PostgreSQL's jsonb operators (a key that is present
+    /// with a JSON null counts as present in both).
     /// </summary>
     public static async Task<Anchor?> LatestAnchorAsync(WriteScope s, string flagId, CancellationToken ct)
     {
-        await using var cmd = s.Command("""
-            SELECT id, change_type, timestamp,
-                   CASE WHEN json_valid(previous_value) THEN json_extract(previous_value, '$.rolloutPercentage') END,
-                   CASE WHEN json_valid(new_value) THEN json_extract(new_value, '$.rolloutPercentage') END
-            FROM flag_changes
-            WHERE flag_id = $f
-              AND (change_type IN ($enabled, $disabled, $rollout, $rolledBack)
-                   OR (change_type = $updated AND json_valid(new_value)
-                       AND (json_type(new_value, '$.variants') IS NOT NULL OR json_type(new_value, '$.rules') IS NOT NULL
-                            OR json_type(new_value, '$.targeting') IS NOT NULL OR json_type(new_value, '$.defaultVariant') IS NOT NULL
-                            OR json_type(new_value, '$.offVariant') IS NOT NULL
-                            OR json_type(new_value, '$.enabled') IS NOT NULL OR json_type(new_value, '$.rolloutPercentage') IS NOT NULL)))
-            ORDER BY timestamp DESC, id DESC LIMIT 1
-            """).With("$f", flagId).With("$enabled", ChangeTypes.Enabled).With("$disabled", ChangeTypes.Disabled)
-            .With("$rollout", ChangeTypes.RolloutChanged).With("$rolledBack", ChangeTypes.RolledBack).With("$updated", ChangeTypes.Updated);
-        return await cmd.FirstOrDefaultAsync(r => new Anchor(r.GetString(0), r.GetString(1), Time.FromMs(r.GetInt64(2)),
-            r.IsDBNull(3) ? null : r.GetDouble(3), r.IsDBNull(4) ? null : r.GetDouble(4)), ct);
+        var sql = s.Pick(
+            sqlite: """
+                SELECT id, change_type, timestamp,
+                       CASE WHEN json_valid(previous_value) THEN json_extract(previous_value, '$.rolloutPercentage') END AS rollout_before,
+                       CASE WHEN json_valid(new_value) THEN json_extract(new_value, '$.rolloutPercentage') END AS rollout_after
+                FROM flag_changes
+                WHERE flag_id = @flagId
+                  AND (change_type IN (@enabled, @disabled, @rollout, @rolledBack)
+                       OR (change_type = @updated AND json_valid(new_value)
+                           AND (json_type(new_value, '$.variants') IS NOT NULL OR json_type(new_value, '$.rules') IS NOT NULL
+                                OR json_type(new_value, '$.targeting') IS NOT NULL OR json_type(new_value, '$.defaultVariant') IS NOT NULL
+                                OR json_type(new_value, '$.offVariant') IS NOT NULL
+                                OR json_type(new_value, '$.enabled') IS NOT NULL OR json_type(new_value, '$.rolloutPercentage') IS NOT NULL)))
+                ORDER BY timestamp DESC, id DESC LIMIT 1
+                """,
+            postgres: """
+                SELECT id, change_type, timestamp,
+                       CASE WHEN jsonb_typeof(previous_value::jsonb -> 'rolloutPercentage') = 'number'
+                            THEN (previous_value::jsonb ->> 'rolloutPercentage')::double precision END AS rollout_before,
+                       CASE WHEN jsonb_typeof(new_value::jsonb -> 'rolloutPercentage') = 'number'
+                            THEN (new_value::jsonb ->> 'rolloutPercentage')::double precision END AS rollout_after
+                FROM flag_changes
+                WHERE flag_id = @flagId
+                  AND (change_type IN (@enabled, @disabled, @rollout, @rolledBack)
+                       OR (change_type = @updated AND new_value IS NOT NULL
+                           AND (new_value::jsonb -> 'variants' IS NOT NULL OR new_value::jsonb -> 'rules' IS NOT NULL
+                                OR new_value::jsonb -> 'targeting' IS NOT NULL OR new_value::jsonb -> 'defaultVariant' IS NOT NULL
+                                OR new_value::jsonb -> 'offVariant' IS NOT NULL
+                                OR new_value::jsonb -> 'enabled' IS NOT NULL OR new_value::jsonb -> 'rolloutPercentage' IS NOT NULL)))
+                ORDER BY timestamp DESC, id DESC LIMIT 1
+                """);
+        var row = await s.FirstOrDefaultAsync<AnchorRow>(sql, new
+        {
+            flagId,
+            enabled = ChangeTypes.Enabled,
+            disabled = ChangeTypes.Disabled,
+            rollout = ChangeTypes.RolloutChanged,
+            rolledBack = ChangeTypes.RolledBack,
+            updated = ChangeTypes.Updated,
+        }, ct);
+        return row is null ? null : new Anchor(row.Id, row.ChangeType, Time.FromMs(row.Timestamp), row.RolloutBefore, row.RolloutAfter);
     }
 
-    public static async Task<string?> ReadTokenAsync(WriteScope s, string flagId, CancellationToken ct)
-    {
-        await using var cmd = s.Command("SELECT token FROM analysis_windows WHERE flag_id = $f").With("$f", flagId);
-        return await cmd.ExecuteScalarAsync(ct) as string;
-    }
+    public static Task<string?> ReadTokenAsync(WriteScope s, string flagId, CancellationToken ct) =>
+        s.ScalarAsync<string>("SELECT token FROM analysis_windows WHERE flag_id = @flagId", new { flagId }, ct);
 
-    public static async Task WriteTokenAsync(WriteScope s, string flagId, string token, CancellationToken ct)
-    {
-        await using var cmd = s.Command("""
-            INSERT INTO analysis_windows(flag_id, token) VALUES ($f, $t)
+    public static Task WriteTokenAsync(WriteScope s, string flagId, string token, CancellationToken ct) =>
+        s.ExecAsync("""
+            INSERT INTO analysis_windows(flag_id, token) VALUES (@flagId, @token)
             ON CONFLICT(flag_id) DO UPDATE SET token = excluded.token
-            """).With("$f", flagId).With("$t", token);
-        await cmd.ExecuteNonQueryAsync(ct);
-    }
+            """, new { flagId, token }, ct);
 
     /// <summary>
-    /// The flag's samples with an id above <paramref name="afterId"/>. New rows always get higher ids, so this
-    /// walks the rowid range (the <c>+</c> keeps SQLite off the flag index, which would scan all the flag's rows).
+    /// The flag's samples with an id above <paramref name="afterId"/>. New rows always get higher ids (SQLite rowids;
+    /// PostgreSQL identity values drawn under the write lock), so this walks the id range. On SQLite the <c>+</c>
+    /// keeps the planner off the flag index, which would scan all the flag's rows; PostgreSQL has no such operator on text.
     /// </summary>
     public static async Task<List<MetricSample>> SamplesAfterAsync(WriteScope s, string flagId, long afterId, CancellationToken ct)
     {
-        await using var cmd = s.Command("""
-            SELECT id, flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant
-            FROM impact_metrics WHERE id > $after AND +flag_id = $f ORDER BY id
-            """).With("$f", flagId).With("$after", afterId);
-        return await cmd.ListAsync(MetricStore.Read, ct);
+        var rows = await s.ListAsync<MetricStore.SampleRow>(s.Pick(
+                sqlite: $"SELECT {MetricStore.Columns} FROM impact_metrics WHERE id > @afterId AND +flag_id = @flagId ORDER BY id",
+                postgres: $"SELECT {MetricStore.Columns} FROM impact_metrics WHERE id > @afterId AND flag_id = @flagId ORDER BY id"),
+            new { flagId, afterId }, ct);
+        return rows.ConvertAll(r => r.ToSample());
     }
 
     /// <summary>
-    /// The newest <paramref name="max"/> samples of a flag, newest first, read lean for a window rebuild: the
-    /// index (flag_id, timestamp, rowid) walked backwards gives the order, so there is no sort, and the flag id
-    /// string is shared rather than read per row.
+    /// The newest <paramref name="max"/> samples of a flag, newest first, for a window rebuild: the index
+    /// (flag_id, timestamp, id) walked backwards gives the order, so there is no sort.
     /// </summary>
-    public static List<MetricSample> NewestSamples(WriteScope s, string flagId, int max)
+    public static async Task<List<MetricSample>> NewestSamplesAsync(WriteScope s, string flagId, int max, CancellationToken ct)
     {
-        using var cmd = s.Command("""
-            SELECT id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant
-            FROM impact_metrics WHERE flag_id = $f ORDER BY timestamp DESC, id DESC LIMIT $max
-            """).With("$f", flagId).With("$max", max);
-        var list = new List<MetricSample>();
-        using var r = cmd.ExecuteReader();
-        while (r.Read())
-        {
-            list.Add(new MetricSample
-            {
-                Id = r.GetInt64(0),
-                FlagId = flagId,
-                Timestamp = Time.FromMs(r.GetInt64(1)),
-                Cohort = r.IsDBNull(2) ? null : r.GetString(2),
-                ErrorRate = r.GetDouble(3),
-                LatencyP50 = r.GetDouble(4),
-                LatencyP99 = r.GetDouble(5),
-                RequestCount = r.GetInt64(6),
-                ConversionRate = r.IsDBNull(7) ? null : r.GetDouble(7),
-                UserSatisfactionScore = r.IsDBNull(8) ? null : r.GetDouble(8),
-                Variant = r.IsDBNull(9) ? null : r.GetString(9),
-            });
-        }
-        return list;
+        var rows = await s.ListAsync<MetricStore.SampleRow>(
+            $"SELECT {MetricStore.Columns} FROM impact_metrics WHERE flag_id = @flagId ORDER BY timestamp DESC, id DESC LIMIT @max",
+            new { flagId, max }, ct);
+        return rows.ConvertAll(r => r.ToSample());
     }
 
     /// <summary>Every flag id, by name (for an on-demand pass over all flags).</summary>
-    public static async Task<List<string>> FlagIdsAsync(WriteScope s, CancellationToken ct)
-    {
-        await using var cmd = s.Command("SELECT id FROM feature_flags ORDER BY name");
-        return await cmd.ListAsync(r => r.GetString(0), ct);
-    }
+    public static Task<List<string>> FlagIdsAsync(WriteScope s, CancellationToken ct) =>
+        s.ListAsync<string>("SELECT id FROM feature_flags ORDER BY name", null, ct);
 }

@@ -1,103 +1,102 @@
+using System.Data.Common;
 using FlagAnalyzer.Api.Common;
-using FlagAnalyzer.Api.Storage;
-using Microsoft.Data.Sqlite;
 using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Anomalies;
 
+/// <summary>SQL for <c>anomalies</c>, the one place that knows its columns (<see cref="AnomalyRow"/>).</summary>
 public static class AnomalyStore
 {
     private const string Columns =
-        "id, flag_id, type, severity, metric, baseline_value, observed_value, change_percent, confidence, p_value, message, status, detected_at, acknowledged_at, acknowledged_by, resolved_at, change_id, variant, acknowledged_by_key_id, acknowledged_by_name";
+        "id, flag_id, type, severity, metric, baseline_value, observed_value, change_percent, confidence, p_value, message, status, detected_at, "
+        + "acknowledged_at, acknowledged_by, resolved_at, change_id, variant, acknowledged_by_key_id, acknowledged_by_name";
 
-    public static async Task InsertAsync(SqliteConnection conn, SqliteTransaction? tx, Anomaly a, CancellationToken ct)
+    private const string Values =
+        "@Id, @FlagId, @Type, @Severity, @Metric, @BaselineValue, @ObservedValue, @ChangePercent, @Confidence, @PValue, @Message, @Status, @DetectedAt, "
+        + "@AcknowledgedAt, @AcknowledgedBy, @ResolvedAt, @ChangeId, @Variant, @AcknowledgedByKeyId, @AcknowledgedByName";
+
+    /// <summary>An <c>anomalies</c> row as stored (times as Unix ms).</summary>
+    private sealed class AnomalyRow
     {
-        await using var cmd = conn.Command(tx, $"""
-            INSERT INTO anomalies({Columns})
-            VALUES ($id, $flag, $type, $sev, $metric, $base, $obs, $pct, $conf, $p, $msg, $status, $detected, $ackAt, $ackBy, $resolved, $change, $variant, $ackKey, $ackName)
-            """);
-        Bind(cmd, a);
-        await cmd.ExecuteNonQueryAsync(ct);
+        public string Id { get; set; } = "";
+        public string FlagId { get; set; } = "";
+        public string Type { get; set; } = "";
+        public string Severity { get; set; } = "";
+        public string Metric { get; set; } = "";
+        public double BaselineValue { get; set; }
+        public double ObservedValue { get; set; }
+        public double ChangePercent { get; set; }
+        public double Confidence { get; set; }
+        public double PValue { get; set; }
+        public string Message { get; set; } = "";
+        public string Status { get; set; } = "";
+        public long DetectedAt { get; set; }
+        public long? AcknowledgedAt { get; set; }
+        public string? AcknowledgedBy { get; set; }
+        public long? ResolvedAt { get; set; }
+        public string? ChangeId { get; set; }
+        public string? Variant { get; set; }
+        public string? AcknowledgedByKeyId { get; set; }
+        public string? AcknowledgedByName { get; set; }
+
+        public static AnomalyRow From(Anomaly a) => new()
+        {
+            Id = a.Id, FlagId = a.FlagId, Type = a.Type, Severity = a.Severity, Metric = a.Metric, BaselineValue = a.BaselineValue,
+            ObservedValue = a.ObservedValue, ChangePercent = a.ChangePercent, Confidence = a.Confidence, PValue = a.PValue,
+            Message = a.Message, Status = a.Status, DetectedAt = Time.ToMs(a.DetectedAt),
+            AcknowledgedAt = a.AcknowledgedAt is { } ack ? Time.ToMs(ack) : null, AcknowledgedBy = a.AcknowledgedBy,
+            ResolvedAt = a.ResolvedAt is { } res ? Time.ToMs(res) : null, ChangeId = a.ChangeId, Variant = a.Variant,
+            AcknowledgedByKeyId = a.ActorKeyId, AcknowledgedByName = a.ActorName,
+        };
+
+        public Anomaly ToAnomaly() => new()
+        {
+            Id = Id, FlagId = FlagId, Type = Type, Severity = Severity, Metric = Metric, BaselineValue = BaselineValue,
+            ObservedValue = ObservedValue, ChangePercent = ChangePercent, Confidence = Confidence, PValue = PValue, Message = Message,
+            Status = Status, DetectedAt = Time.FromMs(DetectedAt), AcknowledgedAt = Time.FromMs(AcknowledgedAt), AcknowledgedBy = AcknowledgedBy,
+            ResolvedAt = Time.FromMs(ResolvedAt), ChangeId = ChangeId, Variant = Variant, ActorKeyId = AcknowledgedByKeyId,
+            ActorName = AcknowledgedByName,
+        };
     }
+
+    public static Task InsertAsync(DbConnection conn, DbTransaction? tx, Anomaly a, CancellationToken ct) =>
+        conn.ExecAsync(tx, $"INSERT INTO anomalies({Columns}) VALUES ({Values})", AnomalyRow.From(a), ct);
 
     /// <summary>Writes the mutable part of an anomaly (status, severity, observation, times).</summary>
-    public static async Task UpdateAsync(SqliteConnection conn, SqliteTransaction? tx, Anomaly a, CancellationToken ct)
-    {
-        await using var cmd = conn.Command(tx, """
-            UPDATE anomalies SET severity = $sev, observed_value = $obs, change_percent = $pct, confidence = $conf, p_value = $p,
-                message = $msg, status = $status, acknowledged_at = $ackAt, acknowledged_by = $ackBy, resolved_at = $resolved,
-                acknowledged_by_key_id = $ackKey, acknowledged_by_name = $ackName
-            WHERE id = $id
-            """);
-        Bind(cmd, a);
-        await cmd.ExecuteNonQueryAsync(ct);
-    }
+    public static Task UpdateAsync(DbConnection conn, DbTransaction? tx, Anomaly a, CancellationToken ct) =>
+        conn.ExecAsync(tx, """
+            UPDATE anomalies SET severity = @Severity, observed_value = @ObservedValue, change_percent = @ChangePercent,
+                confidence = @Confidence, p_value = @PValue, message = @Message, status = @Status, acknowledged_at = @AcknowledgedAt,
+                acknowledged_by = @AcknowledgedBy, resolved_at = @ResolvedAt,
+                acknowledged_by_key_id = @AcknowledgedByKeyId, acknowledged_by_name = @AcknowledgedByName
+            WHERE id = @Id
+            """, AnomalyRow.From(a), ct);
 
-    private static void Bind(SqliteCommand cmd, Anomaly a) => cmd
-        .With("$id", a.Id).With("$flag", a.FlagId).With("$type", a.Type).With("$sev", a.Severity).With("$metric", a.Metric)
-        .With("$base", a.BaselineValue).With("$obs", a.ObservedValue).With("$pct", a.ChangePercent)
-        .With("$conf", a.Confidence).With("$p", a.PValue).With("$msg", a.Message).With("$status", a.Status)
-        .With("$detected", Time.ToMs(a.DetectedAt))
-        .With("$ackAt", a.AcknowledgedAt is { } ack ? Time.ToMs(ack) : null).With("$ackBy", a.AcknowledgedBy)
-        .With("$resolved", a.ResolvedAt is { } res ? Time.ToMs(res) : null).With("$change", a.ChangeId).With("$variant", a.Variant)
-        .With("$ackKey", a.ActorKeyId).With("$ackName", a.ActorName);
-
-    public static async Task<Anomaly?> GetAsync(SqliteConnection conn, SqliteTransaction? tx, string id, CancellationToken ct)
-    {
-        await using var cmd = conn.Command(tx, $"SELECT {Columns} FROM anomalies WHERE id = $id").With("$id", id);
-        return await cmd.FirstOrDefaultAsync(Read, ct);
-    }
+    public static async Task<Anomaly?> GetAsync(DbConnection conn, DbTransaction? tx, string id, CancellationToken ct) =>
+        (await conn.FirstOrDefaultAsync<AnomalyRow>(tx, $"SELECT {Columns} FROM anomalies WHERE id = @id", new { id }, ct))?.ToAnomaly();
 
     /// <summary>Open (active or acknowledged) anomalies of one flag, or of all flags when flagId is null.</summary>
-    public static async Task<List<Anomaly>> OpenAsync(SqliteConnection conn, SqliteTransaction? tx, string? flagId, CancellationToken ct)
-    {
-        await using var cmd = conn.Command(tx, $"""
+    public static async Task<List<Anomaly>> OpenAsync(DbConnection conn, DbTransaction? tx, string? flagId, CancellationToken ct) =>
+        (await conn.ListAsync<AnomalyRow>(tx, $"""
             SELECT {Columns} FROM anomalies
-            WHERE status IN ($active, $acknowledged) AND ($flag IS NULL OR flag_id = $flag)
+            WHERE status IN (@active, @acknowledged) AND (@flagId IS NULL OR flag_id = @flagId)
             ORDER BY id DESC
-            """).With("$active", AnomalyStatuses.Active).With("$acknowledged", AnomalyStatuses.Acknowledged).With("$flag", flagId);
-        return await cmd.ListAsync(Read, ct);
-    }
+            """, new { active = AnomalyStatuses.Active, acknowledged = AnomalyStatuses.Acknowledged, flagId }, ct))
+        .ConvertAll(r => r.ToAnomaly());
 
     /// <summary>Newest first; keyset on id.</summary>
-    public static async Task<List<Anomaly>> ListAsync(SqliteConnection conn, string? flagId, IReadOnlyCollection<string>? statuses,
+    public static async Task<List<Anomaly>> ListAsync(DbConnection conn, string? flagId, IReadOnlyCollection<string>? statuses,
         string? type, string? beforeId, int take, CancellationToken ct)
     {
-        var statusFilter = statuses is { Count: > 0 }
-            ? $"AND status IN ({string.Join(", ", statuses.Select((_, i) => "$s" + i))})"
-            : "";
-        await using var cmd = conn.Command(null, $"""
+        // Dapper expands "IN @statuses" to one parameter per value on SQLite; PostgreSQL takes the array as it is
+        var statusFilter = statuses is { Count: > 0 } ? conn.Pick("AND status IN @statuses", "AND status = ANY(@statuses)") : "";
+        var rows = await conn.ListAsync<AnomalyRow>(null, $"""
             SELECT {Columns} FROM anomalies
-            WHERE ($flag IS NULL OR flag_id = $flag) AND ($type IS NULL OR type = $type) AND ($before IS NULL OR id < $before)
+            WHERE (@flagId IS NULL OR flag_id = @flagId) AND (@type IS NULL OR type = @type) AND (@before IS NULL OR id < @before)
             {statusFilter}
-            ORDER BY id DESC LIMIT $take
-            """).With("$flag", flagId).With("$type", type).With("$before", beforeId).With("$take", take);
-        var i = 0;
-        foreach (var s in statuses ?? []) cmd.With("$s" + i++, s);
-        return await cmd.ListAsync(Read, ct);
+            ORDER BY id DESC LIMIT @take
+            """, new { flagId, type, before = beforeId, take, statuses = statuses?.ToArray() ?? [] }, ct);
+        return rows.ConvertAll(r => r.ToAnomaly());
     }
-
-    public static Anomaly Read(SqliteDataReader r) => new()
-    {
-        Id = r.GetString(0),
-        FlagId = r.GetString(1),
-        Type = r.GetString(2),
-        Severity = r.GetString(3),
-        Metric = r.GetString(4),
-        BaselineValue = r.GetDouble(5),
-        ObservedValue = r.GetDouble(6),
-        ChangePercent = r.GetDouble(7),
-        Confidence = r.GetDouble(8),
-        PValue = r.GetDouble(9),
-        Message = r.GetString(10),
-        Status = r.GetString(11),
-        DetectedAt = Time.FromMs(r.GetInt64(12)),
-        AcknowledgedAt = Time.FromMs(r.LongOrNull(13)),
-        AcknowledgedBy = r.StringOrNull(14),
-        ResolvedAt = Time.FromMs(r.LongOrNull(15)),
-        ChangeId = r.StringOrNull(16),
-        Variant = r.StringOrNull(17),
-        ActorKeyId = r.StringOrNull(18),
-        ActorName = r.StringOrNull(19),
-    };
 }

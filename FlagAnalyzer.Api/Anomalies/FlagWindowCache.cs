@@ -38,7 +38,7 @@ public sealed class FlagWindowCache
         var committed = await AnalysisStore.ReadTokenAsync(s, flagId, ct);
         if (!_entries.TryGetValue(flagId, out var entry) || entry.AnchorId != anchorId || entry.Token is null || entry.Token != committed)
         {
-            var history = AnalysisStore.NewestSamples(s, flagId, MetricHistory.MaxSamples);
+            var history = await AnalysisStore.NewestSamplesAsync(s, flagId, MetricHistory.MaxSamples, ct);
             entry = new Entry(anchorId, FlagWindow.Build(anchor?.Timestamp, history));
             Interlocked.Increment(ref _rebuilds);
         }

@@ -1,6 +1,6 @@
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace FlagAnalyzer.Api.Assistant;
 
@@ -22,63 +22,68 @@ public static class ChatRoles
     public const string Assistant = "assistant";
 }
 
-/// <summary>SQL for <c>chat_sessions</c> and <c>conversations</c>.</summary>
+/// <summary>SQL for <c>chat_sessions</c> and <c>conversations</c>, the one place that knows their columns.</summary>
 public static class ChatStore
 {
-    /// <summary>The session's newest <paramref name="take"/> messages, oldest first.</summary>
-    public static async Task<List<ChatMessageRecord>> RecentAsync(SqliteConnection conn, string sessionId, int take, CancellationToken ct)
+    private const string MessageColumns = "message_id, role, content, source, created_at, actor_key_id, actor_name";
+
+    /// <summary>A <c>conversations</c> row as read (time as Unix ms).</summary>
+    private sealed class MessageRow
     {
-        await using var cmd = conn.Command(null, """
-            SELECT * FROM (
-                SELECT message_id, role, content, source, created_at, actor_key_id, actor_name, id FROM conversations
-                WHERE session_id = $s ORDER BY id DESC LIMIT $take)
-            ORDER BY id
-            """).With("$s", sessionId).With("$take", take);
-        return await cmd.ListAsync(Read, ct);
+        public string? MessageId { get; set; }
+        public string Role { get; set; } = "";
+        public string Content { get; set; } = "";
+        public string? Source { get; set; }
+        public long CreatedAt { get; set; }
+        public string? ActorKeyId { get; set; }
+        public string? ActorName { get; set; }
+
+        public ChatMessageRecord ToRecord() => new(MessageId ?? "", Role, Content, Source, Time.FromMs(CreatedAt))
+        {
+            ActorKeyId = ActorKeyId,
+            ActorName = ActorName,
+        };
     }
 
-    public static async Task<Conversation?> GetAsync(SqliteConnection conn, string sessionId, CancellationToken ct)
+    private sealed class SessionRow
     {
-        DateTimeOffset created, updated;
-        await using (var cmd = conn.Command(null, "SELECT created_at, updated_at FROM chat_sessions WHERE session_id = $s").With("$s", sessionId))
-        await using (var r = await cmd.ExecuteReaderAsync(ct))
-        {
-            if (!await r.ReadAsync(ct)) return null;
-            created = Time.FromMs(r.GetInt64(0));
-            updated = Time.FromMs(r.GetInt64(1));
-        }
-        await using var list = conn.Command(null, """
-            SELECT message_id, role, content, source, created_at, actor_key_id, actor_name FROM conversations WHERE session_id = $s ORDER BY id
-            """).With("$s", sessionId);
-        return new Conversation(sessionId, created, updated, await list.ListAsync(Read, ct));
+        public long CreatedAt { get; set; }
+        public long UpdatedAt { get; set; }
+    }
+
+    /// <summary>The session's newest <paramref name="take"/> messages, oldest first.</summary>
+    public static async Task<List<ChatMessageRecord>> RecentAsync(DbConnection conn, string sessionId, int take, CancellationToken ct) =>
+        (await conn.ListAsync<MessageRow>(null, $"""
+            SELECT {MessageColumns} FROM (
+                SELECT {MessageColumns}, id FROM conversations
+                WHERE session_id = @sessionId ORDER BY id DESC LIMIT @take) AS recent
+            ORDER BY id
+            """, new { sessionId, take }, ct)).ConvertAll(r => r.ToRecord());
+
+    public static async Task<Conversation?> GetAsync(DbConnection conn, string sessionId, CancellationToken ct)
+    {
+        var session = await conn.FirstOrDefaultAsync<SessionRow>(null,
+            "SELECT created_at, updated_at FROM chat_sessions WHERE session_id = @sessionId", new { sessionId }, ct);
+        if (session is null) return null;
+        var messages = await conn.ListAsync<MessageRow>(null,
+            $"SELECT {MessageColumns} FROM conversations WHERE session_id = @sessionId ORDER BY id", new { sessionId }, ct);
+        return new Conversation(sessionId, Time.FromMs(session.CreatedAt), Time.FromMs(session.UpdatedAt), messages.ConvertAll(r => r.ToRecord()));
     }
 
     /// <summary>Creates the session when new and appends the messages, in the caller's transaction.</summary>
     public static async Task AppendAsync(WriteScope s, string sessionId, IReadOnlyList<ChatMessageRecord> messages, CancellationToken ct)
     {
-        var now = messages.Max(m => m.CreatedAt);
-        await using (var cmd = s.Command("""
-            INSERT INTO chat_sessions(session_id, created_at, updated_at) VALUES ($s, $created, $now)
+        await s.ExecAsync("""
+            INSERT INTO chat_sessions(session_id, created_at, updated_at) VALUES (@sessionId, @created, @now)
             ON CONFLICT(session_id) DO UPDATE SET updated_at = excluded.updated_at
-            """).With("$s", sessionId).With("$created", Time.ToMs(messages.Min(m => m.CreatedAt))).With("$now", Time.ToMs(now)))
-            await cmd.ExecuteNonQueryAsync(ct);
+            """, new { sessionId, created = Time.ToMs(messages.Min(m => m.CreatedAt)), now = Time.ToMs(messages.Max(m => m.CreatedAt)) }, ct);
 
-        foreach (var m in messages)
-        {
-            await using var cmd = s.Command("""
-                INSERT INTO conversations(session_id, role, content, created_at, message_id, source, actor_key_id, actor_name)
-                VALUES ($s, $role, $content, $created, $mid, $source, $actorKey, $actorName)
-                """).With("$s", sessionId).With("$role", m.Role).With("$content", m.Content)
-                .With("$created", Time.ToMs(m.CreatedAt)).With("$mid", m.MessageId).With("$source", m.Source)
-                .With("$actorKey", m.ActorKeyId).With("$actorName", m.ActorName);
-            await cmd.ExecuteNonQueryAsync(ct);
-        }
+        await s.ExecAsync($"""
+            INSERT INTO conversations(session_id, {MessageColumns})
+            VALUES (@SessionId, @MessageId, @Role, @Content, @Source, @CreatedAt, @ActorKeyId, @ActorName)
+            """, messages.Select(m => new
+            {
+                SessionId = sessionId, m.MessageId, m.Role, m.Content, m.Source, CreatedAt = Time.ToMs(m.CreatedAt), m.ActorKeyId, m.ActorName,
+            }), ct);
     }
-
-    private static ChatMessageRecord Read(SqliteDataReader r) => new(
-        r.StringOrNull(0) ?? "", r.GetString(1), r.GetString(2), r.StringOrNull(3), Time.FromMs(r.GetInt64(4)))
-    {
-        ActorKeyId = r.StringOrNull(5),
-        ActorName = r.StringOrNull(6),
-    };
 }

@@ -105,7 +105,33 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         await FlagStore.KeyTakenAsync(s.Connection, s.Transaction, flag.Key, exceptId, ct)
             ? $"A flag with key '{flag.Key}' already exists." : null;
 
-    public async Task<FlagWriteResult> CreateAsync(CreateFlagCommand command, CancellationToken ct)
+    /// <summary>
+    /// The unique indexes on name and key are the backstop behind the checks each write makes first inside its serialised
+    /// transaction: if one refuses a write anyway (SQLite's constraint error, PostgreSQL's 23505), the answer is the same
+    /// 409 and nothing is written.
+    /// </summary>
+    private static async Task<FlagWriteResult> UniqueOrTakenAsync(Func<Task<FlagWriteResult>> write, string detail)
+    {
+        try
+        {
+            return await write();
+        }
+        catch (Exception e) when (Sql.IsUniqueViolation(e))
+        {
+            return new FlagWriteResult.NameTaken(detail);
+        }
+    }
+
+    public Task<FlagWriteResult> CreateAsync(CreateFlagCommand command, CancellationToken ct) =>
+        UniqueOrTakenAsync(() => CreateCoreAsync(command, ct), $"A flag named '{command.Flag.Name}' or with its key already exists.");
+
+    public Task<FlagWriteResult> PatchAsync(PatchFlagCommand command, CancellationToken ct) =>
+        UniqueOrTakenAsync(() => PatchCoreAsync(command, ct), "Another flag already has this name or key.");
+
+    public Task<FlagWriteResult> RecordChangeAsync(RecordChangeCommand command, CancellationToken ct) =>
+        UniqueOrTakenAsync(() => RecordChangeCoreAsync(command, ct), "Another flag already has this name or key.");
+
+    private async Task<FlagWriteResult> CreateCoreAsync(CreateFlagCommand command, CancellationToken ct)
     {
         var (r, changedBy) = (command.Flag, command.ChangedBy);
         var now = clock.GetUtcNow();
@@ -148,7 +174,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         return new FlagWriteResult.Done(flag, m.Change);
     }
 
-    public async Task<FlagWriteResult> PatchAsync(PatchFlagCommand command, CancellationToken ct)
+    private async Task<FlagWriteResult> PatchCoreAsync(PatchFlagCommand command, CancellationToken ct)
     {
         var (idOrName, p, ifMatch, changedBy) = command;
         FlagMutation? m;
@@ -201,7 +227,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
     /// (<see cref="FlagWriteResult.Contradiction"/>), and a change that changes nothing writes no row, no prediction,
     /// and so moves no detection baseline (<see cref="FlagWriteResult.Done"/> without a change).
     /// </summary>
-    public async Task<FlagWriteResult> RecordChangeAsync(RecordChangeCommand command, CancellationToken ct)
+    private async Task<FlagWriteResult> RecordChangeCoreAsync(RecordChangeCommand command, CancellationToken ct)
     {
         var (r, patch) = command;
         FlagMutation m;

@@ -1,14 +1,56 @@
+using System.Data.Common;
 using FlagAnalyzer.Api.Common;
-using FlagAnalyzer.Api.Storage;
-using Microsoft.Data.Sqlite;
 using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Storage;
+using Npgsql;
+using NpgsqlTypes;
 
 namespace FlagAnalyzer.Api.Metrics;
 
+/// <summary>SQL for <c>impact_metrics</c>, the one place that knows its columns (<see cref="SampleRow"/>).</summary>
 public static class MetricStore
 {
-    private const string Columns =
+    /// <summary>Every column, for reads.</summary>
+    public const string Columns =
         "id, flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant";
+
+    private const string InsertColumns =
+        "flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant";
+
+    private const string InsertSql = $"""
+        INSERT INTO impact_metrics({InsertColumns})
+        VALUES (@FlagId, @Timestamp, @Cohort, @ErrorRate, @LatencyP50, @LatencyP99, @RequestCount, @ConversionRate, @UserSatisfactionScore, @Variant)
+        """;
+
+    /// <summary>An <c>impact_metrics</c> row as stored (time as Unix ms).</summary>
+    public sealed class SampleRow
+    {
+        public long Id { get; set; }
+        public string FlagId { get; set; } = "";
+        public long Timestamp { get; set; }
+        public string? Cohort { get; set; }
+        public double ErrorRate { get; set; }
+        public double LatencyP50 { get; set; }
+        public double LatencyP99 { get; set; }
+        public long RequestCount { get; set; }
+        public double? ConversionRate { get; set; }
+        public double? UserSatisfactionScore { get; set; }
+        public string? Variant { get; set; }
+
+        public static SampleRow From(MetricSample m) => new()
+        {
+            Id = m.Id, FlagId = m.FlagId, Timestamp = Time.ToMs(m.Timestamp), Cohort = m.Cohort, ErrorRate = m.ErrorRate,
+            LatencyP50 = m.LatencyP50, LatencyP99 = m.LatencyP99, RequestCount = m.RequestCount, ConversionRate = m.ConversionRate,
+            UserSatisfactionScore = m.UserSatisfactionScore, Variant = m.Variant,
+        };
+
+        public MetricSample ToSample() => new()
+        {
+            Id = Id, FlagId = FlagId, Timestamp = Time.FromMs(Timestamp), Cohort = Cohort, ErrorRate = ErrorRate, LatencyP50 = LatencyP50,
+            LatencyP99 = LatencyP99, RequestCount = RequestCount, ConversionRate = ConversionRate,
+            UserSatisfactionScore = UserSatisfactionScore, Variant = Variant,
+        };
+    }
 
     /// <summary>
     /// The id of each flag id or name that names a flag, read inside the caller's write transaction (so a delete
@@ -18,108 +60,108 @@ public static class MetricStore
     public static async Task<Dictionary<string, string>> ResolveFlagIdsAsync(WriteScope scope, IEnumerable<string> keys, CancellationToken ct)
     {
         var ids = new Dictionary<string, string>(StringComparer.Ordinal);
-        await using var cmd = scope.Command("SELECT id FROM feature_flags WHERE id = $k UNION ALL SELECT id FROM feature_flags WHERE name = $k LIMIT 1");
-        var k = cmd.Parameters.Add("$k", SqliteType.Text);
         foreach (var key in keys)
         {
-            k.Value = key;
-            if (await cmd.ExecuteScalarAsync(ct) is string id) ids[key] = id;
+            var id = await scope.ScalarAsync<string>(
+                "SELECT id FROM feature_flags WHERE id = @key UNION ALL SELECT id FROM feature_flags WHERE name = @key LIMIT 1", new { key }, ct);
+            if (id is not null) ids[key] = id;
         }
         return ids;
     }
 
     /// <summary>
-    /// Inserts the samples with one prepared statement inside the caller's write transaction and returns them
-    /// with their ids. Ids are rowids: the write transaction holds SQLite's only write lock, so the rows of
-    /// one batch get consecutive rowids ending at <c>last_insert_rowid()</c>.
+    /// Inserts the samples inside the caller's write transaction and returns them with their ids. SQLite: one
+    /// statement run per row, ids are rowids — the write transaction holds SQLite's only write lock, so the rows of
+    /// one batch get consecutive rowids ending at <c>last_insert_rowid()</c>. PostgreSQL: ids drawn from the identity
+    /// sequence first, then every row in one binary COPY.
     /// </summary>
-    public static List<MetricSample> Insert(WriteScope scope, IReadOnlyList<MetricSample> samples)
+    public static async Task<List<MetricSample>> InsertAsync(WriteScope scope, IReadOnlyList<MetricSample> samples, CancellationToken ct)
     {
-        using var cmd = scope.Command("""
-            INSERT INTO impact_metrics(flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant)
-            VALUES ($f, $t, $c, $e, $p50, $p99, $n, $cr, $s, $v)
-            """);
-        var f = cmd.Parameters.Add("$f", SqliteType.Text);
-        var t = cmd.Parameters.Add("$t", SqliteType.Integer);
-        var c = cmd.Parameters.Add("$c", SqliteType.Text);
-        var e = cmd.Parameters.Add("$e", SqliteType.Real);
-        var p50 = cmd.Parameters.Add("$p50", SqliteType.Real);
-        var p99 = cmd.Parameters.Add("$p99", SqliteType.Real);
-        var n = cmd.Parameters.Add("$n", SqliteType.Integer);
-        var cr = cmd.Parameters.Add("$cr", SqliteType.Real);
-        var s = cmd.Parameters.Add("$s", SqliteType.Real);
-        var v = cmd.Parameters.Add("$v", SqliteType.Text);
-        cmd.Prepare();
-
-        foreach (var m in samples)
+        if (samples.Count == 0) return [];
+        if (scope.Connection is not NpgsqlConnection pg)
         {
-            f.Value = m.FlagId;
-            t.Value = Time.ToMs(m.Timestamp);
-            c.Value = (object?)m.Cohort ?? DBNull.Value;
-            e.Value = m.ErrorRate;
-            p50.Value = m.LatencyP50;
-            p99.Value = m.LatencyP99;
-            n.Value = m.RequestCount;
-            cr.Value = (object?)m.ConversionRate ?? DBNull.Value;
-            s.Value = (object?)m.UserSatisfactionScore ?? DBNull.Value;
-            v.Value = (object?)m.Variant ?? DBNull.Value;
-            cmd.ExecuteNonQuery();
+            await scope.ExecAsync(InsertSql, samples.Select(SampleRow.From), ct);
+            return WithRowIds(samples, await scope.ScalarAsync<long>("SELECT last_insert_rowid()", null, ct));
         }
 
-        using var last = scope.Command("SELECT last_insert_rowid()");
-        var lastId = (long)last.ExecuteScalar()!;
+        var ids = await scope.ListAsync<long>(NextIdsSql, new { n = samples.Count }, ct);
+        var stored = new List<MetricSample>(samples.Count);
+        for (var i = 0; i < samples.Count; i++) stored.Add(samples[i] with { Id = ids[i] });
+        await using var copy = await pg.BeginBinaryImportAsync(CopySql, ct);
+        foreach (var m in stored)
+        {
+            await copy.StartRowAsync(ct);
+            await copy.WriteAsync(m.Id, NpgsqlDbType.Bigint, ct);
+            await copy.WriteAsync(m.FlagId, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(Time.ToMs(m.Timestamp), NpgsqlDbType.Bigint, ct);
+            await WriteNullableAsync(copy, m.Cohort, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(m.ErrorRate, NpgsqlDbType.Double, ct);
+            await copy.WriteAsync(m.LatencyP50, NpgsqlDbType.Double, ct);
+            await copy.WriteAsync(m.LatencyP99, NpgsqlDbType.Double, ct);
+            await copy.WriteAsync(m.RequestCount, NpgsqlDbType.Bigint, ct);
+            await WriteNullableAsync(copy, m.ConversionRate, NpgsqlDbType.Double, ct);
+            await WriteNullableAsync(copy, m.UserSatisfactionScore, NpgsqlDbType.Double, ct);
+            await WriteNullableAsync(copy, m.Variant, NpgsqlDbType.Text, ct);
+        }
+        await copy.CompleteAsync(ct);
+        return stored;
+    }
+
+    /// <summary><see cref="InsertAsync"/> for callers without a task (tests and benchmarks that seed a window).</summary>
+    public static List<MetricSample> Insert(WriteScope scope, IReadOnlyList<MetricSample> samples) =>
+        InsertAsync(scope, samples, CancellationToken.None).GetAwaiter().GetResult();
+
+    private const string NextIdsSql = "SELECT nextval(pg_get_serial_sequence('impact_metrics', 'id')) FROM generate_series(1, @n) ORDER BY 1";
+
+    private const string CopySql = $"COPY impact_metrics ({Columns}) FROM STDIN (FORMAT BINARY)";
+
+    private static List<MetricSample> WithRowIds(IReadOnlyList<MetricSample> samples, long lastId)
+    {
         var stored = new List<MetricSample>(samples.Count);
         var firstId = lastId - samples.Count + 1;
         for (var i = 0; i < samples.Count; i++) stored.Add(samples[i] with { Id = firstId + i });
         return stored;
     }
 
+    private static Task WriteNullableAsync<T>(NpgsqlBinaryImporter copy, T? value, NpgsqlDbType type, CancellationToken ct) where T : class =>
+        value is null ? copy.WriteNullAsync(ct) : copy.WriteAsync(value, type, ct);
+
+    private static Task WriteNullableAsync(NpgsqlBinaryImporter copy, double? value, NpgsqlDbType type, CancellationToken ct) =>
+        value is { } v ? copy.WriteAsync(v, type, ct) : copy.WriteNullAsync(ct);
+
     /// <summary>A flag's samples in time order, optionally within [since, until), after a keyset position.</summary>
-    public static async Task<List<MetricSample>> ListAsync(SqliteConnection conn, SqliteTransaction? tx, string flagId,
+    public static async Task<List<MetricSample>> ListAsync(DbConnection conn, DbTransaction? tx, string flagId,
         DateTimeOffset? since, DateTimeOffset? until, string? cohort, (long Ts, long Id)? after, int limit, CancellationToken ct)
     {
-        await using var cmd = conn.Command(tx, $"""
+        var rows = await conn.ListAsync<SampleRow>(tx, $"""
             SELECT {Columns} FROM impact_metrics
-            WHERE flag_id = $f
-              AND ($since IS NULL OR timestamp >= $since)
-              AND ($until IS NULL OR timestamp < $until)
-              AND ($cohort IS NULL OR cohort = $cohort)
-              AND ($ats IS NULL OR timestamp > $ats OR (timestamp = $ats AND id > $aid))
+            WHERE flag_id = @flagId
+              AND (@since IS NULL OR timestamp >= @since)
+              AND (@until IS NULL OR timestamp < @until)
+              AND (@cohort IS NULL OR cohort = @cohort)
+              AND (@afterTs IS NULL OR timestamp > @afterTs OR (timestamp = @afterTs AND id > @afterId))
             ORDER BY timestamp, id
-            LIMIT $limit
-            """)
-            .With("$f", flagId)
-            .With("$since", since is { } s ? Time.ToMs(s) : null)
-            .With("$until", until is { } u ? Time.ToMs(u) : null)
-            .With("$cohort", cohort)
-            .With("$ats", after?.Ts)
-            .With("$aid", after?.Id)
-            .With("$limit", limit);
-        return await cmd.ListAsync(Read, ct);
+            LIMIT @limit
+            """, new
+            {
+                flagId,
+                since = since is { } s ? Time.ToMs(s) : (long?)null,
+                until = until is { } u ? Time.ToMs(u) : (long?)null,
+                cohort,
+                afterTs = after?.Ts,
+                afterId = after?.Id,
+                limit,
+            }, ct);
+        return rows.ConvertAll(r => r.ToSample());
     }
 
     /// <summary>The newest <paramref name="max"/> samples of a flag, returned oldest first.</summary>
-    public static async Task<List<MetricSample>> RecentAsync(SqliteConnection conn, SqliteTransaction? tx, string flagId, int max, CancellationToken ct)
+    public static async Task<List<MetricSample>> RecentAsync(DbConnection conn, DbTransaction? tx, string flagId, int max, CancellationToken ct)
     {
-        await using var cmd = conn.Command(tx, $"""
-            SELECT * FROM (SELECT {Columns} FROM impact_metrics WHERE flag_id = $f ORDER BY timestamp DESC, id DESC LIMIT $max)
+        var rows = await conn.ListAsync<SampleRow>(tx, $"""
+            SELECT * FROM (SELECT {Columns} FROM impact_metrics WHERE flag_id = @flagId ORDER BY timestamp DESC, id DESC LIMIT @max) AS recent
             ORDER BY timestamp, id
-            """).With("$f", flagId).With("$max", max);
-        return await cmd.ListAsync(Read, ct);
+            """, new { flagId, max }, ct);
+        return rows.ConvertAll(r => r.ToSample());
     }
-
-    public static MetricSample Read(SqliteDataReader r) => new()
-    {
-        Id = r.GetInt64(0),
-        FlagId = r.GetString(1),
-        Timestamp = Time.FromMs(r.GetInt64(2)),
-        Cohort = r.StringOrNull(3),
-        ErrorRate = r.GetDouble(4),
-        LatencyP50 = r.GetDouble(5),
-        LatencyP99 = r.GetDouble(6),
-        RequestCount = r.GetInt64(7),
-        ConversionRate = r.DoubleOrNull(8),
-        UserSatisfactionScore = r.DoubleOrNull(9),
-        Variant = r.StringOrNull(10),
-    };
 }

@@ -88,7 +88,7 @@ public sealed class MetricsService : IAsyncDisposable
                 spans[r] = (start, given.Count, flagIds);
             }
             if (samples.Count == 0) return results;
-            stored = MetricStore.Insert(scope, samples);
+            stored = await MetricStore.InsertAsync(scope, samples, ct);
             detected = await _detection.DetectAsync(scope, stored.Select(m => m.FlagId).Distinct().ToList(), stored, ct);
             await scope.CommitAsync(ct);
         }

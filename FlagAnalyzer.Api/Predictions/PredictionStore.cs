@@ -1,85 +1,95 @@
+using System.Data.Common;
 using System.Text.Json.Nodes;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace FlagAnalyzer.Api.Predictions;
 
+/// <summary>SQL for <c>predictions</c>, the one place that knows its columns (<see cref="PredictionRow"/>).</summary>
 public static class PredictionStore
 {
     private const string Columns =
-        "id, flag_id, change_id, risk_level, risk_score, error_rate_change, latency_change, user_impact, recommendations, confidence, reasoning, evidence, source, created_at, updated_at";
+        "id, flag_id, change_id, risk_level, risk_score, error_rate_change, latency_change, user_impact, recommendations, confidence, reasoning, "
+        + "evidence, source, created_at, updated_at";
 
-    public static async Task InsertAsync(SqliteConnection conn, SqliteTransaction? tx, Prediction p, CancellationToken ct)
+    private const string Values =
+        "@Id, @FlagId, @ChangeId, @RiskLevel, @RiskScore, @ErrorRateChange, @LatencyChange, @UserImpact, @Recommendations, @Confidence, @Reasoning, "
+        + "@Evidence, @Source, @CreatedAt, @UpdatedAt";
+
+    /// <summary>A <c>predictions</c> row as stored (JSON as text, times as Unix ms).</summary>
+    private sealed class PredictionRow
     {
-        await using var cmd = conn.Command(tx, $"""
-            INSERT INTO predictions({Columns})
-            VALUES ($id, $flag, $change, $level, $score, $err, $lat, $impact, $recs, $conf, $reason, $evidence, $source, $created, $updated)
-            """);
-        Bind(cmd, p);
-        await cmd.ExecuteNonQueryAsync(ct);
+        public string Id { get; set; } = "";
+        public string FlagId { get; set; } = "";
+        public string? ChangeId { get; set; }
+        public string RiskLevel { get; set; } = "";
+        public double RiskScore { get; set; }
+        public double ErrorRateChange { get; set; }
+        public double LatencyChange { get; set; }
+        public string UserImpact { get; set; } = "";
+        public string Recommendations { get; set; } = "[]";
+        public double Confidence { get; set; }
+        public string Reasoning { get; set; } = "";
+        public string Evidence { get; set; } = "{}";
+        public string Source { get; set; } = "";
+        public long CreatedAt { get; set; }
+        public long UpdatedAt { get; set; }
+
+        public static PredictionRow From(Prediction p) => new()
+        {
+            Id = p.Id, FlagId = p.FlagId, ChangeId = p.ChangeId, RiskLevel = p.RiskLevel, RiskScore = p.RiskScore,
+            ErrorRateChange = p.PredictedImpact.ErrorRateChange, LatencyChange = p.PredictedImpact.LatencyChange,
+            UserImpact = p.PredictedImpact.UserImpact, Recommendations = Json.Serialize(p.Recommendations), Confidence = p.Confidence,
+            Reasoning = p.Reasoning, Evidence = p.Evidence.ToJsonString(), Source = p.Source,
+            CreatedAt = Time.ToMs(p.CreatedAt), UpdatedAt = Time.ToMs(p.UpdatedAt),
+        };
+
+        public Prediction ToPrediction() => new()
+        {
+            Id = Id, FlagId = FlagId, ChangeId = ChangeId, RiskLevel = RiskLevel, RiskScore = RiskScore,
+            PredictedImpact = WithIntervals(new PredictedImpact(ErrorRateChange, LatencyChange, UserImpact), Evidence, Source),
+            Recommendations = Json.Deserialize<List<string>>(Recommendations) ?? [], Confidence = Confidence, Reasoning = Reasoning,
+            Evidence = JsonNode.Parse(Evidence) as JsonObject ?? [], Source = Source,
+            CreatedAt = Time.FromMs(CreatedAt), UpdatedAt = Time.FromMs(UpdatedAt),
+        };
     }
+
+    public static Task InsertAsync(DbConnection conn, DbTransaction? tx, Prediction p, CancellationToken ct) =>
+        conn.ExecAsync(tx, $"INSERT INTO predictions({Columns}) VALUES ({Values})", PredictionRow.From(p), ct);
 
     /// <summary>Replaces the verdict of a stored prediction (the LLM's refinement); ids and creation time stay.</summary>
-    public static async Task<bool> UpdateAsync(SqliteConnection conn, SqliteTransaction? tx, Prediction p, CancellationToken ct)
-    {
-        await using var cmd = conn.Command(tx, """
-            UPDATE predictions SET risk_level = $level, risk_score = $score, error_rate_change = $err, latency_change = $lat,
-                user_impact = $impact, recommendations = $recs, confidence = $conf, reasoning = $reason, evidence = $evidence,
-                source = $source, updated_at = $updated
-            WHERE id = $id
-            """);
-        Bind(cmd, p);
-        return await cmd.ExecuteNonQueryAsync(ct) == 1;
-    }
+    public static async Task<bool> UpdateAsync(DbConnection conn, DbTransaction? tx, Prediction p, CancellationToken ct) =>
+        await conn.ExecAsync(tx, """
+            UPDATE predictions SET risk_level = @RiskLevel, risk_score = @RiskScore, error_rate_change = @ErrorRateChange,
+                latency_change = @LatencyChange, user_impact = @UserImpact, recommendations = @Recommendations, confidence = @Confidence,
+                reasoning = @Reasoning, evidence = @Evidence, source = @Source, updated_at = @UpdatedAt
+            WHERE id = @Id
+            """, PredictionRow.From(p), ct) == 1;
 
-    private static void Bind(SqliteCommand cmd, Prediction p) => cmd
-        .With("$id", p.Id).With("$flag", p.FlagId).With("$change", p.ChangeId)
-        .With("$level", p.RiskLevel).With("$score", p.RiskScore)
-        .With("$err", p.PredictedImpact.ErrorRateChange).With("$lat", p.PredictedImpact.LatencyChange)
-        .With("$impact", p.PredictedImpact.UserImpact)
-        .With("$recs", Json.Serialize(p.Recommendations)).With("$conf", p.Confidence)
-        .With("$reason", p.Reasoning).With("$evidence", p.Evidence.ToJsonString())
-        .With("$source", p.Source).With("$created", Time.ToMs(p.CreatedAt)).With("$updated", Time.ToMs(p.UpdatedAt));
+    public static async Task<Prediction?> GetAsync(DbConnection conn, DbTransaction? tx, string id, CancellationToken ct) =>
+        (await conn.FirstOrDefaultAsync<PredictionRow>(tx, $"SELECT {Columns} FROM predictions WHERE id = @id", new { id }, ct))?.ToPrediction();
 
-    public static async Task<Prediction?> GetAsync(SqliteConnection conn, SqliteTransaction? tx, string id, CancellationToken ct)
-    {
-        await using var cmd = conn.Command(tx, $"SELECT {Columns} FROM predictions WHERE id = $id").With("$id", id);
-        return await cmd.FirstOrDefaultAsync(Read, ct);
-    }
-
-    /// <summary>Newest first; keyset on id (ids sort by creation time).</summary>
-    public static async Task<List<Prediction>> ListAsync(SqliteConnection conn, string? flagId, string? riskLevel, string? source,
+    /// <summary>
+    /// Newest first; keyset on id (ids sort by creation time). <c>source=llm</c> means any model: a prefix test that
+    /// reads the same on both stores (SQLite's LIKE ignores case, PostgreSQL's does not).
+    /// </summary>
+    public static async Task<List<Prediction>> ListAsync(DbConnection conn, string? flagId, string? riskLevel, string? source,
         string? beforeId, int take, CancellationToken ct)
     {
-        await using var cmd = conn.Command(null, $"""
+        var rows = await conn.ListAsync<PredictionRow>(null, $"""
             SELECT {Columns} FROM predictions
-            WHERE ($flag IS NULL OR flag_id = $flag)
-              AND ($level IS NULL OR risk_level = $level)
-              AND ($source IS NULL OR source = $source OR ($source = $llm AND source LIKE $llmSources))
-              AND ($before IS NULL OR id < $before)
-            ORDER BY id DESC LIMIT $take
-            """).With("$flag", flagId).With("$level", riskLevel).With("$source", source).With("$before", beforeId).With("$take", take)
-            .With("$llm", PredictionSources.LlmKind).With("$llmSources", PredictionSources.LlmPrefix + "%");
-        return await cmd.ListAsync(Read, ct);
+            WHERE (@flagId IS NULL OR flag_id = @flagId)
+              AND (@riskLevel IS NULL OR risk_level = @riskLevel)
+              AND (@source IS NULL OR source = @source OR (@source = @llm AND substr(source, 1, length(@llmPrefix)) = @llmPrefix))
+              AND (@before IS NULL OR id < @before)
+            ORDER BY id DESC LIMIT @take
+            """, new
+            {
+                flagId, riskLevel, source, before = beforeId, take,
+                llm = PredictionSources.LlmKind, llmPrefix = PredictionSources.LlmPrefix,
+            }, ct);
+        return rows.ConvertAll(r => r.ToPrediction());
     }
-
-    public static Prediction Read(SqliteDataReader r) => new()
-    {
-        Id = r.GetString(0),
-        FlagId = r.GetString(1),
-        ChangeId = r.StringOrNull(2),
-        RiskLevel = r.GetString(3),
-        RiskScore = r.GetDouble(4),
-        PredictedImpact = WithIntervals(new PredictedImpact(r.GetDouble(5), r.GetDouble(6), r.GetString(7)), r.GetString(11), r.GetString(12)),
-        Recommendations = Json.Deserialize<List<string>>(r.GetString(8)) ?? [],
-        Confidence = r.GetDouble(9),
-        Reasoning = r.GetString(10),
-        Evidence = JsonNode.Parse(r.GetString(11)) as JsonObject ?? [],
-        Source = r.GetString(12),
-        CreatedAt = Time.FromMs(r.GetInt64(13)),
-        UpdatedAt = Time.FromMs(r.GetInt64(14)),
-    };
 
     // the intervals live in the evidence (no column of their own); they belong to the statistical estimate only
     private static PredictedImpact WithIntervals(PredictedImpact impact, string evidence, string source)

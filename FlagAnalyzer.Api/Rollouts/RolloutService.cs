@@ -3,7 +3,7 @@ using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Storage;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace FlagAnalyzer.Api.Rollouts;
 
@@ -200,7 +200,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         return decision;
     }
 
-    public static async Task<RolloutEvidence> EvidenceAsync(SqliteConnection conn, SqliteTransaction? tx, RolloutPlan plan, CancellationToken ct) =>
+    public static async Task<RolloutEvidence> EvidenceAsync(DbConnection conn, DbTransaction? tx, RolloutPlan plan, CancellationToken ct) =>
         plan.StartedAt is { } started
             ? new RolloutEvidence(await MetricStore.ListAsync(conn, tx, plan.FlagId, started, null, null, null, MaxSamples, ct))
             : new RolloutEvidence([]);
@@ -255,7 +255,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     private ValueTask PublishAsync(RolloutView view, CancellationToken ct) =>
         live.PublishAsync(new LiveEvent(LiveEventTypes.RolloutUpdated, view, view.FlagId), ct);
 
-    private async Task<RolloutView> ViewAsync(SqliteConnection conn, SqliteTransaction? tx, Flag flag, RolloutPlan plan, CancellationToken ct)
+    private async Task<RolloutView> ViewAsync(DbConnection conn, DbTransaction? tx, Flag flag, RolloutPlan plan, CancellationToken ct)
     {
         // a finished plan keeps showing the verdicts of its evidence (why it rolled back, what it completed on)
         var evaluation = StageMachine.Decide(plan, clock.GetUtcNow(), await EvidenceAsync(conn, tx, plan, ct));

@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace FlagAnalyzer.Api.Rollouts;
 
@@ -50,73 +50,74 @@ public static class ScheduleActions
     };
 }
 
-/// <summary><c>flag_schedules</c>. <see cref="ClaimAsync"/> is the once-only guarantee (a row claim, no leader lease).</summary>
+/// <summary>
+/// <c>flag_schedules</c>, the one place that knows its columns (<see cref="ScheduleRow"/>). <see cref="ClaimAsync"/> is the
+/// once-only guarantee (a row claim, no leader lease).
+/// </summary>
 public static class ScheduleStore
 {
     private const string Columns = "id, flag_id, action, rollout_percentage, run_at, created_by, created_at, fired_at, outcome";
 
-    public static async Task InsertAsync(WriteScope s, FlagSchedule x, CancellationToken ct)
+    /// <summary>A <c>flag_schedules</c> row as stored (action as its name, times as Unix ms).</summary>
+    private sealed class ScheduleRow
     {
-        await using var cmd = s.Command($"INSERT INTO flag_schedules ({Columns}) VALUES ($id, $f, $a, $p, $at, $by, $created, NULL, NULL)")
-            .With("$id", x.Id).With("$f", x.FlagId).With("$a", ScheduleActions.Name(x.Action)).With("$p", x.RolloutPercentage)
-            .With("$at", Time.ToMs(x.At)).With("$by", x.CreatedBy).With("$created", Time.ToMs(x.CreatedAt));
-        await cmd.ExecuteNonQueryAsync(ct);
+        public string Id { get; set; } = "";
+        public string FlagId { get; set; } = "";
+        public string Action { get; set; } = "";
+        public double? RolloutPercentage { get; set; }
+        public long RunAt { get; set; }
+        public string CreatedBy { get; set; } = "";
+        public long CreatedAt { get; set; }
+        public long? FiredAt { get; set; }
+        public string? Outcome { get; set; }
+
+        public FlagSchedule ToSchedule() => new()
+        {
+            Id = Id,
+            FlagId = FlagId,
+            Action = ScheduleActions.Parse(Action) ?? throw new InvalidOperationException($"Unknown schedule action '{Action}'."),
+            RolloutPercentage = RolloutPercentage,
+            At = Time.FromMs(RunAt),
+            CreatedBy = CreatedBy,
+            CreatedAt = Time.FromMs(CreatedAt),
+            FiredAt = Time.FromMs(FiredAt),
+            Outcome = Outcome,
+        };
     }
 
-    public static async Task<List<FlagSchedule>> ForFlagAsync(SqliteConnection conn, string flagId, CancellationToken ct)
-    {
-        await using var cmd = conn.Command(null, $"SELECT {Columns} FROM flag_schedules WHERE flag_id = $f ORDER BY run_at, id LIMIT 500").With("$f", flagId);
-        return await cmd.ListAsync(Read, ct);
-    }
+    public static Task InsertAsync(WriteScope s, FlagSchedule x, CancellationToken ct) =>
+        s.ExecAsync($"INSERT INTO flag_schedules ({Columns}) VALUES (@Id, @FlagId, @Action, @RolloutPercentage, @RunAt, @CreatedBy, @CreatedAt, NULL, NULL)",
+            new
+            {
+                x.Id, x.FlagId, Action = ScheduleActions.Name(x.Action), x.RolloutPercentage, RunAt = Time.ToMs(x.At), x.CreatedBy,
+                CreatedAt = Time.ToMs(x.CreatedAt),
+            }, ct);
 
-    public static async Task<List<FlagSchedule>> DueAsync(SqliteConnection conn, DateTimeOffset now, int limit, CancellationToken ct)
-    {
-        await using var cmd = conn.Command(null, $"SELECT {Columns} FROM flag_schedules WHERE fired_at IS NULL AND run_at <= $now ORDER BY run_at, id LIMIT $limit")
-            .With("$now", Time.ToMs(now)).With("$limit", limit);
-        return await cmd.ListAsync(Read, ct);
-    }
+    public static async Task<List<FlagSchedule>> ForFlagAsync(DbConnection conn, string flagId, CancellationToken ct) =>
+        (await conn.ListAsync<ScheduleRow>(null, $"SELECT {Columns} FROM flag_schedules WHERE flag_id = @flagId ORDER BY run_at, id LIMIT 500",
+            new { flagId }, ct)).ConvertAll(r => r.ToSchedule());
+
+    public static async Task<List<FlagSchedule>> DueAsync(DbConnection conn, DateTimeOffset now, int limit, CancellationToken ct) =>
+        (await conn.ListAsync<ScheduleRow>(null,
+            $"SELECT {Columns} FROM flag_schedules WHERE fired_at IS NULL AND run_at <= @now ORDER BY run_at, id LIMIT @limit",
+            new { now = Time.ToMs(now), limit }, ct)).ConvertAll(r => r.ToSchedule());
 
     /// <summary>
     /// The row claim: marks the schedule fired if nobody has, inside the transaction that applies it. Of two replicas
-    /// racing for one schedule, the second's UPDATE matches no row (SQLite serialises the writers; on PostgreSQL the
-    /// row lock does), so it skips; a rolled-back transaction leaves the schedule unfired for the next tick.
+    /// racing for one schedule, the second's UPDATE matches no row (both stores serialise write transactions: SQLite's
+    /// write lock, PostgreSQL's advisory write lock), so it skips; a rolled-back transaction leaves the schedule unfired
+    /// for the next tick.
     /// </summary>
-    public static async Task<bool> ClaimAsync(WriteScope s, string id, DateTimeOffset now, CancellationToken ct)
-    {
-        await using var cmd = s.Command("UPDATE flag_schedules SET fired_at = $now WHERE id = $id AND fired_at IS NULL")
-            .With("$now", Time.ToMs(now)).With("$id", id);
-        return await cmd.ExecuteNonQueryAsync(ct) == 1;
-    }
+    public static async Task<bool> ClaimAsync(WriteScope s, string id, DateTimeOffset now, CancellationToken ct) =>
+        await s.ExecAsync("UPDATE flag_schedules SET fired_at = @now WHERE id = @id AND fired_at IS NULL", new { now = Time.ToMs(now), id }, ct) == 1;
 
-    public static async Task SetOutcomeAsync(WriteScope s, string id, string outcome, CancellationToken ct)
-    {
-        await using var cmd = s.Command("UPDATE flag_schedules SET outcome = $o WHERE id = $id").With("$o", outcome).With("$id", id);
-        await cmd.ExecuteNonQueryAsync(ct);
-    }
+    public static Task SetOutcomeAsync(WriteScope s, string id, string outcome, CancellationToken ct) =>
+        s.ExecAsync("UPDATE flag_schedules SET outcome = @outcome WHERE id = @id", new { outcome, id }, ct);
 
     /// <summary>Deletes a schedule that has not fired; false when it fired already or does not exist.</summary>
-    public static async Task<bool> DeletePendingAsync(WriteScope s, string flagId, string id, CancellationToken ct)
-    {
-        await using var cmd = s.Command("DELETE FROM flag_schedules WHERE id = $id AND flag_id = $f AND fired_at IS NULL").With("$id", id).With("$f", flagId);
-        return await cmd.ExecuteNonQueryAsync(ct) == 1;
-    }
+    public static async Task<bool> DeletePendingAsync(WriteScope s, string flagId, string id, CancellationToken ct) =>
+        await s.ExecAsync("DELETE FROM flag_schedules WHERE id = @id AND flag_id = @flagId AND fired_at IS NULL", new { id, flagId }, ct) == 1;
 
-    public static async Task<FlagSchedule?> FindAsync(WriteScope s, string id, CancellationToken ct)
-    {
-        await using var cmd = s.Command($"SELECT {Columns} FROM flag_schedules WHERE id = $id").With("$id", id);
-        return await cmd.FirstOrDefaultAsync(Read, ct);
-    }
-
-    private static FlagSchedule Read(SqliteDataReader r) => new()
-    {
-        Id = r.GetString(0),
-        FlagId = r.GetString(1),
-        Action = ScheduleActions.Parse(r.GetString(2)) ?? throw new InvalidOperationException($"Unknown schedule action '{r.GetString(2)}'."),
-        RolloutPercentage = r.DoubleOrNull(3),
-        At = Time.FromMs(r.GetInt64(4)),
-        CreatedBy = r.GetString(5),
-        CreatedAt = Time.FromMs(r.GetInt64(6)),
-        FiredAt = Time.FromMs(r.LongOrNull(7)),
-        Outcome = r.StringOrNull(8),
-    };
+    public static async Task<FlagSchedule?> FindAsync(WriteScope s, string id, CancellationToken ct) =>
+        (await s.FirstOrDefaultAsync<ScheduleRow>($"SELECT {Columns} FROM flag_schedules WHERE id = @id", new { id }, ct))?.ToSchedule();
 }

@@ -1,16 +1,36 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace FlagAnalyzer.Api.Storage;
 
+/// <summary>The two stores the API runs on; <c>ConnectionStrings:flagdb</c> picks one (<see cref="Db.ProviderOf"/>).</summary>
+public enum DbProvider { Sqlite, Postgres }
+
 /// <summary>
-/// The API's one way into its SQLite file. Every connection runs in WAL mode with a busy timeout, so
-/// readers never block the single writer; writes take <see cref="BeginWriteAsync"/> (BEGIN IMMEDIATE),
-/// so a read-check-write sequence cannot interleave with another writer.
+/// The API's one way into its database: SQLite (a file, the default) or PostgreSQL (shared by several replicas).
+/// Reads open a connection with <see cref="OpenAsync"/>; writes take <see cref="BeginWriteAsync"/>, which serialises
+/// every write transaction against every other — SQLite by BEGIN IMMEDIATE (its one write lock), PostgreSQL by a
+/// transaction-scoped advisory lock taken as the transaction's first statement, which holds across replicas — so a
+/// read-check-write sequence cannot interleave with another writer on either store.
 /// </summary>
 public sealed class Db
 {
+    /// <summary>The advisory lock every PostgreSQL write transaction holds (an arbitrary constant, "FlagAnW").</summary>
+    public const long WriteLockKey = 0x466C6167416E57;
+
+    private readonly NpgsqlDataSource? _postgres;
+
+    /// <summary>From a connection string: <c>Data Source=…</c> is SQLite, <c>Host=…;Database=…</c> PostgreSQL.</summary>
     public Db(string connectionString)
     {
+        if (ProviderOf(connectionString) == DbProvider.Postgres)
+        {
+            _postgres = NpgsqlDataSource.Create(connectionString);
+            (Provider, ConnectionString, FilePath) = (DbProvider.Postgres, connectionString, "");
+            Description = Describe(_postgres);
+            return;
+        }
         var csb = new SqliteConnectionStringBuilder(connectionString)
         {
             Mode = SqliteOpenMode.ReadWriteCreate,
@@ -18,15 +38,41 @@ public sealed class Db
             Pooling = true,
             DefaultTimeout = 30,
         };
-        ConnectionString = csb.ToString();
-        FilePath = csb.DataSource;
+        (Provider, ConnectionString, FilePath) = (DbProvider.Sqlite, csb.ToString(), csb.DataSource);
+        Description = $"SQLite at {FilePath}";
     }
 
-    public string ConnectionString { get; }
-    public string FilePath { get; }
-
-    public async Task<SqliteConnection> OpenAsync(CancellationToken ct = default)
+    /// <summary>PostgreSQL through a data source built elsewhere (Aspire.Npgsql registers it with tracing and metrics).</summary>
+    public Db(NpgsqlDataSource dataSource)
     {
+        _postgres = dataSource;
+        (Provider, ConnectionString, FilePath) = (DbProvider.Postgres, dataSource.ConnectionString, "");
+        Description = Describe(dataSource);
+    }
+
+    public DbProvider Provider { get; }
+    public string ConnectionString { get; }
+    /// <summary>The SQLite file; empty on PostgreSQL.</summary>
+    public string FilePath { get; }
+    /// <summary>Where the data lives, for health and logs (no password).</summary>
+    public string Description { get; }
+
+    /// <summary>PostgreSQL when the connection string names a host; everything else is a SQLite file.</summary>
+    public static DbProvider ProviderOf(string connectionString)
+    {
+        var csb = new DbConnectionStringBuilder { ConnectionString = connectionString };
+        return csb.ContainsKey("Host") || csb.ContainsKey("Server") ? DbProvider.Postgres : DbProvider.Sqlite;
+    }
+
+    private static string Describe(NpgsqlDataSource ds)
+    {
+        var csb = new NpgsqlConnectionStringBuilder(ds.ConnectionString);
+        return $"PostgreSQL database {csb.Database} on {csb.Host}:{csb.Port}";
+    }
+
+    public async Task<DbConnection> OpenAsync(CancellationToken ct = default)
+    {
+        if (_postgres is not null) return await _postgres.OpenConnectionAsync(ct);
         var conn = new SqliteConnection(ConnectionString);
         await conn.OpenAsync(ct);
         using var cmd = conn.CreateCommand();
@@ -35,28 +81,37 @@ public sealed class Db
         return conn;
     }
 
-    /// <summary>An open connection with an immediate (write-locking) transaction.</summary>
+    /// <summary>An open connection with a write transaction that no other writer, on any replica, interleaves with.</summary>
     public async Task<WriteScope> BeginWriteAsync(CancellationToken ct = default)
     {
         var conn = await OpenAsync(ct);
-        var tx = conn.BeginTransaction(deferred: false);
-        return new WriteScope(conn, tx);
+        try
+        {
+            if (conn is SqliteConnection sqlite) return new WriteScope(sqlite, sqlite.BeginTransaction(deferred: false));
+            var tx = await conn.BeginTransactionAsync(ct);
+            await using (var cmd = conn.CreateCommand())
+            {
+                cmd.Transaction = tx;
+                cmd.CommandText = "SELECT pg_advisory_xact_lock(@key)";
+                cmd.Parameters.Add(new NpgsqlParameter<long>("key", WriteLockKey));
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
+            return new WriteScope(conn, tx);
+        }
+        catch
+        {
+            await conn.DisposeAsync();
+            throw;
+        }
     }
 }
 
 /// <summary>A connection and its write transaction; disposing without <see cref="CommitAsync"/> rolls back.</summary>
-public sealed class WriteScope(SqliteConnection connection, SqliteTransaction transaction) : IAsyncDisposable
+public sealed class WriteScope(DbConnection connection, DbTransaction transaction) : IAsyncDisposable
 {
-    public SqliteConnection Connection { get; } = connection;
-    public SqliteTransaction Transaction { get; } = transaction;
-
-    public SqliteCommand Command(string sql)
-    {
-        var cmd = Connection.CreateCommand();
-        cmd.Transaction = Transaction;
-        cmd.CommandText = sql;
-        return cmd;
-    }
+    public DbConnection Connection { get; } = connection;
+    public DbTransaction Transaction { get; } = transaction;
+    public DbProvider Provider => Connection.Provider();
 
     public Task CommitAsync(CancellationToken ct = default) => Transaction.CommitAsync(ct);
 

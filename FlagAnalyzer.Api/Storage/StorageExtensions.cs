@@ -1,21 +1,36 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Npgsql;
 
 namespace FlagAnalyzer.Api.Storage;
 
 public static class StorageExtensions
 {
     /// <summary>
-    /// SQLite from <c>ConnectionStrings:flagdb</c>, defaulting to <c>data/flags.db</c> under the content root; the
-    /// shared Redis connection when <c>ConnectionStrings:cache</c> is set (<see cref="RedisConnection"/>).
+    /// The database from <c>ConnectionStrings:flagdb</c>: <c>Data Source=…</c> (or nothing: <c>data/flags.db</c> under the
+    /// content root) is SQLite; <c>Host=…;Database=…</c> is PostgreSQL through Aspire.Npgsql (its data source, with
+    /// tracing and metrics). Then the shared Redis connection when <c>ConnectionStrings:cache</c> is set (<see cref="RedisConnection"/>).
     /// </summary>
     public static IHostApplicationBuilder AddStorage(this IHostApplicationBuilder builder)
     {
         var cs = builder.Configuration.GetConnectionString("flagdb");
         if (string.IsNullOrWhiteSpace(cs))
             cs = $"Data Source={Path.Combine(builder.Environment.ContentRootPath, "data", "flags.db")}";
-        builder.Services.AddSingleton(new Db(cs));
+        if (Db.ProviderOf(cs) == DbProvider.Postgres)
+        {
+            builder.AddNpgsqlDataSource("flagdb", settings =>
+            {
+                settings.ConnectionString = cs;
+                settings.DisableHealthChecks = true; // ours below, named like the store
+            });
+            builder.Services.AddSingleton(sp => new Db(sp.GetRequiredService<NpgsqlDataSource>()));
+            builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("postgres");
+        }
+        else
+        {
+            builder.Services.AddSingleton(new Db(cs));
+            builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("sqlite");
+        }
         builder.Services.AddSingleton<DatabaseMigrator>();
-        builder.Services.AddHealthChecks().AddCheck<SqliteHealthCheck>("sqlite");
         builder.AddRedisConnection();
         return builder;
     }
@@ -26,21 +41,19 @@ public static class StorageExtensions
     }
 }
 
-internal sealed class SqliteHealthCheck(Db db) : IHealthCheck
+internal sealed class DatabaseHealthCheck(Db db) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
         try
         {
             await using var conn = await db.OpenAsync(ct);
-            await using var cmd = conn.CreateCommand();
-            cmd.CommandText = "SELECT count(*) FROM schema_migrations";
-            await cmd.ExecuteScalarAsync(ct);
-            return HealthCheckResult.Healthy($"SQLite at {db.FilePath}");
+            await conn.ScalarAsync<long>(null, "SELECT count(*) FROM schema_migrations", null, ct);
+            return HealthCheckResult.Healthy(db.Description);
         }
         catch (Exception ex)
         {
-            return HealthCheckResult.Unhealthy($"SQLite at {db.FilePath} is unavailable", ex);
+            return HealthCheckResult.Unhealthy($"{db.Description} is unavailable", ex);
         }
     }
 }

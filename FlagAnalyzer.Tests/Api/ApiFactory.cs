@@ -10,8 +10,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace FlagAnalyzer.Tests.Api;
 
 /// <summary>
-/// The real API on a real, fresh SQLite file in a temp folder. <see cref="Restart"/> gives a new app on the
-/// same file, to prove state survives. Extra configuration (e.g. a Redis or LLM connection string) goes
+/// The real API on a real, fresh SQLite file in a temp folder (in FlagAnalyzer.Tests.Postgres, compiled with
+/// <c>POSTGRES</c>: a fresh database of the test process's PostgreSQL cluster). <see cref="Restart"/> gives a new app
+/// on the same database, to prove state survives. Extra configuration (e.g. a Redis or LLM connection string) goes
 /// through <see cref="Settings"/> before the first request. It starts with the bootstrap admin key
 /// (<see cref="TestKeys.Admin"/>), which every client from <c>CreateClient()</c> sends.
 /// </summary>
@@ -19,11 +20,20 @@ public sealed class ApiFactory : WebApplicationFactory<FlagAnalyzer.Api.ApiMarke
 {
     public ApiFactory(string? databasePath = null)
     {
+#if POSTGRES
+        DatabasePath = databasePath ?? PostgresServer.Shared().GetAwaiter().GetResult().CreateDatabase();
+        Settings["ConnectionStrings:flagdb"] = DatabasePath;
+#else
         DatabasePath = databasePath ?? Path.Combine(TempDatabases.Folder, $"{Guid.NewGuid():N}.db");
         Settings["ConnectionStrings:flagdb"] = $"Data Source={DatabasePath}";
+#endif
         Settings[TestKeys.Setting] = TestKeys.Admin;
     }
 
+    /// <summary>
+    /// The database: a SQLite file's path, or under <c>POSTGRES</c> the database's Npgsql connection string. Another
+    /// factory given it shares the database (a restart, a second replica); <see cref="TestDatabase"/> opens it.
+    /// </summary>
     public string DatabasePath { get; }
 
     public Dictionary<string, string?> Settings { get; } = new();
@@ -59,9 +69,11 @@ public sealed class ApiFactory : WebApplicationFactory<FlagAnalyzer.Api.ApiMarke
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
+#if !POSTGRES
         // only this database's pooled connections: other tests' apps run in parallel with their own
         using var connection = new SqliteConnection(Settings["ConnectionStrings:flagdb"]);
         SqliteConnection.ClearPool(connection);
+#endif
     }
 }
 

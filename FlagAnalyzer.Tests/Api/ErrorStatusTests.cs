@@ -5,7 +5,7 @@ using FlagAnalyzer.Api.Metrics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.TestHost;
-using Microsoft.Data.Sqlite;
+using FlagAnalyzer.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlagAnalyzer.Tests.Api;
@@ -198,18 +198,13 @@ public sealed class ErrorStatusTests : IDisposable
         }
     }
 
+#if !POSTGRES // expects the sqlite health check by name; PostgreSQL's is postgres (PostgresHealthTests)
     [Fact]
     public async Task Health_WhenTheDatabaseCannotAnswer_Is503NamingTheComponent()
     {
         Assert.Equal(HttpStatusCode.OK, (await _client.GetAsync("/health")).StatusCode);
         // the health check reads the migrations table: take it away behind the API's back
-        await using (var conn = new SqliteConnection($"Data Source={_app.DatabasePath};Pooling=False"))
-        {
-            await conn.OpenAsync();
-            await using var cmd = conn.CreateCommand();
-            cmd.CommandText = "DROP TABLE schema_migrations";
-            await cmd.ExecuteNonQueryAsync();
-        }
+        await TestDatabase.ExecuteAsync(_app.DatabasePath, "DROP TABLE schema_migrations");
 
         var response = await _client.GetAsync("/health");
 
@@ -218,4 +213,5 @@ public sealed class ErrorStatusTests : IDisposable
         Assert.Contains("sqlite", body.ToString());
         Assert.Contains("Unhealthy", body.ToString());
     }
+#endif
 }

@@ -52,6 +52,10 @@ public static class ChildProcess
         try
         {
             if (Installed.Contains(folder)) return;
+            // the SQLite and the PostgreSQL test assemblies run at the same time on these folders: one npm ci at a time
+            // across processes (a file lock), and none once node_modules matches the lockfile, since npm ci would
+            // delete node_modules under the other process's running node
+            await using var crossProcess = await LockFileAsync(Path.Combine(Path.GetTempPath(), "flaganalyzer-npm-ci.lock"));
             var installedLock = Path.Combine(folder, "node_modules", ".package-lock.json");
             var fresh = File.Exists(installedLock)
                 && File.GetLastWriteTimeUtc(installedLock) >= File.GetLastWriteTimeUtc(Path.Combine(folder, "package-lock.json"));
@@ -65,6 +69,22 @@ public static class ChildProcess
         finally
         {
             InstallGate.Release();
+        }
+    }
+
+    private static async Task<FileStream> LockFileAsync(string path)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200); // another process holds it; a file lock has no wait handle to await
+            }
         }
     }
 }

@@ -1,35 +1,29 @@
 using FlagAnalyzer.Api.Storage;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace FlagAnalyzer.Api.Evaluation.Exposures;
 
-/// <summary>SQL for <c>flag_exposures</c>.</summary>
+/// <summary>SQL for <c>flag_exposures</c>, the one place that knows its columns.</summary>
 public static class ExposureStore
 {
-    public static async Task AddAsync(WriteScope s, IReadOnlyList<(ExposureKey Key, long Count)> counts, CancellationToken ct)
+    private sealed class ExposureRow
     {
-        await using var cmd = s.Command("""
-            INSERT INTO flag_exposures(flag_id, variant, minute, count) VALUES ($f, $v, $m, $n)
-            ON CONFLICT(flag_id, variant, minute) DO UPDATE SET count = count + excluded.count
-            """);
-        var f = cmd.Parameters.Add("$f", SqliteType.Text);
-        var v = cmd.Parameters.Add("$v", SqliteType.Text);
-        var m = cmd.Parameters.Add("$m", SqliteType.Integer);
-        var n = cmd.Parameters.Add("$n", SqliteType.Integer);
-        foreach (var (key, count) in counts)
-        {
-            (f.Value, v.Value, m.Value, n.Value) = (key.FlagId, key.Variant, key.Minute, count);
-            await cmd.ExecuteNonQueryAsync(ct);
-        }
+        public string Variant { get; set; } = "";
+        public long Minute { get; set; }
+        public long Count { get; set; }
     }
 
-    public static async Task<List<(ExposureKey Key, long Count)>> ListAsync(SqliteConnection conn, string flagId, long fromMinute, CancellationToken ct)
-    {
-        await using var cmd = conn.Command(null, """
-            SELECT variant, minute, count FROM flag_exposures WHERE flag_id = $f AND minute >= $from ORDER BY minute, variant
-            """).With("$f", flagId).With("$from", fromMinute);
-        return await cmd.ListAsync(r => (new ExposureKey(flagId, r.GetString(0), r.GetInt64(1)), r.GetInt64(2)), ct);
-    }
+    /// <summary>Adds the counts to what is stored (the upsert reads the same on both stores).</summary>
+    public static Task AddAsync(WriteScope s, IReadOnlyList<(ExposureKey Key, long Count)> counts, CancellationToken ct) =>
+        s.ExecAsync("""
+            INSERT INTO flag_exposures(flag_id, variant, minute, count) VALUES (@FlagId, @Variant, @Minute, @Count)
+            ON CONFLICT(flag_id, variant, minute) DO UPDATE SET count = flag_exposures.count + excluded.count
+            """, counts.Select(c => new { c.Key.FlagId, c.Key.Variant, c.Key.Minute, c.Count }), ct);
+
+    public static async Task<List<(ExposureKey Key, long Count)>> ListAsync(DbConnection conn, string flagId, long fromMinute, CancellationToken ct) =>
+        (await conn.ListAsync<ExposureRow>(null, """
+            SELECT variant, minute, count FROM flag_exposures WHERE flag_id = @flagId AND minute >= @fromMinute ORDER BY minute, variant
+            """, new { flagId, fromMinute }, ct)).ConvertAll(r => (new ExposureKey(flagId, r.Variant, r.Minute), r.Count));
 }
 
 /// <summary>
@@ -65,7 +59,7 @@ internal sealed partial class ExposureFlusher(ExposureCounter counter, Db db, Mi
             await ExposureStore.AddAsync(s, counts, ct);
             await s.CommitAsync(ct);
         }
-        catch (Exception e) when (e is SqliteException or OperationCanceledException or InvalidOperationException)
+        catch (Exception e) when (e is DbException or OperationCanceledException or InvalidOperationException)
         {
             counter.Restore(counts);
             LogFlushFailed(e, counts.Count);

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Tests.Support;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Storage;
@@ -75,13 +76,7 @@ public sealed class WindowCacheTests : IDisposable
         var id = await _api.CreateFlagAsync("detector-fault");
         await _api.SendBaselineAsync(id);
         // break the detector's storage under the running app
-        await using (var conn = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_app.DatabasePath}"))
-        {
-            await conn.OpenAsync();
-            await using var cmd = conn.CreateCommand();
-            cmd.CommandText = "DROP TABLE analysis_windows";
-            await cmd.ExecuteNonQueryAsync();
-        }
+        await TestDatabase.ExecuteAsync(_app.DatabasePath, "DROP TABLE analysis_windows");
 
         var response = await _api.Http.PostJson("/api/metrics", AnalysisClient.Sample(id, errorRate: 1, p50: 100));
 

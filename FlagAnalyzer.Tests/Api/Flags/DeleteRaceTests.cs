@@ -1,7 +1,6 @@
 using System.Net;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Tests.Support;
-using Microsoft.Data.Sqlite;
 
 namespace FlagAnalyzer.Tests.Api.Flags;
 
@@ -71,13 +70,6 @@ public sealed class DeleteRaceTests
 
     private static object Sample(string flagId) => new { flagId, errorRate = 0.5, latencyP50 = 40, latencyP99 = 120, requestCount = 1000 };
 
-    private static async Task<long> StoredSamples(string databasePath, string flagId)
-    {
-        await using var conn = new SqliteConnection($"Data Source={databasePath};Mode=ReadOnly");
-        await conn.OpenAsync();
-        await using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT COUNT(*) FROM impact_metrics WHERE flag_id = $id";
-        cmd.Parameters.AddWithValue("$id", flagId);
-        return (long)(await cmd.ExecuteScalarAsync())!;
-    }
+    private static Task<long> StoredSamples(string databasePath, string flagId) =>
+        TestDatabase.ScalarAsync(databasePath, "SELECT COUNT(*) FROM impact_metrics WHERE flag_id = @id", ("id", flagId));
 }

@@ -1,7 +1,7 @@
 using System.Net;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Metrics;
-using Microsoft.Data.Sqlite;
+using FlagAnalyzer.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlagAnalyzer.Tests.Api.Metrics;
@@ -38,13 +38,6 @@ public sealed class GroupCommitApiTests : IDisposable
         Assert.InRange(groups - groupsBefore, 1, 120);
     }
 
-    private async Task<long> StoredSamples(string flagId)
-    {
-        await using var conn = new SqliteConnection($"Data Source={_app.DatabasePath};Mode=ReadOnly");
-        await conn.OpenAsync();
-        await using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT COUNT(*) FROM impact_metrics WHERE flag_id = $id";
-        cmd.Parameters.AddWithValue("$id", flagId);
-        return (long)(await cmd.ExecuteScalarAsync())!;
-    }
+    private Task<long> StoredSamples(string flagId) =>
+        TestDatabase.ScalarAsync(_app.DatabasePath, "SELECT COUNT(*) FROM impact_metrics WHERE flag_id = @id", ("id", flagId));
 }

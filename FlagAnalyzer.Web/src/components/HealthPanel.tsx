@@ -15,7 +15,8 @@ export function HealthPanel() {
     <Card title="Health" icon={<Activity className="h-4 w-4" />} testId="health">
       {health.isPending ? <Loading what="Checking health" /> : health.error ? <ErrorBanner error={health.error} what="Health" /> : (
         <ul className="space-y-2 text-sm">
-          {['sqlite', 'cache', 'llm', 'auth'].map((name) => {
+          {/* the store's check is named after it: sqlite (the default) or postgres */}
+          {[health.data?.checks?.postgres ? 'postgres' : 'sqlite', 'cache', 'llm', 'auth'].map((name) => {
             const c = health.data?.checks?.[name];
             // access control that is off (or has no key yet) is never a mere warning
             const alarm = name === 'auth' && !!c && c.status !== 'Healthy';

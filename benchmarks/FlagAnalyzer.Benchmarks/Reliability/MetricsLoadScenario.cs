@@ -56,9 +56,9 @@ public sealed partial class MetricsLoadScenario : IScenario
         return 0;
     }
 
-    private sealed record WrkResult(double Rps, double P50, double P90, double P99, long Non2xx);
+    internal sealed record WrkResult(double Rps, double P50, double P90, double P99, long Non2xx);
 
-    private static async Task<WrkResult> WrkAsync(Uri baseAddress, string path, string? script, int connections, int seconds)
+    internal static async Task<WrkResult> WrkAsync(Uri baseAddress, string path, string? script, int connections, int seconds)
     {
         var args = new List<string> { "-t2", $"-c{connections}", $"-d{seconds}s", "--latency", "--timeout", "10s", "-H", $"Authorization: Bearer {ApiProcess.AdminKey}" };
         if (script is not null) args.AddRange(["-s", script]);
