@@ -18,7 +18,12 @@ public static class FlagsExtensions
         }
         else if (!RedisConnection.IsConfigured(builder.Configuration))
         {
-            builder.Services.AddSingleton<IFlagCache, InProcessFlagCache>();
+            // without Redis nothing tells this process of another replica's writes: on a shared PostgreSQL database every
+            // flag read goes to the database, so replicas never disagree; a SQLite file has one process, which may cache
+            if (Db.ProviderOf(builder.Configuration.GetConnectionString("flagdb") ?? "") == DbProvider.Postgres)
+                builder.Services.AddSingleton<IFlagCache, NoFlagCache>();
+            else
+                builder.Services.AddSingleton<IFlagCache, InProcessFlagCache>();
         }
         else
         {
