@@ -17,7 +17,8 @@ namespace FlagAnalyzer.Benchmarks.Storage;
 /// (1) batch ingest — 1,000-sample <c>POST /api/metrics</c> batches (one client, closed loop) against a raw binary COPY
 ///     of the same rows into the same table over one connection; rounds alternate;
 /// (2) served from memory — <c>GET /api/flags/{id}</c> and OFREP evaluation with wrk (-t2 -c64) on an API on PostgreSQL
-///     against the same on an API on SQLite; rounds alternate;
+///     against the same on an API on SQLite, each with its own redis-server (the same cache, only the store differs);
+///     rounds alternate;
 /// (3) propagation — two replicas on one database and one Redis: a PATCH acknowledged by replica A, then OFREP on
 ///     replica B polled until it serves the change; p50/p99 over <c>--changes</c> changes.
 /// Options: <c>--rounds 3 --seconds 5 --changes 200</c>.
@@ -109,8 +110,14 @@ public sealed class PostgresScenario : IScenario
     private static async Task ReadsAsync(PostgresServer pg, int rounds, int seconds)
     {
         var database = await pg.CreateDatabaseAsync("bench_reads");
-        await using var onPg = await ApiProcess.StartAsync(new Dictionary<string, string> { ["ConnectionStrings__flagdb"] = database });
-        await using var onSqlite = await ApiProcess.StartAsync();
+        // the same cache on both sides (each its own redis-server, as replicas of a PostgreSQL deployment have): only the store differs
+        using var redisPg = await StartRedisAsync();
+        using var redisSqlite = await StartRedisAsync();
+        await using var onPg = await ApiProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["ConnectionStrings__flagdb"] = database, ["ConnectionStrings__cache"] = redisPg.Address,
+        });
+        await using var onSqlite = await ApiProcess.StartAsync(new Dictionary<string, string> { ["ConnectionStrings__cache"] = redisSqlite.Address });
         var apis = new[] { ("PostgreSQL", onPg), ("SQLite", onSqlite) };
         var flagIds = new Dictionary<string, string>();
         foreach (var (store, api) in apis)
@@ -154,14 +161,11 @@ public sealed class PostgresScenario : IScenario
     private static async Task PropagationAsync(PostgresServer pg, int changes)
     {
         var database = await pg.CreateDatabaseAsync("bench_replicas");
-        var redisPort = ApiProcess.FreePort();
-        using var redis = await ChildProcess.StartAsync(new ProcessStartInfo("redis-server",
-            ["--port", redisPort.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]),
-            "Ready to accept connections", TimeSpan.FromSeconds(30));
+        using var redis = await StartRedisAsync();
         var settings = new Dictionary<string, string>
         {
             ["ConnectionStrings__flagdb"] = database,
-            ["ConnectionStrings__cache"] = $"127.0.0.1:{redisPort}",
+            ["ConnectionStrings__cache"] = redis.Address,
         };
         await using var a = await ApiProcess.StartAsync(settings);
         await using var b = await ApiProcess.StartAsync(settings);
@@ -192,6 +196,21 @@ public sealed class PostgresScenario : IScenario
         latencies.Sort();
         double P(double q) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
         Console.WriteLine($"propagation (change acknowledged by A → evaluated by B, {changes} changes): p50 {P(0.5):0.0} ms, p99 {P(0.99):0.0} ms, max {P(1):0.0} ms, not seen within 5 s: {timeouts}");
+    }
+
+    private sealed class Redis(ChildProcess process, int port) : IDisposable
+    {
+        public string Address => $"127.0.0.1:{port}";
+        public void Dispose() => process.Dispose();
+    }
+
+    private static async Task<Redis> StartRedisAsync()
+    {
+        var port = ApiProcess.FreePort();
+        var process = await ChildProcess.StartAsync(new ProcessStartInfo("redis-server",
+            ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]),
+            "Ready to accept connections", TimeSpan.FromSeconds(30));
+        return new Redis(process, port);
     }
 
     private static string Median(IEnumerable<double> xs, string format)
