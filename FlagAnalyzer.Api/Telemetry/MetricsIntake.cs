@@ -5,7 +5,6 @@ using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Telemetry.Otlp;
 using Google.Protobuf;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace FlagAnalyzer.Api.Telemetry;
@@ -46,39 +45,8 @@ public sealed class MetricsIntake(IngestGate gate, FlagReader flags, IExposureCo
             return new IntakeResult(StatusCodes.Status429TooManyRequests, "Too many exports in flight; retry later.", RetryAfter: TimeSpan.FromSeconds(1));
         try
         {
-            if (OtlpBody.EncodingOf(request.ContentType) is not { } encoding)
-                return new IntakeResult(StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/x-protobuf or application/json.");
-            if (!OtlpBody.IsSupportedContentEncoding(request.Headers.ContentEncoding, out var gzip))
-                return new IntakeResult(StatusCodes.Status415UnsupportedMediaType, "Content-Encoding must be gzip or none.");
-            OtlpBody? body;
-            try
-            {
-                body = await OtlpBody.ReadAsync(request.Body, gzip, _options.MaxDecompressedBytes, request.ContentLength, ct);
-            }
-            catch (InvalidDataException)
-            {
-                return new IntakeResult(StatusCodes.Status400BadRequest, "The gzip body is corrupt.");
-            }
-            catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-            {
-                var limit = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
-                return new IntakeResult(StatusCodes.Status413PayloadTooLarge, $"The body is larger than {limit} bytes.");
-            }
-            if (body is null)
-                return new IntakeResult(StatusCodes.Status413PayloadTooLarge, $"The body inflates to more than {_options.MaxDecompressedBytes} bytes.");
-            ExportMetricsServiceRequest export;
-            using (body)
-            {
-                try
-                {
-                    export = Decode(body.Span, encoding);
-                }
-                catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or FormatException)
-                {
-                    return new IntakeResult(StatusCodes.Status400BadRequest, $"The body is not an OTLP ExportMetricsServiceRequest ({encoding}): {e.Message}");
-                }
-            }
-            return await AcceptAsync(export, ct);
+            var (refusal, export) = await OtlpBody.ReadExportAsync(request, _options.MaxDecompressedBytes, Decode, "ExportMetricsServiceRequest", ct);
+            return refusal ?? await AcceptAsync(export!, ct);
         }
         finally
         {

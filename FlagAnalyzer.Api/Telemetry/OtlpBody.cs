@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.IO.Compression;
+using Google.Protobuf;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace FlagAnalyzer.Api.Telemetry;
 
@@ -23,6 +25,48 @@ public sealed class OtlpBody : IDisposable
 
     public int Length { get; }
     public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, Length);
+
+    /// <summary>
+    /// The checks every OTLP/HTTP export gets before its content is used: a supported content type (415) and encoding
+    /// (415), a body within the limits (413; a corrupt gzip 400), and a body that decodes as <paramref name="what"/>
+    /// (400). Returns the answer to give instead, or the decoded message.
+    /// </summary>
+    public static async Task<(IntakeResult? Refusal, T? Message)> ReadExportAsync<T>(HttpRequest request, int maxDecompressedBytes,
+        Func<ReadOnlySpan<byte>, OtlpEncoding, T> decode, string what, CancellationToken ct) where T : class
+    {
+        if (EncodingOf(request.ContentType) is not { } encoding)
+            return (new IntakeResult(StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/x-protobuf or application/json."), null);
+        if (!IsSupportedContentEncoding(request.Headers.ContentEncoding, out var gzip))
+            return (new IntakeResult(StatusCodes.Status415UnsupportedMediaType, "Content-Encoding must be gzip or none."), null);
+        OtlpBody? body;
+        try
+        {
+            body = await ReadAsync(request.Body, gzip, maxDecompressedBytes, request.ContentLength, ct);
+        }
+        catch (InvalidDataException)
+        {
+            return (new IntakeResult(StatusCodes.Status400BadRequest, "The gzip body is corrupt."), null);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            var limit = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
+            return (new IntakeResult(StatusCodes.Status413PayloadTooLarge, $"The body is larger than {limit} bytes."), null);
+        }
+        if (body is null)
+            return (new IntakeResult(StatusCodes.Status413PayloadTooLarge, $"The body inflates to more than {maxDecompressedBytes} bytes."), null);
+        using (body)
+        {
+            try
+            {
+                return (null, decode(body.Span, encoding));
+            }
+            catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or OtlpDecodeException
+                                          or System.Text.Json.JsonException or FormatException)
+            {
+                return (new IntakeResult(StatusCodes.Status400BadRequest, $"The body is not an OTLP {what} ({encoding}): {e.Message}"), null);
+            }
+        }
+    }
 
     public static OtlpEncoding? EncodingOf(string? contentType)
     {

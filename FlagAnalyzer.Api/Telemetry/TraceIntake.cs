@@ -3,7 +3,6 @@ using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Telemetry.Otlp;
 using Google.Protobuf;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 
 namespace FlagAnalyzer.Api.Telemetry;
@@ -47,41 +46,8 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
 
     private async Task<IntakeResult> ExportAdmittedAsync(HttpRequest request, CancellationToken ct)
     {
-        if (OtlpBody.EncodingOf(request.ContentType) is not { } encoding)
-            return new IntakeResult(StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/x-protobuf or application/json.");
-        if (!OtlpBody.IsSupportedContentEncoding(request.Headers.ContentEncoding, out var gzip))
-            return new IntakeResult(StatusCodes.Status415UnsupportedMediaType, "Content-Encoding must be gzip or none.");
-
-        OtlpBody? body;
-        try
-        {
-            body = await OtlpBody.ReadAsync(request.Body, gzip, _options.MaxDecompressedBytes, request.ContentLength, ct);
-        }
-        catch (InvalidDataException)
-        {
-            return new IntakeResult(StatusCodes.Status400BadRequest, "The gzip body is corrupt.");
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            var limit = request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
-            return new IntakeResult(StatusCodes.Status413PayloadTooLarge, $"The body is larger than {limit} bytes.");
-        }
-        if (body is null)
-            return new IntakeResult(StatusCodes.Status413PayloadTooLarge, $"The body inflates to more than {_options.MaxDecompressedBytes} bytes.");
-
-        ExportTraceServiceRequest export;
-        using (body)
-        {
-            try
-            {
-                export = Decode(body.Span, encoding);
-            }
-            catch (Exception e) when (e is InvalidProtocolBufferException or OtlpDecodeException or System.Text.Json.JsonException)
-            {
-                return new IntakeResult(StatusCodes.Status400BadRequest, $"The body is not an OTLP ExportTraceServiceRequest ({encoding}): {e.Message}");
-            }
-        }
-        return await AcceptAsync(export, ct);
+        var (refusal, export) = await OtlpBody.ReadExportAsync(request, _options.MaxDecompressedBytes, Decode, "ExportTraceServiceRequest", ct);
+        return refusal ?? await AcceptAsync(export!, ct);
     }
 
     /// <summary>Attributes, resolves and counts a decoded export.</summary>
