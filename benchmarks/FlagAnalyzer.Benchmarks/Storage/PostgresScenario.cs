@@ -14,14 +14,14 @@ namespace FlagAnalyzer.Benchmarks.Storage;
 /// <summary>
 /// <c>postgres</c>: the API on PostgreSQL against its baselines, in one run, on 127.0.0.1 (a throw-away cluster started
 /// with initdb/pg_ctl, a redis-server for the replicas):
-/// (1) batch ingest — 1,000-sample <c>POST /api/metrics</c> batches (one client, closed loop) against a raw binary COPY
-///     of the same rows into the same table over one connection; rounds alternate;
+/// (1) batch ingest — 1,000-sample <c>POST /api/metrics</c> batches (<c>--senders</c> clients, closed loops) against a raw
+///     binary COPY of the same rows into the same table (as many connections); rounds alternate;
 /// (2) served from memory — <c>GET /api/flags/{id}</c> and OFREP evaluation with wrk (-t2 -c64) on an API on PostgreSQL
 ///     against the same on an API on SQLite, each with its own redis-server (the same cache, only the store differs);
 ///     rounds alternate;
 /// (3) propagation — two replicas on one database and one Redis: a PATCH acknowledged by replica A, then OFREP on
 ///     replica B polled until it serves the change; p50/p99 over <c>--changes</c> changes.
-/// Options: <c>--rounds 3 --seconds 5 --changes 200</c>.
+/// Options: <c>--rounds 3 --seconds 5 --changes 200 --senders 1</c>, and <c>--only ingest|reads|propagation</c>.
 /// </summary>
 public sealed class PostgresScenario : IScenario
 {
@@ -34,17 +34,19 @@ public sealed class PostgresScenario : IScenario
         var rounds = Measure.Option(args, "--rounds", 3);
         var seconds = Measure.Option(args, "--seconds", 5);
         var changes = Measure.Option(args, "--changes", 200);
+        var senders = Measure.Option(args, "--senders", 1);
+        var only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
         var pg = await PostgresServer.Shared();
         Console.WriteLine($"postgres: cluster on 127.0.0.1:{pg.Port} ({pg.BinDirectory}); {Environment.ProcessorCount} cores; load average {Measure.LoadAverage()}");
 
-        await IngestAsync(pg, rounds, seconds);
-        await ReadsAsync(pg, rounds, seconds);
-        await PropagationAsync(pg, changes);
+        if (only is null or "ingest") await IngestAsync(pg, rounds, seconds, senders);
+        if (only is null or "reads") await ReadsAsync(pg, rounds, seconds);
+        if (only is null or "propagation") await PropagationAsync(pg, changes);
         Console.WriteLine($"load average after: {Measure.LoadAverage()}");
         return 0;
     }
 
-    private static async Task IngestAsync(PostgresServer pg, int rounds, int seconds)
+    private static async Task IngestAsync(PostgresServer pg, int rounds, int seconds, int senders)
     {
         var database = await pg.CreateDatabaseAsync("bench_ingest");
         await using var api = await ApiProcess.StartAsync(new Dictionary<string, string> { ["ConnectionStrings__flagdb"] = database });
@@ -59,11 +61,16 @@ public sealed class PostgresScenario : IScenario
         }).ToArray();
         var json = JsonSerializer.Serialize(batch, new JsonSerializerOptions(JsonSerializerDefaults.Web));
 
-        await using var conn = new NpgsqlConnection(database);
-        await conn.OpenAsync();
-        async Task CopyOnceAsync()
+        var connections = new List<NpgsqlConnection>();
+        for (var i = 0; i < senders; i++)
         {
-            await using var copy = await conn.BeginBinaryImportAsync(
+            var c = new NpgsqlConnection(database);
+            await c.OpenAsync();
+            connections.Add(c);
+        }
+        async Task CopyOnceAsync(int sender)
+        {
+            await using var copy = await connections[sender].BeginBinaryImportAsync(
                 "COPY impact_metrics (flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant) FROM STDIN (FORMAT BINARY)");
             foreach (var s in batch)
             {
@@ -81,16 +88,20 @@ public sealed class PostgresScenario : IScenario
             }
             await copy.CompleteAsync();
         }
-        async Task PostOnceAsync()
+        async Task PostOnceAsync(int sender)
         {
             using var r = await http.PostAsync("/api/metrics", new StringContent(json, Encoding.UTF8, "application/json"));
             r.EnsureSuccessStatusCode();
         }
-        static async Task<double> RateAsync(Func<Task> once, int seconds)
+        // <senders> closed loops at once on each side: API clients against COPY connections
+        async Task<double> RateAsync(Func<int, Task> once, int seconds)
         {
             var sw = Stopwatch.StartNew();
             var n = 0;
-            while (sw.Elapsed.TotalSeconds < seconds) { await once(); n++; }
+            await Task.WhenAll(Enumerable.Range(0, senders).Select(async sender =>
+            {
+                while (sw.Elapsed.TotalSeconds < seconds) { await once(sender); Interlocked.Increment(ref n); }
+            }));
             return n * 1000 / sw.Elapsed.TotalSeconds;
         }
 
@@ -102,9 +113,10 @@ public sealed class PostgresScenario : IScenario
             var copyRate = await RateAsync(CopyOnceAsync, seconds);
             var apiRate = await RateAsync(PostOnceAsync, seconds);
             rows.Add((copyRate, apiRate));
-            Console.WriteLine($"ingest round {round}: raw COPY {copyRate:N0} samples/s | POST /api/metrics {apiRate:N0} samples/s | ratio {apiRate / copyRate:0.00} | load {Measure.LoadAverage()}");
+            Console.WriteLine($"ingest round {round} ({senders} sender(s) each side): raw COPY {copyRate:N0} samples/s | POST /api/metrics {apiRate:N0} samples/s | ratio {apiRate / copyRate:0.00} | load {Measure.LoadAverage()}");
         }
-        Console.WriteLine($"ingest: COPY {Median(rows.Select(r => r.Copy), "N0")}; API {Median(rows.Select(r => r.Api), "N0")} samples/s; ratio API/COPY {Median(rows.Select(r => r.Api / r.Copy), "0.00")}");
+        foreach (var c in connections) await c.DisposeAsync();
+        Console.WriteLine($"ingest ({senders} sender(s) each side): COPY {Median(rows.Select(r => r.Copy), "N0")}; API {Median(rows.Select(r => r.Api), "N0")} samples/s; ratio API/COPY {Median(rows.Select(r => r.Api / r.Copy), "0.00")}");
     }
 
     private static async Task ReadsAsync(PostgresServer pg, int rounds, int seconds)
