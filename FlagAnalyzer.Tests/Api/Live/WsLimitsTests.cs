@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Live;
@@ -18,16 +19,21 @@ public sealed class WsLimitsTests
         await using var app = LiveApp.Start(services: s => s.Configure<WsOptions>(o => o.MaxQueueBytes = cap));
         var bridge = app.Factory.Services.GetRequiredService<WsBridge>();
         var stalled = new List<ClientWebSocket>();
-        for (var i = 0; i < 3; i++) stalled.Add(await Connect(app));
+        for (var i = 0; i < 3; i++) stalled.Add(await Connect(app, smallReceiveBuffer: true));
         var reader = await app.ConnectSeedAsync();
 
-        // 1,000 x 64 KiB = 62.5 MiB per socket if nothing bounded it: more than loopback socket buffers absorb
-        // (here up to 4 MiB sent + 32 MiB received per socket)
+        // 64 KiB events until the stalled sockets hold a backlog, paced by the reading client: an unpaced burst is mostly
+        // dropped before the stalled sockets' writers get to it, and the little they send fits in the kernel's buffers
+        // (seen on a quiet machine: nothing queued at all). Paced, their writers send until the buffers (16 KiB on the
+        // client, at most 4 MiB on the server) are full, block, and everything after that is queued against the cap.
         var blob = new string('x', 64 * 1024);
-        for (var i = 0; i < 1000; i++)
-            await app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.MetricsRecorded, new { flagId = "flood", i, blob }, "flood"));
-        await app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.AnomalyDetected, LiveHubTests.TestAnomaly("after-flood"), "after-flood"));
-        await reader.Inbox.WaitFor(LiveEventTypes.AnomalyDetected, "after-flood");
+        for (var batch = 0; batch < 200 && bridge.Usage().QueuedBytes < cap; batch++)
+        {
+            for (var i = 0; i < 16; i++)
+                await app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.MetricsRecorded, new { flagId = "flood", i, blob }, "flood"));
+            await app.Publisher.PublishAsync(new LiveEvent(LiveEventTypes.AnomalyDetected, LiveHubTests.TestAnomaly($"after-{batch}"), $"after-{batch}"));
+            await reader.Inbox.WaitFor(LiveEventTypes.AnomalyDetected, $"after-{batch}");
+        }
 
         var (connections, queued) = bridge.Usage();
         Assert.Equal(4, connections);
@@ -69,13 +75,31 @@ public sealed class WsLimitsTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, Status(refused));
     }
 
-    private static async Task<ClientWebSocket> Connect(LiveApp app)
+    private static async Task<ClientWebSocket> Connect(LiveApp app, bool smallReceiveBuffer = false)
     {
         var ws = new ClientWebSocket { Options = { CollectHttpResponseDetails = true } };
         ws.Options.SetRequestHeader("Authorization", $"Bearer {TestKeys.Admin}");
+        var invoker = smallReceiveBuffer ? new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, ct) =>
+            {
+                // set before connecting: a fixed SO_RCVBUF also fixes the window the client advertises
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 16 * 1024 };
+                try
+                {
+                    await socket.ConnectAsync(context.DnsEndPoint, ct);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        }) : null;
         try
         {
-            await ws.ConnectAsync(new UriBuilder(app.BaseUri) { Scheme = "ws", Path = "/ws" }.Uri, CancellationToken.None).WaitAsync(LiveInbox.Timeout);
+            await ws.ConnectAsync(new UriBuilder(app.BaseUri) { Scheme = "ws", Path = "/ws" }.Uri, invoker, CancellationToken.None).WaitAsync(LiveInbox.Timeout);
         }
         catch (WebSocketException e)
         {
