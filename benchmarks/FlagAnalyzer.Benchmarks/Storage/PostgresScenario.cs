@@ -116,7 +116,7 @@ public sealed class PostgresScenario : IScenario
             Console.WriteLine($"ingest round {round} ({senders} sender(s) each side): raw COPY {copyRate:N0} samples/s | POST /api/metrics {apiRate:N0} samples/s | ratio {apiRate / copyRate:0.00} | load {Measure.LoadAverage()}");
         }
         foreach (var c in connections) await c.DisposeAsync();
-        Console.WriteLine($"ingest ({senders} sender(s) each side): COPY {Median(rows.Select(r => r.Copy), "N0")}; API {Median(rows.Select(r => r.Api), "N0")} samples/s; ratio API/COPY {Median(rows.Select(r => r.Api / r.Copy), "0.00")}");
+        Console.WriteLine($"ingest ({senders} sender(s) each side): COPY {Measure.MedianAndRange(rows.Select(r => r.Copy), "N0")}; API {Measure.MedianAndRange(rows.Select(r => r.Api), "N0")} samples/s; ratio API/COPY {Measure.MedianAndRange(rows.Select(r => r.Api / r.Copy), "0.00")}");
     }
 
     private static async Task ReadsAsync(PostgresServer pg, int rounds, int seconds)
@@ -159,8 +159,8 @@ public sealed class PostgresScenario : IScenario
                         Console.WriteLine($"{label} round {round} {store,-10}: {r.Rps,9:N0} req/s p99 {r.P99:0.00} ms | load {Measure.LoadAverage()}");
                     }
                 var ratios = results["PostgreSQL"].Zip(results["SQLite"], (p, s) => p.Rps / s.Rps).ToList();
-                Console.WriteLine($"{label}: PostgreSQL {Median(results["PostgreSQL"].Select(r => r.Rps), "N0")} req/s (p99 {Median(results["PostgreSQL"].Select(r => r.P99), "0.00")} ms); " +
-                                  $"SQLite {Median(results["SQLite"].Select(r => r.Rps), "N0")} req/s (p99 {Median(results["SQLite"].Select(r => r.P99), "0.00")} ms); ratio PostgreSQL/SQLite per round {Median(ratios, "0.00")}");
+                Console.WriteLine($"{label}: PostgreSQL {Measure.MedianAndRange(results["PostgreSQL"].Select(r => r.Rps), "N0")} req/s (p99 {Measure.MedianAndRange(results["PostgreSQL"].Select(r => r.P99), "0.00")} ms); " +
+                                  $"SQLite {Measure.MedianAndRange(results["SQLite"].Select(r => r.Rps), "N0")} req/s (p99 {Measure.MedianAndRange(results["SQLite"].Select(r => r.P99), "0.00")} ms); ratio PostgreSQL/SQLite per round {Measure.MedianAndRange(ratios, "0.00")}");
             }
         }
         finally
@@ -206,7 +206,7 @@ public sealed class PostgresScenario : IScenario
             if (seen) latencies.Add(sw.Elapsed.TotalMilliseconds); else timeouts++;
         }
         latencies.Sort();
-        double P(double q) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(q * latencies.Count) - 1)];
+        double P(double q) => Measure.Percentile(latencies, q);
         Console.WriteLine($"propagation (change acknowledged by A → evaluated by B, {changes} changes): p50 {P(0.5):0.0} ms, p99 {P(0.99):0.0} ms, max {P(1):0.0} ms, not seen within 5 s: {timeouts}");
     }
 
@@ -223,11 +223,5 @@ public sealed class PostgresScenario : IScenario
             ["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]),
             "Ready to accept connections", TimeSpan.FromSeconds(30));
         return new Redis(process, port);
-    }
-
-    private static string Median(IEnumerable<double> xs, string format)
-    {
-        var l = xs.Order().ToList();
-        return $"{l[l.Count / 2].ToString(format)} (range {l[0].ToString(format)}–{l[^1].ToString(format)})";
     }
 }

@@ -84,9 +84,8 @@ public sealed class OtlpIntakeScenario : IScenario
             Console.WriteLine($"{run,4} {decode,15:N0} {pipeline,12:N0} {rate,13:N0} {rate / decode,6:0.00} {overload.OfferedFactor,9:0.0} {overload.Ok,6} {overload.TooMany,6} {overload.Unavailable,6} {overload.Other,6} {overload.PeakRss / 1048576.0,11:0.0}  {LoadAverage()}");
         }
 
-        static string Range(IEnumerable<double> xs, string format) { var l = xs.Order().ToList(); return $"{l[l.Count / 2].ToString(format)} (range {l[0].ToString(format)}–{l[^1].ToString(format)})"; }
-        Console.WriteLine($"median of {runs}: decode {Range(rows.Select(r => r.Decode), "N0")} spans/s; HTTP {Range(rows.Select(r => r.Http), "N0")} spans/s; " +
-                          $"ratio {Range(rows.Select(r => r.Ratio), "0.00")}; peak RSS under 5× {Range(rows.Select(r => r.PeakMb), "0")} MB; load average after: {LoadAverage()}");
+        Console.WriteLine($"median of {runs}: decode {Measure.MedianAndRange(rows.Select(r => r.Decode), "N0")} spans/s; HTTP {Measure.MedianAndRange(rows.Select(r => r.Http), "N0")} spans/s; " +
+                          $"ratio {Measure.MedianAndRange(rows.Select(r => r.Ratio), "0.00")}; peak RSS under 5× {Measure.MedianAndRange(rows.Select(r => r.PeakMb), "0")} MB; load average after: {LoadAverage()}");
         return 0;
     }
 
