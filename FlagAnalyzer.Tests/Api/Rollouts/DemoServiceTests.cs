@@ -51,13 +51,14 @@ public sealed class DemoServiceTests : IDisposable
             ["Demo__SdkKey"] = TestKeys.Admin,
             ["Demo__IngestKey"] = TestKeys.Admin,
             ["Demo__RequestsPerSecond"] = "200",
-            // the first stage passes healthy (10 s), the "on" variant fails 6× as often from 12 s: caught at 25 % or 50 %, long
-            // before stage 3 could end (30 s)
+            // the first stage passes healthy (10 s from the plan's start, plus the wait for a second sample), the "on" variant
+            // fails 6× as often from 20 s: caught at 25 % or 50 %, long before stage 3 could end. (From 12 s, a plan that
+            // started a little late was still at 10 % when the regression began, and rolled back there: seen in CI.)
             ["Demo__StageSeconds"] = "10",
             ["Demo__StageMinRequests"] = "40",
             ["Demo__BaseErrorRate"] = "0.02",
             ["Demo__BadErrorFactor"] = "6",
-            ["Demo__RegressAfter"] = "00:00:12",
+            ["Demo__RegressAfter"] = "00:00:20",
             // the exporter's batch every quarter second instead of five
             ["OTEL_BSP_SCHEDULE_DELAY"] = "250",
             ["Logging__LogLevel__System.Net.Http"] = "Warning",
