@@ -72,8 +72,8 @@ public static class MetricStore
     /// <summary>
     /// Inserts the samples inside the caller's write transaction and returns them with their ids. SQLite: one
     /// statement run per row, ids are rowids — the write transaction holds SQLite's only write lock, so the rows of
-    /// one batch get consecutive rowids ending at <c>last_insert_rowid()</c>. PostgreSQL: ids drawn from the identity
-    /// sequence first, then every row in one binary COPY.
+    /// one batch get consecutive rowids ending at <c>last_insert_rowid()</c>. PostgreSQL: a run of ids reserved from the identity
+    /// sequence first (<see cref="ReserveIdsSql"/>), then every row in one binary COPY.
     /// </summary>
     public static async Task<List<MetricSample>> InsertAsync(WriteScope scope, IReadOnlyList<MetricSample> samples, CancellationToken ct)
     {
@@ -84,9 +84,8 @@ public static class MetricStore
             return WithRowIds(samples, await scope.ScalarAsync<long>("SELECT last_insert_rowid()", null, ct));
         }
 
-        var ids = await scope.ListAsync<long>(NextIdsSql, new { n = samples.Count }, ct);
-        var stored = new List<MetricSample>(samples.Count);
-        for (var i = 0; i < samples.Count; i++) stored.Add(samples[i] with { Id = ids[i] });
+        var lastId = await scope.ScalarAsync<long>(ReserveIdsSql, new { n = samples.Count }, ct);
+        var stored = WithRowIds(samples, lastId);
         await using var copy = await pg.BeginBinaryImportAsync(CopySql, ct);
         foreach (var m in stored)
         {
@@ -111,7 +110,13 @@ public static class MetricStore
     public static List<MetricSample> Insert(WriteScope scope, IReadOnlyList<MetricSample> samples) =>
         InsertAsync(scope, samples, CancellationToken.None).GetAwaiter().GetResult();
 
-    private const string NextIdsSql = "SELECT nextval(pg_get_serial_sequence('impact_metrics', 'id')) FROM generate_series(1, @n) ORDER BY 1";
+    /// <summary>
+    /// Reserves <c>n</c> consecutive ids and returns the last: one <c>nextval</c> for the first, one <c>setval</c> past the
+    /// rest. Not atomic on its own, so it relies on what every caller holds: the write scope's advisory lock, taken by every
+    /// transaction that inserts into <c>impact_metrics</c>. A rolled-back batch leaves a gap, as <c>nextval</c> would.
+    /// </summary>
+    private const string ReserveIdsSql =
+        "SELECT setval(pg_get_serial_sequence('impact_metrics', 'id'), nextval(pg_get_serial_sequence('impact_metrics', 'id')) + @n - 1)";
 
     private const string CopySql = $"COPY impact_metrics ({Columns}) FROM STDIN (FORMAT BINARY)";
 

@@ -21,6 +21,9 @@ public static class StorageExtensions
             {
                 settings.ConnectionString = cs;
                 settings.DisableHealthChecks = true; // ours below, named like the store
+            }, configureDataSourceBuilder: b =>
+            {
+                if (b.ConnectionStringBuilder.MaxAutoPrepare == 0) b.ConnectionStringBuilder.MaxAutoPrepare = AutoPreparedStatements;
             });
             builder.Services.AddSingleton(sp => new Db(sp.GetRequiredService<NpgsqlDataSource>()));
             builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("postgres");
@@ -34,6 +37,12 @@ public static class StorageExtensions
         builder.AddRedisConnection();
         return builder;
     }
+
+    /// <summary>
+    /// PostgreSQL: statements run often enough are prepared once per connection (Npgsql's automatic preparation), so the
+    /// write path's dozen statements skip parsing and planning; a connection string's own <c>Max Auto Prepare</c> wins.
+    /// </summary>
+    public const int AutoPreparedStatements = 64;
 
     public static async Task MigrateDatabaseAsync(this WebApplication app)
     {
