@@ -95,17 +95,18 @@ public static class MetricsApi
 
     private static async Task<ParsedBody> ReadBodyAsync(HttpRequest request, CancellationToken ct)
     {
-        using var ms = new MemoryStream();
-        await request.Body.CopyToAsync(ms, ct);
-        var bytes = ms.GetBuffer().AsMemory(0, (int)ms.Length);
-        var first = bytes.Span.TrimStart(" \t\r\n"u8);
+        // the route's body limit (MaxBodyBytes) stops a longer body with 413 before this limit is reached
+        using var body = await PooledBody.ReadAsync(request.Body, (int)MaxBodyBytes, request.ContentLength, ct)
+            ?? throw new BadHttpRequestException($"The body is larger than {MaxBodyBytes} bytes.", StatusCodes.Status413PayloadTooLarge);
+        var bytes = body.Span;
+        var first = bytes.TrimStart(" \t\r\n"u8);
         var isArray = first.Length > 0 && first[0] == (byte)'[';
         try
         {
             if (first.Length == 0) return new(null, false, Problems.Invalid("$", "a sample object or an array of samples is required"));
             var samples = isArray
-                ? JsonSerializer.Deserialize(bytes.Span, MetricsJson.Default.ListMetricSampleRequest) ?? []
-                : [JsonSerializer.Deserialize(bytes.Span, MetricsJson.Default.MetricSampleRequest)!];
+                ? JsonSerializer.Deserialize(bytes, MetricsJson.Default.ListMetricSampleRequest) ?? []
+                : [JsonSerializer.Deserialize(bytes, MetricsJson.Default.MetricSampleRequest)!];
             if (samples.Any(x => x is null)) return new(null, isArray, Problems.Invalid("$", "samples must be JSON objects"));
             return new(samples, isArray, null);
         }

@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.IO.Compression;
+using FlagAnalyzer.Api.Common;
 using Google.Protobuf;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -12,20 +12,9 @@ public enum OtlpEncoding
     Json,
 }
 
-/// <summary>Reads an OTLP/HTTP request body into a pooled buffer, inflating gzip, never past a byte limit.</summary>
-public sealed class OtlpBody : IDisposable
+/// <summary>The checks and decoding every OTLP/HTTP request body gets; the bytes are read by <see cref="PooledBody"/>.</summary>
+public static class OtlpBody
 {
-    private byte[]? _buffer;
-
-    private OtlpBody(byte[] buffer, int length)
-    {
-        _buffer = buffer;
-        Length = length;
-    }
-
-    public int Length { get; }
-    public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, Length);
-
     /// <summary>
     /// The checks every OTLP/HTTP export gets before its content is used: a supported content type (415) and encoding
     /// (415), a body within the limits (413; a corrupt gzip 400), and a body that decodes as <paramref name="what"/>
@@ -38,7 +27,7 @@ public sealed class OtlpBody : IDisposable
             return (new IntakeResult(StatusCodes.Status415UnsupportedMediaType, "Content-Type must be application/x-protobuf or application/json."), null);
         if (!IsSupportedContentEncoding(request.Headers.ContentEncoding, out var gzip))
             return (new IntakeResult(StatusCodes.Status415UnsupportedMediaType, "Content-Encoding must be gzip or none."), null);
-        OtlpBody? body;
+        PooledBody? body;
         try
         {
             body = await ReadAsync(request.Body, gzip, maxDecompressedBytes, request.ContentLength, ct);
@@ -89,51 +78,10 @@ public sealed class OtlpBody : IDisposable
 
     /// <summary>The body, or null when it (inflated) is longer than <paramref name="limit"/> bytes.</summary>
     /// <exception cref="InvalidDataException">The gzip stream is corrupt.</exception>
-    public static async Task<OtlpBody?> ReadAsync(Stream body, bool gzip, int limit, long? declaredLength, CancellationToken ct)
+    public static async Task<PooledBody?> ReadAsync(Stream body, bool gzip, int limit, long? declaredLength, CancellationToken ct)
     {
-        Stream source = gzip ? new GZipStream(body, CompressionMode.Decompress, leaveOpen: true) : body;
-        var buffer = ArrayPool<byte>.Shared.Rent(declaredLength is > 0 and < 1 << 24 && !gzip ? (int)declaredLength + 1 : 64 * 1024);
-        var length = 0;
-        try
-        {
-            while (true)
-            {
-                if (length == buffer.Length)
-                {
-                    if (length > limit) break;
-                    var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min((long)buffer.Length * 2, limit + 1L));
-                    buffer.AsSpan(0, length).CopyTo(bigger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = bigger;
-                }
-                var read = await source.ReadAsync(buffer.AsMemory(length, Math.Min(buffer.Length, limit + 1) - length), ct);
-                if (read == 0) break;
-                length += read;
-                if (length > limit) break;
-            }
-            if (length > limit)
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-                return null;
-            }
-            var result = new OtlpBody(buffer, length);
-            buffer = null;
-            return result;
-        }
-        catch
-        {
-            if (buffer is not null) ArrayPool<byte>.Shared.Return(buffer);
-            throw;
-        }
-        finally
-        {
-            if (gzip) await source.DisposeAsync();
-        }
-    }
-
-    public void Dispose()
-    {
-        if (_buffer is { } b) ArrayPool<byte>.Shared.Return(b);
-        _buffer = null;
+        if (!gzip) return await PooledBody.ReadAsync(body, limit, declaredLength, ct);
+        await using var inflated = new GZipStream(body, CompressionMode.Decompress, leaveOpen: true);
+        return await PooledBody.ReadAsync(inflated, limit, declaredLength: null, ct);
     }
 }
