@@ -1,3 +1,4 @@
+using Dapper;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Metrics;
@@ -5,6 +6,9 @@ using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Anomalies;
+
+/// <summary>What <see cref="AnalysisStore.ReadInputsAsync"/> read for one flag's detection pass; <c>Flag</c> is null when it no longer exists.</summary>
+public sealed record DetectionInputs(Flag? Flag, Anchor? Anchor, string? CommittedToken, List<Anomaly> Open);
 
 /// <summary>The change a flag's analysis window is split around.</summary>
 public sealed record Anchor(string ChangeId, string ChangeType, DateTimeOffset Timestamp, double? RolloutBefore = null, double? RolloutAfter = null);
@@ -22,14 +26,12 @@ public static class AnalysisStore
     }
 
     /// <summary>
-    /// The latest change that alters what users get: enabling, disabling, rollout moves, rollbacks, and updates
+    /// The statement for the latest change that alters what users get: enabling, disabling, rollout moves, rollbacks, and updates
     /// that touch variants, rules, targeting or the default/off variant. Renames and description edits do not restart the analysis.
     /// The JSON functions differ: SQLite's json_extract/json_type, PostgreSQL's jsonb operators (a key that is present
     /// with a JSON null counts as present in both).
     /// </summary>
-    public static async Task<Anchor?> LatestAnchorAsync(WriteScope s, string flagId, CancellationToken ct)
-    {
-        var sql = s.Pick(
+    private static string AnchorSql(WriteScope s) => s.Pick(
             sqlite: """
                 SELECT id, change_type, timestamp,
                        CASE WHEN json_valid(previous_value) THEN json_extract(previous_value, '$.rolloutPercentage') END AS rollout_before,
@@ -60,26 +62,46 @@ public static class AnalysisStore
                                 OR new_value::jsonb -> 'enabled' IS NOT NULL OR new_value::jsonb -> 'rolloutPercentage' IS NOT NULL)))
                 ORDER BY timestamp DESC, id DESC LIMIT 1
                 """);
-        var row = await s.FirstOrDefaultAsync<AnchorRow>(sql, new
-        {
-            flagId,
-            enabled = ChangeTypes.Enabled,
-            disabled = ChangeTypes.Disabled,
-            rollout = ChangeTypes.RolloutChanged,
-            rolledBack = ChangeTypes.RolledBack,
-            updated = ChangeTypes.Updated,
-        }, ct);
-        return row is null ? null : new Anchor(row.Id, row.ChangeType, Time.FromMs(row.Timestamp), row.RolloutBefore, row.RolloutAfter);
+
+    private static object AnchorParameters => new
+    {
+        enabled = ChangeTypes.Enabled,
+        disabled = ChangeTypes.Disabled,
+        rollout = ChangeTypes.RolloutChanged,
+        rolledBack = ChangeTypes.RolledBack,
+        updated = ChangeTypes.Updated,
+    };
+
+    private static Anchor? ToAnchor(AnchorRow? row) =>
+        row is null ? null : new Anchor(row.Id, row.ChangeType, Time.FromMs(row.Timestamp), row.RolloutBefore, row.RolloutAfter);
+
+    /// <summary>The flag's window token as this transaction sees it (the last committed pass's), then <paramref name="newToken"/> in its place.</summary>
+    private const string SwapTokenSql = """
+        SELECT token FROM analysis_windows WHERE flag_id = @flagId;
+        INSERT INTO analysis_windows(flag_id, token)
+        SELECT @flagId, @newToken WHERE EXISTS (SELECT 1 FROM feature_flags WHERE id = @flagId)
+        ON CONFLICT(flag_id) DO UPDATE SET token = excluded.token
+        """;
+
+    /// <summary>
+    /// Everything a detection pass reads before it computes, in one batch (one round trip on PostgreSQL, where the write
+    /// path's statements each cost one): the flag, the change its analysis is anchored on, its window token (read, then
+    /// replaced by <paramref name="newToken"/>, see <see cref="FlagWindowCache"/>) and its open anomalies. A flag that no
+    /// longer exists gets no token.
+    /// </summary>
+    public static async Task<DetectionInputs> ReadInputsAsync(WriteScope s, string flagId, string newToken, CancellationToken ct)
+    {
+        var parameters = new DynamicParameters(AnomalyStore.OpenParameters(flagId));
+        parameters.AddDynamicParams(AnchorParameters);
+        parameters.Add("newToken", newToken);
+        var sql = string.Join(";\n", FlagStore.FlagByIdSql, AnchorSql(s), SwapTokenSql, AnomalyStore.OpenSql);
+        await using var batch = await s.Connection.QueryMultipleAsync(new CommandDefinition(sql, parameters, s.Transaction, cancellationToken: ct));
+        var flag = await FlagStore.ReadFlagAsync(batch);
+        var anchor = ToAnchor(await batch.ReadFirstOrDefaultAsync<AnchorRow>());
+        var committedToken = await batch.ReadFirstOrDefaultAsync<string>();
+        var open = await AnomalyStore.ReadAnomaliesAsync(batch);
+        return new DetectionInputs(flag, anchor, committedToken, open);
     }
-
-    public static Task<string?> ReadTokenAsync(WriteScope s, string flagId, CancellationToken ct) =>
-        s.ScalarAsync<string>("SELECT token FROM analysis_windows WHERE flag_id = @flagId", new { flagId }, ct);
-
-    public static Task WriteTokenAsync(WriteScope s, string flagId, string token, CancellationToken ct) =>
-        s.ExecAsync("""
-            INSERT INTO analysis_windows(flag_id, token) VALUES (@flagId, @token)
-            ON CONFLICT(flag_id) DO UPDATE SET token = excluded.token
-            """, new { flagId, token }, ct);
 
     /// <summary>
     /// The flag's samples with an id above <paramref name="afterId"/>. New rows always get higher ids (SQLite rowids;

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Dapper;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Storage;
@@ -76,14 +77,27 @@ public static class AnomalyStore
     public static async Task<Anomaly?> GetAsync(DbConnection conn, DbTransaction? tx, string id, CancellationToken ct) =>
         (await conn.FirstOrDefaultAsync<AnomalyRow>(tx, $"SELECT {Columns} FROM anomalies WHERE id = @id", new { id }, ct))?.ToAnomaly();
 
+    /// <summary>
+    /// Open (active or acknowledged) anomalies of the flag <c>@flagId</c>, or of all flags when it is null, newest first; its
+    /// parameters are <see cref="OpenParameters"/>. Also one statement of a caller's batch (<see cref="ReadAnomaliesAsync"/>).
+    /// </summary>
+    public const string OpenSql = $"""
+        SELECT {Columns} FROM anomalies
+        WHERE status IN (@active, @acknowledged) AND (@flagId IS NULL OR flag_id = @flagId)
+        ORDER BY id DESC
+        """;
+
+    /// <summary>The parameters of <see cref="OpenSql"/>.</summary>
+    public static object OpenParameters(string? flagId) => new { active = AnomalyStatuses.Active, acknowledged = AnomalyStatuses.Acknowledged, flagId };
+
     /// <summary>Open (active or acknowledged) anomalies of one flag, or of all flags when flagId is null.</summary>
     public static async Task<List<Anomaly>> OpenAsync(DbConnection conn, DbTransaction? tx, string? flagId, CancellationToken ct) =>
-        (await conn.ListAsync<AnomalyRow>(tx, $"""
-            SELECT {Columns} FROM anomalies
-            WHERE status IN (@active, @acknowledged) AND (@flagId IS NULL OR flag_id = @flagId)
-            ORDER BY id DESC
-            """, new { active = AnomalyStatuses.Active, acknowledged = AnomalyStatuses.Acknowledged, flagId }, ct))
+        (await conn.ListAsync<AnomalyRow>(tx, OpenSql, OpenParameters(flagId), ct))
         .ConvertAll(r => r.ToAnomaly());
+
+    /// <summary>Reads the result of <see cref="OpenSql"/> from a batch.</summary>
+    public static async Task<List<Anomaly>> ReadAnomaliesAsync(SqlMapper.GridReader batch) =>
+        (await batch.ReadAsync<AnomalyRow>()).Select(r => r.ToAnomaly()).ToList();
 
     /// <summary>Newest first; keyset on id.</summary>
     public static async Task<List<Anomaly>> ListAsync(DbConnection conn, string? flagId, IReadOnlyCollection<string>? statuses,

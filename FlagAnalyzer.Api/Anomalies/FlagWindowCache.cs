@@ -7,8 +7,9 @@ namespace FlagAnalyzer.Api.Anomalies;
 /// <summary>
 /// Per-flag window aggregates kept in memory, so detection on a metrics write reads only the new rows instead
 /// of the flag's whole history. Each pass stamps a fresh random token into <c>analysis_windows</c> inside the
-/// write transaction; a cached window is used only while its token is the committed one, so a rolled-back
-/// write (whose samples never landed) sends the next pass back to SQLite to rebuild.
+/// write transaction (<see cref="AnalysisStore.ReadInputsAsync"/>, which also reads the one it replaces); a cached
+/// window is used only while its token is the committed one, so a rolled-back write (whose samples never landed), or a
+/// write by another replica, sends the next pass back to the database to rebuild.
 /// </summary>
 public sealed class FlagWindowCache
 {
@@ -27,16 +28,16 @@ public sealed class FlagWindowCache
 
     /// <summary>
     /// The flag's window, brought up to date with every committed and in-transaction sample; call inside the write
-    /// scope. <paramref name="recorded"/> are this transaction's new samples of the flag, when the caller has them:
+    /// scope, after <see cref="AnalysisStore.ReadInputsAsync"/> read <paramref name="committedToken"/> and stamped
+    /// <paramref name="newToken"/>. <paramref name="recorded"/> are this transaction's new samples of the flag, when the caller has them:
     /// while the token matches, every committed sample is already in the window (each write stamps a new token),
     /// so the only rows past <see cref="FlagWindow.LastSampleId"/> are this transaction's, and they need no read.
     /// </summary>
-    public async Task<FlagWindow> GetAsync(WriteScope s, string flagId, Anchor? anchor, CancellationToken ct,
-        IReadOnlyList<MetricSample>? recorded = null)
+    public async Task<FlagWindow> GetAsync(WriteScope s, string flagId, Anchor? anchor, string? committedToken, string newToken,
+        CancellationToken ct, IReadOnlyList<MetricSample>? recorded = null)
     {
         var anchorId = anchor?.ChangeId ?? "";
-        var committed = await AnalysisStore.ReadTokenAsync(s, flagId, ct);
-        if (!_entries.TryGetValue(flagId, out var entry) || entry.AnchorId != anchorId || entry.Token is null || entry.Token != committed)
+        if (!_entries.TryGetValue(flagId, out var entry) || entry.AnchorId != anchorId || entry.Token is null || entry.Token != committedToken)
         {
             var history = await AnalysisStore.NewestSamplesAsync(s, flagId, MetricHistory.MaxSamples, ct);
             entry = new Entry(anchorId, FlagWindow.Build(anchor?.Timestamp, history));
@@ -51,9 +52,7 @@ public sealed class FlagWindowCache
             foreach (var sample in fresh) entry.Window.Add(sample);
         }
 
-        var token = Guid.NewGuid().ToString("N");
-        await AnalysisStore.WriteTokenAsync(s, flagId, token, ct);
-        entry.Token = token;
+        entry.Token = newToken;
         _entries[flagId] = entry;
         return entry.Window;
     }

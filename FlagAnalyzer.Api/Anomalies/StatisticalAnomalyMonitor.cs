@@ -116,17 +116,16 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
     private async Task<FlagPass?> DetectFlagAsync(WriteScope s, string flagId, DateTimeOffset now, CancellationToken ct,
         IReadOnlyList<MetricSample>? recorded)
     {
-        var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, flagId, ct);
+        var token = Guid.NewGuid().ToString("N");
+        var (flag, anchor, committedToken, open) = await AnalysisStore.ReadInputsAsync(s, flagId, token, ct);
         if (flag is null)
         {
             windows.Forget(flagId);
             return null;
         }
-        var anchor = await AnalysisStore.LatestAnchorAsync(s, flag.Id, ct);
-        var window = await windows.GetAsync(s, flag.Id, anchor, ct, recorded);
+        var window = await windows.GetAsync(s, flag.Id, anchor, committedToken, token, ct, recorded);
         var analyses = RegressionDetector.AnalyzeVariants(window, flag.Enabled ? flag.RolloutPercentage : null);
         var analysis = analyses.Overall;
-        var open = await AnomalyStore.OpenAsync(s.Connection, s.Transaction, flag.Id, ct);
         var changeText = anchor is null ? null : ChangeText.Describe(anchor.ChangeType, anchor.Timestamp, anchor.RolloutBefore, anchor.RolloutAfter, now);
         var r = Reconcile(flag.Id, analyses, open, anchor?.ChangeId, now, changeText);
 

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text.Json;
+using Dapper;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
 
@@ -98,6 +99,12 @@ public static class FlagStore
             PredictionId = PredictionId, Reason = Reason, ActorKeyId = ActorKeyId, ActorName = ActorName,
         };
     }
+
+    /// <summary>The flag whose id is <c>@flagId</c>, as one statement of a caller's batch; <see cref="ReadFlagAsync"/> reads its result.</summary>
+    public const string FlagByIdSql = $"SELECT {FlagColumns} FROM feature_flags WHERE id = @flagId";
+
+    /// <summary>Reads the result of <see cref="FlagByIdSql"/> from a batch.</summary>
+    public static async Task<Flag?> ReadFlagAsync(SqlMapper.GridReader batch) => (await batch.ReadFirstOrDefaultAsync<FlagRow>())?.ToFlag();
 
     public static async Task<Flag?> FindAsync(DbConnection conn, DbTransaction? tx, string idOrName, CancellationToken ct) =>
         (await conn.FirstOrDefaultAsync<FlagRow>(tx, $"SELECT {FlagColumns} FROM feature_flags WHERE id = @k OR name = @k LIMIT 1",
