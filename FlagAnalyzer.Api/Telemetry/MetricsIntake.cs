@@ -139,7 +139,7 @@ public sealed class MetricsIntake(IngestGate gate, FlagReader flags, IExposureCo
     }
 
     private static string? Attribute(NumberDataPoint point, string name) =>
-        point.Attributes.FirstOrDefault(a => a.Key == name)?.Value is { ValueCase: AnyValue.ValueOneofCase.StringValue } v && v.StringValue.Length > 0 ? v.StringValue : null;
+        SpanAttribution.StringOf(point.Attributes.FirstOrDefault(a => a.Key == name)?.Value) is { Length: > 0 } text ? text : null;
 
     /// <summary>A stable text for a set of attributes (sorted by key), to name a stream.</summary>
     private static string Describe(IEnumerable<KeyValue>? attributes) =>

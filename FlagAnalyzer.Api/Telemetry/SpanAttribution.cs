@@ -176,7 +176,7 @@ public static class SpanAttribution
         return false;
     }
 
-    private static string? StringOf(AnyValue? v) => v?.ValueCase switch
+    internal static string? StringOf(AnyValue? v) => v?.ValueCase switch
     {
         AnyValue.ValueOneofCase.StringValue => v.StringValue,
         // a variant is a name, but some SDKs stringify booleans and numbers

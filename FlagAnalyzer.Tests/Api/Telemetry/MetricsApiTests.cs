@@ -105,6 +105,25 @@ public sealed class OtlpMetricsApiTests : IDisposable
     }
 
     [Fact]
+    public async Task VariantsSentAsBooleans_CountAsTheirNames_AsInTraces()
+    {
+        // some SDKs put a boolean flag's variant as a bool attribute; traces already read it as "true"/"false"
+        var id = await _api.CreateFlagAsync("ofm-bool");
+        var now = DateTimeOffset.UtcNow;
+        var on = Point("ofm-bool", null, 12, now.AddSeconds(-10), now);
+        on.Attributes.Add(new KeyValue { Key = "feature_flag.result.variant", Value = new AnyValue { BoolValue = true } });
+        var off = Point("ofm-bool", null, 8, now.AddSeconds(-10), now);
+        off.Attributes.Add(new KeyValue { Key = "feature_flag.result.variant", Value = new AnyValue { BoolValue = false } });
+
+        var answer = await PostAsync(Export(AggregationTemporality.Delta, "a", on, off));
+
+        Assert.Null(answer.PartialSuccess);
+        var exposures = await ExposuresAsync(id);
+        Assert.Equal(12, exposures["true"]);
+        Assert.Equal(8, exposures["false"]);
+    }
+
+    [Fact]
     public async Task CumulativeStreams_CountWhatTheyGrewBy_AndCountAgainAfterARestart()
     {
         var id = await _api.CreateFlagAsync("ofm-cumulative");
