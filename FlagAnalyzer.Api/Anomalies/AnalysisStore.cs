@@ -7,7 +7,7 @@ using FlagAnalyzer.Api.Storage;
 namespace FlagAnalyzer.Api.Anomalies;
 
 /// <summary>The change a flag's analysis window is split around.</summary>
-public sealed record Anchor(string ChangeId, string ChangeType, DateTimeOffset Timestamp, double? RolloutBefore = null, double? RolloutAfter = null);
+public sealed record Anchor(string ChangeId, ChangeType ChangeType, DateTimeOffset Timestamp, double? RolloutBefore = null, double? RolloutAfter = null);
 
 /// <summary>SQL the detector needs beyond the metric and anomaly stores (and <c>analysis_windows</c>); callers own the transaction.</summary>
 public static class AnalysisStore
@@ -63,13 +63,15 @@ public static class AnalysisStore
         var row = await s.FirstOrDefaultAsync<AnchorRow>(sql, new
         {
             flagId,
-            enabled = ChangeTypes.Enabled,
-            disabled = ChangeTypes.Disabled,
-            rollout = ChangeTypes.RolloutChanged,
-            rolledBack = ChangeTypes.RolledBack,
-            updated = ChangeTypes.Updated,
+            enabled = ChangeType.Enabled.ToWire(),
+            disabled = ChangeType.Disabled.ToWire(),
+            rollout = ChangeType.RolloutChanged.ToWire(),
+            rolledBack = ChangeType.RolledBack.ToWire(),
+            updated = ChangeType.Updated.ToWire(),
         }, ct);
-        return row is null ? null : new Anchor(row.Id, row.ChangeType, Time.FromMs(row.Timestamp), row.RolloutBefore, row.RolloutAfter);
+        // the query matches known words only
+        return row is null || !StoredWords.TryRead<ChangeType>("flag_changes", "change_type", row.Id, row.ChangeType, out var type) ? null
+            : new Anchor(row.Id, type, Time.FromMs(row.Timestamp), row.RolloutBefore, row.RolloutAfter);
     }
 
     public static Task<string?> ReadTokenAsync(WriteScope s, string flagId, CancellationToken ct) =>
@@ -92,7 +94,7 @@ public static class AnalysisStore
                 sqlite: $"SELECT {MetricStore.Columns} FROM impact_metrics WHERE id > @afterId AND +flag_id = @flagId ORDER BY id",
                 postgres: $"SELECT {MetricStore.Columns} FROM impact_metrics WHERE id > @afterId AND flag_id = @flagId ORDER BY id"),
             new { flagId, afterId }, ct);
-        return rows.ConvertAll(r => r.ToSample());
+        return rows.Known(r => r.ToSample());
     }
 
     /// <summary>
@@ -104,7 +106,7 @@ public static class AnalysisStore
         var rows = await s.ListAsync<MetricStore.SampleRow>(
             $"SELECT {MetricStore.Columns} FROM impact_metrics WHERE flag_id = @flagId ORDER BY timestamp DESC, id DESC LIMIT @max",
             new { flagId, max }, ct);
-        return rows.ConvertAll(r => r.ToSample());
+        return rows.Known(r => r.ToSample());
     }
 
     /// <summary>Every flag id, by name (for an on-demand pass over all flags).</summary>

@@ -117,7 +117,7 @@ public sealed class DataAnswerer(AssistantData data)
     {
         var anomalies = await data.OpenAnomaliesAsync(null, 50, ct);
         var risky = (await data.RecentPredictionsAsync(null, 50, ct))
-            .Where(p => RiskLevels.Rank(p.RiskLevel) >= RiskLevels.Rank(RiskLevels.Medium))
+            .Where(p => p.RiskLevel >= RiskLevel.Medium)
             .OrderByDescending(p => p.RiskScore).Take(ListItems).ToList();
         if (anomalies.Count == 0 && risky.Count == 0)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Rollouts;
 
@@ -60,8 +61,8 @@ public sealed record RolloutPlan
 /// treatment variant compared with control, or is null when the treatment is compared as a whole (its samples do not
 /// all name a variant).
 /// </summary>
-public sealed record RolloutVerdict(string Metric, string Verdict, double? ControlValue, double? TreatmentValue, double? ChangePercent,
-    double Confidence, string? Severity, string Note, string? Variant = null);
+public sealed record RolloutVerdict(string Metric, Verdict Verdict, double? ControlValue, double? TreatmentValue, double? ChangePercent,
+    double Confidence, Severity? Severity, string Note, string? Variant = null);
 
 /// <summary>Counts for the current stage: what has been seen and what is still missing.</summary>
 public sealed record StageProgress(double ElapsedSeconds, double SecondsLeft, double ControlRequests, double TreatmentRequests, double RequestsLeft);
