@@ -57,6 +57,9 @@ public static class RiskLevels
     public static string ToWire(this RiskLevel level) => WireNames<RiskLevel>.Name(level);
     public static bool TryParse(string? text, out RiskLevel level) => WireNames<RiskLevel>.TryParse(text, out level);
 
+    /// <summary>Low 0 … critical 3, as <see cref="Severities.Rank"/>: the two sets share their words and their order.</summary>
+    public static int Rank(this RiskLevel level) => (int)level;
+
     public static RiskLevel FromScore(double score) => score switch
     {
         >= 75 => RiskLevel.Critical,

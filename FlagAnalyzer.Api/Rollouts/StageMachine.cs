@@ -124,7 +124,7 @@ public static class StageMachine
             if (!requestsMet) waiting.Add(Inv($"{progress.RequestsLeft:N0} more requests per cohort (treatment {treatment:N0}, control {control:N0}, minimum {stage.MinRequests:N0})"));
             var why = $"Waiting at {stageLabel}: {string.Join(" and ", waiting)}.";
             if (regressions.FirstOrDefault() is { } medium)
-                why += $" A {medium.Finding.Severity} regression is confirmed ({Evidence(medium)}): the plan rolls back when the stage's minimums are met.";
+                why += $" A {medium.Finding.Severity?.ToWire()} regression is confirmed ({Evidence(medium)}): the plan rolls back when the stage's minimums are met.";
             return Make(RolloutAction.Hold, why);
         }
 

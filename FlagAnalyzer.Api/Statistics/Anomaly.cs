@@ -84,4 +84,7 @@ public static class Severities
     public static IReadOnlyList<Severity> All => WireNames<Severity>.All;
     public static string ToWire(this Severity severity) => WireNames<Severity>.Name(severity);
     public static bool TryParse(string? text, out Severity severity) => WireNames<Severity>.TryParse(text, out severity);
+
+    /// <summary>Low 0 … critical 3 (the declaration order; the enum's own comparison says the same).</summary>
+    public static int Rank(this Severity severity) => (int)severity;
 }
