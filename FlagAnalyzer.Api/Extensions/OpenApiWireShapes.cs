@@ -16,8 +16,10 @@ namespace FlagAnalyzer.Api.Extensions;
 /// <item><c>ChangeResponse.prediction</c> is a <see cref="Prediction"/> or null (Flags cannot name the type);</item>
 /// <item>a <c>JsonObject</c> (a prediction's evidence) and a change's previous and new values are JSON objects;</item>
 /// </list>
-/// The closed sets (severity, change type, …) need nothing here: they are C# enums with their words in
-/// <c>[JsonStringEnumMemberName]</c>, which the document generator lists as string enums by itself.
+/// The closed sets (severity, change type, …) are C# enums with their words in <c>[JsonStringEnumMemberName]</c>, which
+/// the generator lists by itself as one component schema per enum; here each becomes a plain string enum — the
+/// generator names the schema after whichever use it met first, and a nullable first use (<c>Severity?</c>) would put
+/// <c>null</c> among the words of every use (nullable uses say so themselves, with <c>oneOf</c>).
 /// </summary>
 internal sealed class OpenApiWireShapes : IOpenApiDocumentTransformer
 {
@@ -43,6 +45,12 @@ internal sealed class OpenApiWireShapes : IOpenApiDocumentTransformer
             {
                 OneOf = [new OpenApiSchema { Type = JsonSchemaType.Null }, new OpenApiSchemaReference(nameof(Prediction), document)],
             };
+        }
+        foreach (var s in schemas.Values)
+        {
+            if (s is not OpenApiSchema { Enum.Count: > 0 } words || words.Properties is { Count: > 0 }) continue;
+            words.Enum = [.. words.Enum.Where(w => w is not null && w.GetValueKind() != System.Text.Json.JsonValueKind.Null)];
+            words.Type = JsonSchemaType.String;
         }
         if (schemas.TryGetValue("JsonObject", out var jsonObject) && jsonObject is OpenApiSchema o)
         {
