@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Rollouts;
@@ -67,27 +68,11 @@ public sealed record RolloutVerdict(string Metric, Verdict Verdict, double? Cont
 /// <summary>Counts for the current stage: what has been seen and what is still missing.</summary>
 public sealed record StageProgress(double ElapsedSeconds, double SecondsLeft, double ControlRequests, double TreatmentRequests, double RequestsLeft);
 
-/// <summary>The wire and storage names of <see cref="RolloutState"/>.</summary>
+/// <summary>The wire and storage names of <see cref="RolloutState"/> (its <c>[JsonStringEnumMemberName]</c> words).</summary>
 public static class RolloutStates
 {
-    public static string Name(RolloutState s) => s switch
-    {
-        RolloutState.Pending => "pending",
-        RolloutState.Running => "running",
-        RolloutState.Paused => "paused",
-        RolloutState.Completed => "completed",
-        RolloutState.RolledBack => "rolled_back",
-        _ => "aborted",
-    };
+    public static string Name(RolloutState s) => WireNames<RolloutState>.Name(s);
 
-    public static RolloutState Parse(string s) => s switch
-    {
-        "pending" => RolloutState.Pending,
-        "running" => RolloutState.Running,
-        "paused" => RolloutState.Paused,
-        "completed" => RolloutState.Completed,
-        "rolled_back" => RolloutState.RolledBack,
-        "aborted" => RolloutState.Aborted,
-        _ => throw new InvalidOperationException($"Unknown rollout state '{s}'."),
-    };
+    public static RolloutState Parse(string s) =>
+        WireNames<RolloutState>.TryParse(s, out var state) ? state : throw new InvalidOperationException($"Unknown rollout state '{s}'.");
 }

@@ -29,6 +29,11 @@ public sealed class ClosedSetWordsTests
         (typeof(UserImpact), ["none", "minimal", "moderate", "significant", "severe"]),
         (typeof(ChangeType), ["created", "enabled", "disabled", "rollout_changed", "updated", "deleted", "rolled_back"]),
         (typeof(MessageRole), ["user", "assistant"]),
+        // enums already before: their words through the same one mapping
+        (typeof(FlagAnalyzer.Api.Rollouts.RolloutState), ["pending", "running", "paused", "completed", "rolled_back", "aborted"]),
+        (typeof(FlagAnalyzer.Api.Rollouts.RolloutAction), ["hold", "advance", "roll_back", "pause", "complete"]),
+        (typeof(FlagAnalyzer.Api.Rollouts.ScheduleAction), ["enable", "disable", "set_rollout", "start_rollout"]),
+        (typeof(FlagAnalyzer.Api.Access.ApiRole), ["admin", "editor", "viewer", "sdk", "ingest"]),
     ];
 
     public static TheoryData<Type> SetTypes() => new(Sets.Select(s => s.Enum));
