@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Api.Access;
 
@@ -22,23 +23,7 @@ public static class ApiRoles
 {
     public static readonly IReadOnlyList<ApiRole> All = Enum.GetValues<ApiRole>();
 
-    public static string ToWire(this ApiRole role) => role switch
-    {
-        ApiRole.Admin => "admin",
-        ApiRole.Editor => "editor",
-        ApiRole.Viewer => "viewer",
-        ApiRole.Sdk => "sdk",
-        ApiRole.Ingest => "ingest",
-        _ => throw new ArgumentOutOfRangeException(nameof(role)),
-    };
+    public static string ToWire(this ApiRole role) => WireNames<ApiRole>.Name(role);
 
-    public static bool TryParse(string? text, out ApiRole role)
-    {
-        foreach (var r in All)
-        {
-            if (string.Equals(r.ToWire(), text, StringComparison.Ordinal)) { role = r; return true; }
-        }
-        role = default;
-        return false;
-    }
+    public static bool TryParse(string? text, out ApiRole role) => WireNames<ApiRole>.TryParse(text, out role);
 }

@@ -11,7 +11,7 @@ namespace FlagAnalyzer.Api.Anomalies;
 public sealed record DetectionInputs(Flag? Flag, Anchor? Anchor, string? CommittedToken, List<Anomaly> Open);
 
 /// <summary>The change a flag's analysis window is split around.</summary>
-public sealed record Anchor(string ChangeId, string ChangeType, DateTimeOffset Timestamp, double? RolloutBefore = null, double? RolloutAfter = null);
+public sealed record Anchor(string ChangeId, ChangeType ChangeType, DateTimeOffset Timestamp, double? RolloutBefore = null, double? RolloutAfter = null);
 
 /// <summary>SQL the detector needs beyond the metric and anomaly stores (and <c>analysis_windows</c>); callers own the transaction.</summary>
 public static class AnalysisStore
@@ -65,15 +65,17 @@ public static class AnalysisStore
 
     private static object AnchorParameters => new
     {
-        enabled = ChangeTypes.Enabled,
-        disabled = ChangeTypes.Disabled,
-        rollout = ChangeTypes.RolloutChanged,
-        rolledBack = ChangeTypes.RolledBack,
-        updated = ChangeTypes.Updated,
+        enabled = ChangeType.Enabled.ToWire(),
+        disabled = ChangeType.Disabled.ToWire(),
+        rollout = ChangeType.RolloutChanged.ToWire(),
+        rolledBack = ChangeType.RolledBack.ToWire(),
+        updated = ChangeType.Updated.ToWire(),
     };
 
+    // the query matches known words only
     private static Anchor? ToAnchor(AnchorRow? row) =>
-        row is null ? null : new Anchor(row.Id, row.ChangeType, Time.FromMs(row.Timestamp), row.RolloutBefore, row.RolloutAfter);
+        row is null || !StoredWords.TryRead<ChangeType>("flag_changes", "change_type", row.Id, row.ChangeType, out var type) ? null
+            : new Anchor(row.Id, type, Time.FromMs(row.Timestamp), row.RolloutBefore, row.RolloutAfter);
 
     /// <summary>The flag's window token as this transaction sees it (the last committed pass's), then <paramref name="newToken"/> in its place.</summary>
     private const string SwapTokenSql = """
@@ -114,7 +116,7 @@ public static class AnalysisStore
                 sqlite: $"SELECT {MetricStore.Columns} FROM impact_metrics WHERE id > @afterId AND +flag_id = @flagId ORDER BY id",
                 postgres: $"SELECT {MetricStore.Columns} FROM impact_metrics WHERE id > @afterId AND flag_id = @flagId ORDER BY id"),
             new { flagId, afterId }, ct);
-        return rows.ConvertAll(r => r.ToSample());
+        return rows.Known(r => r.ToSample());
     }
 
     /// <summary>
@@ -126,7 +128,7 @@ public static class AnalysisStore
         var rows = await s.ListAsync<MetricStore.SampleRow>(
             $"SELECT {MetricStore.Columns} FROM impact_metrics WHERE flag_id = @flagId ORDER BY timestamp DESC, id DESC LIMIT @max",
             new { flagId, max }, ct);
-        return rows.ConvertAll(r => r.ToSample());
+        return rows.Known(r => r.ToSample());
     }
 
     /// <summary>Every flag id, by name (for an on-demand pass over all flags).</summary>

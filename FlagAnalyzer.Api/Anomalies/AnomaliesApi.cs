@@ -26,17 +26,22 @@ public static class AnomaliesApi
     {
         var v = new Validator();
         var (take, after) = Paging.Read(limit, cursor, v);
-        IReadOnlyCollection<string>? statuses = (status ?? "open") switch
+        IReadOnlyCollection<AnomalyStatus>? statuses = (status ?? "open") switch
         {
-            "open" => [AnomalyStatuses.Active, AnomalyStatuses.Acknowledged],
+            "open" => [AnomalyStatus.Active, AnomalyStatus.Acknowledged],
             "all" => null,
-            var one when AnomalyStatuses.All.Contains(one) => [one],
+            var one when AnomalyStatuses.TryParse(one, out var parsed) => [parsed],
             _ => Fail(v, "status", "must be open, active, acknowledged, resolved or all"),
         };
-        if (type is not null && !AnomalyTypes.All.Contains(type)) v.Add("type", $"must be one of {string.Join(", ", AnomalyTypes.All)}");
+        AnomalyType? anomalyType = null;
+        if (type is not null)
+        {
+            if (AnomalyTypes.TryParse(type, out var t)) anomalyType = t;
+            else v.Add("type", $"must be one of {string.Join(", ", WireNames<AnomalyType>.AllWords)}");
+        }
         if (!v.IsValid) return v.ToProblem();
         await using var conn = await s.Db.OpenAsync(ct);
-        var rows = await AnomalyStore.ListAsync(conn, flagId, statuses, type, after, take + 1, ct);
+        var rows = await AnomalyStore.ListAsync(conn, flagId, statuses, anomalyType, after, take + 1, ct);
         return TypedResults.Ok(Paging.Build(rows, take, a => a.Id));
     }
 
@@ -62,7 +67,7 @@ public static class AnomaliesApi
         };
     }
 
-    private static IReadOnlyCollection<string>? Fail(Validator v, string field, string message)
+    private static IReadOnlyCollection<AnomalyStatus>? Fail(Validator v, string field, string message)
     {
         v.Add(field, message);
         return null;

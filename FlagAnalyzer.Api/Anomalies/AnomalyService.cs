@@ -41,11 +41,11 @@ public sealed class AnomalyService(Db db, StatisticalAnomalyMonitor monitor, Ano
         await using var scope = await db.BeginWriteAsync(ct);
         var a = await AnomalyStore.GetAsync(scope.Connection, scope.Transaction, command.Id, ct);
         if (a is null) return new AcknowledgeResult.NotFound();
-        if (a.Status == AnomalyStatuses.Resolved) return new AcknowledgeResult.AlreadyResolved();
-        if (a.Status == AnomalyStatuses.Acknowledged) return new AcknowledgeResult.Acknowledged(a);
+        if (a.Status == AnomalyStatus.Resolved) return new AcknowledgeResult.AlreadyResolved();
+        if (a.Status == AnomalyStatus.Acknowledged) return new AcknowledgeResult.Acknowledged(a);
         var acked = a with
         {
-            Status = AnomalyStatuses.Acknowledged,
+            Status = AnomalyStatus.Acknowledged,
             AcknowledgedAt = clock.GetUtcNow(),
             AcknowledgedBy = command.AcknowledgedBy,
             ActorKeyId = command.Actor?.KeyId,

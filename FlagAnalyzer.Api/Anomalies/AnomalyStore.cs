@@ -43,19 +43,25 @@ public static class AnomalyStore
 
         public static AnomalyRow From(Anomaly a) => new()
         {
-            Id = a.Id, FlagId = a.FlagId, Type = a.Type, Severity = a.Severity, Metric = a.Metric, BaselineValue = a.BaselineValue,
+            Id = a.Id, FlagId = a.FlagId, Type = a.Type.ToWire(), Severity = a.Severity.ToWire(), Metric = a.Metric, BaselineValue = a.BaselineValue,
             ObservedValue = a.ObservedValue, ChangePercent = a.ChangePercent, Confidence = a.Confidence, PValue = a.PValue,
-            Message = a.Message, Status = a.Status, DetectedAt = Time.ToMs(a.DetectedAt),
+            Message = a.Message, Status = a.Status.ToWire(), DetectedAt = Time.ToMs(a.DetectedAt),
             AcknowledgedAt = a.AcknowledgedAt is { } ack ? Time.ToMs(ack) : null, AcknowledgedBy = a.AcknowledgedBy,
             ResolvedAt = a.ResolvedAt is { } res ? Time.ToMs(res) : null, ChangeId = a.ChangeId, Variant = a.Variant,
             AcknowledgedByKeyId = a.ActorKeyId, AcknowledgedByName = a.ActorName,
         };
 
-        public Anomaly ToAnomaly() => new()
+        /// <summary>Null when a closed-set column holds a word this build does not know (<see cref="StoredWords"/>).</summary>
+        public Anomaly? ToAnomaly() =>
+            !StoredWords.TryRead<AnomalyType>("anomalies", "type", Id, Type, out var type)
+            || !StoredWords.TryRead<Severity>("anomalies", "severity", Id, Severity, out var severity)
+            || !StoredWords.TryRead<AnomalyStatus>("anomalies", "status", Id, Status, out var status)
+                ? null
+                : new()
         {
-            Id = Id, FlagId = FlagId, Type = Type, Severity = Severity, Metric = Metric, BaselineValue = BaselineValue,
+            Id = Id, FlagId = FlagId, Type = type, Severity = severity, Metric = Metric, BaselineValue = BaselineValue,
             ObservedValue = ObservedValue, ChangePercent = ChangePercent, Confidence = Confidence, PValue = PValue, Message = Message,
-            Status = Status, DetectedAt = Time.FromMs(DetectedAt), AcknowledgedAt = Time.FromMs(AcknowledgedAt), AcknowledgedBy = AcknowledgedBy,
+            Status = status, DetectedAt = Time.FromMs(DetectedAt), AcknowledgedAt = Time.FromMs(AcknowledgedAt), AcknowledgedBy = AcknowledgedBy,
             ResolvedAt = Time.FromMs(ResolvedAt), ChangeId = ChangeId, Variant = Variant, ActorKeyId = AcknowledgedByKeyId,
             ActorName = AcknowledgedByName,
         };
@@ -88,20 +94,20 @@ public static class AnomalyStore
         """;
 
     /// <summary>The parameters of <see cref="OpenSql"/>.</summary>
-    public static object OpenParameters(string? flagId) => new { active = AnomalyStatuses.Active, acknowledged = AnomalyStatuses.Acknowledged, flagId };
+    public static object OpenParameters(string? flagId) =>
+        new { active = AnomalyStatus.Active.ToWire(), acknowledged = AnomalyStatus.Acknowledged.ToWire(), flagId };
 
     /// <summary>Open (active or acknowledged) anomalies of one flag, or of all flags when flagId is null.</summary>
     public static async Task<List<Anomaly>> OpenAsync(DbConnection conn, DbTransaction? tx, string? flagId, CancellationToken ct) =>
-        (await conn.ListAsync<AnomalyRow>(tx, OpenSql, OpenParameters(flagId), ct))
-        .ConvertAll(r => r.ToAnomaly());
+        (await conn.ListAsync<AnomalyRow>(tx, OpenSql, OpenParameters(flagId), ct)).Known(r => r.ToAnomaly());
 
     /// <summary>Reads the result of <see cref="OpenSql"/> from a batch.</summary>
     public static async Task<List<Anomaly>> ReadAnomaliesAsync(SqlMapper.GridReader batch) =>
-        (await batch.ReadAsync<AnomalyRow>()).Select(r => r.ToAnomaly()).ToList();
+        (await batch.ReadAsync<AnomalyRow>()).AsList().Known(r => r.ToAnomaly());
 
     /// <summary>Newest first; keyset on id.</summary>
-    public static async Task<List<Anomaly>> ListAsync(DbConnection conn, string? flagId, IReadOnlyCollection<string>? statuses,
-        string? type, string? beforeId, int take, CancellationToken ct)
+    public static async Task<List<Anomaly>> ListAsync(DbConnection conn, string? flagId, IReadOnlyCollection<AnomalyStatus>? statuses,
+        AnomalyType? type, string? beforeId, int take, CancellationToken ct)
     {
         // Dapper expands "IN @statuses" to one parameter per value on SQLite; PostgreSQL takes the array as it is
         var statusFilter = statuses is { Count: > 0 } ? conn.Pick("AND status IN @statuses", "AND status = ANY(@statuses)") : "";
@@ -110,7 +116,7 @@ public static class AnomalyStore
             WHERE (@flagId IS NULL OR flag_id = @flagId) AND (@type IS NULL OR type = @type) AND (@before IS NULL OR id < @before)
             {statusFilter}
             ORDER BY id DESC LIMIT @take
-            """, new { flagId, type, before = beforeId, take, statuses = statuses?.ToArray() ?? [] }, ct);
-        return rows.ConvertAll(r => r.ToAnomaly());
+            """, new { flagId, type = type?.ToWire(), before = beforeId, take, statuses = statuses?.Select(x => x.ToWire()).ToArray() ?? [] }, ct);
+        return rows.Known(r => r.ToAnomaly());
     }
 }

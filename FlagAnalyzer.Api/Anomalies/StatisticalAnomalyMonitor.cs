@@ -12,7 +12,7 @@ public sealed record FlagAnalysisReport(
     string FlagId,
     string FlagName,
     /// <summary><c>before_after</c>, <c>cohorts</c> or <c>none</c> (no baseline yet).</summary>
-    string Mode,
+    AnalysisMode Mode,
     string? ChangeId,
     DateTimeOffset? ChangedAt,
     WindowSummary Baseline,
@@ -154,18 +154,18 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
     {
         if (!flag.AutoRollback || !flag.Enabled || flag.RolloutPercentage <= 0 || analysis.Srm is { Mismatch: true }) return null;
         var trigger = r.Ongoing
-            .Where(a => a.Severity is Severities.High or Severities.Critical)
-            .OrderByDescending(a => a.Severity == Severities.Critical)
+            .Where(a => a.Severity >= Severity.High)
+            .OrderByDescending(a => a.Severity)
             .FirstOrDefault();
         if (trigger is null) return null;
 
         var reason = string.Create(CultureInfo.InvariantCulture,
-            $"Auto-rollback on {trigger.Type} {trigger.Id}: {AnomalyReconciler.Label(trigger.Metric)} " +
+            $"Auto-rollback on {trigger.Type.ToWire()} {trigger.Id}: {AnomalyReconciler.Label(trigger.Metric)} " +
             $"{AnomalyReconciler.Format(trigger.Metric, trigger.BaselineValue)} → {AnomalyReconciler.Format(trigger.Metric, trigger.ObservedValue)} " +
-            $"({trigger.ChangePercent:+0;-0}%), severity {trigger.Severity}, confidence {trigger.Confidence * 100:0.##}%; " +
+            $"({trigger.ChangePercent:+0;-0}%), severity {trigger.Severity.ToWire()}, confidence {trigger.Confidence * 100:0.##}%; " +
             $"rollout was {flag.RolloutPercentage:0.##}%.");
         var m = await flags.MutateAsync(s, new FlagMutationRequest(flag, flag with { Enabled = false, RolloutPercentage = 0 }, Guardian)
-            { ChangeType = ChangeTypes.RolledBack, Reason = reason, Actor = Actor.System(Guardian) }, ct);
+            { ChangeType = ChangeType.RolledBack, Reason = reason, Actor = Actor.System(Guardian) }, ct);
         if (m is not null)
             logger.LogWarning("Guardian rolled back flag {Flag} ({FlagId}): {Reason}", flag.Name, flag.Id, reason);
         return m;

@@ -89,9 +89,10 @@ public sealed class AssistantTools(AssistantData data)
     {
         var (flagId, missing) = await FlagFilterAsync(flag, ct);
         if (missing is not null) return missing;
-        var min = RiskLevels.All.Contains(minimumRiskLevel ?? "") ? RiskLevels.Rank(minimumRiskLevel!) : 0;
+        // a level the model made up filters nothing
+        var min = RiskLevels.TryParse(minimumRiskLevel, out var level) ? level : RiskLevel.Low;
         var predictions = (await data.RecentPredictionsAsync(flagId, MaxItems, ct))
-            .Where(p => RiskLevels.Rank(p.RiskLevel) >= min).Take(Limit(limit)).ToList();
+            .Where(p => p.RiskLevel >= min).Take(Limit(limit)).ToList();
         return new { count = predictions.Count, predictions = predictions.Select(PredictionView) };
     }
 

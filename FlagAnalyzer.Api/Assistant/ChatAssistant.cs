@@ -33,7 +33,7 @@ public sealed class ChatAssistant(
         if (!v.IsValid) throw new ArgumentException(string.Join("; ", v.Errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
 
         sessionId ??= Ids.New("ses", clock);
-        var question = new ChatMessageRecord(Ids.New("msg", clock), ChatRoles.User, message, null, clock.GetUtcNow())
+        var question = new ChatMessageRecord(Ids.New("msg", clock), MessageRole.User, message, null, clock.GetUtcNow())
             { ActorKeyId = actor.KeyId, ActorName = actor.Name };
         await PublishMessageAsync(sessionId, question, ct);
 
@@ -53,7 +53,7 @@ public sealed class ChatAssistant(
             (reply, source) = await AskModelAsync(history, message, stream, ct);
         }
 
-        var answer = new ChatMessageRecord(stream.MessageId, ChatRoles.Assistant, reply, source, clock.GetUtcNow())
+        var answer = new ChatMessageRecord(stream.MessageId, MessageRole.Assistant, reply, source, clock.GetUtcNow())
             { ActorKeyId = actor.KeyId, ActorName = actor.Name };
         await using (var s = await db.BeginWriteAsync(ct))
         {
@@ -68,7 +68,7 @@ public sealed class ChatAssistant(
         CancellationToken ct)
     {
         List<ChatMessage> messages = [new(ChatRole.System, Prompts.AssistantSystem)];
-        messages.AddRange(history.Select(m => new ChatMessage(m.Role == ChatRoles.User ? ChatRole.User : ChatRole.Assistant, m.Content)));
+        messages.AddRange(history.Select(m => new ChatMessage(m.Role == MessageRole.User ? ChatRole.User : ChatRole.Assistant, m.Content)));
         messages.Add(new ChatMessage(ChatRole.User, message));
         var chatOptions = new ChatOptions { Tools = [.. tools.All], ToolMode = ChatToolMode.Auto, Temperature = 0.2f };
 

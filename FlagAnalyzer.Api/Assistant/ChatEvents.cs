@@ -4,4 +4,4 @@ namespace FlagAnalyzer.Api.Assistant;
 public sealed record ChatTokenPayload(string SessionId, string MessageId, int Index, string Token);
 
 /// <summary><c>chat.message</c> payload (Live/CONTRACT.md): a finished message, the user's or the assistant's.</summary>
-public sealed record ChatMessagePayload(string SessionId, string MessageId, string Role, string Content, string? Source, DateTimeOffset CreatedAt);
+public sealed record ChatMessagePayload(string SessionId, string MessageId, MessageRole Role, string Content, string? Source, DateTimeOffset CreatedAt);

@@ -1,12 +1,13 @@
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
 using System.Data.Common;
+using System.Text.Json.Serialization;
 
 namespace FlagAnalyzer.Api.Assistant;
 
 /// <summary>One message of a conversation, as stored and as returned by <c>GET /api/chat/{sessionId}</c>.</summary>
 /// <param name="Source"><c>llm:&lt;model&gt;</c> or <c>statistical</c> for assistant messages; null for the user's.</param>
-public sealed record ChatMessageRecord(string MessageId, string Role, string Content, string? Source, DateTimeOffset CreatedAt)
+public sealed record ChatMessageRecord(string MessageId, MessageRole Role, string Content, string? Source, DateTimeOffset CreatedAt)
 {
     /// <summary>The API key that asked (on the question and on its answer); null for messages older than access control.</summary>
     public string? ActorKeyId { get; init; }
@@ -16,10 +17,19 @@ public sealed record ChatMessageRecord(string MessageId, string Role, string Con
 
 public sealed record Conversation(string SessionId, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, IReadOnlyList<ChatMessageRecord> Messages);
 
-public static class ChatRoles
+/// <summary>Who wrote a chat message (not Microsoft.Extensions.AI's <c>ChatRole</c>, which has more members).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<MessageRole>))]
+public enum MessageRole
 {
-    public const string User = "user";
-    public const string Assistant = "assistant";
+    [JsonStringEnumMemberName("user")] User,
+    [JsonStringEnumMemberName("assistant")] Assistant,
+}
+
+/// <summary>The wire words of <see cref="MessageRole"/>.</summary>
+public static class MessageRoles
+{
+    public static string ToWire(this MessageRole role) => WireNames<MessageRole>.Name(role);
+    public static bool TryParse(string? text, out MessageRole role) => WireNames<MessageRole>.TryParse(text, out role);
 }
 
 /// <summary>SQL for <c>chat_sessions</c> and <c>conversations</c>, the one place that knows their columns.</summary>
@@ -38,7 +48,9 @@ public static class ChatStore
         public string? ActorKeyId { get; set; }
         public string? ActorName { get; set; }
 
-        public ChatMessageRecord ToRecord() => new(MessageId ?? "", Role, Content, Source, Time.FromMs(CreatedAt))
+        /// <summary>Null when the role is a word this build does not know (<see cref="StoredWords"/>).</summary>
+        public ChatMessageRecord? ToRecord() => !StoredWords.TryRead<MessageRole>("conversations", "role", MessageId, Role, out var role) ? null
+            : new(MessageId ?? "", role, Content, Source, Time.FromMs(CreatedAt))
         {
             ActorKeyId = ActorKeyId,
             ActorName = ActorName,
@@ -58,7 +70,7 @@ public static class ChatStore
                 SELECT {MessageColumns}, id FROM conversations
                 WHERE session_id = @sessionId ORDER BY id DESC LIMIT @take) AS recent
             ORDER BY id
-            """, new { sessionId, take }, ct)).ConvertAll(r => r.ToRecord());
+            """, new { sessionId, take }, ct)).Known(r => r.ToRecord());
 
     public static async Task<Conversation?> GetAsync(DbConnection conn, string sessionId, CancellationToken ct)
     {
@@ -67,7 +79,7 @@ public static class ChatStore
         if (session is null) return null;
         var messages = await conn.ListAsync<MessageRow>(null,
             $"SELECT {MessageColumns} FROM conversations WHERE session_id = @sessionId ORDER BY id", new { sessionId }, ct);
-        return new Conversation(sessionId, Time.FromMs(session.CreatedAt), Time.FromMs(session.UpdatedAt), messages.ConvertAll(r => r.ToRecord()));
+        return new Conversation(sessionId, Time.FromMs(session.CreatedAt), Time.FromMs(session.UpdatedAt), messages.Known(r => r.ToRecord()));
     }
 
     /// <summary>Creates the session when new and appends the messages, in the caller's transaction.</summary>
@@ -83,7 +95,7 @@ public static class ChatStore
             VALUES (@SessionId, @MessageId, @Role, @Content, @Source, @CreatedAt, @ActorKeyId, @ActorName)
             """, messages.Select(m => new
             {
-                SessionId = sessionId, m.MessageId, m.Role, m.Content, m.Source, CreatedAt = Time.ToMs(m.CreatedAt), m.ActorKeyId, m.ActorName,
+                SessionId = sessionId, m.MessageId, Role = m.Role.ToWire(), m.Content, m.Source, CreatedAt = Time.ToMs(m.CreatedAt), m.ActorKeyId, m.ActorName,
             }), ct);
     }
 }

@@ -98,7 +98,7 @@ public sealed class DataAnswerer(AssistantData data)
         var changes = await data.ChangesAsync(f.Id, ListItems, ct);
         sb.Append(CultureInfo.InvariantCulture, $"Recent changes ({changes.Count}):\n");
         foreach (var c in changes)
-            sb.Append(CultureInfo.InvariantCulture, $"- {c.Timestamp:u} {c.ChangeType} by {c.ChangedBy} in {c.Environment}\n");
+            sb.Append(CultureInfo.InvariantCulture, $"- {c.Timestamp:u} {c.ChangeType.ToWire()} by {c.ChangedBy} in {c.Environment}\n");
     }
 
     private async Task DescribeAnomaliesAsync(StringBuilder sb, IReadOnlyList<Flag> flags, CancellationToken ct)
@@ -117,7 +117,7 @@ public sealed class DataAnswerer(AssistantData data)
     {
         var anomalies = await data.OpenAnomaliesAsync(null, 50, ct);
         var risky = (await data.RecentPredictionsAsync(null, 50, ct))
-            .Where(p => RiskLevels.Rank(p.RiskLevel) >= RiskLevels.Rank(RiskLevels.Medium))
+            .Where(p => p.RiskLevel >= RiskLevel.Medium)
             .OrderByDescending(p => p.RiskScore).Take(ListItems).ToList();
         if (anomalies.Count == 0 && risky.Count == 0)
         {
@@ -148,10 +148,10 @@ public sealed class DataAnswerer(AssistantData data)
     private static string NameOf(IReadOnlyList<Flag> flags, string flagId) => flags.FirstOrDefault(f => f.Id == flagId)?.Name ?? flagId;
 
     private static string AnomalyLine(Anomaly a, string flagName) => string.Create(CultureInfo.InvariantCulture,
-        $"{flagName}: {a.Type} ({a.Severity}, {a.Status}) {a.Metric} {Num(a.BaselineValue)} → {Num(a.ObservedValue)} ({Signed(a.ChangePercent)}%), detected {a.DetectedAt:u}");
+        $"{flagName}: {a.Type.ToWire()} ({a.Severity.ToWire()}, {a.Status.ToWire()}) {a.Metric} {Num(a.BaselineValue)} → {Num(a.ObservedValue)} ({Signed(a.ChangePercent)}%), detected {a.DetectedAt:u}");
 
     private static string PredictionLine(Prediction p, string flagName) => string.Create(CultureInfo.InvariantCulture,
-        $"{flagName}: {p.RiskLevel} risk ({Num(p.RiskScore)}/100, confidence {Num(p.Confidence)}, {p.Source}){(p.Recommendations.Count > 0 ? " — " + p.Recommendations[0] : "")}");
+        $"{flagName}: {p.RiskLevel.ToWire()} risk ({Num(p.RiskScore)}/100, confidence {Num(p.Confidence)}, {p.Source}){(p.Recommendations.Count > 0 ? " — " + p.Recommendations[0] : "")}");
 
     private static string Num(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
 

@@ -15,23 +15,14 @@ namespace FlagAnalyzer.Api.Extensions;
 /// <item>a request body's properties are all optional: an absent field binds as null and validation names it;</item>
 /// <item><c>ChangeResponse.prediction</c> is a <see cref="Prediction"/> or null (Flags cannot name the type);</item>
 /// <item>a <c>JsonObject</c> (a prediction's evidence) and a change's previous and new values are JSON objects;</item>
-/// <item>the closed sets the API writes (<see cref="ClosedSets"/>) are string enums with their words.</item>
 /// </list>
+/// The closed sets (severity, change type, …) are C# enums with their words in <c>[JsonStringEnumMemberName]</c>, which
+/// the generator lists by itself as one component schema per enum; here each becomes a plain string enum — the
+/// generator names the schema after whichever use it met first, and a nullable first use (<c>Severity?</c>) would put
+/// <c>null</c> among the words of every use (nullable uses say so themselves, with <c>oneOf</c>).
 /// </summary>
 internal sealed class OpenApiWireShapes : IOpenApiDocumentTransformer
 {
-    /// <summary>Output properties whose values come from one closed set of words, by schema and property.</summary>
-    private static readonly (string Schema, string Property, IEnumerable<string> Words)[] ClosedSets =
-    [
-        (nameof(Anomaly), nameof(Anomaly.Type), AnomalyTypes.All),
-        (nameof(Anomaly), nameof(Anomaly.Severity), Severities.All),
-        (nameof(Anomaly), nameof(Anomaly.Status), AnomalyStatuses.All),
-        (nameof(FlagChange), nameof(FlagChange.ChangeType), ChangeTypes.All),
-        (nameof(Prediction), nameof(Prediction.RiskLevel), RiskLevels.All),
-        (nameof(PredictedImpact), nameof(PredictedImpact.UserImpact), UserImpacts.All),
-        (nameof(MetricFinding), nameof(MetricFinding.Type), AnomalyTypes.All),
-    ];
-
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken ct)
     {
         if (document.Components?.Schemas is not { } schemas) return Task.CompletedTask;
@@ -55,11 +46,11 @@ internal sealed class OpenApiWireShapes : IOpenApiDocumentTransformer
                 OneOf = [new OpenApiSchema { Type = JsonSchemaType.Null }, new OpenApiSchemaReference(nameof(Prediction), document)],
             };
         }
-        foreach (var (schemaName, property, words) in ClosedSets)
+        foreach (var s in schemas.Values)
         {
-            if (schemas.TryGetValue(schemaName, out var owner) && owner is OpenApiSchema { Properties: { } ps }
-                && ps.TryGetValue(JsonName(property), out var p) && p is OpenApiSchema { Type: JsonSchemaType.String } word)
-                word.Enum = [.. words.Select(w => (JsonNode)JsonValue.Create(w))];
+            if (s is not OpenApiSchema { Enum.Count: > 0 } words || words.Properties is { Count: > 0 }) continue;
+            words.Enum = [.. words.Enum.Where(w => w is not null && w.GetValueKind() != System.Text.Json.JsonValueKind.Null)];
+            words.Type = JsonSchemaType.String;
         }
         if (schemas.TryGetValue("JsonObject", out var jsonObject) && jsonObject is OpenApiSchema o)
         {

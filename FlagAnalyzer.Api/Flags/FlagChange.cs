@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Api.Flags;
 
@@ -8,7 +10,7 @@ public sealed record FlagChange
     public required string Id { get; init; }
     public required string FlagId { get; init; }
     public required string FlagName { get; init; }
-    public required string ChangeType { get; init; }
+    public required ChangeType ChangeType { get; init; }
     public JsonElement? PreviousValue { get; init; }
     public JsonElement? NewValue { get; init; }
     /// <summary>"On behalf of": what the request body or <c>X-Changed-By</c> claimed; <see cref="ActorKeyId"/> says who really called.</summary>
@@ -24,20 +26,29 @@ public sealed record FlagChange
     public string? Reason { get; init; }
 }
 
+/// <summary>What a change did to its flag; wire words in snake_case.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ChangeType>))]
+public enum ChangeType
+{
+    [JsonStringEnumMemberName("created")] Created,
+    [JsonStringEnumMemberName("enabled")] Enabled,
+    [JsonStringEnumMemberName("disabled")] Disabled,
+    [JsonStringEnumMemberName("rollout_changed")] RolloutChanged,
+    [JsonStringEnumMemberName("updated")] Updated,
+    [JsonStringEnumMemberName("deleted")] Deleted,
+    [JsonStringEnumMemberName("rolled_back")] RolledBack,
+}
+
+/// <summary>The wire words of <see cref="ChangeType"/>.</summary>
 public static class ChangeTypes
 {
-    public const string Created = "created";
-    public const string Enabled = "enabled";
-    public const string Disabled = "disabled";
-    public const string RolloutChanged = "rollout_changed";
-    public const string Updated = "updated";
-    public const string Deleted = "deleted";
-    public const string RolledBack = "rolled_back";
-
-    public static readonly IReadOnlySet<string> All =
-        new HashSet<string>([Created, Enabled, Disabled, RolloutChanged, Updated, Deleted, RolledBack]);
+    public static IReadOnlyList<ChangeType> All => WireNames<ChangeType>.All;
+    public static string ToWire(this ChangeType type) => WireNames<ChangeType>.Name(type);
+    public static bool TryParse(string? text, out ChangeType type) => WireNames<ChangeType>.TryParse(text, out type);
 
     /// <summary>Types a client may record through <c>POST /api/flags/change</c>; create and delete have their own verbs.</summary>
-    public static readonly IReadOnlySet<string> Recordable =
-        new HashSet<string>([Enabled, Disabled, RolloutChanged, Updated, RolledBack]);
+    public static readonly IReadOnlyList<ChangeType> Recordable =
+        [ChangeType.Enabled, ChangeType.Disabled, ChangeType.RolloutChanged, ChangeType.Updated, ChangeType.RolledBack];
+
+    public static bool IsRecordable(this ChangeType type) => Recordable.Contains(type);
 }

@@ -43,10 +43,10 @@ public static class FlagDiff
     }
 
     /// <summary>Enabling or disabling dominates; a rollout move alone is <c>rollout_changed</c>; anything else <c>updated</c>.</summary>
-    public static string Classify(Flag before, Flag after) =>
-        before.Enabled != after.Enabled ? (after.Enabled ? ChangeTypes.Enabled : ChangeTypes.Disabled)
-        : before.RolloutPercentage != after.RolloutPercentage ? ChangeTypes.RolloutChanged
-        : ChangeTypes.Updated;
+    public static ChangeType Classify(Flag before, Flag after) =>
+        before.Enabled != after.Enabled ? (after.Enabled ? ChangeType.Enabled : ChangeType.Disabled)
+        : before.RolloutPercentage != after.RolloutPercentage ? ChangeType.RolloutChanged
+        : ChangeType.Updated;
 
     public static Flag Apply(Flag f, PatchFlagRequest p) => f with
     {

@@ -171,14 +171,18 @@ public static partial class FlagRules
     }
 
     /// <summary>Validates a change record; the fields of <c>newValue</c> are checked like a patch.</summary>
-    public static Validator Validate(RecordChangeRequest r, out PatchFlagRequest? patch)
+    public static Validator Validate(RecordChangeRequest r, out PatchFlagRequest? patch) => Validate(r, out patch, out _);
+
+    /// <summary><see cref="Validate(RecordChangeRequest, out PatchFlagRequest?)"/>, with the change type it read.</summary>
+    public static Validator Validate(RecordChangeRequest r, out PatchFlagRequest? patch, out ChangeType changeType)
     {
         var v = new Validator();
         patch = null;
+        changeType = default;
         if (string.IsNullOrEmpty(r.FlagId) && string.IsNullOrEmpty(r.FlagName)) v.Add("flagId", "flagId or flagName is required");
         if (string.IsNullOrEmpty(r.ChangeType)) v.Add("changeType", "is required");
-        else if (!ChangeTypes.Recordable.Contains(r.ChangeType))
-            v.Add("changeType", $"must be one of {string.Join(", ", ChangeTypes.Recordable)} (create and delete flags with POST and DELETE)");
+        else if (!ChangeTypes.TryParse(r.ChangeType, out changeType) || !changeType.IsRecordable())
+            v.Add("changeType", $"must be one of {string.Join(", ", ChangeTypes.Recordable.Select(t => t.ToWire()))} (create and delete flags with POST and DELETE)");
         CheckEnvironment(r.Environment, v, "environment");
         CheckChangedBy(r.ChangedBy, v);
         if (r.NewValue is { ValueKind: not (JsonValueKind.Object or JsonValueKind.Null or JsonValueKind.Undefined) })

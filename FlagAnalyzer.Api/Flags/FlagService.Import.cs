@@ -71,7 +71,7 @@ public sealed partial class FlagService
                 if (before is null)
                 {
                     await FlagStore.InsertAsync(s, after, ct);
-                    var change = NewChange(after, ChangeTypes.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(after), after.TargetEnvironment, "imported");
+                    var change = NewChange(after, ChangeType.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(after), after.TargetEnvironment, "imported");
                     await FlagStore.InsertChangeAsync(s, change, ct);
                     mutations.Add(new FlagMutation(null, after, change, null));
                 }

@@ -23,7 +23,7 @@ public sealed record DeleteFlagCommand(string IdOrName, long? IfMatch, string Ch
 }
 
 /// <summary>The seed's change record, with its <c>newValue</c> already read as a patch (<see cref="FlagRules.Validate(RecordChangeRequest, out PatchFlagRequest?)"/>).</summary>
-public sealed record RecordChangeCommand(RecordChangeRequest Change, PatchFlagRequest? Patch)
+public sealed record RecordChangeCommand(RecordChangeRequest Change, ChangeType ChangeType, PatchFlagRequest? Patch)
 {
     public Actor? Actor { get; init; }
 }
@@ -69,7 +69,7 @@ public sealed record FlagMutationRequest(Flag Before, Flag After, string Changed
 {
     /// <summary>Who made the change: a key, or a system actor such as the guardian.</summary>
     public Actor? Actor { get; init; }
-    public string? ChangeType { get; init; }
+    public ChangeType? ChangeType { get; init; }
     public string? Reason { get; init; }
     public string? Environment { get; init; }
 }
@@ -165,7 +165,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
                 return new FlagWriteResult.NameTaken($"A flag named '{flag.Name}' already exists.");
             if (await KeyConflictAsync(s, flag, null, ct) is { } taken) return new FlagWriteResult.NameTaken(taken);
             await FlagStore.InsertAsync(s, flag, ct);
-            var change = NewChange(flag, ChangeTypes.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(flag), flag.TargetEnvironment);
+            var change = NewChange(flag, ChangeType.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(flag), flag.TargetEnvironment);
             await FlagStore.InsertChangeAsync(s, change, ct);
             await s.CommitAsync(ct);
             m = new FlagMutation(null, flag, change, null);
@@ -211,7 +211,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
             if (ifMatch is { } v && v != before.Version) return new FlagWriteResult.Stale(before.Version);
             deleted = before;
             await FlagStore.DeleteAsync(s, before.Id, before.Version, ct);
-            var change = NewChange(before, ChangeTypes.Deleted, changedBy, command.Actor, clock.GetUtcNow(), FlagDiff.Snapshot(before), null, before.TargetEnvironment);
+            var change = NewChange(before, ChangeType.Deleted, changedBy, command.Actor, clock.GetUtcNow(), FlagDiff.Snapshot(before), null, before.TargetEnvironment);
             await FlagStore.InsertChangeAsync(s, change, ct);
             await s.CommitAsync(ct);
             m = new FlagMutation(before, null, change, null);
@@ -229,7 +229,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
     /// </summary>
     private async Task<FlagWriteResult> RecordChangeCoreAsync(RecordChangeCommand command, CancellationToken ct)
     {
-        var (r, patch) = command;
+        var (r, claimed, patch) = command;
         FlagMutation m;
         Flag written;
         await using (var s = await db.BeginWriteAsync(ct))
@@ -239,10 +239,10 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
             if (before is null) return new FlagWriteResult.NotFound();
             patch ??= new PatchFlagRequest(null, null, null, null, null, null, null, null, null, null, null);
             // the change type implies the switch even when newValue leaves it out
-            patch = r.ChangeType switch
+            patch = claimed switch
             {
-                ChangeTypes.Enabled when patch.Enabled is null => patch with { Enabled = true },
-                ChangeTypes.Disabled when patch.Enabled is null => patch with { Enabled = false },
+                ChangeType.Enabled when patch.Enabled is null => patch with { Enabled = true },
+                ChangeType.Disabled when patch.Enabled is null => patch with { Enabled = false },
                 _ => patch,
             };
             if (patch.Name is not null && patch.Name != before.Name && await FlagStore.NameTakenAsync(s.Connection, s.Transaction, patch.Name, before.Id, ct))
@@ -256,13 +256,13 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
                 return new FlagWriteResult.Invalid(nested);
             }
             if (after.Key != before.Key && await KeyConflictAsync(s, after, before.Id, ct) is { } taken) return new FlagWriteResult.NameTaken(taken);
-            if (ChangeTypeContradiction(r.ChangeType!, before, after) is { } detail)
+            if (ChangeTypeContradiction(claimed, before, after) is { } detail)
                 return new FlagWriteResult.Contradiction("changeType", detail);
             var mutation = await MutateAsync(s, new FlagMutationRequest(before, after, r.ChangedBy ?? "api")
             {
                 Actor = command.Actor,
                 // rolled_back says why (the client's reason for the change); every other type is what the diff says
-                ChangeType = r.ChangeType == ChangeTypes.RolledBack ? ChangeTypes.RolledBack : null,
+                ChangeType = claimed == ChangeType.RolledBack ? ChangeType.RolledBack : null,
                 Environment = r.Environment,
             }, ct);
             if (mutation is null) return new FlagWriteResult.Done(before);
@@ -279,23 +279,23 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
     /// <paramref name="after"/>, or null when it does (or when nothing changes: then nothing is logged).
     /// <c>rolled_back</c> names a reason, not a kind, and fits any change.
     /// </summary>
-    public static string? ChangeTypeContradiction(string claimed, Flag before, Flag after)
+    public static string? ChangeTypeContradiction(ChangeType claimed, Flag before, Flag after)
     {
         // "enabled" that leaves the flag off (or "disabled" that leaves it on) is false even when nothing changes
-        if (claimed == ChangeTypes.Enabled && !after.Enabled) return $"'{claimed}' contradicts newValue: the flag would be disabled.";
-        if (claimed == ChangeTypes.Disabled && after.Enabled) return $"'{claimed}' contradicts newValue: the flag would be enabled.";
+        if (claimed == ChangeType.Enabled && !after.Enabled) return $"'{claimed.ToWire()}' contradicts newValue: the flag would be disabled.";
+        if (claimed == ChangeType.Disabled && after.Enabled) return $"'{claimed.ToWire()}' contradicts newValue: the flag would be enabled.";
         var (_, next) = FlagDiff.Changed(before, after);
-        if (next.Count == 0 || claimed == ChangeTypes.RolledBack) return null;
+        if (next.Count == 0 || claimed == ChangeType.RolledBack) return null;
         var actual = FlagDiff.Classify(before, after);
         if (claimed == actual) return null;
         var what = actual switch
         {
-            ChangeTypes.Enabled => "enables the flag",
-            ChangeTypes.Disabled => "disables the flag",
-            ChangeTypes.RolloutChanged => $"moves the rollout from {before.RolloutPercentage}% to {after.RolloutPercentage}% and leaves it {(after.Enabled ? "enabled" : "disabled")}",
+            ChangeType.Enabled => "enables the flag",
+            ChangeType.Disabled => "disables the flag",
+            ChangeType.RolloutChanged => $"moves the rollout from {before.RolloutPercentage}% to {after.RolloutPercentage}% and leaves it {(after.Enabled ? "enabled" : "disabled")}",
             _ => $"changes {string.Join(", ", next.Select(p => p.Key))} and neither the switch nor the rollout",
         };
-        return $"'{claimed}' does not describe this change: it {what}, which is '{actual}'.";
+        return $"'{claimed.ToWire()}' does not describe this change: it {what}, which is '{actual.ToWire()}'.";
     }
 
     /// <summary>
@@ -331,8 +331,8 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         var flagId = m.Change.FlagId;
         var flagEvent = m.Change.ChangeType switch
         {
-            ChangeTypes.Created => LiveEventTypes.FlagCreated,
-            ChangeTypes.Deleted => LiveEventTypes.FlagDeleted,
+            ChangeType.Created => LiveEventTypes.FlagCreated,
+            ChangeType.Deleted => LiveEventTypes.FlagDeleted,
             _ => LiveEventTypes.FlagUpdated,
         };
         await live.PublishAsync(new LiveEvent(flagEvent, (object?)m.After ?? m.Before!, flagId), ct);
@@ -340,7 +340,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         if (m.Prediction is { } p) await predictions.AfterCommitAsync(p, ct);
     }
 
-    private FlagChange NewChange(Flag f, string type, string changedBy, Actor? actor, DateTimeOffset now, JsonElement? previous, JsonElement? next,
+    private FlagChange NewChange(Flag f, ChangeType type, string changedBy, Actor? actor, DateTimeOffset now, JsonElement? previous, JsonElement? next,
         string environment, string? reason = null) => new()
     {
         Id = Ids.New("chg", clock),

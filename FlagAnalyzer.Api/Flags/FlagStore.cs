@@ -87,14 +87,15 @@ public static class FlagStore
 
         public static ChangeRow From(FlagChange c) => new()
         {
-            Id = c.Id, FlagId = c.FlagId, FlagName = c.FlagName, ChangeType = c.ChangeType, PreviousValue = RawJson(c.PreviousValue),
+            Id = c.Id, FlagId = c.FlagId, FlagName = c.FlagName, ChangeType = c.ChangeType.ToWire(), PreviousValue = RawJson(c.PreviousValue),
             NewValue = RawJson(c.NewValue), ChangedBy = c.ChangedBy, Environment = c.Environment, Timestamp = Time.ToMs(c.Timestamp),
             PredictionId = c.PredictionId, Reason = c.Reason, ActorKeyId = c.ActorKeyId, ActorName = c.ActorName,
         };
 
-        public FlagChange ToChange() => new()
+        /// <summary>Null when the change type is a word this build does not know (<see cref="StoredWords"/>).</summary>
+        public FlagChange? ToChange() => !StoredWords.TryRead<ChangeType>("flag_changes", "change_type", Id, ChangeType, out var type) ? null : new()
         {
-            Id = Id, FlagId = FlagId, FlagName = FlagName, ChangeType = ChangeType, PreviousValue = ParseJson(PreviousValue),
+            Id = Id, FlagId = FlagId, FlagName = FlagName, ChangeType = type, PreviousValue = ParseJson(PreviousValue),
             NewValue = ParseJson(NewValue), ChangedBy = ChangedBy, Environment = Environment, Timestamp = Time.FromMs(Timestamp),
             PredictionId = PredictionId, Reason = Reason, ActorKeyId = ActorKeyId, ActorName = ActorName,
         };
@@ -180,7 +181,7 @@ public static class FlagStore
     public static Task InsertChangeAsync(WriteScope s, FlagChange c, CancellationToken ct) =>
         s.ExecAsync($"INSERT INTO flag_changes({ChangeColumns}) VALUES ({ChangeValues})", ChangeRow.From(c), ct);
 
-    public sealed record ChangeFilter(string? FlagId, string? ChangeType, string? Environment, DateTimeOffset? Since);
+    public sealed record ChangeFilter(string? FlagId, ChangeType? ChangeType, string? Environment, DateTimeOffset? Since);
 
     /// <summary>Newest first; keyset on id.</summary>
     public static async Task<List<FlagChange>> ListChangesAsync(DbConnection conn, DbTransaction? tx, ChangeFilter filter,
@@ -196,10 +197,10 @@ public static class FlagStore
             ORDER BY id DESC LIMIT @take
             """, new
             {
-                flag = filter.FlagId, type = filter.ChangeType, env = filter.Environment,
+                flag = filter.FlagId, type = filter.ChangeType?.ToWire(), env = filter.Environment,
                 since = filter.Since is { } since ? Time.ToMs(since) : (long?)null, before = beforeId, take,
             }, ct);
-        return rows.ConvertAll(r => r.ToChange());
+        return rows.Known(r => r.ToChange());
     }
 
     private static string? RawJson(JsonElement? e) =>

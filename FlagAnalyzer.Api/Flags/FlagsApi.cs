@@ -101,9 +101,9 @@ public static class FlagsApi
     public static async Task<Results<Ok<ChangeResponse>, ValidationProblem, ProblemHttpResult>> RecordChange(
         [AsParameters] FlagServices s, RecordChangeRequest body, HttpContext http, CancellationToken ct)
     {
-        var v = FlagRules.Validate(body, out var patch);
+        var v = FlagRules.Validate(body, out var patch, out var changeType);
         if (!v.IsValid) return v.ToProblem();
-        return await s.Service.RecordChangeAsync(new RecordChangeCommand(body, patch) { Actor = http.GetActor() }, ct) switch
+        return await s.Service.RecordChangeAsync(new RecordChangeCommand(body, changeType, patch) { Actor = http.GetActor() }, ct) switch
         {
             FlagWriteResult.Done done => TypedResults.Ok(new ChangeResponse(done.Change, done.Prediction?.Prediction)),
             FlagWriteResult.Contradiction c => Problems.Invalid(c.Field, c.Detail),
@@ -119,12 +119,12 @@ public static class FlagsApi
     {
         var v = new Validator();
         var (take, after) = Paging.Read(limit, cursor, v);
-        if (changeType is not null && !ChangeTypes.All.Contains(changeType)) v.Add("changeType", "is not a known change type");
+        var type = ChangeTypeFilter(changeType, v);
         if (!v.IsValid) return v.ToProblem();
         await using var conn = await s.Db.OpenAsync(ct);
         // a deleted flag keeps its history: look the id up in the log when the flag row is gone
         var flagId = (await FlagStore.FindAsync(conn, null, idOrName, ct))?.Id ?? idOrName;
-        var rows = await FlagStore.ListChangesAsync(conn, null, new FlagStore.ChangeFilter(flagId, changeType, null, null), after, take + 1, ct);
+        var rows = await FlagStore.ListChangesAsync(conn, null, new FlagStore.ChangeFilter(flagId, type, null, null), after, take + 1, ct);
         if (rows.Count == 0 && after is null) return Problems.NotFound("Flag", idOrName);
         return TypedResults.Ok(Paging.Build(rows, take, c => c.Id));
     }
@@ -134,11 +134,19 @@ public static class FlagsApi
     {
         var v = new Validator();
         var (take, after) = Paging.Read(limit, cursor, v);
-        if (changeType is not null && !ChangeTypes.All.Contains(changeType)) v.Add("changeType", "is not a known change type");
+        var type = ChangeTypeFilter(changeType, v);
         if (!v.IsValid) return v.ToProblem();
         await using var conn = await s.Db.OpenAsync(ct);
-        var rows = await FlagStore.ListChangesAsync(conn, null, new FlagStore.ChangeFilter(flagId, changeType, environment, null), after, take + 1, ct);
+        var rows = await FlagStore.ListChangesAsync(conn, null, new FlagStore.ChangeFilter(flagId, type, environment, null), after, take + 1, ct);
         return TypedResults.Ok(Paging.Build(rows, take, c => c.Id));
+    }
+
+    private static ChangeType? ChangeTypeFilter(string? changeType, Validator v)
+    {
+        if (changeType is null) return null;
+        if (ChangeTypes.TryParse(changeType, out var type)) return type;
+        v.Add("changeType", "is not a known change type");
+        return null;
     }
 
     private static InvalidOperationException Unexpected(FlagWriteResult r) => new($"Unexpected flag write result {r.GetType().Name}.");

@@ -23,7 +23,7 @@ public sealed record LlmAssessment(
     public const int MaxReasoningLength = 2_000;
 
     /// <summary>The level always follows the (clamped) score, whatever level the model named.</summary>
-    public string RiskLevel => RiskLevels.FromScore(RiskScore);
+    public RiskLevel RiskLevel => RiskLevels.FromScore(RiskScore);
 
     public static bool TryParse(string? text, out LlmAssessment? result, out string error)
     {
@@ -50,8 +50,8 @@ public sealed record LlmAssessment(
         if (!Number(impact, "errorRateChange", out var errorChange)) return Fail("predictedImpact.errorRateChange is missing or not a number", out error);
         if (!Number(impact, "latencyChange", out var latencyChange)) return Fail("predictedImpact.latencyChange is missing or not a number", out error);
         var userImpact = impact.TryGetProperty("userImpact", out var ui) && ui.ValueKind == JsonValueKind.String ? ui.GetString()!.Trim().ToLowerInvariant() : null;
-        if (userImpact is null || !UserImpacts.All.Contains(userImpact))
-            return Fail($"predictedImpact.userImpact must be one of {string.Join(", ", UserImpacts.All)}", out error);
+        if (!UserImpacts.TryParse(userImpact, out var impactWord))
+            return Fail($"predictedImpact.userImpact must be one of {string.Join(", ", UserImpacts.AllWords)}", out error);
         var reasoning = root.TryGetProperty("reasoning", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString()!.Trim() : "";
         if (reasoning.Length == 0) return Fail("reasoning is missing or empty", out error);
 
@@ -76,7 +76,7 @@ public sealed record LlmAssessment(
             new PredictedImpact(
                 Math.Round(Clamp(errorChange, MinPercentChange, MaxPercentChange, "predictedImpact.errorRateChange", clamped), 2),
                 Math.Round(Clamp(latencyChange, MinPercentChange, MaxPercentChange, "predictedImpact.latencyChange", clamped), 2),
-                userImpact),
+                impactWord),
             recommendations,
             Math.Round(Clamp(confidence, 0, 1, "confidence", clamped), 3),
             Truncate(reasoning, MaxReasoningLength),

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
@@ -96,7 +97,7 @@ public sealed partial class LlmPredictionRefiner : BackgroundService, IPredictio
         var evidence = (JsonObject)prediction.Evidence.DeepClone();
         evidence["statistical"] = new JsonObject
         {
-            ["riskLevel"] = prediction.RiskLevel,
+            ["riskLevel"] = prediction.RiskLevel.ToWire(),
             ["riskScore"] = prediction.RiskScore,
             ["confidence"] = prediction.Confidence,
         };
@@ -127,7 +128,7 @@ public sealed partial class LlmPredictionRefiner : BackgroundService, IPredictio
                 return null;
             }
         }
-        LogRefined(prediction.Id, _llm.Model, prediction.RiskLevel, updated.RiskLevel);
+        LogRefined(prediction.Id, _llm.Model, prediction.RiskLevel.ToWire(), updated.RiskLevel.ToWire());
         await _live.PublishAsync(new LiveEvent(LiveEventTypes.PredictionUpdated, updated, updated.FlagId), ct);
         return updated;
     }
@@ -154,7 +155,7 @@ public sealed partial class LlmPredictionRefiner : BackgroundService, IPredictio
             },
             ["change"] = new JsonObject
             {
-                ["changeType"] = input.Change.ChangeType,
+                ["changeType"] = input.Change.ChangeType.ToWire(),
                 ["before"] = State(input.Before),
                 ["after"] = State(after),
                 ["changedBy"] = input.Change.ChangedBy,
@@ -163,7 +164,7 @@ public sealed partial class LlmPredictionRefiner : BackgroundService, IPredictio
             },
             ["statisticalPrediction"] = new JsonObject
             {
-                ["riskLevel"] = p.RiskLevel,
+                ["riskLevel"] = p.RiskLevel.ToWire(),
                 ["riskScore"] = p.RiskScore,
                 ["predictedImpact"] = JsonSerializer.SerializeToNode(p.PredictedImpact, Json.Options),
                 ["recommendations"] = JsonSerializer.SerializeToNode(p.Recommendations, Json.Options),
@@ -175,8 +176,8 @@ public sealed partial class LlmPredictionRefiner : BackgroundService, IPredictio
             ["changesInLast7Days"] = input.RecentChanges.Count,
             ["activeAnomalies"] = new JsonArray([.. input.ActiveAnomalies.Take(10).Select(a => (JsonNode)new JsonObject
             {
-                ["type"] = a.Type,
-                ["severity"] = a.Severity,
+                ["type"] = a.Type.ToWire(),
+                ["severity"] = a.Severity.ToWire(),
                 ["metric"] = a.Metric,
                 ["changePercent"] = a.ChangePercent,
             })]),

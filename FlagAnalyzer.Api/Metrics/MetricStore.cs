@@ -39,14 +39,15 @@ public static class MetricStore
 
         public static SampleRow From(MetricSample m) => new()
         {
-            Id = m.Id, FlagId = m.FlagId, Timestamp = Time.ToMs(m.Timestamp), Cohort = m.Cohort, ErrorRate = m.ErrorRate,
+            Id = m.Id, FlagId = m.FlagId, Timestamp = Time.ToMs(m.Timestamp), Cohort = m.Cohort?.ToWire(), ErrorRate = m.ErrorRate,
             LatencyP50 = m.LatencyP50, LatencyP99 = m.LatencyP99, RequestCount = m.RequestCount, ConversionRate = m.ConversionRate,
             UserSatisfactionScore = m.UserSatisfactionScore, Variant = m.Variant,
         };
 
-        public MetricSample ToSample() => new()
+        /// <summary>Null when the cohort is a word this build does not know (<see cref="StoredWords"/>).</summary>
+        public MetricSample? ToSample() => !StoredWords.TryReadOptional<Cohort>("impact_metrics", "cohort", null, Cohort, out var cohort) ? null : new()
         {
-            Id = Id, FlagId = FlagId, Timestamp = Time.FromMs(Timestamp), Cohort = Cohort, ErrorRate = ErrorRate, LatencyP50 = LatencyP50,
+            Id = Id, FlagId = FlagId, Timestamp = Time.FromMs(Timestamp), Cohort = cohort, ErrorRate = ErrorRate, LatencyP50 = LatencyP50,
             LatencyP99 = LatencyP99, RequestCount = RequestCount, ConversionRate = ConversionRate,
             UserSatisfactionScore = UserSatisfactionScore, Variant = Variant,
         };
@@ -93,7 +94,7 @@ public static class MetricStore
             await copy.WriteAsync(m.Id, NpgsqlDbType.Bigint, ct);
             await copy.WriteAsync(m.FlagId, NpgsqlDbType.Text, ct);
             await copy.WriteAsync(Time.ToMs(m.Timestamp), NpgsqlDbType.Bigint, ct);
-            await WriteNullableAsync(copy, m.Cohort, NpgsqlDbType.Text, ct);
+            await WriteNullableAsync(copy, m.Cohort?.ToWire(), NpgsqlDbType.Text, ct);
             await copy.WriteAsync(m.ErrorRate, NpgsqlDbType.Double, ct);
             await copy.WriteAsync(m.LatencyP50, NpgsqlDbType.Double, ct);
             await copy.WriteAsync(m.LatencyP99, NpgsqlDbType.Double, ct);
@@ -136,7 +137,7 @@ public static class MetricStore
 
     /// <summary>A flag's samples in time order, optionally within [since, until), after a keyset position.</summary>
     public static async Task<List<MetricSample>> ListAsync(DbConnection conn, DbTransaction? tx, string flagId,
-        DateTimeOffset? since, DateTimeOffset? until, string? cohort, (long Ts, long Id)? after, int limit, CancellationToken ct)
+        DateTimeOffset? since, DateTimeOffset? until, Cohort? cohort, (long Ts, long Id)? after, int limit, CancellationToken ct)
     {
         var rows = await conn.ListAsync<SampleRow>(tx, $"""
             SELECT {Columns} FROM impact_metrics
@@ -152,12 +153,12 @@ public static class MetricStore
                 flagId,
                 since = since is { } s ? Time.ToMs(s) : (long?)null,
                 until = until is { } u ? Time.ToMs(u) : (long?)null,
-                cohort,
+                cohort = cohort?.ToWire(),
                 afterTs = after?.Ts,
                 afterId = after?.Id,
                 limit,
             }, ct);
-        return rows.ConvertAll(r => r.ToSample());
+        return rows.Known(r => r.ToSample());
     }
 
     /// <summary>The newest <paramref name="max"/> samples of a flag, returned oldest first.</summary>
@@ -167,6 +168,6 @@ public static class MetricStore
             SELECT * FROM (SELECT {Columns} FROM impact_metrics WHERE flag_id = @flagId ORDER BY timestamp DESC, id DESC LIMIT @max) AS recent
             ORDER BY timestamp, id
             """, new { flagId, max }, ct);
-        return rows.ConvertAll(r => r.ToSample());
+        return rows.Known(r => r.ToSample());
     }
 }

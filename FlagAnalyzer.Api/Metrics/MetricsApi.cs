@@ -48,7 +48,7 @@ public static class MetricsApi
         {
             FlagId = r.FlagId!,
             Timestamp = r.Timestamp ?? now,
-            Cohort = r.Cohort,
+            Cohort = Cohorts.ParseOptional(r.Cohort),
             ErrorRate = r.ErrorRate!.Value,
             LatencyP50 = r.LatencyP50!.Value,
             LatencyP99 = r.LatencyP99!.Value,
@@ -85,7 +85,7 @@ public static class MetricsApi
         else if (n < 0) v.Add(F("requestCount"), "must not be negative");
         if (r.ConversionRate is { } cr && Out(cr, 0, 100)) v.Add(F("conversionRate"), "must be between 0 and 100");
         if (r.UserSatisfactionScore is { } us && Out(us, 0, 5)) v.Add(F("userSatisfactionScore"), "must be between 0 and 5");
-        if (r.Cohort is not null and not (Cohorts.Treatment or Cohorts.Control)) v.Add(F("cohort"), "must be 'treatment' or 'control'");
+        if (r.Cohort is not null && !Cohorts.TryParse(r.Cohort, out _)) v.Add(F("cohort"), "must be 'treatment' or 'control'");
         if (r.Variant is { } variant && (variant.Length is 0 or > MaxVariantLength || variant.Any(char.IsControl)))
             v.Add(F("variant"), $"must be 1–{MaxVariantLength} characters without control characters");
         if (r.Timestamp is { } t && t > now + FutureTolerance) v.Add(F("timestamp"), "must not be in the future");
@@ -130,13 +130,18 @@ public static class MetricsApi
             if (parts.Length == 2 && long.TryParse(parts[0], out var ts) && long.TryParse(parts[1], out var id)) position = (ts, id);
             else v.Add("cursor", "is not a cursor this API issued");
         }
-        if (cohort is not null and not (Cohorts.Treatment or Cohorts.Control)) v.Add("cohort", "must be 'treatment' or 'control'");
+        Cohort? cohortFilter = null;
+        if (cohort is not null)
+        {
+            if (Cohorts.TryParse(cohort, out var c)) cohortFilter = c;
+            else v.Add("cohort", "must be 'treatment' or 'control'");
+        }
         if (since is { } a && until is { } b && b <= a) v.Add("until", "must be after since");
         if (!v.IsValid) return v.ToProblem();
 
         if (await s.Flags.ResolveAsync(idOrName, ct) is not { } flagId) return Problems.NotFound("Flag", idOrName);
         await using var conn = await s.Db.OpenAsync(ct);
-        var rows = await MetricStore.ListAsync(conn, null, flagId, since, until, cohort, position, take + 1, ct);
+        var rows = await MetricStore.ListAsync(conn, null, flagId, since, until, cohortFilter, position, take + 1, ct);
         return TypedResults.Ok(Paging.Build(rows, take, m => $"{Time.ToMs(m.Timestamp)}:{m.Id}"));
     }
 }

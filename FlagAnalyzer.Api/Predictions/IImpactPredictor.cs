@@ -23,7 +23,7 @@ public sealed record Assessment(
     string Reasoning,
     JsonObject Evidence)
 {
-    public string RiskLevel => RiskLevels.FromScore(RiskScore);
+    public RiskLevel RiskLevel => RiskLevels.FromScore(RiskScore);
 }
 
 /// <summary>Pure and deterministic: data in, assessment out, no I/O.</summary>

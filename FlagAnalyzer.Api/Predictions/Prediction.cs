@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
-using FlagAnalyzer.Api.Statistics;
+using System.Text.Json.Serialization;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Api.Predictions;
 
@@ -8,7 +9,7 @@ public sealed record Prediction
     public required string Id { get; init; }
     public required string FlagId { get; init; }
     public string? ChangeId { get; init; }
-    public required string RiskLevel { get; init; }
+    public required RiskLevel RiskLevel { get; init; }
     public double RiskScore { get; init; }
     public required PredictedImpact PredictedImpact { get; init; }
     public IReadOnlyList<string> Recommendations { get; init; } = [];
@@ -24,39 +25,57 @@ public sealed record Prediction
 
 /// <summary>Expected change in percent (error rate, P50 latency) and a word for the users' experience; the intervals
 /// are 95 % [low, high] in percent, null when unknown (no history, or an LLM's estimate).</summary>
-public sealed record PredictedImpact(double ErrorRateChange, double LatencyChange, string UserImpact,
+public sealed record PredictedImpact(double ErrorRateChange, double LatencyChange, UserImpact UserImpact,
     double[]? ErrorRateChangeInterval = null, double[]? LatencyChangeInterval = null);
 
-public static class RiskLevels
+/// <summary>How risky a change is predicted to be. The same four words as <see cref="Severity"/>, declared in rank order,
+/// so <c>&lt;</c> and <c>&gt;</c> compare levels.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<RiskLevel>))]
+public enum RiskLevel
 {
-    // the same four words as anomaly severities, defined once
-    public const string Low = Severities.Low;
-    public const string Medium = Severities.Medium;
-    public const string High = Severities.High;
-    public const string Critical = Severities.Critical;
-
-    public static readonly IReadOnlyList<string> All = [Low, Medium, High, Critical];
-
-    public static string FromScore(double score) => score switch
-    {
-        >= 75 => Critical,
-        >= 50 => High,
-        >= 25 => Medium,
-        _ => Low,
-    };
-
-    public static int Rank(string level) => Severities.Rank(level);
+    [JsonStringEnumMemberName("low")] Low,
+    [JsonStringEnumMemberName("medium")] Medium,
+    [JsonStringEnumMemberName("high")] High,
+    [JsonStringEnumMemberName("critical")] Critical,
 }
 
+/// <summary>A word for what the users will notice.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<UserImpact>))]
+public enum UserImpact
+{
+    [JsonStringEnumMemberName("none")] None,
+    [JsonStringEnumMemberName("minimal")] Minimal,
+    [JsonStringEnumMemberName("moderate")] Moderate,
+    [JsonStringEnumMemberName("significant")] Significant,
+    [JsonStringEnumMemberName("severe")] Severe,
+}
+
+/// <summary>The wire words of <see cref="RiskLevel"/>, and the level of a score.</summary>
+public static class RiskLevels
+{
+    public static IReadOnlyList<RiskLevel> All => WireNames<RiskLevel>.All;
+    public static string ToWire(this RiskLevel level) => WireNames<RiskLevel>.Name(level);
+    public static bool TryParse(string? text, out RiskLevel level) => WireNames<RiskLevel>.TryParse(text, out level);
+
+    /// <summary>Low 0 … critical 3, as <see cref="Severities.Rank"/>: the two sets share their words and their order.</summary>
+    public static int Rank(this RiskLevel level) => (int)level;
+
+    public static RiskLevel FromScore(double score) => score switch
+    {
+        >= 75 => RiskLevel.Critical,
+        >= 50 => RiskLevel.High,
+        >= 25 => RiskLevel.Medium,
+        _ => RiskLevel.Low,
+    };
+}
+
+/// <summary>The wire words of <see cref="UserImpact"/>.</summary>
 public static class UserImpacts
 {
-    public const string None = "none";
-    public const string Minimal = "minimal";
-    public const string Moderate = "moderate";
-    public const string Significant = "significant";
-    public const string Severe = "severe";
-
-    public static readonly IReadOnlyList<string> All = [None, Minimal, Moderate, Significant, Severe];
+    public static IReadOnlyList<UserImpact> All => WireNames<UserImpact>.All;
+    public static IReadOnlyList<string> AllWords => WireNames<UserImpact>.AllWords;
+    public static string ToWire(this UserImpact impact) => WireNames<UserImpact>.Name(impact);
+    public static bool TryParse(string? text, out UserImpact impact) => WireNames<UserImpact>.TryParse(text, out impact);
 }
 
 public static class PredictionSources

@@ -37,17 +37,22 @@ public static class PredictionStore
 
         public static PredictionRow From(Prediction p) => new()
         {
-            Id = p.Id, FlagId = p.FlagId, ChangeId = p.ChangeId, RiskLevel = p.RiskLevel, RiskScore = p.RiskScore,
+            Id = p.Id, FlagId = p.FlagId, ChangeId = p.ChangeId, RiskLevel = p.RiskLevel.ToWire(), RiskScore = p.RiskScore,
             ErrorRateChange = p.PredictedImpact.ErrorRateChange, LatencyChange = p.PredictedImpact.LatencyChange,
-            UserImpact = p.PredictedImpact.UserImpact, Recommendations = Json.Serialize(p.Recommendations), Confidence = p.Confidence,
+            UserImpact = p.PredictedImpact.UserImpact.ToWire(), Recommendations = Json.Serialize(p.Recommendations), Confidence = p.Confidence,
             Reasoning = p.Reasoning, Evidence = p.Evidence.ToJsonString(), Source = p.Source,
             CreatedAt = Time.ToMs(p.CreatedAt), UpdatedAt = Time.ToMs(p.UpdatedAt),
         };
 
-        public Prediction ToPrediction() => new()
+        /// <summary>Null when a closed-set column holds a word this build does not know (<see cref="StoredWords"/>).</summary>
+        public Prediction? ToPrediction() =>
+            !StoredWords.TryRead<RiskLevel>("predictions", "risk_level", Id, RiskLevel, out var level)
+            || !StoredWords.TryRead<UserImpact>("predictions", "user_impact", Id, UserImpact, out var impact)
+                ? null
+                : new()
         {
-            Id = Id, FlagId = FlagId, ChangeId = ChangeId, RiskLevel = RiskLevel, RiskScore = RiskScore,
-            PredictedImpact = WithIntervals(new PredictedImpact(ErrorRateChange, LatencyChange, UserImpact), Evidence, Source),
+            Id = Id, FlagId = FlagId, ChangeId = ChangeId, RiskLevel = level, RiskScore = RiskScore,
+            PredictedImpact = WithIntervals(new PredictedImpact(ErrorRateChange, LatencyChange, impact), Evidence, Source),
             Recommendations = Json.Deserialize<List<string>>(Recommendations) ?? [], Confidence = Confidence, Reasoning = Reasoning,
             Evidence = JsonNode.Parse(Evidence) as JsonObject ?? [], Source = Source,
             CreatedAt = Time.FromMs(CreatedAt), UpdatedAt = Time.FromMs(UpdatedAt),
@@ -73,7 +78,7 @@ public static class PredictionStore
     /// Newest first; keyset on id (ids sort by creation time). <c>source=llm</c> means any model: a prefix test that
     /// reads the same on both stores (SQLite's LIKE ignores case, PostgreSQL's does not).
     /// </summary>
-    public static async Task<List<Prediction>> ListAsync(DbConnection conn, string? flagId, string? riskLevel, string? source,
+    public static async Task<List<Prediction>> ListAsync(DbConnection conn, string? flagId, RiskLevel? riskLevel, string? source,
         string? beforeId, int take, CancellationToken ct)
     {
         var rows = await conn.ListAsync<PredictionRow>(null, $"""
@@ -85,10 +90,10 @@ public static class PredictionStore
             ORDER BY id DESC LIMIT @take
             """, new
             {
-                flagId, riskLevel, source, before = beforeId, take,
+                flagId, riskLevel = riskLevel?.ToWire(), source, before = beforeId, take,
                 llm = PredictionSources.LlmKind, llmPrefix = PredictionSources.LlmPrefix,
             }, ct);
-        return rows.ConvertAll(r => r.ToPrediction());
+        return rows.Known(r => r.ToPrediction());
     }
 
     // the intervals live in the evidence (no column of their own); they belong to the statistical estimate only

@@ -20,10 +20,15 @@ public static class PredictionsApi
     {
         var v = new Validator();
         var (take, after) = Paging.Read(limit, cursor, v);
-        if (riskLevel is not null && !RiskLevels.All.Contains(riskLevel)) v.Add("riskLevel", "must be low, medium, high or critical");
+        RiskLevel? level = null;
+        if (riskLevel is not null)
+        {
+            if (RiskLevels.TryParse(riskLevel, out var parsed)) level = parsed;
+            else v.Add("riskLevel", "must be low, medium, high or critical");
+        }
         if (!v.IsValid) return v.ToProblem();
         await using var conn = await db.OpenAsync(ct);
-        var rows = await PredictionStore.ListAsync(conn, flagId, riskLevel, source, after, take + 1, ct);
+        var rows = await PredictionStore.ListAsync(conn, flagId, level, source, after, take + 1, ct);
         return TypedResults.Ok(Paging.Build(rows, take, p => p.Id));
     }
 

@@ -23,7 +23,7 @@ public sealed class StatisticalPredictor : IImpactPredictor
         var step = exposureAfter - exposureBefore;
         var history = MetricHistory.Summarize(input.History, input.Now);
         // the flag's creation is where its history starts, not a change to it
-        var others = input.RecentChanges.Where(c => c.Id != input.Change.Id && c.ChangeType != ChangeTypes.Created).ToList();
+        var others = input.RecentChanges.Where(c => c.Id != input.Change.Id && c.ChangeType != ChangeType.Created).ToList();
         var changes24h = others.Count(c => c.Timestamp >= input.Now.AddDays(-1));
         var changes7d = others.Count;
         var anomalies = input.ActiveAnomalies;
@@ -31,11 +31,11 @@ public sealed class StatisticalPredictor : IImpactPredictor
 
         double typePoints = change switch
         {
-            ChangeTypes.Enabled => 30,
-            ChangeTypes.RolloutChanged => 20,
-            ChangeTypes.Updated => 15,
-            ChangeTypes.Deleted => 10,
-            ChangeTypes.Disabled => 10,
+            ChangeType.Enabled => 30,
+            ChangeType.RolloutChanged => 20,
+            ChangeType.Updated => 15,
+            ChangeType.Deleted => 10,
+            ChangeType.Disabled => 10,
             _ => 5,
         };
         var exposurePoints = 40 * Math.Max(0, step);
@@ -43,19 +43,19 @@ public sealed class StatisticalPredictor : IImpactPredictor
         var frequencyPoints = Math.Min(10, 2.5 * changes24h);
         var anomalyPoints = Math.Min(30, anomalies.Sum(a => a.Severity switch
         {
-            Severities.Critical => 20.0,
-            Severities.High => 15.0,
-            Severities.Medium => 8.0,
+            Severity.Critical => 20.0,
+            Severity.High => 15.0,
+            Severity.Medium => 8.0,
             _ => 4.0,
         }));
-        var reduces = step < 0 || change is ChangeTypes.Disabled or ChangeTypes.RolledBack;
+        var reduces = step < 0 || change is ChangeType.Disabled or ChangeType.RolledBack;
         var score = (typePoints + exposurePoints + volatilityPoints + frequencyPoints) * environmentWeight + anomalyPoints;
         if (reduces) score *= 0.5;
         // widening exposure while a high or critical regression is open on this flag is at least that risky
         var floor = reduces || step <= 0 ? 0 : anomalies.Select(a => a.Severity switch
         {
-            Severities.Critical => 75.0,
-            Severities.High => 50.0,
+            Severity.Critical => 75.0,
+            Severity.High => 50.0,
             _ => 0.0,
         }).DefaultIfEmpty(0).Max();
         score = Math.Clamp(Math.Max(score, floor), 0, 100);
@@ -78,7 +78,7 @@ public sealed class StatisticalPredictor : IImpactPredictor
 
         var evidence = new JsonObject
         {
-            ["changeType"] = change,
+            ["changeType"] = change.ToWire(),
             ["environment"] = after.TargetEnvironment,
             ["environmentWeight"] = environmentWeight,
             ["exposureBefore"] = Round(exposureBefore * 100),
@@ -97,7 +97,7 @@ public sealed class StatisticalPredictor : IImpactPredictor
             ["latencyChangeInterval"] = latencyInterval is { } li ? new JsonArray(li[0], li[1]) : null,
             ["openAnomalies"] = new JsonArray([.. anomalies.Select(a => (JsonNode)new JsonObject
             {
-                ["id"] = a.Id, ["type"] = a.Type, ["metric"] = a.Metric, ["severity"] = a.Severity, ["changePercent"] = Round(a.ChangePercent),
+                ["id"] = a.Id, ["type"] = a.Type.ToWire(), ["metric"] = a.Metric, ["severity"] = a.Severity.ToWire(), ["changePercent"] = Round(a.ChangePercent),
             })]),
             ["scoreParts"] = new JsonObject
             {
@@ -110,7 +110,7 @@ public sealed class StatisticalPredictor : IImpactPredictor
                 ["reducesExposure"] = reduces,
             },
         };
-        return new Assessment(score, new PredictedImpact(Round(errorChange), Round(latencyChange), UserImpact(score, exposureAfter), errorInterval, latencyInterval),
+        return new Assessment(score, new PredictedImpact(Round(errorChange), Round(latencyChange), ImpactOnUsers(score, exposureAfter), errorInterval, latencyInterval),
             recommendations, confidence, reasoning, evidence);
     }
 
@@ -129,12 +129,12 @@ public sealed class StatisticalPredictor : IImpactPredictor
         _ => 0.6, // staging, and custom environments until we know better
     };
 
-    private static string UserImpact(double score, double exposure) =>
-        exposure <= 0 ? UserImpacts.None
-        : score >= 75 ? UserImpacts.Severe
-        : score >= 50 ? UserImpacts.Significant
-        : score >= 25 ? UserImpacts.Moderate
-        : UserImpacts.Minimal;
+    private static UserImpact ImpactOnUsers(double score, double exposure) =>
+        exposure <= 0 ? UserImpact.None
+        : score >= 75 ? UserImpact.Severe
+        : score >= 50 ? UserImpact.Significant
+        : score >= 25 ? UserImpact.Moderate
+        : UserImpact.Minimal;
 
     private static List<string> Recommend(PredictionInput input, HistorySummary? h, double step, double exposureAfter, int changes24h, bool reduces)
     {
@@ -142,8 +142,8 @@ public sealed class StatisticalPredictor : IImpactPredictor
         var recs = new List<string>();
         var production = after.TargetEnvironment == FlagEnvironments.Production;
         var firstStep = production ? 5 : 10;
-        foreach (var a in input.ActiveAnomalies.OrderByDescending(a => RiskLevels.Rank(a.Severity)).Take(2))
-            recs.Add(F($"Resolve the open {a.Type} on {AnomalyReconciler.Label(a.Metric)} ({AnomalyReconciler.Format(a.Metric, a.BaselineValue)} → {AnomalyReconciler.Format(a.Metric, a.ObservedValue)}, {a.Severity}) before widening exposure."));
+        foreach (var a in input.ActiveAnomalies.OrderByDescending(a => a.Severity).Take(2))
+            recs.Add(F($"Resolve the open {a.Type.ToWire()} on {AnomalyReconciler.Label(a.Metric)} ({AnomalyReconciler.Format(a.Metric, a.BaselineValue)} → {AnomalyReconciler.Format(a.Metric, a.ObservedValue)}, {a.Severity.ToWire()}) before widening exposure."));
         if (reduces)
         {
             recs.Add(h is null
@@ -177,7 +177,7 @@ public sealed class StatisticalPredictor : IImpactPredictor
     private static string Reason(PredictionInput input, HistorySummary? h, double before, double after, int changes24h, double score)
     {
         var f = input.After;
-        var head = F($"{input.Change.ChangeType} in {f.TargetEnvironment} (weight {EnvironmentWeight(f.TargetEnvironment):0.0}), exposure {before * 100:0}% → {after * 100:0}%");
+        var head = F($"{input.Change.ChangeType.ToWire()} in {f.TargetEnvironment} (weight {EnvironmentWeight(f.TargetEnvironment):0.0}), exposure {before * 100:0}% → {after * 100:0}%");
         var data = h is null
             ? "no metric history, so this rests on the kind of change and its exposure only (low confidence)"
             : F($"{h.Samples} samples over {h.Window}: error rate {h.ErrorRate:0.##}% (±{h.ErrorVolatility * 100:0}%), P50 {h.LatencyP50:0} ms (±{h.LatencyP50Volatility * 100:0}%), P99 {h.LatencyP99:0} ms");

@@ -1,4 +1,6 @@
 using System.Text.Json.Serialization;
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Rollouts;
 
@@ -60,33 +62,17 @@ public sealed record RolloutPlan
 /// treatment variant compared with control, or is null when the treatment is compared as a whole (its samples do not
 /// all name a variant).
 /// </summary>
-public sealed record RolloutVerdict(string Metric, string Verdict, double? ControlValue, double? TreatmentValue, double? ChangePercent,
-    double Confidence, string? Severity, string Note, string? Variant = null);
+public sealed record RolloutVerdict(string Metric, Verdict Verdict, double? ControlValue, double? TreatmentValue, double? ChangePercent,
+    double Confidence, Severity? Severity, string Note, string? Variant = null);
 
 /// <summary>Counts for the current stage: what has been seen and what is still missing.</summary>
 public sealed record StageProgress(double ElapsedSeconds, double SecondsLeft, double ControlRequests, double TreatmentRequests, double RequestsLeft);
 
-/// <summary>The wire and storage names of <see cref="RolloutState"/>.</summary>
+/// <summary>The wire and storage names of <see cref="RolloutState"/> (its <c>[JsonStringEnumMemberName]</c> words).</summary>
 public static class RolloutStates
 {
-    public static string Name(RolloutState s) => s switch
-    {
-        RolloutState.Pending => "pending",
-        RolloutState.Running => "running",
-        RolloutState.Paused => "paused",
-        RolloutState.Completed => "completed",
-        RolloutState.RolledBack => "rolled_back",
-        _ => "aborted",
-    };
+    public static string Name(RolloutState s) => WireNames<RolloutState>.Name(s);
 
-    public static RolloutState Parse(string s) => s switch
-    {
-        "pending" => RolloutState.Pending,
-        "running" => RolloutState.Running,
-        "paused" => RolloutState.Paused,
-        "completed" => RolloutState.Completed,
-        "rolled_back" => RolloutState.RolledBack,
-        "aborted" => RolloutState.Aborted,
-        _ => throw new InvalidOperationException($"Unknown rollout state '{s}'."),
-    };
+    public static RolloutState Parse(string s) =>
+        WireNames<RolloutState>.TryParse(s, out var state) ? state : throw new InvalidOperationException($"Unknown rollout state '{s}'.");
 }

@@ -135,7 +135,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             (ManualAction.Start, RolloutState.Pending) => Expose(plan with { State = RolloutState.Running, CurrentStage = 0, StartedAt = now, StageStartedAt = now },
                 flag, 0, by, $"Rollout started by {by} at {StageMachine.StageLabel(plan, 0)}."),
             (ManualAction.Pause, RolloutState.Running) => new Transition(plan with { State = RolloutState.Paused }, null, by,
-                $"Rollout paused by {by} at {StageMachine.StageLabel(plan, plan.CurrentStage)}.", ChangeTypes.Updated),
+                $"Rollout paused by {by} at {StageMachine.StageLabel(plan, plan.CurrentStage)}.", ChangeType.Updated),
             (ManualAction.Resume, RolloutState.Paused) => Expose(plan with { State = RolloutState.Running, StageStartedAt = now },
                 flag, plan.CurrentStage, by, $"Rollout resumed by {by} at {StageMachine.StageLabel(plan, plan.CurrentStage)}; the stage's minimums start again."),
             (ManualAction.Abort, RolloutState.Running or RolloutState.Paused) => new Transition(plan with { State = RolloutState.Aborted },
@@ -176,7 +176,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
                 var reason = System.FormattableString.Invariant(
                     $"Paused at {StageMachine.StageLabel(plan, plan.CurrentStage)}: the flag was changed outside the plan (now {(flag.Enabled ? "enabled" : "disabled")} at {flag.RolloutPercentage:0.##} %); resume to return it to the stage, or abort.");
                 decision = new RolloutDecision(RolloutAction.Pause, reason, [], null);
-                t = new Transition(plan with { State = RolloutState.Paused }, null, Guardian, reason, ChangeTypes.Updated);
+                t = new Transition(plan with { State = RolloutState.Paused }, null, Guardian, reason, ChangeType.Updated);
             }
             else
             {
@@ -185,8 +185,8 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
                 t = decision.Action switch
                 {
                     RolloutAction.Advance or RolloutAction.Complete => Expose(next, flag, next.CurrentStage, Guardian, decision.Reason),
-                    RolloutAction.RollBack => new Transition(next, flag with { Enabled = false, RolloutPercentage = 0 }, Guardian, decision.Reason, ChangeTypes.RolledBack),
-                    RolloutAction.Pause => new Transition(next, null, Guardian, decision.Reason, ChangeTypes.Updated),
+                    RolloutAction.RollBack => new Transition(next, flag with { Enabled = false, RolloutPercentage = 0 }, Guardian, decision.Reason, ChangeType.RolledBack),
+                    RolloutAction.Pause => new Transition(next, null, Guardian, decision.Reason, ChangeType.Updated),
                     _ => null,
                 };
             }
@@ -205,7 +205,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             ? new RolloutEvidence(await MetricStore.ListAsync(conn, tx, plan.FlagId, started, null, null, null, MaxSamples, ct))
             : new RolloutEvidence([]);
 
-    private sealed record Transition(RolloutPlan Plan, Flag? FlagAfter, string ChangedBy, string Reason, string? ChangeType)
+    private sealed record Transition(RolloutPlan Plan, Flag? FlagAfter, string ChangedBy, string Reason, ChangeType? ChangeType)
     {
         /// <summary>The key that asked for a person's action; the guardian acts as itself.</summary>
         public Actor? Actor { get; init; }

@@ -32,22 +32,9 @@ public sealed record FlagSchedule
 
 public static class ScheduleActions
 {
-    public static string Name(ScheduleAction a) => a switch
-    {
-        ScheduleAction.Enable => "enable",
-        ScheduleAction.Disable => "disable",
-        ScheduleAction.SetRollout => "set_rollout",
-        _ => "start_rollout",
-    };
+    public static string Name(ScheduleAction a) => WireNames<ScheduleAction>.Name(a);
 
-    public static ScheduleAction? Parse(string? s) => s switch
-    {
-        "enable" => ScheduleAction.Enable,
-        "disable" => ScheduleAction.Disable,
-        "set_rollout" => ScheduleAction.SetRollout,
-        "start_rollout" => ScheduleAction.StartRollout,
-        _ => null,
-    };
+    public static ScheduleAction? Parse(string? s) => WireNames<ScheduleAction>.TryParse(s, out var a) ? a : null;
 }
 
 /// <summary>

@@ -107,7 +107,7 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
                     _ => flag with { RolloutPercentage = x.RolloutPercentage ?? flag.RolloutPercentage },
                 };
                 mutation = await flags.MutateAsync(s, new FlagMutationRequest(flag, after, by) { Reason = reason, Actor = Actor.System("scheduler") }, ct);
-                outcome = mutation is null ? "no change: the flag already had that state" : $"done: {mutation.Change.ChangeType}";
+                outcome = mutation is null ? "no change: the flag already had that state" : $"done: {mutation.Change.ChangeType.ToWire()}";
             }
             await ScheduleStore.SetOutcomeAsync(s, x.Id, outcome, ct);
             done = x with { FiredAt = now, Outcome = outcome };

@@ -71,18 +71,18 @@ public static class StageMachine
         var elapsed = now - stageStart;
         if (elapsed < TimeSpan.Zero) elapsed = TimeSpan.Zero;
 
-        var tagged = evidence.Samples.Where(s => s.Cohort is Cohorts.Control or Cohorts.Treatment && s.Timestamp >= started).ToList();
+        var tagged = evidence.Samples.Where(s => s.Cohort is Cohort.Control or Cohort.Treatment && s.Timestamp >= started).ToList();
         double control = 0, treatment = 0;
         // the sample-ratio check counts only what was served at this stage's split: the first sample of each series
         // (cohort × variant) stamped in the stage may hold traffic from before it — telemetry stamps an interval's sample
         // at its last span, so the interval the stage began in is partly at the previous split (or, at stage 1, all control)
         double srmControl = 0, srmTreatment = 0;
-        var series = new HashSet<(string?, string?)>();
+        var series = new HashSet<(Cohort?, string?)>();
         foreach (var s in tagged.OrderBy(s => s.Timestamp).ThenBy(s => s.Id))
         {
             if (s.Timestamp < stageStart || s.RequestCount <= 0) continue;
             var first = series.Add((s.Cohort, s.Variant));
-            if (s.Cohort == Cohorts.Control)
+            if (s.Cohort == Cohort.Control)
             {
                 control += s.RequestCount;
                 if (!first) srmControl += s.RequestCount;
@@ -100,12 +100,12 @@ public static class StageMachine
         var verdicts = ToVerdicts(analyses);
         // the worst regression of any variant first (ties: the variant with more evidence)
         var regressions = analyses.SelectMany(v => v.Analysis.Regressions.Select(f => new Judged(v.Variant, v.Analysis, f)))
-            .OrderByDescending(j => Rank(j.Finding.Severity)).ThenByDescending(j => j.Analysis.Current.Requests).ToList();
+            .OrderByDescending(j => j.Finding.Severity).ThenByDescending(j => j.Analysis.Current.Requests).ToList();
         RolloutDecision Make(RolloutAction a, string reason, int? to = null, SrmCheck? srm = null, string? variant = null) =>
             new(a, reason, verdicts, progress) { ToStage = to, Srm = srm, Variant = variant };
 
         var stageLabel = StageLabel(plan, plan.CurrentStage);
-        if (regressions.FirstOrDefault(j => Rank(j.Finding.Severity) >= Rank(Severities.High)) is { } severe)
+        if (regressions.FirstOrDefault(j => j.Finding.Severity >= Severity.High) is { } severe)
             return Make(RolloutAction.RollBack, $"Rolled back at {stageLabel}: {Evidence(severe)}; {Totals(severe)}.", variant: severe.Variant);
 
         var durationMet = elapsed >= stage.MinDuration;
@@ -124,7 +124,7 @@ public static class StageMachine
             if (!requestsMet) waiting.Add(Inv($"{progress.RequestsLeft:N0} more requests per cohort (treatment {treatment:N0}, control {control:N0}, minimum {stage.MinRequests:N0})"));
             var why = $"Waiting at {stageLabel}: {string.Join(" and ", waiting)}.";
             if (regressions.FirstOrDefault() is { } medium)
-                why += $" A {medium.Finding.Severity} regression is confirmed ({Evidence(medium)}): the plan rolls back when the stage's minimums are met.";
+                why += $" A {medium.Finding.Severity?.ToWire()} regression is confirmed ({Evidence(medium)}): the plan rolls back when the stage's minimums are met.";
             return Make(RolloutAction.Hold, why);
         }
 
@@ -178,7 +178,7 @@ public static class StageMachine
     public static IReadOnlyList<RolloutVerdict> Verdicts(RolloutPlan plan, RolloutEvidence evidence) =>
         plan.StartedAt is { } started
             ? ToVerdicts(RegressionDetector.AnalyzeVariants(FlagWindow.Build(started,
-                evidence.Samples.Where(s => s.Cohort is Cohorts.Control or Cohorts.Treatment && s.Timestamp >= started))).PerVariant)
+                evidence.Samples.Where(s => s.Cohort is Cohort.Control or Cohort.Treatment && s.Timestamp >= started))).PerVariant)
             : [];
 
     /// <summary>A regression, with the variant (null: the treatment as a whole) and the comparison it was found in.</summary>
@@ -209,20 +209,11 @@ public static class StageMachine
     /// <summary>The compared side's label: the variant, or "treatment".</summary>
     private static string Side(string? variant) => variant is null ? "treatment" : $"'{variant}'";
 
-    private static int Rank(string? severity) => severity switch
-    {
-        Severities.Critical => 4,
-        Severities.High => 3,
-        Severities.Medium => 2,
-        Severities.Low => 1,
-        _ => 0,
-    };
-
     private static string Evidence(Judged j)
     {
         var f = j.Finding;
         return Inv($"{Named(j.Variant)}{f.Metric} {Format(f.Metric, f.BaselineValue)} (control) → {Format(f.Metric, f.ObservedValue)} ({Side(j.Variant)})") +
-               Inv($" ({f.ChangePercent:+0;-0} %), a {f.Severity} regression with confidence {f.Confidence * 100:0.##} %");
+               Inv($" ({f.ChangePercent:+0;-0} %), a {f.Severity?.ToWire()} regression with confidence {f.Confidence * 100:0.##} %");
     }
 
     private static string Totals(Judged j) =>
@@ -231,7 +222,7 @@ public static class StageMachine
     private static string Summary(IReadOnlyList<VariantAnalysis> analyses)
     {
         var parts = analyses.SelectMany(v => v.Analysis.Findings.Where(f => f.BaselineValue is not null && f.ObservedValue is not null)
-                .Select(f => Inv($"{(analyses.Count > 1 ? $"'{v.Variant}' " : "")}{f.Metric} {Format(f.Metric, f.BaselineValue)} → {Format(f.Metric, f.ObservedValue)} {f.Verdict.Replace('_', ' ')}")))
+                .Select(f => Inv($"{(analyses.Count > 1 ? $"'{v.Variant}' " : "")}{f.Metric} {Format(f.Metric, f.BaselineValue)} → {Format(f.Metric, f.ObservedValue)} {f.Verdict.ToWire().Replace('_', ' ')}")))
             .ToList();
         return parts.Count == 0 ? "no guardrail data yet" : string.Join("; ", parts);
     }

@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using FlagAnalyzer.Api.Common;
+
 namespace FlagAnalyzer.Api.Statistics;
 
 /// <summary>A regression the statistics found, with its lifecycle (a row of <c>anomalies</c>).</summary>
@@ -5,8 +8,8 @@ public sealed record Anomaly
 {
     public required string Id { get; init; }
     public required string FlagId { get; init; }
-    public required string Type { get; init; }
-    public required string Severity { get; init; }
+    public required AnomalyType Type { get; init; }
+    public required Severity Severity { get; init; }
     public required string Metric { get; init; }
     public double BaselineValue { get; init; }
     public double ObservedValue { get; init; }
@@ -14,7 +17,7 @@ public sealed record Anomaly
     public double Confidence { get; init; }
     public double PValue { get; init; }
     public string Message { get; init; } = "";
-    public string Status { get; init; } = AnomalyStatuses.Active;
+    public AnomalyStatus Status { get; init; } = AnomalyStatus.Active;
     public DateTimeOffset DetectedAt { get; init; }
     public DateTimeOffset? AcknowledgedAt { get; init; }
     /// <summary>"On behalf of", as the request said; <see cref="ActorKeyId"/> is the key that acknowledged.</summary>
@@ -30,31 +33,58 @@ public sealed record Anomaly
     public string? Variant { get; init; }
 }
 
+/// <summary>What kind of regression an anomaly is; wire words in snake_case.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<AnomalyType>))]
+public enum AnomalyType
+{
+    [JsonStringEnumMemberName("error_spike")] ErrorSpike,
+    [JsonStringEnumMemberName("latency_spike")] LatencySpike,
+    [JsonStringEnumMemberName("conversion_drop")] ConversionDrop,
+    [JsonStringEnumMemberName("satisfaction_drop")] SatisfactionDrop,
+}
+
+/// <summary>An anomaly's lifecycle: active → acknowledged (by a person) → resolved (by the statistics).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<AnomalyStatus>))]
+public enum AnomalyStatus
+{
+    [JsonStringEnumMemberName("active")] Active,
+    [JsonStringEnumMemberName("acknowledged")] Acknowledged,
+    [JsonStringEnumMemberName("resolved")] Resolved,
+}
+
+/// <summary>How bad a regression is. Declared in rank order, so <c>&lt;</c> and <c>&gt;</c> compare severities.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Severity>))]
+public enum Severity
+{
+    [JsonStringEnumMemberName("low")] Low,
+    [JsonStringEnumMemberName("medium")] Medium,
+    [JsonStringEnumMemberName("high")] High,
+    [JsonStringEnumMemberName("critical")] Critical,
+}
+
+/// <summary>The wire words of <see cref="AnomalyType"/> (database, query parameters, text).</summary>
 public static class AnomalyTypes
 {
-    public const string ErrorSpike = "error_spike";
-    public const string LatencySpike = "latency_spike";
-    public const string ConversionDrop = "conversion_drop";
-    public const string SatisfactionDrop = "satisfaction_drop";
-    public static readonly IReadOnlySet<string> All = new HashSet<string>([ErrorSpike, LatencySpike, ConversionDrop, SatisfactionDrop]);
+    public static IReadOnlyList<AnomalyType> All => WireNames<AnomalyType>.All;
+    public static string ToWire(this AnomalyType type) => WireNames<AnomalyType>.Name(type);
+    public static bool TryParse(string? text, out AnomalyType type) => WireNames<AnomalyType>.TryParse(text, out type);
 }
 
+/// <summary>The wire words of <see cref="AnomalyStatus"/>.</summary>
 public static class AnomalyStatuses
 {
-    public const string Active = "active";
-    public const string Acknowledged = "acknowledged";
-    public const string Resolved = "resolved";
-    public static readonly IReadOnlySet<string> All = new HashSet<string>([Active, Acknowledged, Resolved]);
+    public static IReadOnlyList<AnomalyStatus> All => WireNames<AnomalyStatus>.All;
+    public static string ToWire(this AnomalyStatus status) => WireNames<AnomalyStatus>.Name(status);
+    public static bool TryParse(string? text, out AnomalyStatus status) => WireNames<AnomalyStatus>.TryParse(text, out status);
 }
 
+/// <summary>The wire words of <see cref="Severity"/>.</summary>
 public static class Severities
 {
-    public const string Low = "low";
-    public const string Medium = "medium";
-    public const string High = "high";
-    public const string Critical = "critical";
-    public static readonly IReadOnlySet<string> All = new HashSet<string>([Low, Medium, High, Critical]);
+    public static IReadOnlyList<Severity> All => WireNames<Severity>.All;
+    public static string ToWire(this Severity severity) => WireNames<Severity>.Name(severity);
+    public static bool TryParse(string? text, out Severity severity) => WireNames<Severity>.TryParse(text, out severity);
 
-    /// <summary>Orders the four levels (severities and risk levels share them): critical 3 … low 0.</summary>
-    public static int Rank(string level) => level switch { Critical => 3, High => 2, Medium => 1, _ => 0 };
+    /// <summary>Low 0 … critical 3 (the declaration order; the enum's own comparison says the same).</summary>
+    public static int Rank(this Severity severity) => (int)severity;
 }

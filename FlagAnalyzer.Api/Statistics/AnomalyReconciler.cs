@@ -31,18 +31,18 @@ public static class AnomalyReconciler
                 {
                     resolve.Add(existing with
                     {
-                        Status = AnomalyStatuses.Resolved,
+                        Status = AnomalyStatus.Resolved,
                         ResolvedAt = now,
                         Message = $"{existing.Message} Resolved: {Label(f.Metric)} back to {Format(f.Metric, recent)} (baseline {Format(f.Metric, existing.BaselineValue)}).",
                     });
                     continue;
                 }
                 if (!f.IsRegression) continue;
-                if (Severities.Rank(f.Severity!) > Severities.Rank(existing.Severity))
+                if (f.Severity > existing.Severity)
                 {
                     var deeper = existing with
                     {
-                        Severity = f.Severity!, ObservedValue = f.ObservedValue!.Value, ChangePercent = Round(f.ChangePercent ?? 0),
+                        Severity = f.Severity!.Value, ObservedValue = f.ObservedValue!.Value, ChangePercent = Round(f.ChangePercent ?? 0),
                         Confidence = f.Confidence, PValue = f.PValue,
                     };
                     escalate.Add(deeper);
@@ -59,7 +59,7 @@ public static class AnomalyReconciler
                 Id = newId(),
                 FlagId = flagId,
                 Type = f.Type,
-                Severity = f.Severity!,
+                Severity = f.Severity!.Value,
                 Metric = f.Metric,
                 BaselineValue = Round(f.BaselineValue!.Value),
                 ObservedValue = Round(f.ObservedValue!.Value),
@@ -67,9 +67,9 @@ public static class AnomalyReconciler
                 Confidence = f.Confidence,
                 PValue = f.PValue,
                 Message = Describe(f, analysis, changeId, variant, changeText),
-                Status = AnomalyStatuses.Active,
+                Status = AnomalyStatus.Active,
                 DetectedAt = now,
-                ChangeId = analysis.Mode == AnalysisModes.BeforeAfter ? changeId : null,
+                ChangeId = analysis.Mode == AnalysisMode.BeforeAfter ? changeId : null,
                 Variant = variant,
             };
             raise.Add(a);
@@ -82,8 +82,8 @@ public static class AnomalyReconciler
     /// the change by what it did and when (<paramref name="changeText"/>) when the caller knows it, else by id.</summary>
     public static string Describe(MetricFinding f, FlagAnalysis analysis, string? changeId, string? variant = null, string? changeText = null)
     {
-        var rose = f.Type is AnomalyTypes.ConversionDrop or AnomalyTypes.SatisfactionDrop ? "fell" : "rose";
-        var against = analysis.Mode == AnalysisModes.Cohorts
+        var rose = f.Type is AnomalyType.ConversionDrop or AnomalyType.SatisfactionDrop ? "fell" : "rose";
+        var against = analysis.Mode == AnalysisMode.Cohorts
             ? variant is null ? "treatment vs control cohort" : $"treatment variant '{variant}' vs control cohort"
             : $"after {changeText ?? $"change {changeId ?? "(unknown)"}"} vs before it";
         var change = f.ChangePercent is { } pct ? $" ({pct.ToString("+0;-0", CultureInfo.InvariantCulture)}%)" : "";
@@ -92,7 +92,7 @@ public static class AnomalyReconciler
             $"{against} ({analysis.Current.Samples} samples / {analysis.Current.Requests:N0} requests vs {analysis.Baseline.Samples} / {analysis.Baseline.Requests:N0}); " +
             $"confidence {f.Confidence * 100:0.##}% (sequential {PValueText.Format(f.SequentialPValue)}, " +
             $"{(f.RankPValue is null ? "z-test" : "Welch")} {(f.TestPValue is { } tp ? PValueText.Format(tp) : "p = n/a")}{(f.RankPValue is { } rp ? $", Mann-Whitney {PValueText.Format(rp)}" : "")}). " +
-            $"Severity {f.Severity}.{(f.Note.Length > 0 ? " " + f.Note : "")}");
+            $"Severity {f.Severity?.ToWire()}.{(f.Note.Length > 0 ? " " + f.Note : "")}");
     }
 
     public static string Label(string metric) => metric switch

@@ -45,24 +45,24 @@ public static class DetectionRules
     };
 
     /// <summary>Severity from the effect size (the ratio or relative drop against the baseline).</summary>
-    public static string Severity(string metric, double baselineValue, double observedValue)
+    public static Severity SeverityOf(string metric, double baselineValue, double observedValue)
     {
         if (metric is MetricNames.ConversionRate or MetricNames.UserSatisfaction)
         {
             var drop = baselineValue > 0 ? (baselineValue - observedValue) / baselineValue : 0;
             var (critical, high, medium) = metric == MetricNames.ConversionRate ? (0.5, 0.25, 0.15) : (0.4, 0.25, 0.15);
-            return drop >= critical ? Severities.Critical : drop >= high ? Severities.High : drop >= medium ? Severities.Medium : Severities.Low;
+            return drop >= critical ? Severity.Critical : drop >= high ? Severity.High : drop >= medium ? Severity.Medium : Severity.Low;
         }
         var ratio = baselineValue > 0 ? observedValue / baselineValue : double.PositiveInfinity;
         if (metric == MetricNames.ErrorRate)
         {
             // percentage points matter too: 20 % → 31 % errors is only 1.55× but hurts a lot of users
             var points = observedValue - baselineValue;
-            return ratio >= 4 || points >= 10 ? Severities.Critical
-                : ratio >= 2 || points >= 5 ? Severities.High
-                : Severities.Medium;
+            return ratio >= 4 || points >= 10 ? Severity.Critical
+                : ratio >= 2 || points >= 5 ? Severity.High
+                : Severity.Medium;
         }
-        return ratio >= 5 ? Severities.Critical : ratio >= 3 ? Severities.High : Severities.Medium;
+        return ratio >= 5 ? Severity.Critical : ratio >= 3 ? Severity.High : Severity.Medium;
     }
 
     public static class MetricNames
@@ -74,11 +74,11 @@ public static class DetectionRules
         public const string UserSatisfaction = "user_satisfaction_score";
     }
 
-    public static string AnomalyType(string metric) => metric switch
+    public static AnomalyType AnomalyTypeOf(string metric) => metric switch
     {
-        MetricNames.ErrorRate => AnomalyTypes.ErrorSpike,
-        MetricNames.LatencyP50 or MetricNames.LatencyP99 => AnomalyTypes.LatencySpike,
-        MetricNames.ConversionRate => AnomalyTypes.ConversionDrop,
-        _ => AnomalyTypes.SatisfactionDrop,
+        MetricNames.ErrorRate => AnomalyType.ErrorSpike,
+        MetricNames.LatencyP50 or MetricNames.LatencyP99 => AnomalyType.LatencySpike,
+        MetricNames.ConversionRate => AnomalyType.ConversionDrop,
+        _ => AnomalyType.SatisfactionDrop,
     };
 }

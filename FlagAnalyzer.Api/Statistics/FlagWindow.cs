@@ -33,7 +33,7 @@ public sealed class FlagWindow(DateTimeOffset? anchor)
             Before.Add(s);
             return;
         }
-        if (s.Cohort == Cohorts.Control)
+        if (s.Cohort == Cohort.Control)
         {
             Control.Add(s);
             return;

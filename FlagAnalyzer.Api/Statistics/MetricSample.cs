@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using FlagAnalyzer.Api.Common;
+
 namespace FlagAnalyzer.Api.Statistics;
 
 /// <summary>One observation of a flag's effect (a row of <c>impact_metrics</c>).</summary>
@@ -7,7 +10,7 @@ public sealed record MetricSample
     public required string FlagId { get; init; }
     public DateTimeOffset Timestamp { get; init; }
     /// <summary><c>treatment</c> (flag on) or <c>control</c> (flag off); null when the sample is not split.</summary>
-    public string? Cohort { get; init; }
+    public Cohort? Cohort { get; init; }
     /// <summary>Percent, 0–100.</summary>
     public double ErrorRate { get; init; }
     public double LatencyP50 { get; init; }
@@ -21,8 +24,38 @@ public sealed record MetricSample
     public string? Variant { get; init; }
 }
 
+/// <summary>Which side of a split a sample measured: <c>treatment</c> (flag on) or <c>control</c> (flag off).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Cohort>))]
+public enum Cohort
+{
+    [JsonStringEnumMemberName("treatment")] Treatment,
+    [JsonStringEnumMemberName("control")] Control,
+}
+
+/// <summary>The wire words of <see cref="Cohort"/>.</summary>
 public static class Cohorts
 {
-    public const string Treatment = "treatment";
-    public const string Control = "control";
+    public static string ToWire(this Cohort cohort) => WireNames<Cohort>.Name(cohort);
+
+    /// <summary>Ingest parses one per sample: a switch on the characters, no allocation.</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, out Cohort cohort)
+    {
+        switch (text)
+        {
+            case "treatment": cohort = Cohort.Treatment; return true;
+            case "control": cohort = Cohort.Control; return true;
+            default: cohort = default; return false;
+        }
+    }
+
+    public static bool TryParse(string? text, out Cohort cohort)
+    {
+        if (text is not null) return TryParse(text.AsSpan(), out cohort);
+        cohort = default;
+        return false;
+    }
+
+    /// <summary>An optional cohort that validation has accepted: null stays null, a word this build does not know throws.</summary>
+    public static Cohort? ParseOptional(string? text) =>
+        text is null ? null : TryParse(text.AsSpan(), out var c) ? c : throw new ArgumentException($"'{text}' is not a cohort.", nameof(text));
 }

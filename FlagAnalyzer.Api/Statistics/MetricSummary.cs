@@ -15,13 +15,14 @@ public sealed record MetricSummary(
     DateTimeOffset? From,
     DateTimeOffset? To,
     MetricAverages? Overall,
+    /// <summary>By cohort word (<c>treatment</c>, <c>control</c>).</summary>
     IReadOnlyDictionary<string, MetricAverages> ByCohort,
     BeforeAfter? AroundLatestChange)
 {
     /// <summary>Pure: samples in (any order), summary out. <paramref name="changedAt"/> splits before/after.</summary>
     public static MetricSummary Summarise(string flagId, IReadOnlyList<MetricSample> samples, DateTimeOffset? changedAt)
     {
-        var byCohort = samples.Where(s => s.Cohort is not null).GroupBy(s => s.Cohort!)
+        var byCohort = samples.Where(s => s.Cohort is not null).GroupBy(s => s.Cohort!.Value.ToWire())
             .ToDictionary(g => g.Key, g => Average(g.ToList())!);
         BeforeAfter? around = null;
         if (changedAt is { } at)

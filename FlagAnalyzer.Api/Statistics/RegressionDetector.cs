@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+using FlagAnalyzer.Api.Common;
 using static FlagAnalyzer.Api.Statistics.DetectionRules;
 
 namespace FlagAnalyzer.Api.Statistics;
@@ -7,9 +9,9 @@ public sealed record MetricFinding
 {
     public required string Metric { get; init; }
     /// <summary>The anomaly type this metric raises (<c>error_spike</c>, <c>latency_spike</c>, …).</summary>
-    public required string Type { get; init; }
+    public required AnomalyType Type { get; init; }
     /// <summary><c>regression</c>, <c>within_threshold</c>, <c>not_significant</c> or <c>insufficient_data</c>.</summary>
-    public required string Verdict { get; init; }
+    public required Verdict Verdict { get; init; }
     /// <summary>Error and conversion rates in percent, latencies in ms, satisfaction on 0–5.</summary>
     public double? BaselineValue { get; init; }
     public double? ObservedValue { get; init; }
@@ -27,29 +29,47 @@ public sealed record MetricFinding
     /// <summary>The largest of the p-values a regression must pass; confidence = 1 − this.</summary>
     public double PValue { get; init; } = 1;
     public double Confidence => Math.Round(1 - PValue, 6);
-    public string? Severity { get; init; }
+    public Severity? Severity { get; init; }
     public string Note { get; init; } = "";
 
     [System.Text.Json.Serialization.JsonIgnore]
-    public bool IsRegression => Verdict == Verdicts.Regression;
+    public bool IsRegression => Verdict == Verdict.Regression;
 }
 
-public static class Verdicts
+/// <summary>What the detector concluded about one metric.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<Verdict>))]
+public enum Verdict
 {
-    public const string Regression = "regression";
-    public const string WithinThreshold = "within_threshold";
-    public const string NotSignificant = "not_significant";
-    public const string InsufficientData = "insufficient_data";
+    [JsonStringEnumMemberName("regression")] Regression,
+    [JsonStringEnumMemberName("within_threshold")] WithinThreshold,
+    [JsonStringEnumMemberName("not_significant")] NotSignificant,
+    [JsonStringEnumMemberName("insufficient_data")] InsufficientData,
 }
 
-public static class AnalysisModes
+/// <summary>Which comparison an analysis made.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<AnalysisMode>))]
+public enum AnalysisMode
 {
     /// <summary>Baseline = samples before the latest change; current = samples after it.</summary>
-    public const string BeforeAfter = "before_after";
+    [JsonStringEnumMemberName("before_after")] BeforeAfter,
     /// <summary>Baseline = the <c>control</c> cohort after the change; current = the <c>treatment</c> cohort.</summary>
-    public const string Cohorts = "cohorts";
+    [JsonStringEnumMemberName("cohorts")] Cohorts,
     /// <summary>No baseline yet (no change with samples before it, no control cohort).</summary>
-    public const string None = "none";
+    [JsonStringEnumMemberName("none")] None,
+}
+
+/// <summary>The wire words of <see cref="Verdict"/>.</summary>
+public static class Verdicts
+{
+    public static string ToWire(this Verdict verdict) => WireNames<Verdict>.Name(verdict);
+    public static bool TryParse(string? text, out Verdict verdict) => WireNames<Verdict>.TryParse(text, out verdict);
+}
+
+/// <summary>The wire words of <see cref="AnalysisMode"/>.</summary>
+public static class AnalysisModes
+{
+    public static string ToWire(this AnalysisMode mode) => WireNames<AnalysisMode>.Name(mode);
+    public static bool TryParse(string? text, out AnalysisMode mode) => WireNames<AnalysisMode>.TryParse(text, out mode);
 }
 
 public sealed record WindowSummary(int Samples, double Requests);
@@ -63,7 +83,7 @@ public sealed record VariantAnalysis(string? Variant, FlagAnalysis Analysis);
 public sealed record VariantAnalyses(FlagAnalysis Overall, IReadOnlyList<VariantAnalysis> PerVariant);
 
 /// <summary>The result of analysing one flag: which comparison was made and what each metric showed.</summary>
-public sealed record FlagAnalysis(string Mode, WindowSummary Baseline, WindowSummary Current, SrmCheck? Srm, IReadOnlyList<MetricFinding> Findings)
+public sealed record FlagAnalysis(AnalysisMode Mode, WindowSummary Baseline, WindowSummary Current, SrmCheck? Srm, IReadOnlyList<MetricFinding> Findings)
 {
     public IEnumerable<MetricFinding> Regressions => Findings.Where(f => f.IsRegression);
 }
@@ -82,7 +102,7 @@ public static class RegressionDetector
         var cohorts = w.Control.Samples >= MinBaselineSamples && w.Treatment.Samples > 0;
         var baseline = cohorts ? w.Control : w.Before;
         var current = w.Treatment;
-        var mode = cohorts ? AnalysisModes.Cohorts : baseline.Samples > 0 ? AnalysisModes.BeforeAfter : AnalysisModes.None;
+        var mode = cohorts ? AnalysisMode.Cohorts : baseline.Samples > 0 ? AnalysisMode.BeforeAfter : AnalysisMode.None;
 
         SrmCheck? srm = null;
         if (cohorts && rolloutPercentage is > 0 and < 100 and var r)
@@ -104,15 +124,15 @@ public static class RegressionDetector
     {
         var overall = Analyze(w, rolloutPercentage);
         var named = w.Variants.Values.Sum(v => v.Stats.Samples);
-        if (overall.Mode != AnalysisModes.Cohorts || w.Variants.Count == 0 || named != w.Treatment.Samples)
+        if (overall.Mode != AnalysisMode.Cohorts || w.Variants.Count == 0 || named != w.Treatment.Samples)
             return new VariantAnalyses(overall, [new VariantAnalysis(null, overall)]);
         if (w.Variants.Count == 1) return new VariantAnalyses(overall, [new VariantAnalysis(w.Variants.Keys.Single(), overall)]);
         return new VariantAnalyses(overall, w.Variants
-            .Select(v => new VariantAnalysis(v.Key, Compare(AnalysisModes.Cohorts, w.Control, v.Value.Stats, v.Value.Recent, overall.Srm)))
+            .Select(v => new VariantAnalysis(v.Key, Compare(AnalysisMode.Cohorts, w.Control, v.Value.Stats, v.Value.Recent, overall.Srm)))
             .ToList());
     }
 
-    private static FlagAnalysis Compare(string mode, WindowStats baseline, WindowStats current, IEnumerable<MetricSample> newest, SrmCheck? srm)
+    private static FlagAnalysis Compare(AnalysisMode mode, WindowStats baseline, WindowStats current, IEnumerable<MetricSample> newest, SrmCheck? srm)
     {
         var recent = RecentSamples(newest);
         var findings = new List<MetricFinding>
@@ -133,7 +153,7 @@ public static class RegressionDetector
     private static MetricFinding Proportion(string metric, double baseEvents, double baseTrials, double curEvents, double curTrials,
         double dispersion, int baseSamples, double? recent, Tail tail, double threshold)
     {
-        var f = new MetricFinding { Metric = metric, Type = AnomalyType(metric), Verdict = Verdicts.InsufficientData, RecentValue = Pct(recent) };
+        var f = new MetricFinding { Metric = metric, Type = AnomalyTypeOf(metric), Verdict = Verdict.InsufficientData, RecentValue = Pct(recent) };
         if (baseTrials <= 0 || curTrials <= 0) return f with { Note = "No samples on one side." };
         double pB = baseEvents / baseTrials, pC = curEvents / curTrials;
         f = f with { BaselineValue = pB * 100, ObservedValue = pC * 100, ChangePercent = pB > 0 ? (pC - pB) / pB * 100 : null };
@@ -159,7 +179,7 @@ public static class RegressionDetector
 
     private static MetricFinding Means(string metric, SortedMoments b, SortedMoments c, double? recent, Tail tail, double threshold)
     {
-        var f = new MetricFinding { Metric = metric, Type = AnomalyType(metric), Verdict = Verdicts.InsufficientData, RecentValue = recent };
+        var f = new MetricFinding { Metric = metric, Type = AnomalyTypeOf(metric), Verdict = Verdict.InsufficientData, RecentValue = recent };
         if (b.Count == 0 || c.Count == 0) return f with { Note = "No samples on one side." };
         double mB = b.Mean, mC = c.Mean;
         f = f with { BaselineValue = mB, ObservedValue = mC, ChangePercent = mB > 0 ? (mC - mB) / mB * 100 : null };
@@ -180,7 +200,7 @@ public static class RegressionDetector
     {
         var p = Math.Max(seqP, Math.Max(testP, rankP ?? 0));
         var significant = p < Alpha;
-        var verdict = !crossed ? Verdicts.WithinThreshold : significant ? Verdicts.Regression : Verdicts.NotSignificant;
+        var verdict = !crossed ? Verdict.WithinThreshold : significant ? Verdict.Regression : Verdict.NotSignificant;
         return f with
         {
             ThresholdCrossed = crossed,
@@ -190,7 +210,7 @@ public static class RegressionDetector
             RankPValue = rankP,
             PValue = p,
             Verdict = verdict,
-            Severity = verdict == Verdicts.Regression ? Severity(f.Metric, f.BaselineValue!.Value, f.ObservedValue!.Value) : null,
+            Severity = verdict == Verdict.Regression ? SeverityOf(f.Metric, f.BaselineValue!.Value, f.ObservedValue!.Value) : null,
         };
     }
 

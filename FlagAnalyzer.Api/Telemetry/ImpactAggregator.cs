@@ -1,12 +1,13 @@
 using HdrHistogram;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Telemetry;
 
 /// <summary>A request observation whose flag is known: which flag (id), which cohort the variant belongs to.</summary>
-public readonly record struct ResolvedObservation(string FlagId, string Cohort, FlagObservation Observation);
+public readonly record struct ResolvedObservation(string FlagId, Cohort Cohort, FlagObservation Observation);
 
 /// <summary>One flag × variant × interval, ready to be stored as a metric sample.</summary>
-public sealed record ImpactSample(string FlagId, string Cohort, string Variant, DateTimeOffset IntervalStart, DateTimeOffset Timestamp,
+public sealed record ImpactSample(string FlagId, Cohort Cohort, string Variant, DateTimeOffset IntervalStart, DateTimeOffset Timestamp,
     long RequestCount, long Errors, double LatencyP50, double LatencyP99)
 {
     /// <summary>Percent, 0–100.</summary>
@@ -99,7 +100,7 @@ public sealed class ImpactAggregator(TimeSpan interval, int maxBuckets)
 
     private readonly record struct BucketKey(string FlagId, string Variant, long IntervalStartTicks);
 
-    private sealed class Bucket(BucketKey key, string cohort) : ImpactBucket
+    private sealed class Bucket(BucketKey key, Cohort cohort) : ImpactBucket
     {
         private readonly IntHistogram _latency = new(1, MaxLatencyMicros, SignificantDigits);
         private long _count, _errors, _latestTicks;

@@ -65,7 +65,7 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
         foreach (var o in attribution.Observations)
         {
             if (known[o.FlagKey] is not { } flag) continue;
-            var cohort = o.Variant == ControlVariantOf(flag) ? Cohorts.Control : Cohorts.Treatment;
+            var cohort = o.Variant == ControlVariantOf(flag) ? Cohort.Control : Cohort.Treatment;
             observations.Add(new ResolvedObservation(flag.Id, cohort, o));
         }
         if (!aggregator.TryAdd(observations))

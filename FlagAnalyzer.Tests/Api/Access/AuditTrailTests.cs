@@ -41,7 +41,7 @@ public sealed class AuditTrailTests : IDisposable
         var key = await _admin.CreateKeyAsync("editor", name: "on-call");
         var anomaly = new Anomaly
         {
-            Id = Ids.New("anm"), FlagId = "flg_x", Type = AnomalyTypes.ErrorSpike, Severity = Severities.High, Metric = "errorRate",
+            Id = Ids.New("anm"), FlagId = "flg_x", Type = AnomalyType.ErrorSpike, Severity = Severity.High, Metric = "errorRate",
             Message = "arranged", DetectedAt = DateTimeOffset.UtcNow,
         };
         await using (var conn = await _app.Services.GetRequiredService<Db>().OpenAsync())

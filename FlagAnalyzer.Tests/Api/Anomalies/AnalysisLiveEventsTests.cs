@@ -41,7 +41,7 @@ public sealed class AnalysisLiveEventsTests : IDisposable
         var detected = Assert.IsType<Anomaly>(events[0].Payload);
         var resolved = Assert.IsType<Anomaly>(events[1].Payload);
         Assert.Equal(detected.Id, resolved.Id);
-        Assert.Equal(AnomalyStatuses.Resolved, resolved.Status);
+        Assert.Equal(AnomalyStatus.Resolved, resolved.Status);
     }
 
     [Fact]
@@ -60,7 +60,7 @@ public sealed class AnalysisLiveEventsTests : IDisposable
         Assert.False(flag.Enabled);
         Assert.Equal(0, flag.RolloutPercentage);
         var change = Assert.IsType<FlagChange>(events[2].Payload);
-        Assert.Equal(ChangeTypes.RolledBack, change.ChangeType);
+        Assert.Equal(ChangeType.RolledBack, change.ChangeType);
         Assert.Equal("guardian", change.ChangedBy);
     }
 
@@ -78,8 +78,8 @@ public sealed class AnalysisLiveEventsTests : IDisposable
         var detected = EventsFor(id, LiveEventTypes.AnomalyDetected).Select(e => Assert.IsType<Anomaly>(e.Payload)).ToList();
         Assert.True(detected.Count >= 2, $"expected the escalation to be published, got {detected.Count} anomaly.detected event(s)");
         Assert.All(detected, a => Assert.Equal(first.Id, a.Id));
-        Assert.Equal(Severities.Medium, first.Severity);
-        Assert.Equal(Severities.Critical, detected[^1].Severity);
+        Assert.Equal(Severity.Medium, first.Severity);
+        Assert.Equal(Severity.Critical, detected[^1].Severity);
         Assert.Single(await _api.AnomaliesAsync(id));
     }
 }

@@ -17,14 +17,14 @@ public sealed class AnomaliesApiTests : IDisposable
 
     public void Dispose() => _app.Dispose();
 
-    private async Task<Anomaly> Arrange(string flagId, string status = AnomalyStatuses.Active, string type = AnomalyTypes.ErrorSpike)
+    private async Task<Anomaly> Arrange(string flagId, AnomalyStatus status = AnomalyStatus.Active, AnomalyType type = AnomalyType.ErrorSpike)
     {
         var a = new Anomaly
         {
             Id = FlagAnalyzer.Api.Common.Ids.New("anm"),
             FlagId = flagId,
             Type = type,
-            Severity = Severities.High,
+            Severity = Severity.High,
             Metric = "errorRate",
             BaselineValue = 1,
             ObservedValue = 2.5,
@@ -46,8 +46,8 @@ public sealed class AnomaliesApiTests : IDisposable
     {
         _ = _client; // app started
         var active = await Arrange("flg_a");
-        var acked = await Arrange("flg_b", AnomalyStatuses.Acknowledged, AnomalyTypes.LatencySpike);
-        var resolved = await Arrange("flg_a", AnomalyStatuses.Resolved);
+        var acked = await Arrange("flg_b", AnomalyStatus.Acknowledged, AnomalyType.LatencySpike);
+        var resolved = await Arrange("flg_a", AnomalyStatus.Resolved);
 
         async Task<string[]> Ids(string query) =>
             (await (await _client.GetAsync($"/api/anomalies{query}")).ReadJson()).GetProperty("items").EnumerateArray()
@@ -79,7 +79,7 @@ public sealed class AnomaliesApiTests : IDisposable
     [Fact]
     public async Task Acknowledge_Resolved_Is409_AndUnknown_Is404()
     {
-        var resolved = await Arrange("flg_done", AnomalyStatuses.Resolved);
+        var resolved = await Arrange("flg_done", AnomalyStatus.Resolved);
 
         Assert.Equal(HttpStatusCode.Conflict, (await _client.PostAsync($"/api/anomalies/{resolved.Id}/acknowledge", null)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await _client.PostAsync("/api/anomalies/anm_nope/acknowledge", null)).StatusCode);

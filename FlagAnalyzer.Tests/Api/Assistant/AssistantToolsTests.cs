@@ -117,7 +117,7 @@ public sealed class AssistantToolsTests
         await using var conn = await app.Api.Services.GetRequiredService<Db>().OpenAsync();
         await AnomalyStore.InsertAsync(conn, null, new Anomaly
         {
-            Id = $"anm_{Guid.NewGuid():N}", FlagId = flagId, Type = AnomalyTypes.ErrorSpike, Severity = Severities.High,
+            Id = $"anm_{Guid.NewGuid():N}", FlagId = flagId, Type = AnomalyType.ErrorSpike, Severity = Severity.High,
             Metric = "errorRate", BaselineValue = 1, ObservedValue = 3, ChangePercent = 200, Confidence = 0.99, PValue = 0.001,
             Message = "Error rate 1% → 3%", DetectedAt = DateTimeOffset.UtcNow,
         }, CancellationToken.None);

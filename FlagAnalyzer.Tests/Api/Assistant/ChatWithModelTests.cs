@@ -56,12 +56,12 @@ public sealed class ChatWithModelTests
         Assert.Equal(["No", " anomalies", " are", " active."], tokens.Select(t => t.Token));
         Assert.Equal(Enumerable.Range(0, 4), tokens.Select(t => t.Index));
         var messages = events.Where(e => e.Type == LiveEventTypes.ChatMessage).Select(e => (ChatMessagePayload)e.Payload).ToList();
-        Assert.Equal(["user", "assistant"], messages.Select(m => m.Role));
+        Assert.Equal(["user", "assistant"], messages.Select(m => m.Role.ToWire()));
         Assert.Equal("No anomalies are active.", messages[1].Content);
         Assert.Equal("llm:llama3.3", messages[1].Source);
         Assert.All(tokens, t => Assert.Equal(messages[1].MessageId, t.MessageId));
         // the finished message comes after its last token
-        Assert.True(events.FindIndex(e => e.Type == LiveEventTypes.ChatMessage && ((ChatMessagePayload)e.Payload).Role == "assistant")
+        Assert.True(events.FindIndex(e => e.Type == LiveEventTypes.ChatMessage && ((ChatMessagePayload)e.Payload).Role.ToWire() == "assistant")
                     > events.FindLastIndex(e => e.Type == LiveEventTypes.ChatToken));
     }
 
@@ -109,7 +109,7 @@ public sealed class ChatWithModelTests
         Assert.StartsWith("The language model did not answer", text);
         Assert.Contains("Flag search-ranking is enabled at 10% rollout in production", text);
         var message = (ChatMessagePayload)(await app.Live.WaitForAsync(e =>
-            e.Type == LiveEventTypes.ChatMessage && ((ChatMessagePayload)e.Payload).Role == "assistant")).Payload;
+            e.Type == LiveEventTypes.ChatMessage && ((ChatMessagePayload)e.Payload).Role.ToWire() == "assistant")).Payload;
         Assert.Equal(text, message.Content);
     }
 

@@ -29,8 +29,8 @@ public sealed class ChatWithoutModelTests : IAsyncLifetime
         {
             Id = $"anm_{Guid.NewGuid():N}",
             FlagId = flagId,
-            Type = AnomalyTypes.ErrorSpike,
-            Severity = Severities.High,
+            Type = AnomalyType.ErrorSpike,
+            Severity = Severity.High,
             Metric = "errorRate",
             BaselineValue = 0.5,
             ObservedValue = 2.1,
@@ -136,7 +136,7 @@ public sealed class ChatWithoutModelTests : IAsyncLifetime
         Assert.Equal(reply.GetProperty("reply").GetString(), string.Concat(tokens.Select(t => t.Token)));
         var last = (ChatMessagePayload)events[^1].Payload;
         Assert.Equal(LiveEventTypes.ChatMessage, events[^1].Type);
-        Assert.Equal("assistant", last.Role);
+        Assert.Equal("assistant", last.Role.ToWire());
         Assert.Equal(tokens[0].MessageId, last.MessageId);
     }
 

@@ -218,8 +218,8 @@ public sealed class LiveHubTests : IAsyncLifetime
     {
         Id = $"anom_{Guid.NewGuid():N}",
         FlagId = flagId,
-        Type = "error_spike",
-        Severity = "high",
+        Type = AnomalyType.ErrorSpike,
+        Severity = Severity.High,
         Metric = "errorRate",
         BaselineValue = 0.5,
         ObservedValue = 5,

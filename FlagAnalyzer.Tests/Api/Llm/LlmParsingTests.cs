@@ -20,8 +20,8 @@ public sealed class LlmParsingTests
     {
         Assert.True(LlmAssessment.TryParse(Valid, out var a, out _));
         Assert.Equal(30, a!.RiskScore);
-        Assert.Equal("medium", a.RiskLevel);
-        Assert.Equal(new PredictedImpact(-5, 2, "minimal"), a.PredictedImpact);
+        Assert.Equal("medium", a.RiskLevel.ToWire());
+        Assert.Equal(new PredictedImpact(-5, 2, UserImpact.Minimal), a.PredictedImpact);
         Assert.Empty(a.Clamped);
     }
 
@@ -48,7 +48,7 @@ public sealed class LlmParsingTests
     {
         Assert.True(LlmAssessment.TryParse(Valid.Replace("\"riskScore\":30", "\"riskScore\":-40"), out var a, out _));
         Assert.Equal(0, a!.RiskScore);
-        Assert.Equal("low", a.RiskLevel);
+        Assert.Equal("low", a.RiskLevel.ToWire());
         Assert.Equal(["riskScore"], a.Clamped);
     }
 

@@ -53,8 +53,8 @@ public sealed class LlmPredictionTests
         var stored = await GetPredictionAsync(app, id);
         Assert.Equal("llm:llama3.3", stored.Source);
         Assert.Equal(62, stored.RiskScore);
-        Assert.Equal("high", stored.RiskLevel);
-        Assert.Equal(new PredictedImpact(12.5, 4, "moderate"), stored.PredictedImpact);
+        Assert.Equal("high", stored.RiskLevel.ToWire());
+        Assert.Equal(new PredictedImpact(12.5, 4, UserImpact.Moderate), stored.PredictedImpact);
         Assert.Equal(["Hold the rollout at 50% for an hour", "Watch checkout error rate"], stored.Recommendations);
         Assert.Equal(0.55, stored.Confidence);
         Assert.Equal(statistical.GetProperty("riskScore").GetDouble(), stored.Evidence["statistical"]!["riskScore"]!.GetValue<double>());
@@ -141,9 +141,9 @@ public sealed class LlmPredictionTests
         var p = await GetPredictionAsync(app, id);
         Assert.Equal("llm:llama3.3", p.Source);
         Assert.Equal(100, p.RiskScore);
-        Assert.Equal("critical", p.RiskLevel); // follows the clamped score, not the model's "low"
+        Assert.Equal("critical", p.RiskLevel.ToWire()); // follows the clamped score, not the model's "low"
         Assert.Equal(1, p.Confidence);
-        Assert.Equal(new PredictedImpact(1000, -100, "severe"), p.PredictedImpact);
+        Assert.Equal(new PredictedImpact(1000, -100, UserImpact.Severe), p.PredictedImpact);
         Assert.Equal(["a", "b", "c", "d", "e"], p.Recommendations);
         var clamped = p.Evidence["llm"]!["clamped"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
         Assert.Equal(["recommendations", "riskScore", "predictedImpact.errorRateChange", "predictedImpact.latencyChange", "confidence"], clamped);

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Rollouts;
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Tests.Support;
 using FlagAnalyzer.Tests.Web;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -82,7 +83,7 @@ public sealed class DemoServiceTests : IDisposable
         Assert.Contains(_watch.Reasons, r => r.StartsWith("Advanced to stage 2 of 4", StringComparison.Ordinal));
         Assert.StartsWith("Rolled back at stage", end.Plan.Reason);
         Assert.Contains("variant 'on': error_rate", end.Plan.Reason);
-        Assert.Contains(end.Evaluation.Verdicts, v => v is { Variant: "on", Metric: "error_rate", Verdict: "regression" });
+        Assert.Contains(end.Evaluation.Verdicts, v => v is { Variant: "on", Metric: "error_rate", Verdict: Verdict.Regression });
 
         // the flag is off again, and the change log's roll-back row is the guardian's, with the same evidence
         using var http = new HttpClient { BaseAddress = _url }.WithAdminKey();

@@ -9,10 +9,10 @@ public sealed class FlagDiffTests
     [Fact]
     public void Classify_EnablingWins_OverARolloutMoveInTheSameChange()
     {
-        Assert.Equal(ChangeTypes.Enabled, FlagDiff.Classify(Base, Base with { Enabled = true, RolloutPercentage = 50 }));
-        Assert.Equal(ChangeTypes.Disabled, FlagDiff.Classify(Base with { Enabled = true }, Base));
-        Assert.Equal(ChangeTypes.RolloutChanged, FlagDiff.Classify(Base, Base with { RolloutPercentage = 20 }));
-        Assert.Equal(ChangeTypes.Updated, FlagDiff.Classify(Base, Base with { Owner = "x" }));
+        Assert.Equal(ChangeType.Enabled, FlagDiff.Classify(Base, Base with { Enabled = true, RolloutPercentage = 50 }));
+        Assert.Equal(ChangeType.Disabled, FlagDiff.Classify(Base with { Enabled = true }, Base));
+        Assert.Equal(ChangeType.RolloutChanged, FlagDiff.Classify(Base, Base with { RolloutPercentage = 20 }));
+        Assert.Equal(ChangeType.Updated, FlagDiff.Classify(Base, Base with { Owner = "x" }));
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public sealed class StatisticalPredictorTests
         Id = "flg_1", Name = "checkout", Enabled = enabled, RolloutPercentage = rollout, TargetEnvironment = env, AutoRollback = autoRollback,
     };
 
-    private static FlagChange Change(string type, DateTimeOffset? at = null, string id = "chg_now") => new()
+    private static FlagChange Change(ChangeType type, DateTimeOffset? at = null, string id = "chg_now") => new()
     {
         Id = id, FlagId = "flg_1", FlagName = "checkout", ChangeType = type, Timestamp = at ?? Now,
     };
@@ -29,7 +29,7 @@ public sealed class StatisticalPredictorTests
             ErrorRate = 1 + (i % 2 == 0 ? -swing : swing), LatencyP50 = 100, LatencyP99 = 400,
         }).ToList();
 
-    private Assessment Predict(Flag? before, Flag after, string type, IReadOnlyList<MetricSample>? history = null,
+    private Assessment Predict(Flag? before, Flag after, ChangeType type, IReadOnlyList<MetricSample>? history = null,
         IReadOnlyList<FlagChange>? recent = null, IReadOnlyList<Anomaly>? anomalies = null) =>
         _predictor.Predict(new PredictionInput(before, after, Change(type), history ?? [], recent ?? [], anomalies ?? [], Now));
 
@@ -37,7 +37,7 @@ public sealed class StatisticalPredictorTests
     public void Change_InProduction_RaisesRiskAboveStagingAboveDevelopment()
     {
         var history = History(200);
-        double Score(string env) => Predict(Flag(false, 0, env), Flag(true, 50, env), ChangeTypes.Enabled, history).RiskScore;
+        double Score(string env) => Predict(Flag(false, 0, env), Flag(true, 50, env), ChangeType.Enabled, history).RiskScore;
 
         Assert.True(Score("production") > Score("staging"));
         Assert.True(Score("staging") > Score("development"));
@@ -46,7 +46,7 @@ public sealed class StatisticalPredictorTests
     [Fact]
     public void NoHistory_GivesALowConfidencePredictionThatSaysSo()
     {
-        var a = Predict(Flag(false, 0), Flag(true, 50), ChangeTypes.Enabled);
+        var a = Predict(Flag(false, 0), Flag(true, 50), ChangeType.Enabled);
 
         Assert.True(a.Confidence <= 0.2);
         Assert.Contains("no metric history", a.Reasoning);
@@ -57,7 +57,7 @@ public sealed class StatisticalPredictorTests
     [Fact]
     public void NoHistory_AtASmallFirstStep_DoesNotAskForASmallerOne()
     {
-        var a = Predict(Flag(false, 0), Flag(true, 5), ChangeTypes.Enabled);
+        var a = Predict(Flag(false, 0), Flag(true, 5), ChangeType.Enabled);
 
         Assert.DoesNotContain(a.Recommendations, r => r.StartsWith("Roll out to", StringComparison.Ordinal));
         Assert.Contains(a.Recommendations, r => r.Contains("Send metrics before and after the change"));
@@ -66,8 +66,8 @@ public sealed class StatisticalPredictorTests
     [Fact]
     public void Confidence_GrowsWithHistory()
     {
-        var few = Predict(Flag(false, 0), Flag(true, 10), ChangeTypes.Enabled, History(10)).Confidence;
-        var many = Predict(Flag(false, 0), Flag(true, 10), ChangeTypes.Enabled, History(500)).Confidence;
+        var few = Predict(Flag(false, 0), Flag(true, 10), ChangeType.Enabled, History(10)).Confidence;
+        var many = Predict(Flag(false, 0), Flag(true, 10), ChangeType.Enabled, History(500)).Confidence;
 
         Assert.True(few < many);
         Assert.True(many > 0.8);
@@ -77,7 +77,7 @@ public sealed class StatisticalPredictorTests
     public void BigStepInProduction_RecommendsAFivePercentFirstStepQuotingTheMeasuredVolatility()
     {
         // error rate alternates 0.6 % / 1.4 %: mean 1 %, sample SD ≈ 0.4 → ±40 %
-        var a = Predict(Flag(false, 0), Flag(true, 60), ChangeTypes.Enabled, History(100, swing: 0.4));
+        var a = Predict(Flag(false, 0), Flag(true, 60), ChangeType.Enabled, History(100, swing: 0.4));
 
         Assert.Contains(a.Recommendations, r => r.StartsWith("Roll out to 5% first: error rate has varied ±40%", StringComparison.Ordinal));
         Assert.Equal(0.4, a.Evidence["errorRate"]!["volatility"]!.GetValue<double>(), 0.01);
@@ -87,8 +87,8 @@ public sealed class StatisticalPredictorTests
     [Fact]
     public void VolatileHistory_IsRiskierThanSteadyHistory()
     {
-        var steady = Predict(Flag(false, 0), Flag(true, 20), ChangeTypes.Enabled, History(100, swing: 0.05)).RiskScore;
-        var volatile_ = Predict(Flag(false, 0), Flag(true, 20), ChangeTypes.Enabled, History(100, swing: 0.5)).RiskScore;
+        var steady = Predict(Flag(false, 0), Flag(true, 20), ChangeType.Enabled, History(100, swing: 0.05)).RiskScore;
+        var volatile_ = Predict(Flag(false, 0), Flag(true, 20), ChangeType.Enabled, History(100, swing: 0.5)).RiskScore;
 
         Assert.True(volatile_ > steady);
     }
@@ -98,11 +98,11 @@ public sealed class StatisticalPredictorTests
     {
         var spike = new Anomaly
         {
-            Id = "anm_1", FlagId = "flg_1", Type = AnomalyTypes.ErrorSpike, Severity = Severities.High, Metric = "error_rate",
+            Id = "anm_1", FlagId = "flg_1", Type = AnomalyType.ErrorSpike, Severity = Severity.High, Metric = "error_rate",
             BaselineValue = 1, ObservedValue = 2.2, ChangePercent = 120,
         };
-        var calm = Predict(Flag(true, 10), Flag(true, 30), ChangeTypes.RolloutChanged, History(100));
-        var hurt = Predict(Flag(true, 10), Flag(true, 30), ChangeTypes.RolloutChanged, History(100), anomalies: [spike]);
+        var calm = Predict(Flag(true, 10), Flag(true, 30), ChangeType.RolloutChanged, History(100));
+        var hurt = Predict(Flag(true, 10), Flag(true, 30), ChangeType.RolloutChanged, History(100), anomalies: [spike]);
 
         Assert.True(hurt.RiskScore > calm.RiskScore);
         Assert.Contains(hurt.Recommendations, r => r.Contains("error_spike") && r.Contains("1.00% → 2.20%"));
@@ -113,9 +113,9 @@ public sealed class StatisticalPredictorTests
     [Fact]
     public void FrequentRecentChanges_RaiseRisk()
     {
-        FlagChange[] busy = [.. Enumerable.Range(1, 4).Select(i => Change(ChangeTypes.RolloutChanged, Now.AddHours(-i), $"chg_{i}"))];
-        var quiet = Predict(Flag(true, 10), Flag(true, 20), ChangeTypes.RolloutChanged, History(100));
-        var hectic = Predict(Flag(true, 10), Flag(true, 20), ChangeTypes.RolloutChanged, History(100), recent: busy);
+        FlagChange[] busy = [.. Enumerable.Range(1, 4).Select(i => Change(ChangeType.RolloutChanged, Now.AddHours(-i), $"chg_{i}"))];
+        var quiet = Predict(Flag(true, 10), Flag(true, 20), ChangeType.RolloutChanged, History(100));
+        var hectic = Predict(Flag(true, 10), Flag(true, 20), ChangeType.RolloutChanged, History(100), recent: busy);
 
         Assert.True(hectic.RiskScore > quiet.RiskScore);
         Assert.Contains(hectic.Recommendations, r => r.Contains("changed 4 times in the last 24 h"));
@@ -124,38 +124,38 @@ public sealed class StatisticalPredictorTests
     [Fact]
     public void Disabling_IsLowerRiskThanEnabling()
     {
-        var enable = Predict(Flag(false, 50), Flag(true, 50), ChangeTypes.Enabled, History(100));
-        var disable = Predict(Flag(true, 50), Flag(false, 50), ChangeTypes.Disabled, History(100));
+        var enable = Predict(Flag(false, 50), Flag(true, 50), ChangeType.Enabled, History(100));
+        var disable = Predict(Flag(true, 50), Flag(false, 50), ChangeType.Disabled, History(100));
 
         Assert.True(disable.RiskScore < enable.RiskScore);
-        Assert.Equal(UserImpacts.None, disable.PredictedImpact.UserImpact);
+        Assert.Equal(UserImpact.None, disable.PredictedImpact.UserImpact);
     }
 
     [Fact]
     public void SameInput_GivesTheSamePrediction()
     {
         var history = History(300, swing: 0.3);
-        var a = Predict(Flag(false, 0), Flag(true, 40), ChangeTypes.Enabled, history);
-        var b = Predict(Flag(false, 0), Flag(true, 40), ChangeTypes.Enabled, history);
+        var a = Predict(Flag(false, 0), Flag(true, 40), ChangeType.Enabled, history);
+        var b = Predict(Flag(false, 0), Flag(true, 40), ChangeType.Enabled, history);
 
         Assert.Equal(a.RiskScore, b.RiskScore);
         Assert.Equal(a.Recommendations, b.Recommendations);
         Assert.Equal(a.Evidence.ToJsonString(), b.Evidence.ToJsonString());
     }
 
-    private static Anomaly ErrorSpike(string severity, double baseline, double observed, double pValue = 1e-12) => new()
+    private static Anomaly ErrorSpike(Severity severity, double baseline, double observed, double pValue = 1e-12) => new()
     {
-        Id = "anm_1", FlagId = "flg_1", Type = AnomalyTypes.ErrorSpike, Severity = severity, Metric = "error_rate",
+        Id = "anm_1", FlagId = "flg_1", Type = AnomalyType.ErrorSpike, Severity = severity, Metric = "error_rate",
         BaselineValue = baseline, ObservedValue = observed, ChangePercent = (observed - baseline) / baseline * 100, PValue = pValue,
     };
 
     [Theory]
-    [InlineData(Severities.Critical, RiskLevels.Critical)]
-    [InlineData(Severities.High, RiskLevels.High)]
-    public void WideningExposure_WhileARegressionIsOpenOnTheFlag_IsAtLeastAsRiskyAsTheRegression(string severity, string atLeast)
+    [InlineData(Severity.Critical, RiskLevel.Critical)]
+    [InlineData(Severity.High, RiskLevel.High)]
+    public void WideningExposure_WhileARegressionIsOpenOnTheFlag_IsAtLeastAsRiskyAsTheRegression(Severity severity, RiskLevel atLeast)
     {
         // the case: 10 % → 25 % in production with an open error spike of about +300 %
-        var a = Predict(Flag(true, 10), Flag(true, 25), ChangeTypes.RolloutChanged, History(100), anomalies: [ErrorSpike(severity, 0.5, 2.008)]);
+        var a = Predict(Flag(true, 10), Flag(true, 25), ChangeType.RolloutChanged, History(100), anomalies: [ErrorSpike(severity, 0.5, 2.008)]);
 
         Assert.True(RiskLevels.Rank(a.RiskLevel) >= RiskLevels.Rank(atLeast), $"{a.RiskLevel} ({a.RiskScore})");
     }
@@ -163,9 +163,9 @@ public sealed class StatisticalPredictorTests
     [Fact]
     public void RollingBack_WhileACriticalRegressionIsOpen_IsNotRaisedToCritical()
     {
-        var a = Predict(Flag(true, 25), Flag(true, 0), ChangeTypes.RolloutChanged, History(100), anomalies: [ErrorSpike(Severities.Critical, 0.5, 2)]);
+        var a = Predict(Flag(true, 25), Flag(true, 0), ChangeType.RolloutChanged, History(100), anomalies: [ErrorSpike(Severity.Critical, 0.5, 2)]);
 
-        Assert.True(RiskLevels.Rank(a.RiskLevel) < RiskLevels.Rank(RiskLevels.High), $"{a.RiskLevel} ({a.RiskScore})");
+        Assert.True(RiskLevels.Rank(a.RiskLevel) < RiskLevels.Rank(RiskLevel.High), $"{a.RiskLevel} ({a.RiskScore})");
     }
 
     [Fact]
@@ -173,7 +173,7 @@ public sealed class StatisticalPredictorTests
     {
         // 20 % → 60 % at 10 % exposure: the exposed share already fails 100 % of the time; widening to 100 % can at most
         // take the flag to 100 % errors (+400 %), not the +2,000 % a straight line would say
-        var a = Predict(Flag(true, 10), Flag(true, 100), ChangeTypes.RolloutChanged, History(100), anomalies: [ErrorSpike(Severities.Critical, 20, 60)]);
+        var a = Predict(Flag(true, 10), Flag(true, 100), ChangeType.RolloutChanged, History(100), anomalies: [ErrorSpike(Severity.Critical, 20, 60)]);
 
         Assert.Equal(400, a.PredictedImpact.ErrorRateChange, 1e-6);
         Assert.Equal(400, a.PredictedImpact.ErrorRateChangeInterval![1], 1e-6);
@@ -183,8 +183,8 @@ public sealed class StatisticalPredictorTests
     public void PredictedChange_CarriesAnIntervalFromTheAnomalysUncertainty()
     {
         // +100 % with one-sided p = P(Z ≥ 4): standard error 100/4 = 25, so 100 ± 49; widening 10 % → 25 % scales by 2.5
-        var a = Predict(Flag(true, 10), Flag(true, 25), ChangeTypes.RolloutChanged, History(100),
-            anomalies: [ErrorSpike(Severities.High, 1, 2, pValue: Normal.Survival(4))]);
+        var a = Predict(Flag(true, 10), Flag(true, 25), ChangeType.RolloutChanged, History(100),
+            anomalies: [ErrorSpike(Severity.High, 1, 2, pValue: Normal.Survival(4))]);
 
         Assert.Equal(250, a.PredictedImpact.ErrorRateChange, 1e-6);
         Assert.Equal(127.5, a.PredictedImpact.ErrorRateChangeInterval![0], 0.01);
@@ -195,8 +195,8 @@ public sealed class StatisticalPredictorTests
     [Fact]
     public void PredictedChange_WithoutRegressionOrHistory_HasNoInterval_AndWithHistoryIsCentredOnNoChange()
     {
-        var none = Predict(Flag(false, 0), Flag(true, 50), ChangeTypes.Enabled);
-        var some = Predict(Flag(false, 0), Flag(true, 50), ChangeTypes.Enabled, History(100, swing: 0.4));
+        var none = Predict(Flag(false, 0), Flag(true, 50), ChangeType.Enabled);
+        var some = Predict(Flag(false, 0), Flag(true, 50), ChangeType.Enabled, History(100, swing: 0.4));
 
         Assert.Null(none.PredictedImpact.ErrorRateChangeInterval);
         var (low, high) = (some.PredictedImpact.ErrorRateChangeInterval![0], some.PredictedImpact.ErrorRateChangeInterval![1]);
@@ -206,8 +206,8 @@ public sealed class StatisticalPredictorTests
     [Fact]
     public void FlagCreation_IsNotCountedAsAnotherChange()
     {
-        FlagChange[] recent = [Change(ChangeTypes.Created, Now.AddMinutes(-30), "chg_created")];
-        var a = Predict(Flag(false, 0), Flag(true, 10), ChangeTypes.Enabled, History(100), recent: recent);
+        FlagChange[] recent = [Change(ChangeType.Created, Now.AddMinutes(-30), "chg_created")];
+        var a = Predict(Flag(false, 0), Flag(true, 10), ChangeType.Enabled, History(100), recent: recent);
 
         Assert.Contains("0 other change(s) in the last 24 h", a.Reasoning);
         Assert.Equal(0, a.Evidence["changesLast7d"]!.GetValue<int>());

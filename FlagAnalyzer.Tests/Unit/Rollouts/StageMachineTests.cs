@@ -34,8 +34,8 @@ public class StageMachineTests
                 clock.Advance(TimeSpan.FromMinutes(1));
                 var share = treatmentShare ?? percentage / 100;
                 var treatment = (long)Math.Round(perMinute * share);
-                Add(Cohorts.Treatment, treatmentErrors, treatment);
-                Add(Cohorts.Control, controlErrors, perMinute - treatment);
+                Add(Cohort.Treatment, treatmentErrors, treatment);
+                Add(Cohort.Control, controlErrors, perMinute - treatment);
             }
         }
 
@@ -49,12 +49,12 @@ public class StageMachineTests
             {
                 clock.Advance(TimeSpan.FromMinutes(1));
                 var treatment = 10_000 * percentage / 100;
-                foreach (var (name, share, errors) in variants) Add(Cohorts.Treatment, errors, (long)Math.Round(treatment * share), name);
-                Add(Cohorts.Control, 1, 10_000 - (long)Math.Round(treatment), "off");
+                foreach (var (name, share, errors) in variants) Add(Cohort.Treatment, errors, (long)Math.Round(treatment * share), name);
+                Add(Cohort.Control, 1, 10_000 - (long)Math.Round(treatment), "off");
             }
         }
 
-        private void Add(string cohort, double errorRate, long requests, string? variant = null)
+        private void Add(Cohort cohort, double errorRate, long requests, string? variant = null)
         {
             var i = _all.Count;
             _all.Add(new MetricSample
@@ -80,7 +80,7 @@ public class StageMachineTests
         Assert.Equal(RolloutAction.Advance, d.Action);
         Assert.Equal(1, d.ToStage);
         Assert.Contains("no guardrail regressed", d.Reason);
-        Assert.Contains(d.Verdicts, v => v.Metric == "error_rate" && v.Verdict != Verdicts.Regression);
+        Assert.Contains(d.Verdicts, v => v.Metric == "error_rate" && v.Verdict != Verdict.Regression);
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public class StageMachineTests
         Assert.Equal(RolloutAction.RollBack, d.Action);
         Assert.Contains("error_rate", d.Reason);
         Assert.Contains("confidence", d.Reason);
-        Assert.Contains(d.Verdicts, v => v.Metric == "error_rate" && v.Verdict == Verdicts.Regression && v.Confidence > 0.99);
+        Assert.Contains(d.Verdicts, v => v.Metric == "error_rate" && v.Verdict == Verdict.Regression && v.Confidence > 0.99);
     }
 
     [Fact]
@@ -146,8 +146,8 @@ public class StageMachineTests
         Assert.Equal("green", d.Variant);
         Assert.StartsWith("Rolled back at stage 1 of 3 (10 %): variant 'green': error_rate 1 % (control) → 3 % ('green')", d.Reason);
         Assert.DoesNotContain("blue", d.Reason);
-        Assert.Contains(d.Verdicts, v => v is { Variant: "green", Metric: "error_rate", Verdict: Verdicts.Regression, Severity: Severities.High });
-        Assert.Contains(d.Verdicts, v => v is { Variant: "blue", Metric: "error_rate" } && v.Verdict != Verdicts.Regression);
+        Assert.Contains(d.Verdicts, v => v is { Variant: "green", Metric: "error_rate", Verdict: Verdict.Regression, Severity: Severity.High });
+        Assert.Contains(d.Verdicts, v => v is { Variant: "blue", Metric: "error_rate" } && v.Verdict != Verdict.Regression);
         Assert.DoesNotContain(d.Verdicts, v => v.Variant is null);
     }
 
@@ -238,7 +238,7 @@ public class StageMachineTests
         Assert.Equal(RolloutAction.Hold, d.Action);
         Assert.Equal("Rollout paused by bob.", d.Reason);
         // the verdicts still show what the evidence says
-        Assert.Contains(d.Verdicts, v => v.Metric == "error_rate" && v.Verdict == Verdicts.Regression);
+        Assert.Contains(d.Verdicts, v => v.Metric == "error_rate" && v.Verdict == Verdict.Regression);
     }
 
     /// <summary>

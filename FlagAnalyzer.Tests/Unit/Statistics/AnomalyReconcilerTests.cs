@@ -19,11 +19,11 @@ public sealed class AnomalyReconcilerTests
         var r = Reconcile(new Samples().Before(30, errorRate: 1).After(3, errorRate: 2));
 
         var a = Assert.Single(r.Raise);
-        Assert.Equal(AnomalyTypes.ErrorSpike, a.Type);
+        Assert.Equal(AnomalyType.ErrorSpike, a.Type);
         Assert.Equal("chg_1", a.ChangeId);
         Assert.Contains("from 1.00% to 2.00% (+100%)", a.Message);
         Assert.Contains("confidence", a.Message);
-        Assert.Equal(AnomalyStatuses.Active, a.Status);
+        Assert.Equal(AnomalyStatus.Active, a.Status);
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class AnomalyReconcilerTests
         var r = Reconcile(s.After(3, errorRate: 1), first);
 
         var resolved = Assert.Single(r.Resolve);
-        Assert.Equal(AnomalyStatuses.Resolved, resolved.Status);
+        Assert.Equal(AnomalyStatus.Resolved, resolved.Status);
         Assert.Equal(Now, resolved.ResolvedAt);
         Assert.Contains("Resolved", resolved.Message);
         Assert.Empty(r.Raise);
@@ -58,14 +58,14 @@ public sealed class AnomalyReconcilerTests
     {
         var s = new Samples().Before(30, errorRate: 1).After(3, errorRate: 1.8);
         var first = Assert.Single(Reconcile(s).Raise);
-        Assert.Equal(Severities.Medium, first.Severity);
+        Assert.Equal(Severity.Medium, first.Severity);
 
         var r = Reconcile(s.After(20, errorRate: 6), first);
 
         Assert.Empty(r.Raise);
         var deeper = Assert.Single(r.Escalate);
         Assert.Equal(first.Id, deeper.Id);
-        Assert.Equal(Severities.Critical, deeper.Severity);
+        Assert.Equal(Severity.Critical, deeper.Severity);
     }
 
     [Fact]

@@ -18,10 +18,10 @@ public sealed class RegressionDetectorTests
         var a = Analyze(new Samples().Before(30, errorRate: 1).After(3, errorRate: 2));
 
         var f = Finding(a, MetricNames.ErrorRate);
-        Assert.Equal(AnalysisModes.BeforeAfter, a.Mode);
-        Assert.Equal(Verdicts.Regression, f.Verdict);
-        Assert.Equal(AnomalyTypes.ErrorSpike, f.Type);
-        Assert.Equal(Severities.High, f.Severity);
+        Assert.Equal(AnalysisMode.BeforeAfter, a.Mode);
+        Assert.Equal(Verdict.Regression, f.Verdict);
+        Assert.Equal(AnomalyType.ErrorSpike, f.Type);
+        Assert.Equal(Severity.High, f.Severity);
         Assert.Equal(1, f.BaselineValue!.Value, 1e-9);
         Assert.Equal(2, f.ObservedValue!.Value, 1e-9);
         Assert.Equal(100, f.ChangePercent!.Value, 1e-9);
@@ -34,7 +34,7 @@ public sealed class RegressionDetectorTests
         var a = Analyze(new Samples().Before(30, conversion: 5, satisfaction: 4.2).After(10, conversion: 5, satisfaction: 4.2));
 
         Assert.Empty(a.Regressions);
-        Assert.All(a.Findings, f => Assert.Equal(Verdicts.WithinThreshold, f.Verdict));
+        Assert.All(a.Findings, f => Assert.Equal(Verdict.WithinThreshold, f.Verdict));
     }
 
     [Fact]
@@ -45,7 +45,7 @@ public sealed class RegressionDetectorTests
 
         var f = Finding(a, MetricNames.ErrorRate);
         Assert.True(f.ThresholdCrossed);
-        Assert.Equal(Verdicts.NotSignificant, f.Verdict);
+        Assert.Equal(Verdict.NotSignificant, f.Verdict);
     }
 
     [Fact]
@@ -56,7 +56,7 @@ public sealed class RegressionDetectorTests
 
         var f = Finding(a, MetricNames.ErrorRate);
         Assert.True(f.Significant);
-        Assert.Equal(Verdicts.WithinThreshold, f.Verdict);
+        Assert.Equal(Verdict.WithinThreshold, f.Verdict);
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class RegressionDetectorTests
     {
         var a = Analyze(new Samples().Before(2, errorRate: 1).After(5, errorRate: 5));
 
-        Assert.Equal(Verdicts.InsufficientData, Finding(a, MetricNames.ErrorRate).Verdict);
+        Assert.Equal(Verdict.InsufficientData, Finding(a, MetricNames.ErrorRate).Verdict);
     }
 
     [Fact]
@@ -72,7 +72,7 @@ public sealed class RegressionDetectorTests
     {
         var a = RegressionDetector.Analyze(FlagWindow.Build(null, new Samples().After(20).All));
 
-        Assert.Equal(AnalysisModes.None, a.Mode);
+        Assert.Equal(AnalysisMode.None, a.Mode);
         Assert.Empty(a.Regressions);
     }
 
@@ -83,10 +83,10 @@ public sealed class RegressionDetectorTests
 
         var p50 = Finding(a, MetricNames.LatencyP50);
         var p99 = Finding(a, MetricNames.LatencyP99);
-        Assert.Equal(Verdicts.Regression, p50.Verdict);
-        Assert.Equal(AnomalyTypes.LatencySpike, p50.Type);
-        Assert.Equal(Severities.High, p50.Severity); // 3.5×
-        Assert.Equal(Severities.Critical, p99.Severity); // 5.5×
+        Assert.Equal(Verdict.Regression, p50.Verdict);
+        Assert.Equal(AnomalyType.LatencySpike, p50.Type);
+        Assert.Equal(Severity.High, p50.Severity); // 3.5×
+        Assert.Equal(Severity.Critical, p99.Severity); // 5.5×
         Assert.NotNull(p50.RankPValue);
     }
 
@@ -96,10 +96,10 @@ public sealed class RegressionDetectorTests
         var a = Analyze(new Samples().Before(30, conversion: 5, requests: 5000).After(5, conversion: 3.5, requests: 5000));
 
         var f = Finding(a, MetricNames.ConversionRate);
-        Assert.Equal(Verdicts.Regression, f.Verdict);
-        Assert.Equal(AnomalyTypes.ConversionDrop, f.Type);
+        Assert.Equal(Verdict.Regression, f.Verdict);
+        Assert.Equal(AnomalyType.ConversionDrop, f.Type);
         Assert.Equal(-30, f.ChangePercent!.Value, 1e-9);
-        Assert.Equal(Severities.High, f.Severity);
+        Assert.Equal(Severity.High, f.Severity);
     }
 
     [Fact]
@@ -108,8 +108,8 @@ public sealed class RegressionDetectorTests
         var a = Analyze(new Samples().Before(30, satisfaction: 4.5).After(4, satisfaction: 3.0));
 
         var f = Finding(a, MetricNames.UserSatisfaction);
-        Assert.Equal(Verdicts.Regression, f.Verdict);
-        Assert.Equal(AnomalyTypes.SatisfactionDrop, f.Type);
+        Assert.Equal(Verdict.Regression, f.Verdict);
+        Assert.Equal(AnomalyType.SatisfactionDrop, f.Type);
     }
 
     [Fact]
@@ -117,12 +117,12 @@ public sealed class RegressionDetectorTests
     {
         // before the change errors were 3 %; after it, control runs at 1 % and treatment at 2 %
         var a = Analyze(new Samples().Before(30, errorRate: 3)
-            .After(10, errorRate: 1, cohort: Cohorts.Control).After(10, errorRate: 2, cohort: Cohorts.Treatment), rollout: 50);
+            .After(10, errorRate: 1, cohort: Cohort.Control).After(10, errorRate: 2, cohort: Cohort.Treatment), rollout: 50);
 
         var f = Finding(a, MetricNames.ErrorRate);
-        Assert.Equal(AnalysisModes.Cohorts, a.Mode);
+        Assert.Equal(AnalysisMode.Cohorts, a.Mode);
         Assert.Equal(1, f.BaselineValue!.Value, 1e-9);
-        Assert.Equal(Verdicts.Regression, f.Verdict);
+        Assert.Equal(Verdict.Regression, f.Verdict);
         Assert.False(a.Srm!.Mismatch);
     }
 
@@ -130,7 +130,7 @@ public sealed class RegressionDetectorTests
     public void CohortsSplitUnlikeTheRollout_AreFlaggedAsSampleRatioMismatch()
     {
         // a 10 % rollout whose treatment sees as many requests as control
-        var a = Analyze(new Samples().After(10, cohort: Cohorts.Control).After(10, cohort: Cohorts.Treatment), rollout: 10);
+        var a = Analyze(new Samples().After(10, cohort: Cohort.Control).After(10, cohort: Cohort.Treatment), rollout: 10);
 
         Assert.True(a.Srm!.Mismatch);
         Assert.True(a.Srm.PValue < SrmAlpha);

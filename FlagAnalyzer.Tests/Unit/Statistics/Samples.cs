@@ -13,7 +13,7 @@ internal sealed class Samples
     public IReadOnlyList<MetricSample> All => _all;
 
     public Samples Before(int count, double errorRate = 1, double p50 = 100, double p99 = 400, long requests = 1000,
-        double? conversion = null, double? satisfaction = null, string? cohort = null)
+        double? conversion = null, double? satisfaction = null, Cohort? cohort = null)
     {
         for (var i = 0; i < count; i++)
             Add(ChangeAt.AddMinutes(-1 - _before++), cohort, errorRate, Wiggle(p50, i), Wiggle(p99, i), requests, conversion, satisfaction is { } s ? s + (i % 3 - 1) * 0.05 : null);
@@ -21,7 +21,7 @@ internal sealed class Samples
     }
 
     public Samples After(int count, double errorRate = 1, double p50 = 100, double p99 = 400, long requests = 1000,
-        double? conversion = null, double? satisfaction = null, string? cohort = null)
+        double? conversion = null, double? satisfaction = null, Cohort? cohort = null)
     {
         for (var i = 0; i < count; i++)
             Add(ChangeAt.AddMinutes(_after++), cohort, errorRate, Wiggle(p50, i), Wiggle(p99, i), requests, conversion, satisfaction is { } s ? s + (i % 3 - 1) * 0.05 : null);
@@ -31,7 +31,7 @@ internal sealed class Samples
     // ±3 % so latency has a spread for the t and rank tests
     private static double Wiggle(double v, int i) => v * (1 + (i % 5 - 2) * 0.015);
 
-    private void Add(DateTimeOffset at, string? cohort, double errorRate, double p50, double p99, long requests, double? conversion, double? satisfaction) =>
+    private void Add(DateTimeOffset at, Cohort? cohort, double errorRate, double p50, double p99, long requests, double? conversion, double? satisfaction) =>
         _all.Add(new MetricSample
         {
             Id = _all.Count + 1, FlagId = "flg_test", Timestamp = at, Cohort = cohort, ErrorRate = errorRate,

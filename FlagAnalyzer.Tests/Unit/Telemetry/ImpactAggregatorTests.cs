@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Telemetry;
 
 namespace FlagAnalyzer.Tests.Unit.Telemetry;
@@ -7,7 +8,7 @@ public sealed class ImpactAggregatorTests
     private static readonly DateTimeOffset T0 = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
 
     private static ResolvedObservation Obs(string flag, string variant, DateTimeOffset at, double ms, bool error = false) =>
-        new(flag, variant == "off" ? "control" : "treatment", new FlagObservation(flag, variant, at, (long)(ms * 1000), error));
+        new(flag, variant == "off" ? Cohort.Control : Cohort.Treatment, new FlagObservation(flag, variant, at, (long)(ms * 1000), error));
 
     [Fact]
     public void OneSamplePerFlagVariantAndInterval_WithCountsErrorsAndPercentiles()
@@ -23,11 +24,11 @@ public sealed class ImpactAggregatorTests
 
         Assert.Equal(3, samples.Count);
         var on = samples.Single(s => s.Variant == "on" && s.IntervalStart == T0);
-        Assert.Equal(("f1", "treatment", 100L, 10L, 10.0), (on.FlagId, on.Cohort, on.RequestCount, on.Errors, on.ErrorRate));
+        Assert.Equal(("f1", "treatment", 100L, 10L, 10.0), (on.FlagId, on.Cohort.ToWire(), on.RequestCount, on.Errors, on.ErrorRate));
         Assert.InRange(on.LatencyP50, 50 * 0.99, 50 * 1.01);  // 2 significant digits: within 1 %
         Assert.InRange(on.LatencyP99, 99 * 0.99, 99 * 1.01);
         Assert.Equal(T0.AddSeconds(59), on.Timestamp);          // stamped with its newest request
-        Assert.Equal("control", samples.Single(s => s.Variant == "off").Cohort);
+        Assert.Equal("control", samples.Single(s => s.Variant == "off").Cohort.ToWire());
         Assert.Equal(T0.AddMinutes(1), samples.Single(s => s.IntervalStart > T0).IntervalStart);
         Assert.Equal(0, agg.BucketCount);
     }

@@ -10,7 +10,7 @@ public sealed class VariantDetectionTests
     private static IEnumerable<MetricSample> Stream(string cohort, string? variant, double errorRate, int count = 8, long requests = 1000) =>
         Enumerable.Range(0, count).Select(i => new MetricSample
         {
-            FlagId = "flg_v", Timestamp = ChangeAt.AddMinutes(1 + i), Cohort = cohort, Variant = variant,
+            FlagId = "flg_v", Timestamp = ChangeAt.AddMinutes(1 + i), Cohort = Cohorts.ParseOptional(cohort), Variant = variant,
             ErrorRate = errorRate + (i % 3 - 1) * 0.05, LatencyP50 = 100 + i % 3, LatencyP99 = 400, RequestCount = requests,
         });
 
@@ -30,9 +30,9 @@ public sealed class VariantDetectionTests
         Assert.Equal(["blue", "green"], a.PerVariant.Select(v => v.Variant));
         Assert.DoesNotContain(a.PerVariant.Single(v => v.Variant == "blue").Analysis.Findings, f => f.IsRegression);
         var green = a.PerVariant.Single(v => v.Variant == "green").Analysis;
-        Assert.Equal(AnalysisModes.Cohorts, green.Mode);
+        Assert.Equal(AnalysisMode.Cohorts, green.Mode);
         Assert.Equal(8000, green.Current.Requests);
-        Assert.Contains(green.Findings, f => f.IsRegression && f.Type == "error_spike");
+        Assert.Contains(green.Findings, f => f.IsRegression && f.Type.ToWire() == "error_spike");
         Assert.False(a.Overall.Srm!.Mismatch); // 16,000 treatment vs 16,000 control requests at 50 %
     }
 

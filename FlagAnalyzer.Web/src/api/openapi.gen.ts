@@ -544,6 +544,8 @@ export interface components {
         AcknowledgeRequest: {
             acknowledgedBy?: null | string;
         };
+        /** @enum {string} */
+        AnalysisMode: "before_after" | "cohorts" | "none";
         AnalyzeRequest: {
             flagId?: null | string;
         };
@@ -558,10 +560,8 @@ export interface components {
         Anomaly: {
             id: string;
             flagId: string;
-            /** @enum {string} */
-            type: "error_spike" | "latency_spike" | "conversion_drop" | "satisfaction_drop";
-            /** @enum {string} */
-            severity: "low" | "medium" | "high" | "critical";
+            type: components["schemas"]["AnomalyType"];
+            severity: components["schemas"]["Severity"];
             metric: string;
             /** Format: double */
             baselineValue: number;
@@ -574,8 +574,7 @@ export interface components {
             /** Format: double */
             pValue: number;
             message: string;
-            /** @enum {string} */
-            status: "active" | "acknowledged" | "resolved";
+            status: components["schemas"]["AnomalyStatus"];
             /** Format: date-time */
             detectedAt: string;
             /** Format: date-time */
@@ -588,6 +587,10 @@ export interface components {
             changeId: null | string;
             variant: null | string;
         };
+        /** @enum {string} */
+        AnomalyStatus: "active" | "acknowledged" | "resolved";
+        /** @enum {string} */
+        AnomalyType: "error_spike" | "latency_spike" | "conversion_drop" | "satisfaction_drop";
         ApiKey: {
             id: string;
             prefix: string;
@@ -612,15 +615,17 @@ export interface components {
             /** Format: date-time */
             timestamp: string;
         };
-        /** @enum {unknown} */
+        /** @enum {string} */
         ApiRole: "admin" | "editor" | "viewer" | "sdk" | "ingest";
         ChangeResponse: {
             change: null | components["schemas"]["FlagChange"];
             prediction: null | components["schemas"]["Prediction"];
         };
+        /** @enum {string} */
+        ChangeType: "created" | "enabled" | "disabled" | "rollout_changed" | "updated" | "deleted" | "rolled_back";
         ChatMessageRecord: {
             messageId: string;
-            role: string;
+            role: components["schemas"]["MessageRole"];
             content: string;
             source: null | string;
             /** Format: date-time */
@@ -637,6 +642,8 @@ export interface components {
             message?: null | string;
             sessionId?: null | string;
         };
+        /** @enum {string} */
+        Cohort: "treatment" | "control";
         Conversation: {
             sessionId: string;
             /** Format: date-time */
@@ -725,7 +732,7 @@ export interface components {
         FlagAnalysisReport: {
             flagId: string;
             flagName: string;
-            mode: string;
+            mode: components["schemas"]["AnalysisMode"];
             changeId: null | string;
             /** Format: date-time */
             changedAt: null | string;
@@ -740,8 +747,7 @@ export interface components {
             id: string;
             flagId: string;
             flagName: string;
-            /** @enum {string} */
-            changeType: "created" | "enabled" | "disabled" | "rollout_changed" | "updated" | "deleted" | "rolled_back";
+            changeType: components["schemas"]["ChangeType"];
             previousValue: null | {
                 [key: string]: unknown;
             };
@@ -803,11 +809,12 @@ export interface components {
         JsonObject: {
             [key: string]: unknown;
         };
+        /** @enum {string} */
+        MessageRole: "user" | "assistant";
         MetricFinding: {
             metric: string;
-            /** @enum {string} */
-            type: "error_spike" | "latency_spike" | "conversion_drop" | "satisfaction_drop";
-            verdict: string;
+            type: components["schemas"]["AnomalyType"];
+            verdict: components["schemas"]["Verdict"];
             /** Format: double */
             baselineValue: null | number;
             /** Format: double */
@@ -828,7 +835,7 @@ export interface components {
             pValue: number;
             /** Format: double */
             confidence: number;
-            severity: null | string;
+            severity: null | components["schemas"]["Severity"];
             note: string;
         };
         MetricsAccepted: {
@@ -842,7 +849,7 @@ export interface components {
             flagId: string;
             /** Format: date-time */
             timestamp: string;
-            cohort: null | string;
+            cohort: null | components["schemas"]["Cohort"];
             /** Format: double */
             errorRate: number;
             /** Format: double */
@@ -942,8 +949,7 @@ export interface components {
             errorRateChange: number;
             /** Format: double */
             latencyChange: number;
-            /** @enum {string} */
-            userImpact: "none" | "minimal" | "moderate" | "significant" | "severe";
+            userImpact: components["schemas"]["UserImpact"];
             errorRateChangeInterval: null | number[];
             latencyChangeInterval: null | number[];
         };
@@ -951,8 +957,7 @@ export interface components {
             id: string;
             flagId: string;
             changeId: null | string;
-            /** @enum {string} */
-            riskLevel: "low" | "medium" | "high" | "critical";
+            riskLevel: components["schemas"]["RiskLevel"];
             /** Format: double */
             riskScore: number;
             predictedImpact: components["schemas"]["PredictedImpact"];
@@ -976,7 +981,9 @@ export interface components {
             changedBy?: null | string;
             environment?: null | string;
         };
-        /** @enum {unknown} */
+        /** @enum {string} */
+        RiskLevel: "low" | "medium" | "high" | "critical";
+        /** @enum {string} */
         RolloutAction: "hold" | "advance" | "roll_back" | "pause" | "complete";
         RolloutDecision: {
             action: components["schemas"]["RolloutAction"];
@@ -1024,11 +1031,11 @@ export interface components {
             /** Format: int64 */
             minRequests?: null | number;
         };
-        /** @enum {unknown} */
+        /** @enum {string} */
         RolloutState: "pending" | "running" | "paused" | "completed" | "rolled_back" | "aborted";
         RolloutVerdict: {
             metric: string;
-            verdict: string;
+            verdict: components["schemas"]["Verdict"];
             /** Format: double */
             controlValue: null | number;
             /** Format: double */
@@ -1037,7 +1044,7 @@ export interface components {
             changePercent: null | number;
             /** Format: double */
             confidence: number;
-            severity: null | string;
+            severity: null | components["schemas"]["Severity"];
             note: string;
             variant: null | string;
         };
@@ -1050,8 +1057,10 @@ export interface components {
             stages?: null | components["schemas"]["RolloutStageRequest"][];
             changedBy?: null | string;
         };
-        /** @enum {unknown} */
+        /** @enum {string} */
         ScheduleAction: "enable" | "disable" | "set_rollout" | "start_rollout";
+        /** @enum {string} */
+        Severity: "low" | "medium" | "high" | "critical";
         SrmCheck: {
             /** Format: double */
             treatmentRequests: number;
@@ -1077,6 +1086,8 @@ export interface components {
             /** Format: double */
             requestsLeft: number;
         };
+        /** @enum {string} */
+        UserImpact: "none" | "minimal" | "moderate" | "significant" | "severe";
         VariantExposure: {
             variant: string;
             /** Format: int64 */
@@ -1087,6 +1098,8 @@ export interface components {
             current: components["schemas"]["WindowSummary"];
             findings: components["schemas"]["MetricFinding"][];
         };
+        /** @enum {string} */
+        Verdict: "regression" | "within_threshold" | "not_significant" | "insufficient_data";
         WhoAmI: {
             keyId: null | string;
             name: string;

@@ -35,7 +35,7 @@ public class AnalysisBenchmarks
         _window = FlagWindow.Build(ChangeAt, _samples);
         var before = new Flag { Id = "flg_bench", Name = "bench", TargetEnvironment = FlagEnvironments.Production };
         var after = before with { Enabled = true, RolloutPercentage = 25 };
-        var change = new FlagChange { Id = "chg_bench", FlagId = "flg_bench", FlagName = "bench", ChangeType = ChangeTypes.Enabled, Timestamp = ChangeAt };
+        var change = new FlagChange { Id = "chg_bench", FlagId = "flg_bench", FlagName = "bench", ChangeType = ChangeType.Enabled, Timestamp = ChangeAt };
         _input = new PredictionInput(before, after, change, _samples, [], [], ChangeAt.AddMinutes(HistorySize / 2));
     }
 

@@ -84,15 +84,15 @@ public sealed class RolloutQualityScenario : IScenario
             var now = Start.AddMinutes(minute);
             var total = (int)Math.Round(2_000 * (0.8 + 0.4 * rng.NextDouble()));
             var treatment = SyntheticStreams.Binomial(rng, total, 0.5);
-            samples.Add(Sample(rng, samples.Count, now, Cohorts.Treatment, treatment, ErrorRate * errorFactor));
-            samples.Add(Sample(rng, samples.Count, now, Cohorts.Control, total - treatment, ErrorRate));
+            samples.Add(Sample(rng, samples.Count, now, Cohort.Treatment, treatment, ErrorRate * errorFactor));
+            samples.Add(Sample(rng, samples.Count, now, Cohort.Control, total - treatment, ErrorRate));
             var d = StageMachine.Decide(plan, now, new RolloutEvidence(samples) { ExpectedTreatmentShare = 0.5 });
             plan = StageMachine.Next(plan, d, now);
         }
         return new Outcome(plan.State, minute, plan.Stage.Percentage, plan.CurrentStage);
     }
 
-    private static MetricSample Sample(Random rng, int index, DateTimeOffset minuteEnd, string cohort, int n, double errorRate)
+    private static MetricSample Sample(Random rng, int index, DateTimeOffset minuteEnd, Cohort cohort, int n, double errorRate)
     {
         var errors = SyntheticStreams.Binomial(rng, n, errorRate);
         var spread = 0.04 + 0.5 / Math.Sqrt(Math.Max(1, n));

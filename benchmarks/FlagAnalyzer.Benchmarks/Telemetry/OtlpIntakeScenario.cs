@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Telemetry;
 using FlagAnalyzer.Api.Telemetry.Otlp;
 using FlagAnalyzer.Benchmarks.Common;
@@ -48,7 +49,7 @@ public sealed class OtlpIntakeScenario : IScenario
                 sw0.Restart(); n0 = 0;
                 while (sw0.Elapsed < TimeSpan.FromSeconds(seconds))
                 {
-                    var resolved = a0.Observations.Select(o => new ResolvedObservation(ids0[o.FlagKey], o.Variant == "off" ? "control" : "treatment", o)).ToList();
+                    var resolved = a0.Observations.Select(o => new ResolvedObservation(ids0[o.FlagKey], o.Variant == "off" ? Cohort.Control : Cohort.Treatment, o)).ToList();
                     agg0.TryAdd(resolved); n0++;
                 }
                 Console.WriteLine($"resolve+aggregate only: {n0 * SpansPerExport / sw0.Elapsed.TotalSeconds:N0} spans/s");
@@ -171,7 +172,7 @@ public sealed class OtlpIntakeScenario : IScenario
         {
             var export = TraceIntake.Decode(payload, OtlpEncoding.Protobuf);
             var a = SpanAttribution.Attribute(export, DateTimeOffset.UtcNow, SpanTimeLimits.Default);
-            var resolved = a.Observations.Select(o => new ResolvedObservation(ids[o.FlagKey], o.Variant == "off" ? "control" : "treatment", o)).ToList();
+            var resolved = a.Observations.Select(o => new ResolvedObservation(ids[o.FlagKey], o.Variant == "off" ? Cohort.Control : Cohort.Treatment, o)).ToList();
             if (!aggregator.TryAdd(resolved)) throw new InvalidOperationException();
             exports++;
         }
