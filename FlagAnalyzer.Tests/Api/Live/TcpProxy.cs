@@ -22,7 +22,18 @@ public sealed class TcpProxy : IAsyncDisposable
 
     public static TcpProxy Start(int targetPort) => new(targetPort);
 
-    public Uri Uri => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}");
+    public Uri Uri => new($"http://127.0.0.1:{Port}");
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>A severed link: every relayed connection is reset, and new ones are closed as soon as they are accepted.</summary>
+    public void Cut()
+    {
+        Volatile.Write(ref _cut, true);
+        DropAll();
+    }
+
+    private bool _cut;
 
     /// <summary>Resets every relayed connection; new ones are still accepted.</summary>
     public void DropAll()
@@ -50,6 +61,12 @@ public sealed class TcpProxy : IAsyncDisposable
             catch (Exception ex) when (ex is OperationCanceledException or SocketException or ObjectDisposedException)
             {
                 return;
+            }
+            if (Volatile.Read(ref _cut))
+            {
+                client.LingerState = new LingerOption(true, 0);
+                client.Close();
+                continue;
             }
             var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await server.ConnectAsync(IPAddress.Loopback, _targetPort);
