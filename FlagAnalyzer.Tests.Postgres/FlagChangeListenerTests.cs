@@ -63,20 +63,23 @@ public sealed class FlagChangeListenerTests : IDisposable
         Assert.Equal("Healthy", (await Check(client)).GetProperty("status").GetString());
 
         var database = new NpgsqlConnectionStringBuilder(_a.DatabasePath).Database!;
-        await using var admin = (NpgsqlConnection)await TestDatabase.OpenAsync(_a.DatabasePath);
+        // connections opened before the database refuses new ones: one to it, one beside it to allow them again
+        await using var data = (NpgsqlConnection)await TestDatabase.OpenAsync(_a.DatabasePath);
+        await using var admin = (NpgsqlConnection)await TestDatabase.OpenAsync(
+            new NpgsqlConnectionStringBuilder(_a.DatabasePath) { Database = "postgres" }.ConnectionString);
         var down = WhenState(_a, listening: false);
         // the database stops taking connections and the listener's is cut: it cannot come back until we allow it
         await Exec(admin, $"ALTER DATABASE \"{database}\" ALLOW_CONNECTIONS false");
         try
         {
             Assert.Equal(1L, await Scalar(admin, $"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity " +
-                $"WHERE application_name = '{FlagChangeListener.ApplicationName}' AND datname = current_database()"));
+                $"WHERE application_name = '{FlagChangeListener.ApplicationName}' AND datname = '{database}'"));
             await down.WaitAsync(Timeout);
             var check = await Check(client);
             Assert.Equal("Degraded", check.GetProperty("status").GetString());
             Assert.StartsWith("degraded: not listening for flag changes on PostgreSQL since", check.GetProperty("description").GetString());
             // committed while nobody listens (and behind the API's back, so with no notification at all)
-            await Exec(admin, $"UPDATE feature_flags SET enabled = true, version = version + 1 WHERE id = '{id}'");
+            await Exec(data, $"UPDATE feature_flags SET enabled = true, version = version + 1 WHERE id = '{id}'");
         }
         finally
         {
