@@ -5,6 +5,7 @@ using FlagAnalyzer.Tests.Api;
 using FlagAnalyzer.Tests.Api.Live;
 using FlagAnalyzer.Tests.Support;
 using StackExchange.Redis;
+using Xunit.Abstractions;
 
 namespace FlagAnalyzer.Tests.Postgres;
 
@@ -15,7 +16,7 @@ namespace FlagAnalyzer.Tests.Postgres;
 /// the periodic reload (set to an hour here, so it cannot explain anything): PostgreSQL's commit notification tells them.
 /// </summary>
 [Collection(nameof(MultiReplicaCollection))]
-public sealed class DeadWriterTests : IAsyncLifetime
+public sealed class DeadWriterTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
     private static readonly Dictionary<string, string> NoSafetyNet = new() { ["Evaluation__SnapshotRefreshSeconds"] = "3600" };
@@ -83,6 +84,7 @@ public sealed class DeadWriterTests : IAsyncLifetime
                 $"{await Evaluates(reader, changedKey)}, GET version {await VersionOf(reader, changed)} (want true, 2); OFREP {deletedKey} = " +
                 $"{await Evaluates(reader, deletedKey)}, GET version {await VersionOf(reader, deleted)} (want not found)\n{_replicas[i + 1].Output}");
         }
+        output.WriteLine($"both readers served the dead writer's update and delete {clock.Elapsed.TotalSeconds:F2} s after it died");
         // and Redis was repaired (by either reader, once): the new version, and the tombstone that keeps the deleted flag out
         Assert.Equal(2, (long)await _inspector.GetDatabase().HashGetAsync($"flaganalyzer:flag:{changed}", "v"));
         Assert.False((await _inspector.GetDatabase().HashGetAsync($"flaganalyzer:flag:{deleted}", "json")).HasValue);
