@@ -70,7 +70,12 @@ public sealed class TcpProxy : IAsyncDisposable
             }
             var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await server.ConnectAsync(IPAddress.Loopback, _targetPort);
-            lock (_open) _open.AddRange([client, server]);
+            lock (_open)
+            {
+                _open.AddRange([client, server]);
+                // cut while this one was being connected: DropAll has run, or runs after us and sees it
+                if (Volatile.Read(ref _cut)) DropAll();
+            }
             _ = RelayAsync(client, server);
             _ = RelayAsync(server, client);
         }
