@@ -34,7 +34,8 @@ public sealed partial class ApiReplica : IAsyncDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
-    public static async Task<ApiReplica> StartAsync(string name, string flagdb, string cache)
+    /// <param name="settings">More configuration, as environment variables (<c>Evaluation__SnapshotRefreshSeconds</c>).</param>
+    public static async Task<ApiReplica> StartAsync(string name, string flagdb, string cache, IReadOnlyDictionary<string, string>? settings = null)
     {
         var dll = ApiDll();
         var psi = new ProcessStartInfo("dotnet", [dll, "--urls", "http://127.0.0.1:0"])
@@ -55,6 +56,7 @@ public sealed partial class ApiReplica : IAsyncDisposable
         psi.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         psi.Environment["Logging__Console__FormatterName"] = "simple";
         psi.Environment["Logging__Console__FormatterOptions__SingleLine"] = "true";
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) psi.Environment[key] = value;
 
         var replica = new ApiReplica(new Process { StartInfo = psi, EnableRaisingEvents = true }, name);
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -25,6 +25,13 @@ public static class EvaluationExtensions
         builder.Services.TryAddSingleton<IOfrepAccess, ActorOfrepAccess>();
         builder.Services.AddSingleton<IFlagDefinitionCheck, CompilesCheck>();
         builder.Services.AddHostedService<SnapshotRefresher>();
+        if (Storage.Db.ProviderOf(builder.Configuration.GetConnectionString("flagdb") ?? "") == Storage.DbProvider.Postgres)
+        {
+            // other replicas write the same database: hear their commits from it, not only from them (FlagChangeListener)
+            builder.Services.AddSingleton<FlagChangeListener>();
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<FlagChangeListener>());
+            builder.Services.AddHealthChecks().AddCheck<FlagChangeListenerHealthCheck>("flag-notifications");
+        }
         builder.Services.AddSingleton<ExposureFlusher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ExposureFlusher>());
 

@@ -60,6 +60,12 @@ public sealed partial class FlagSnapshotStore(Db db, ILogger<FlagSnapshotStore> 
         lock (_gate) return _byId.TryGetValue(flagId, out var e) && e.Flag.Version >= version;
     }
 
+    /// <summary>Whether the snapshot has the flag at any version (false once it is deleted).</summary>
+    public bool Contains(string flagId)
+    {
+        lock (_gate) return _byId.ContainsKey(flagId);
+    }
+
     /// <summary>Asks the background loop to reload from SQLite; repeated requests coalesce.</summary>
     public void RequestReload()
     {

@@ -154,8 +154,14 @@ public static class FlagStore
     public static async Task<List<Flag>> ListAllAsync(DbConnection conn, CancellationToken ct) =>
         (await conn.ListAsync<FlagRow>(null, $"SELECT {FlagColumns} FROM feature_flags", null, ct)).ConvertAll(r => r.ToFlag());
 
+    // On PostgreSQL every statement that writes a flag row also announces it (FlagNotification): pg_notify in its RETURNING
+    // clause queues the notification in the writer's transaction, delivered to every listening replica at commit, at no
+    // extra round trip. SQLite has one process, which learns of its own writes directly.
+    private const string NotifyWritten = $" RETURNING pg_notify('{FlagNotification.Channel}', id || '|' || version)";
+    private const string NotifyDeleted = $" RETURNING pg_notify('{FlagNotification.Channel}', id || '|' || version || '|{FlagNotification.DeletedTag}|' || name)";
+
     public static Task InsertAsync(WriteScope s, Flag f, CancellationToken ct) =>
-        s.ExecAsync($"INSERT INTO feature_flags({FlagColumns}) VALUES ({FlagValues})", FlagRow.From(f), ct);
+        s.ExecAsync($"INSERT INTO feature_flags({FlagColumns}) VALUES ({FlagValues})" + s.Pick("", NotifyWritten), FlagRow.From(f), ct);
 
     /// <summary>Writes the flag only if the stored version is still <paramref name="expectedVersion"/>.</summary>
     public static async Task<bool> UpdateAsync(WriteScope s, Flag f, long expectedVersion, CancellationToken ct)
@@ -167,7 +173,7 @@ public static class FlagStore
                 rules = @Rules, updated_at = @UpdatedAt, version = @Version,
                 flag_key = @FlagKey, default_variant = @DefaultVariant, off_variant = @OffVariant, targeting = @Targeting
             WHERE id = @Id AND version = @Expected
-            """, new
+            """ + s.Pick("", NotifyWritten), new
             {
                 row.Id, row.Name, row.Description, row.Enabled, row.RolloutPercentage, row.TargetEnvironment, row.Owner, row.Tags,
                 row.AutoRollback, row.Variants, row.Rules, row.UpdatedAt, row.Version, row.FlagKey, row.DefaultVariant, row.OffVariant,
@@ -176,7 +182,8 @@ public static class FlagStore
     }
 
     public static async Task<bool> DeleteAsync(WriteScope s, string id, long expectedVersion, CancellationToken ct) =>
-        await s.ExecAsync("DELETE FROM feature_flags WHERE id = @id AND version = @expectedVersion", new { id, expectedVersion }, ct) == 1;
+        await s.ExecAsync("DELETE FROM feature_flags WHERE id = @id AND version = @expectedVersion" + s.Pick("", NotifyDeleted),
+            new { id, expectedVersion }, ct) == 1;
 
     public static Task InsertChangeAsync(WriteScope s, FlagChange c, CancellationToken ct) =>
         s.ExecAsync($"INSERT INTO flag_changes({ChangeColumns}) VALUES ({ChangeValues})", ChangeRow.From(c), ct);

@@ -80,6 +80,9 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
     private readonly FlagCacheLocalCopy _local = new();
     // write-throughs Redis missed while away, newest per flag id; replayed when it returns
     private readonly ConcurrentDictionary<string, PendingWrite> _pending = new(StringComparer.Ordinal);
+    // per flag id, the newest version Redis is known to hold (Deleted for a tombstone): a write-through, fill or removal
+    // this replica made there, or another replica's announcement of one
+    private readonly ConcurrentDictionary<string, long> _inRedis = new(StringComparer.Ordinal);
     private readonly RedisCircuit _circuit;
     private readonly bool _useLocalCopy;
     private readonly TimeSpan _probeInterval;
@@ -156,6 +159,9 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
     private bool RedisTrusted => !_circuit.IsOpen && _redis.IsConnected && _pending.IsEmpty
                                  && _clock.GetTimestamp() >= Volatile.Read(ref _settledAt);
 
+    /// <summary>Whether a fill would be offered to Redis now (see <see cref="FillAsync"/>).</summary>
+    public bool Trusted => RedisTrusted;
+
     // the local copy is only trusted while invalidations provably reach it: an own heartbeat came back recently
     private bool LocalCopyUsable => _useLocalCopy && _subscribed
                                     && _clock.GetTimestamp() - Volatile.Read(ref _heardAt) < _leaseTicks
@@ -223,6 +229,28 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
         await TryWriteAsync(new PendingWrite(flag, null, false));
     }
 
+    /// <summary>
+    /// Whether Redis is known to hold this version of the flag or a newer one (for <see cref="DeletedVersion"/>: its
+    /// tombstone), because this replica wrote it there or heard another replica's write announced. No Redis call.
+    /// </summary>
+    public bool Holds(string flagId, long version) => _inRedis.TryGetValue(flagId, out var held) && held >= version;
+
+    /// <summary>The version a tombstone carries, above any real one: <see cref="Holds"/> with it asks whether Redis knows of a delete.</summary>
+    public const long DeletedVersion = Deleted;
+
+    /// <summary>
+    /// A version committed elsewhere that nothing told this replica reached Redis (its writer may have died between its
+    /// commit and its write-through): the local copy drops anything older, and Redis gets a version-guarded fill, which
+    /// never moves a flag backwards nor brings back a deleted one and which several replicas may make at once. True when
+    /// Redis now holds this version or a newer one; false when it could not be offered (Redis not trusted), to try again.
+    /// </summary>
+    public async ValueTask<bool> RepairAsync(Flag flag)
+    {
+        _local.Invalidate(flag.Id, flag.Version, []);
+        await FillAsync(flag);
+        return Holds(flag.Id, flag.Version);
+    }
+
     public async ValueTask RemoveAsync(Flag flag, CancellationToken ct = default)
     {
         using var span = FlagCacheTelemetry.Source.StartActivity("flag-cache remove");
@@ -249,6 +277,7 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
             {
                 await _circuit.CallAsync(db.ScriptEvaluateAsync(RemoveScript, [FlagKeyPrefix + f.Id, NameKeyPrefix + f.Name],
                     [Deleted, f.Id, _replica, Channel, f.Name]));
+                InRedis(f.Id, Deleted);
                 return true;
             }
             var previous = w.PreviousName ?? f.Name;
@@ -256,6 +285,7 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
                 [FlagKeyPrefix + f.Id, NameKeyPrefix + f.Name, NameKeyPrefix + previous],
                 [f.Version, Json.Serialize(f), f.Id, _replica, Channel, f.Name, previous]));
             if (accepted == 1) _local.Put(f);
+            InRedis(f.Id, f.Version); // taken, or refused because Redis holds a newer version or the tombstone
             return true;
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -279,7 +309,11 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
         }
         if (parts.Length < 4 || parts[0] == _replica || !long.TryParse(parts[2], out var version)) return;
         _local.Invalidate(parts[1], version, parts[3..]);
+        InRedis(parts[1], version);
     }
+
+    private void InRedis(string flagId, long version) =>
+        _inRedis.AddOrUpdate(flagId, version, (_, held) => Math.Max(held, version));
 
     private static void Advance(ref long field, long value)
     {

@@ -22,7 +22,18 @@ public sealed class TcpProxy : IAsyncDisposable
 
     public static TcpProxy Start(int targetPort) => new(targetPort);
 
-    public Uri Uri => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}");
+    public Uri Uri => new($"http://127.0.0.1:{Port}");
+
+    public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>A severed link: every relayed connection is reset, and new ones are closed as soon as they are accepted.</summary>
+    public void Cut()
+    {
+        Volatile.Write(ref _cut, true);
+        DropAll();
+    }
+
+    private bool _cut;
 
     /// <summary>Resets every relayed connection; new ones are still accepted.</summary>
     public void DropAll()
@@ -51,9 +62,20 @@ public sealed class TcpProxy : IAsyncDisposable
             {
                 return;
             }
+            if (Volatile.Read(ref _cut))
+            {
+                client.LingerState = new LingerOption(true, 0);
+                client.Close();
+                continue;
+            }
             var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             await server.ConnectAsync(IPAddress.Loopback, _targetPort);
-            lock (_open) _open.AddRange([client, server]);
+            lock (_open)
+            {
+                _open.AddRange([client, server]);
+                // cut while this one was being connected: DropAll has run, or runs after us and sees it
+                if (Volatile.Read(ref _cut)) DropAll();
+            }
             _ = RelayAsync(client, server);
             _ = RelayAsync(server, client);
         }
