@@ -2,6 +2,7 @@ using System.Data.Common;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Storage;
+using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -71,19 +72,20 @@ public static class MetricStore
     }
 
     /// <summary>
-    /// Inserts the samples inside the caller's write transaction and returns them with their ids. SQLite: one
-    /// statement run per row, ids are rowids — the write transaction holds SQLite's only write lock, so the rows of
-    /// one batch get consecutive rowids ending at <c>last_insert_rowid()</c>. PostgreSQL: a run of ids reserved from the identity
+    /// Inserts the samples inside the caller's write transaction and returns them with their ids. SQLite: one prepared
+    /// statement run per row (<see cref="InsertSqlite"/>), ids are rowids — the write transaction holds SQLite's only
+    /// write lock, so the rows of one batch get consecutive rowids ending at <c>last_insert_rowid()</c>. PostgreSQL: a run of ids reserved from the identity
     /// sequence first (<see cref="ReserveIdsSql"/>), then every row in one binary COPY.
     /// </summary>
     public static async Task<List<MetricSample>> InsertAsync(WriteScope scope, IReadOnlyList<MetricSample> samples, CancellationToken ct)
     {
         if (samples.Count == 0) return [];
-        if (scope.Connection is not NpgsqlConnection pg)
+        if (scope.Connection is SqliteConnection sqlite)
         {
-            await scope.ExecAsync(InsertSql, samples.Select(SampleRow.From), ct);
+            InsertSqlite(sqlite, (SqliteTransaction)scope.Transaction, samples);
             return WithRowIds(samples, await scope.ScalarAsync<long>("SELECT last_insert_rowid()", null, ct));
         }
+        var pg = (NpgsqlConnection)scope.Connection;
 
         var lastId = await scope.ScalarAsync<long>(ReserveIdsSql, new { n = samples.Count }, ct);
         var stored = WithRowIds(samples, lastId);
@@ -105,6 +107,40 @@ public static class MetricStore
         }
         await copy.CompleteAsync(ct);
         return stored;
+    }
+
+    /// <summary>
+    /// The SQLite batch: one command prepared once, its parameters created once under their exact names and re-valued for
+    /// each row. Dapper's list form rebuilt ten parameters per row, and Microsoft.Data.Sqlite looked each one up under three
+    /// prefixes through the native API: a fifth of the API's CPU on a 1,000-sample batch (dotnet-trace). Synchronous, as
+    /// Microsoft.Data.Sqlite's asynchronous methods are.
+    /// </summary>
+    private static void InsertSqlite(SqliteConnection conn, SqliteTransaction tx, IReadOnlyList<MetricSample> samples)
+    {
+        using var cmd = conn.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = InsertSql;
+        SqliteParameter P(string name, SqliteType type) => cmd.Parameters.Add(name, type);
+        var (flagId, timestamp, cohort, errorRate, p50, p99) = (P("@FlagId", SqliteType.Text), P("@Timestamp", SqliteType.Integer),
+            P("@Cohort", SqliteType.Text), P("@ErrorRate", SqliteType.Real), P("@LatencyP50", SqliteType.Real), P("@LatencyP99", SqliteType.Real));
+        var (requests, conversion, satisfaction, variant) = (P("@RequestCount", SqliteType.Integer), P("@ConversionRate", SqliteType.Real),
+            P("@UserSatisfactionScore", SqliteType.Real), P("@Variant", SqliteType.Text));
+        cmd.Prepare();
+        foreach (var m in samples)
+        {
+            var row = SampleRow.From(m);
+            flagId.Value = row.FlagId;
+            timestamp.Value = row.Timestamp;
+            cohort.Value = (object?)row.Cohort ?? DBNull.Value;
+            errorRate.Value = row.ErrorRate;
+            p50.Value = row.LatencyP50;
+            p99.Value = row.LatencyP99;
+            requests.Value = row.RequestCount;
+            conversion.Value = (object?)row.ConversionRate ?? DBNull.Value;
+            satisfaction.Value = (object?)row.UserSatisfactionScore ?? DBNull.Value;
+            variant.Value = (object?)row.Variant ?? DBNull.Value;
+            cmd.ExecuteNonQuery();
+        }
     }
 
     /// <summary><see cref="InsertAsync"/> for callers without a task (tests and benchmarks that seed a window).</summary>
