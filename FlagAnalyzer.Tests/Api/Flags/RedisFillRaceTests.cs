@@ -1,7 +1,5 @@
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 
@@ -15,29 +13,12 @@ namespace FlagAnalyzer.Tests.Api.Flags;
 /// </summary>
 public sealed class RedisFillRaceTests : IAsyncLifetime
 {
-    private static readonly TimeSpan Timeout = RedisReplicas.Timeout;
-    private readonly FlagCacheOptions _options = new();
-    private readonly List<(RedisFlagCache Cache, ConnectionMultiplexer Connection)> _replicas = [];
-    private RedisServer _redis = null!;
-    private ConnectionMultiplexer _inspector = null!;
+    private static readonly TimeSpan Timeout = RedisCaches.Timeout;
+    private RedisCaches _caches = null!;
 
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync();
-        _inspector = await Connect();
-    }
+    public async Task InitializeAsync() => _caches = await RedisCaches.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        foreach (var (cache, connection) in _replicas)
-        {
-            await cache.StopAsync().WaitAsync(Timeout);
-            cache.Dispose();
-            await connection.DisposeAsync();
-        }
-        await _inspector.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _caches.DisposeAsync();
 
     [Fact]
     public async Task AFillOfARowReadBeforeADelete_ArrivingAfterIt_BringsTheFlagBackNowhere()
@@ -75,7 +56,7 @@ public sealed class RedisFillRaceTests : IAsyncLifetime
         Assert.Null(await other.GetAsync(flag.Id));
 
         // the next probe replays the held delete: the tombstone lands, and the writer trusts Redis again
-        writerClock.Advance(_options.ProbeInterval);
+        writerClock.Advance(_caches.Options.ProbeInterval);
         Assert.True(await Wait.Until(async () => await Inspect.KeyExistsAsync(RedisFlagCache.FlagKeyPrefix + flag.Id)),
             "the held delete was not replayed");
         await writer.FillAsync(flag);
@@ -83,33 +64,14 @@ public sealed class RedisFillRaceTests : IAsyncLifetime
         Assert.Null(await other.GetAsync(flag.Id));
     }
 
-    private IDatabase Inspect => _inspector.GetDatabase();
+    private IDatabase Inspect => _caches.Inspect;
 
     private async Task<string?> InRedis(string id) =>
         await Inspect.HashGetAsync(RedisFlagCache.FlagKeyPrefix + id, "json").WaitAsync(Timeout);
 
-    private Task AllowScripts(bool allowed) =>
-        Inspect.ExecuteAsync("ACL", "SETUSER", "default", allowed ? "+eval" : "-eval", allowed ? "+evalsha" : "-evalsha").WaitAsync(Timeout);
+    private Task AllowScripts(bool allowed) => _caches.AllowScripts(allowed);
 
-    private async Task<(RedisFlagCache Cache, FakeTimeProvider Clock)> Replica()
-    {
-        var connection = await Connect();
-        var clock = new FakeTimeProvider();
-        var cache = new RedisFlagCache(connection, Options.Create(_options), NullLogger<RedisFlagCache>.Instance, clock);
-        _replicas.Add((cache, connection));
-        await cache.StartAsync().WaitAsync(Timeout);
-        return (cache, clock);
-    }
+    private Task<(RedisFlagCache Cache, FakeTimeProvider Clock)> Replica() => _caches.AddAsync();
 
-    private Task<ConnectionMultiplexer> Connect() =>
-        ConnectionMultiplexer.ConnectAsync($"{_redis.ConnectionString},abortConnect=false").WaitAsync(Timeout);
-
-    private static Flag NewFlag() => new()
-    {
-        Id = $"flg_{Guid.NewGuid():N}",
-        Name = RedisReplicas.Name("fill-race"),
-        Version = 1,
-        CreatedAt = DateTimeOffset.UnixEpoch,
-        UpdatedAt = DateTimeOffset.UnixEpoch,
-    };
+    private static Flag NewFlag() => RedisCaches.NewFlag("fill-race");
 }

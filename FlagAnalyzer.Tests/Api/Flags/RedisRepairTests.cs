@@ -1,9 +1,5 @@
 using System.Collections.Concurrent;
 using FlagAnalyzer.Api.Flags;
-using FlagAnalyzer.Tests.Support;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
-using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 
 namespace FlagAnalyzer.Tests.Api.Flags;
@@ -14,30 +10,13 @@ namespace FlagAnalyzer.Tests.Api.Flags;
 /// </summary>
 public sealed class RedisRepairTests : IAsyncLifetime
 {
-    private static readonly TimeSpan Timeout = RedisReplicas.Timeout;
+    private static readonly TimeSpan Timeout = RedisCaches.Timeout;
+    private RedisCaches _caches = null!;
+
     // a loaded machine must not trip the circuit (a write then waits for a replay that the fake clock never runs)
-    private readonly FlagCacheOptions _options = new() { RedisTimeout = TimeSpan.FromSeconds(5) };
-    private readonly List<(RedisFlagCache Cache, ConnectionMultiplexer Connection)> _replicas = [];
-    private RedisServer _redis = null!;
-    private ConnectionMultiplexer _inspector = null!;
+    public async Task InitializeAsync() => _caches = await RedisCaches.StartAsync(new() { RedisTimeout = TimeSpan.FromSeconds(5) });
 
-    public async Task InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync();
-        _inspector = await Connect();
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var (cache, connection) in _replicas)
-        {
-            await cache.StopAsync().WaitAsync(Timeout);
-            cache.Dispose();
-            await connection.DisposeAsync();
-        }
-        await _inspector.DisposeAsync();
-        await _redis.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _caches.DisposeAsync();
 
     [Fact]
     public async Task Repair_OfAVersionThatNeverReachedRedis_ReplacesTheStaleEntry_ForEveryReplica()
@@ -87,7 +66,7 @@ public sealed class RedisRepairTests : IAsyncLifetime
         var marker = $"marker-{Guid.NewGuid():N}";
         var markerSeen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var channel = RedisChannel.Literal(RedisFlagCache.Channel);
-        (await _inspector.GetSubscriber().SubscribeAsync(channel).WaitAsync(Timeout)).OnMessage(m =>
+        (await _caches.Subscriber.SubscribeAsync(channel).WaitAsync(Timeout)).OnMessage(m =>
         {
             if ((string?)m.Message == marker) markerSeen.TrySetResult();
             else if (((string?)m.Message ?? "").Contains($"|{flag.Id}|2|", StringComparison.Ordinal)) announced.Enqueue(m.Message!);
@@ -97,7 +76,7 @@ public sealed class RedisRepairTests : IAsyncLifetime
 
         Assert.All(results, Assert.True);
         // Redis delivers one channel's messages in order: once the marker, published after every repair, arrives, so has every announcement
-        await _inspector.GetSubscriber().PublishAsync(channel, marker).WaitAsync(Timeout);
+        await _caches.Subscriber.PublishAsync(channel, marker).WaitAsync(Timeout);
         await markerSeen.Task.WaitAsync(Timeout);
         Assert.Single(announced);
     }
@@ -116,29 +95,11 @@ public sealed class RedisRepairTests : IAsyncLifetime
         Assert.False(await Inspect.KeyExistsAsync(RedisFlagCache.FlagKeyPrefix + flag.Id).WaitAsync(Timeout));
     }
 
-    private IDatabase Inspect => _inspector.GetDatabase();
+    private IDatabase Inspect => _caches.Inspect;
 
-    private Task AllowScripts(bool allowed) =>
-        Inspect.ExecuteAsync("ACL", "SETUSER", "default", allowed ? "+eval" : "-eval", allowed ? "+evalsha" : "-evalsha").WaitAsync(Timeout);
+    private Task AllowScripts(bool allowed) => _caches.AllowScripts(allowed);
 
-    private async Task<RedisFlagCache> Replica()
-    {
-        var connection = await Connect();
-        var cache = new RedisFlagCache(connection, Options.Create(_options), NullLogger<RedisFlagCache>.Instance, new FakeTimeProvider());
-        _replicas.Add((cache, connection));
-        await cache.StartAsync().WaitAsync(Timeout);
-        return cache;
-    }
+    private async Task<RedisFlagCache> Replica() => (await _caches.AddAsync()).Cache;
 
-    private Task<ConnectionMultiplexer> Connect() =>
-        ConnectionMultiplexer.ConnectAsync($"{_redis.ConnectionString},abortConnect=false").WaitAsync(Timeout);
-
-    private static Flag NewFlag() => new()
-    {
-        Id = $"flg_{Guid.NewGuid():N}",
-        Name = RedisReplicas.Name("repair"),
-        Version = 1,
-        CreatedAt = DateTimeOffset.UnixEpoch,
-        UpdatedAt = DateTimeOffset.UnixEpoch,
-    };
+    private static Flag NewFlag() => RedisCaches.NewFlag("repair");
 }
