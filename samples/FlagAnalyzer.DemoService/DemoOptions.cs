@@ -17,6 +17,11 @@ public sealed class DemoOptions
     public double BaseErrorRate { get; set; } = 0.01;
     /// <summary>After this long the "on" variant starts failing <see cref="BadErrorFactor"/> × as often (a latent bug).</summary>
     public TimeSpan RegressAfter { get; set; } = TimeSpan.FromMinutes(3);
+    /// <summary>
+    /// When set, the "on" variant starts failing once the flag's rollout has reached this percentage (a bug that shows
+    /// only under enough load), instead of after <see cref="RegressAfter"/>; the demo reads the flag twice a second to know.
+    /// </summary>
+    public double? RegressFromPercent { get; set; }
     public double BadErrorFactor { get; set; } = 4;
     /// <summary>
     /// Seeds the synthetic users and failures; unset, every run draws new users. (A fixed seed replays the same users,

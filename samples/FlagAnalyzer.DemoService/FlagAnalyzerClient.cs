@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace FlagAnalyzer.DemoService;
 
-/// <summary>The two things the demo asks FlagAnalyzer: set up the flag and its plan, and evaluate it (OpenFeature OFREP).</summary>
+/// <summary>What the demo asks FlagAnalyzer: set up the flag and its plan, evaluate it (OpenFeature OFREP), and read its rollout.</summary>
 public sealed class FlagAnalyzerClient(HttpClient http, Microsoft.Extensions.Options.IOptions<DemoOptions> options, ILogger<FlagAnalyzerClient> logger)
 {
     private readonly DemoOptions _o = options.Value;
@@ -39,6 +39,15 @@ public sealed class FlagAnalyzerClient(HttpClient http, Microsoft.Extensions.Opt
         if (!r.IsSuccessStatusCode) return null;
         var body = await r.Content.ReadFromJsonAsync<JsonElement>(ct);
         return new Evaluation(Str(body, "variant"), Str(body, "reason"), body.TryGetProperty("value", out var v) ? v.Clone() : default);
+    }
+
+    /// <summary>The flag's rollout percentage while it is enabled; null when it is disabled or the API answers an error.</summary>
+    public async Task<double?> RolloutAsync(CancellationToken ct)
+    {
+        using var r = await SendAsync(HttpMethod.Get, $"/api/flags/{Uri.EscapeDataString(_o.FlagKey)}", null, _o.EditorKey, ct);
+        if (!r.IsSuccessStatusCode) return null;
+        var body = await r.Content.ReadFromJsonAsync<JsonElement>(ct);
+        return body.GetProperty("enabled").GetBoolean() ? body.GetProperty("rolloutPercentage").GetDouble() : null;
     }
 
     private static string? Str(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;

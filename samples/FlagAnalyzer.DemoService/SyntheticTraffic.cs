@@ -5,12 +5,15 @@ namespace FlagAnalyzer.DemoService;
 /// <summary>
 /// Synthetic requests: each gets a user, a flag evaluation over OFREP, and a server span carrying the OpenTelemetry
 /// feature-flag event (<c>feature_flag.evaluation</c> with <c>feature_flag.key</c> and <c>feature_flag.result.variant</c>).
-/// Requests that were served the "on" variant fail more often once <see cref="DemoOptions.RegressAfter"/> has passed.
+/// Requests that were served the "on" variant fail more often once <see cref="DemoOptions.RegressAfter"/> has passed, or,
+/// with <see cref="DemoOptions.RegressFromPercent"/>, once the rollout has reached that percentage.
 /// </summary>
 public sealed class SyntheticTraffic(FlagAnalyzerClient flags, Microsoft.Extensions.Options.IOptions<DemoOptions> options, TimeProvider clock,
     ILogger<SyntheticTraffic> logger) : BackgroundService
 {
     public static readonly ActivitySource Source = new("FlagAnalyzer.DemoService");
+
+    private volatile bool _rolloutReached;
 
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
@@ -30,6 +33,7 @@ public sealed class SyntheticTraffic(FlagAnalyzerClient flags, Microsoft.Extensi
         }
 
         var started = clock.GetUtcNow();
+        var watch = o.RegressFromPercent is { } from ? WatchRolloutAsync(from, ct) : Task.CompletedTask;
         var rng = o.Seed is { } seed ? new Random(seed) : new Random();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1.0 / Math.Max(1, o.RequestsPerSecond)), clock);
         while (await timer.WaitForNextTickAsync(ct))
@@ -45,10 +49,37 @@ public sealed class SyntheticTraffic(FlagAnalyzerClient flags, Microsoft.Extensi
                 ["feature_flag.provider.name"] = "ofrep",
             }));
             span?.SetTag("http.request.method", "GET");
-            var regressed = variant != "off" && clock.GetUtcNow() - started >= o.RegressAfter;
+            var regressed = variant != "off" && (o.RegressFromPercent is null ? clock.GetUtcNow() - started >= o.RegressAfter : _rolloutReached);
             var failed = rng.NextDouble() < o.BaseErrorRate * (regressed ? o.BadErrorFactor : 1);
             span?.SetTag("http.response.status_code", failed ? 500 : 200);
             if (failed) span?.SetStatus(ActivityStatusCode.Error, "synthetic failure");
+        }
+        await watch;
+    }
+
+    /// <summary>Reads the flag twice a second until its rollout reaches <paramref name="percent"/>; from then on the bug shows.</summary>
+    private async Task WatchRolloutAsync(double percent, CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(500), clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(ct))
+            {
+                try
+                {
+                    if (await flags.RolloutAsync(ct) is not { } rollout || rollout < percent) continue;
+                    _rolloutReached = true;
+                    logger.LogInformation("Rollout at {Rollout} %: the \"on\" variant now fails {Factor}× as often", rollout, options.Value.BadErrorFactor);
+                    return;
+                }
+                catch (HttpRequestException ex)
+                {
+                    logger.LogInformation("Reading the rollout failed: {Message}", ex.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
         }
     }
 }

@@ -52,14 +52,15 @@ public sealed class DemoServiceTests : IDisposable
             ["Demo__SdkKey"] = TestKeys.Admin,
             ["Demo__IngestKey"] = TestKeys.Admin,
             ["Demo__RequestsPerSecond"] = "200",
-            // the first stage passes healthy (10 s from the plan's start, plus the wait for a second sample), the "on" variant
-            // fails 6× as often from 20 s: caught at 25 % or 50 %, long before stage 3 could end. (From 12 s, a plan that
-            // started a little late was still at 10 % when the regression began, and rolled back there: seen in CI.)
+            // the first stage passes healthy; the "on" variant fails 6× as often once the rollout reaches 25 %, so the plan
+            // advances at least once whatever the machine's speed (a regression after a fixed 12 s, then 20 s, sometimes
+            // began while a late plan was still at 10 %, which rightly rolled back there: seen in CI), and is caught at 25 %
+            // or 50 %, long before stage 3 could end
             ["Demo__StageSeconds"] = "10",
             ["Demo__StageMinRequests"] = "40",
             ["Demo__BaseErrorRate"] = "0.02",
             ["Demo__BadErrorFactor"] = "6",
-            ["Demo__RegressAfter"] = "00:00:20",
+            ["Demo__RegressFromPercent"] = "25",
             // the exporter's batch every quarter second instead of five
             ["OTEL_BSP_SCHEDULE_DELAY"] = "250",
             ["Logging__LogLevel__System.Net.Http"] = "Warning",
