@@ -23,7 +23,6 @@ public static class ApiRoles
 {
     public static readonly IReadOnlyList<ApiRole> All = Enum.GetValues<ApiRole>();
 
-    public static string ToWire(this ApiRole role) => WireNames<ApiRole>.Name(role);
 
     public static bool TryParse(string? text, out ApiRole role) => WireNames<ApiRole>.TryParse(text, out role);
 }

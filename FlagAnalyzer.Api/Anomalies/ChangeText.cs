@@ -1,4 +1,5 @@
 using System.Globalization;
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 
 namespace FlagAnalyzer.Api.Anomalies;

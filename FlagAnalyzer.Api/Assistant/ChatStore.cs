@@ -28,7 +28,6 @@ public enum MessageRole
 /// <summary>The wire words of <see cref="MessageRole"/>.</summary>
 public static class MessageRoles
 {
-    public static string ToWire(this MessageRole role) => WireNames<MessageRole>.Name(role);
     public static bool TryParse(string? text, out MessageRole role) => WireNames<MessageRole>.TryParse(text, out role);
 }
 

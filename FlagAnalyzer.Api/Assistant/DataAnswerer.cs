@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using FlagAnalyzer.Api.Anomalies;
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Statistics;

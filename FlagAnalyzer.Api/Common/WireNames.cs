@@ -66,3 +66,9 @@ public static class WireNames<T> where T : struct, Enum
         return words;
     }
 }
+
+/// <summary>Every closed set's <c>ToWire()</c>: the member's word, read by <see cref="WireNames{T}"/>.</summary>
+public static class WireWords
+{
+    public static string ToWire<T>(this T value) where T : struct, Enum => WireNames<T>.Name(value);
+}

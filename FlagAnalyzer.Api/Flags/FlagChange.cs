@@ -43,7 +43,6 @@ public enum ChangeType
 public static class ChangeTypes
 {
     public static IReadOnlyList<ChangeType> All => WireNames<ChangeType>.All;
-    public static string ToWire(this ChangeType type) => WireNames<ChangeType>.Name(type);
     public static bool TryParse(string? text, out ChangeType type) => WireNames<ChangeType>.TryParse(text, out type);
 
     /// <summary>Types a client may record through <c>POST /api/flags/change</c>; create and delete have their own verbs.</summary>

@@ -54,7 +54,6 @@ public enum UserImpact
 public static class RiskLevels
 {
     public static IReadOnlyList<RiskLevel> All => WireNames<RiskLevel>.All;
-    public static string ToWire(this RiskLevel level) => WireNames<RiskLevel>.Name(level);
     public static bool TryParse(string? text, out RiskLevel level) => WireNames<RiskLevel>.TryParse(text, out level);
 
     /// <summary>Low 0 … critical 3, as <see cref="Severities.Rank"/>: the two sets share their words and their order.</summary>
@@ -74,7 +73,6 @@ public static class UserImpacts
 {
     public static IReadOnlyList<UserImpact> All => WireNames<UserImpact>.All;
     public static IReadOnlyList<string> AllWords => WireNames<UserImpact>.AllWords;
-    public static string ToWire(this UserImpact impact) => WireNames<UserImpact>.Name(impact);
     public static bool TryParse(string? text, out UserImpact impact) => WireNames<UserImpact>.TryParse(text, out impact);
 }
 

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Predictions;
 

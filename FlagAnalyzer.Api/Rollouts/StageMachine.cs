@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Statistics;
 using static FlagAnalyzer.Api.Statistics.DetectionRules;
 

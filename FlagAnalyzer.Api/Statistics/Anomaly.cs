@@ -66,7 +66,6 @@ public enum Severity
 public static class AnomalyTypes
 {
     public static IReadOnlyList<AnomalyType> All => WireNames<AnomalyType>.All;
-    public static string ToWire(this AnomalyType type) => WireNames<AnomalyType>.Name(type);
     public static bool TryParse(string? text, out AnomalyType type) => WireNames<AnomalyType>.TryParse(text, out type);
 }
 
@@ -74,7 +73,6 @@ public static class AnomalyTypes
 public static class AnomalyStatuses
 {
     public static IReadOnlyList<AnomalyStatus> All => WireNames<AnomalyStatus>.All;
-    public static string ToWire(this AnomalyStatus status) => WireNames<AnomalyStatus>.Name(status);
     public static bool TryParse(string? text, out AnomalyStatus status) => WireNames<AnomalyStatus>.TryParse(text, out status);
 }
 
@@ -82,7 +80,6 @@ public static class AnomalyStatuses
 public static class Severities
 {
     public static IReadOnlyList<Severity> All => WireNames<Severity>.All;
-    public static string ToWire(this Severity severity) => WireNames<Severity>.Name(severity);
     public static bool TryParse(string? text, out Severity severity) => WireNames<Severity>.TryParse(text, out severity);
 
     /// <summary>Low 0 … critical 3 (the declaration order; the enum's own comparison says the same).</summary>

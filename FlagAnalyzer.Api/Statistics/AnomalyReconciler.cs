@@ -1,4 +1,5 @@
 using System.Globalization;
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Api.Statistics;
 

@@ -35,7 +35,6 @@ public enum Cohort
 /// <summary>The wire words of <see cref="Cohort"/>.</summary>
 public static class Cohorts
 {
-    public static string ToWire(this Cohort cohort) => WireNames<Cohort>.Name(cohort);
 
     /// <summary>Ingest parses one per sample: a switch on the characters, no allocation.</summary>
     public static bool TryParse(ReadOnlySpan<char> text, out Cohort cohort)

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Api.Statistics;
 

@@ -61,14 +61,12 @@ public enum AnalysisMode
 /// <summary>The wire words of <see cref="Verdict"/>.</summary>
 public static class Verdicts
 {
-    public static string ToWire(this Verdict verdict) => WireNames<Verdict>.Name(verdict);
     public static bool TryParse(string? text, out Verdict verdict) => WireNames<Verdict>.TryParse(text, out verdict);
 }
 
 /// <summary>The wire words of <see cref="AnalysisMode"/>.</summary>
 public static class AnalysisModes
 {
-    public static string ToWire(this AnalysisMode mode) => WireNames<AnalysisMode>.Name(mode);
     public static bool TryParse(string? text, out AnalysisMode mode) => WireNames<AnalysisMode>.TryParse(text, out mode);
 }
 

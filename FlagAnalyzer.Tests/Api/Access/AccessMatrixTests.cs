@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using FlagAnalyzer.Api.Access;
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Tests.Support;
 
 namespace FlagAnalyzer.Tests.Api.Access;

@@ -1,9 +1,10 @@
 using FlagAnalyzer.Api.Assistant;
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Llm;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Statistics;
-using FlagAnalyzer.Api.Llm;
 
 namespace FlagAnalyzer.Tests.Api.Llm;
 

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Telemetry;
 

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Tests.Unit.Telemetry;
