@@ -3,6 +3,9 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 using FlagAnalyzer.Api.Live;
+using FlagAnalyzer.Api.Telemetry;
+using FlagAnalyzer.Api.Telemetry.Otlp;
+using Google.Protobuf;
 using FlagAnalyzer.Tests.Api.Live;
 using FlagAnalyzer.Tests.Support;
 using FlagAnalyzer.Tests.Unit.Telemetry;
@@ -254,6 +257,33 @@ public sealed class EnvironmentScopeMatrixTests(EnvironmentScopeFixture f) : ICl
         using var admin = new HttpClient { BaseAddress = f.App.BaseUri }.WithKey(TestKeys.Admin);
         var asAdmin = await admin.PostAsync("/v1/traces", new StringContent(Otlp.ToJson(Otlp.Export(Otlp.Request("mx-prod", "on", end, 20))), Encoding.UTF8, "application/json"));
         Assert.False((await asAdmin.ReadJson()).TryGetProperty("partialSuccess", out _), "the admin key's production span was rejected too");
+    }
+
+    [Fact]
+    public async Task OtlpMetrics_FromAStagingIngestKey_RejectProductionPoints_AndCountStagingOnes()
+    {
+        var at = DateTimeOffset.UtcNow;
+        static KeyValue Str(string key, string value) => new() { Key = key, Value = new AnyValue { StringValue = value } };
+        NumberDataPoint Point(string flag) => new()
+        {
+            TimeUnixNano = Otlp.Nanos(at), StartTimeUnixNano = Otlp.Nanos(at.AddMinutes(-1)), AsInt = 5,
+            Attributes = { Str("feature_flag.key", flag), Str("feature_flag.result.variant", "on") },
+        };
+        var sum = new Sum { AggregationTemporality = AggregationTemporality.Delta, IsMonotonic = true, DataPoints = { Point("mx-prod"), Point("mx-staging") } };
+        var export = new ExportMetricsServiceRequest
+        {
+            ResourceMetrics = { new ResourceMetrics { ScopeMetrics = { new ScopeMetrics { Metrics = { new Metric { Name = MetricsIntake.SuccessCounter, Sum = sum } } } } } },
+        };
+        using var client = f.Client("staging-ingest");
+        var content = new ByteArrayContent(export.ToByteArray());
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-protobuf");
+
+        var response = await client.PostAsync("/v1/metrics", content);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var answer = ExportMetricsServiceResponse.Parser.ParseFrom(await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal(1, answer.PartialSuccess?.RejectedDataPoints);
+        Assert.Contains("mx-prod", answer.PartialSuccess!.ErrorMessage);
     }
 
     [Fact]
