@@ -32,11 +32,11 @@ public static class AnalysisApi
 
     /// <summary>Runs detection now for one flag (<c>flagId</c>: id or name) or, with no body or no flagId, for every flag.</summary>
     public static async Task<Results<Ok<AnalyzeResponse>, ValidationProblem, ProblemHttpResult>> Analyze(
-        [AsParameters] AnalysisServices s, AnalyzeRequest? body, CancellationToken ct)
+        [AsParameters] AnalysisServices s, AnalyzeRequest? body, HttpContext http, CancellationToken ct)
     {
         if (body?.FlagId is { } given && string.IsNullOrWhiteSpace(given)) return Problems.Invalid("flagId", "must be a flag id or name when given");
 
-        return await s.Service.AnalyzeAsync(new AnalyzeCommand(body?.FlagId), ct) switch
+        return await s.Service.AnalyzeAsync(new AnalyzeCommand(body?.FlagId) { Actor = http.GetActor() }, ct) switch
         {
             AnalyzeResult.Analyzed done => TypedResults.Ok(done.Response),
             AnalyzeResult.FlagNotFound nf => Problems.NotFound("Flag", nf.Key),

@@ -5,7 +5,7 @@ using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Anomalies;
 
-public sealed record AnomalyServices(Db Db, AnomalyService Service);
+public sealed record AnomalyServices(Db Db, AnomalyService Service, IFlagIds Flags);
 
 public sealed record AcknowledgeRequest(string? AcknowledgedBy);
 
@@ -22,7 +22,7 @@ public static class AnomaliesApi
 
     /// <summary><c>status</c>: open (default: active and acknowledged), active, acknowledged, resolved or all.</summary>
     public static async Task<Results<Ok<Page<Anomaly>>, ValidationProblem>> ListAnomalies([AsParameters] AnomalyServices s,
-        string? flagId, string? status, string? type, int? limit, string? cursor, CancellationToken ct)
+        string? flagId, string? status, string? type, int? limit, string? cursor, HttpContext http, CancellationToken ct)
     {
         var v = new Validator();
         var (take, after) = Paging.Read(limit, cursor, v);
@@ -41,15 +41,16 @@ public static class AnomaliesApi
         }
         if (!v.IsValid) return v.ToProblem();
         await using var conn = await s.Db.OpenAsync(ct);
-        var rows = await AnomalyStore.ListAsync(conn, flagId, statuses, anomalyType, after, take + 1, ct);
+        var rows = await AnomalyStore.ListAsync(conn, flagId, statuses, anomalyType, after, take + 1, ct, http.GetActor().ListEnvironment());
         return TypedResults.Ok(Paging.Build(rows, take, a => a.Id));
     }
 
-    public static async Task<Results<Ok<Anomaly>, ProblemHttpResult>> GetAnomaly([AsParameters] AnomalyServices s, string id, CancellationToken ct)
+    public static async Task<Results<Ok<Anomaly>, ProblemHttpResult>> GetAnomaly([AsParameters] AnomalyServices s, string id, HttpContext http,
+        CancellationToken ct)
     {
         await using var conn = await s.Db.OpenAsync(ct);
         var a = await AnomalyStore.GetAsync(conn, null, id, ct);
-        return a is null ? Problems.NotFound("Anomaly", id) : TypedResults.Ok(a);
+        return a is null || !await s.Flags.SeesAsync(http.GetActor(), a.FlagId, ct) ? Problems.NotFound("Anomaly", id) : TypedResults.Ok(a);
     }
 
     /// <summary>Active → acknowledged (idempotent); a resolved anomaly cannot be acknowledged (409).</summary>
@@ -58,6 +59,10 @@ public static class AnomaliesApi
     {
         if (body?.AcknowledgedBy is { Length: > 200 }) return Problems.Invalid("acknowledgedBy", "must be at most 200 characters");
         var by = body?.AcknowledgedBy is { Length: > 0 } given ? given : "api";
+        // an anomaly's flag never changes: checking it before the write is as good as inside it
+        await using (var conn = await s.Db.OpenAsync(ct))
+            if (await AnomalyStore.GetAsync(conn, null, id, ct) is { } a && !await s.Flags.SeesAsync(http.GetActor(), a.FlagId, ct))
+                return Problems.NotFound("Anomaly", id);
         return await s.Service.AcknowledgeAsync(new AcknowledgeAnomalyCommand(id, by) { Actor = http.GetActor() }, ct) switch
         {
             AcknowledgeResult.Acknowledged done => TypedResults.Ok(done.Anomaly),

@@ -23,7 +23,11 @@ public abstract record AcknowledgeResult
 }
 
 /// <summary>Run detection now for one flag (id or name) or, when <see cref="FlagIdOrName"/> is null, for every flag.</summary>
-public sealed record AnalyzeCommand(string? FlagIdOrName);
+public sealed record AnalyzeCommand(string? FlagIdOrName)
+{
+    /// <summary>Who asked: a key scoped to an environment analyzes only that environment's flags (<see cref="FlagScope"/>).</summary>
+    public Actor? Actor { get; init; }
+}
 
 public abstract record AnalyzeResult
 {
@@ -65,10 +69,20 @@ public sealed class AnomalyService(Db db, StatisticalAnomalyMonitor monitor, Ano
             if (command.FlagIdOrName is { } key)
             {
                 var flag = await FlagStore.FindAsync(scope.Connection, scope.Transaction, key, ct);
-                if (flag is null) return new AnalyzeResult.FlagNotFound(key);
+                if (flag is null || !command.Actor.Sees(flag.TargetEnvironment)) return new AnalyzeResult.FlagNotFound(key);
                 ids = [flag.Id];
             }
-            else ids = await AnalysisStore.FlagIdsAsync(scope, ct);
+            else
+            {
+                ids = await AnalysisStore.FlagIdsAsync(scope, ct);
+                if (command.Actor?.Environment is not null)
+                {
+                    var visible = new List<string>(ids.Count);
+                    foreach (var id in ids)
+                        if (await FlagStore.FindAsync(scope.Connection, scope.Transaction, id, ct) is { } f && command.Actor.Sees(f.TargetEnvironment)) visible.Add(id);
+                    ids = visible;
+                }
+            }
             run = await monitor.RunAsync(scope, ids, ct);
             await scope.CommitAsync(ct);
         }

@@ -106,17 +106,19 @@ public static class AnomalyStore
         (await batch.ReadAsync<AnomalyRow>()).AsList().Known(r => r.ToAnomaly());
 
     /// <summary>Newest first; keyset on id.</summary>
+    /// <param name="scopeEnvironment">Only anomalies of flags stored in this environment (<see cref="Sql.FlagInScope"/>); null = all.</param>
     public static async Task<List<Anomaly>> ListAsync(DbConnection conn, string? flagId, IReadOnlyCollection<AnomalyStatus>? statuses,
-        AnomalyType? type, string? beforeId, int take, CancellationToken ct)
+        AnomalyType? type, string? beforeId, int take, CancellationToken ct, string? scopeEnvironment = null)
     {
         // Dapper expands "IN @statuses" to one parameter per value on SQLite; PostgreSQL takes the array as it is
         var statusFilter = statuses is { Count: > 0 } ? conn.Pick("AND status IN @statuses", "AND status = ANY(@statuses)") : "";
         var rows = await conn.ListAsync<AnomalyRow>(null, $"""
             SELECT {Columns} FROM anomalies
             WHERE (@flagId IS NULL OR flag_id = @flagId) AND (@type IS NULL OR type = @type) AND (@before IS NULL OR id < @before)
+              AND {Sql.FlagInScope}
             {statusFilter}
             ORDER BY id DESC LIMIT @take
-            """, new { flagId, type = type?.ToWire(), before = beforeId, take, statuses = statuses?.Select(x => x.ToWire()).ToArray() ?? [] }, ct);
+            """, new { flagId, type = type?.ToWire(), before = beforeId, take, scopeEnvironment, statuses = statuses?.Select(x => x.ToWire()).ToArray() ?? [] }, ct);
         return rows.Known(r => r.ToAnomaly());
     }
 }

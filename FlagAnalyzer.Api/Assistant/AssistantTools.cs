@@ -34,6 +34,9 @@ public sealed class AssistantTools(AssistantData data)
 
     private IReadOnlyList<AITool>? _all;
 
+    /// <summary>The tools as <paramref name="caller"/> may use them: they read only what the caller sees (<see cref="FlagScope"/>).</summary>
+    public AssistantTools For(Actor? caller) => caller.ListEnvironment() is null ? this : new AssistantTools(data.For(caller));
+
     private static AIFunction Create(Delegate method, string name, string description) =>
         AIFunctionFactory.Create(method, new AIFunctionFactoryOptions { Name = name, Description = description, SerializerOptions = ToolJson });
 

@@ -45,12 +45,12 @@ public sealed class ChatAssistant(
         string reply, source;
         if (chat is null)
         {
-            (reply, source) = (await dataAnswerer.AnswerAsync(message, DataAnswerer.NoModelNotice, ct), Predictions.PredictionSources.Statistical);
+            (reply, source) = (await dataAnswerer.For(actor).AnswerAsync(message, DataAnswerer.NoModelNotice, ct), Predictions.PredictionSources.Statistical);
             await stream.SendLinesAsync(reply, ct);
         }
         else
         {
-            (reply, source) = await AskModelAsync(history, message, stream, ct);
+            (reply, source) = await AskModelAsync(history, message, stream, actor, ct);
         }
 
         var answer = new ChatMessageRecord(stream.MessageId, MessageRole.Assistant, reply, source, clock.GetUtcNow())
@@ -65,12 +65,12 @@ public sealed class ChatAssistant(
     }
 
     private async Task<(string Reply, string Source)> AskModelAsync(List<ChatMessageRecord> history, string message, TokenStream stream,
-        CancellationToken ct)
+        Actor actor, CancellationToken ct)
     {
         List<ChatMessage> messages = [new(ChatRole.System, Prompts.AssistantSystem)];
         messages.AddRange(history.Select(m => new ChatMessage(m.Role == MessageRole.User ? ChatRole.User : ChatRole.Assistant, m.Content)));
         messages.Add(new ChatMessage(ChatRole.User, message));
-        var chatOptions = new ChatOptions { Tools = [.. tools.All], ToolMode = ChatToolMode.Auto, Temperature = 0.2f };
+        var chatOptions = new ChatOptions { Tools = [.. tools.For(actor).All], ToolMode = ChatToolMode.Auto, Temperature = 0.2f };
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(options.Value.ChatTimeout);
@@ -99,7 +99,7 @@ public sealed class ChatAssistant(
             logger.LogWarning(ex, "The language model {Model} failed on a chat answer; answering from data", llm.Model);
         }
 
-        var fallback = await dataAnswerer.AnswerAsync(message, DataAnswerer.ModelFailedNotice(reason), ct);
+        var fallback = await dataAnswerer.For(actor).AnswerAsync(message, DataAnswerer.ModelFailedNotice(reason), ct);
         // tokens already sent are superseded by the chat.message carrying the full fallback answer
         if (stream.Sent == 0) await stream.SendLinesAsync(fallback, ct);
         return (fallback, Predictions.PredictionSources.Statistical);

@@ -21,6 +21,9 @@ public sealed class DataAnswerer(AssistantData data)
         $"The language model did not answer ({reason}), so this answer comes straight from the data (statistics, not an LLM).";
 
     private const int FlagScan = 1_000;
+
+    /// <summary>Answers from what <paramref name="caller"/> may see (<see cref="FlagScope"/>).</summary>
+    public DataAnswerer For(Actor? caller) => caller.ListEnvironment() is null ? this : new DataAnswerer(data.For(caller));
     private const int ListItems = 5;
 
     public async Task<string> AnswerAsync(string question, string notice, CancellationToken ct)

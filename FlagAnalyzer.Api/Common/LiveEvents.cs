@@ -21,7 +21,15 @@ public static class LiveEventTypes
 }
 
 /// <summary>One event: its type, its payload (the resource itself), and the flag it concerns when there is one.</summary>
-public sealed record LiveEvent(string Type, object Payload, string? FlagId = null, string? SessionId = null);
+public sealed record LiveEvent(string Type, object Payload, string? FlagId = null, string? SessionId = null)
+{
+    /// <summary>
+    /// The environment the flag is stored in, when the publisher knows it (a deleted flag's events must say it); else
+    /// the live dispatcher looks the flag up. Connections of keys scoped to an environment get only that environment's
+    /// events (<see cref="FlagScope"/>).
+    /// </summary>
+    public string? Environment { get; init; }
+}
 
 /// <summary>The one way code publishes live events. Publishing never throws to the caller.</summary>
 public interface ILiveEventPublisher

@@ -17,6 +17,10 @@ public static class Problems
             detail: $"If-Match does not match the current version {currentVersion}; read the flag again and retry.",
             extensions: new Dictionary<string, object?> { ["currentVersion"] = currentVersion });
 
+    /// <summary>403: the caller's key may not do this (e.g. put a flag outside its environment, <see cref="FlagScope"/>).</summary>
+    public static ProblemHttpResult Forbidden(string detail) =>
+        TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", detail: detail);
+
     public static ValidationProblem Invalid(string field, string message) =>
         TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field] = [message] });
 }

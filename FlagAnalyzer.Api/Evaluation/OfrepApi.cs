@@ -72,7 +72,8 @@ public static class OfrepApi
         }
 
         var snapshot = s.Snapshots.Current;
-        var etag = BulkETag(snapshot, scope, rawContext);
+        var version = VersionFor(snapshot, scope);
+        var etag = BulkETag(version, scope, rawContext);
         if (http.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Any(t => t.Trim().TrimStart('W', '/') == etag)))
         {
             http.Response.StatusCode = StatusCodes.Status304NotModified;
@@ -98,7 +99,7 @@ public static class OfrepApi
             }
             w.WriteEndArray();
             w.WriteStartObject("metadata");
-            w.WriteString("version", snapshot.Version);
+            w.WriteString("version", version);
             w.WriteEndObject();
             w.WriteEndObject();
         });
@@ -111,11 +112,25 @@ public static class OfrepApi
         http.Response.StatusCode = status;
     }
 
-    /// <summary>The snapshot version, qualified by what else changes the answer: the caller's scope and the context.</summary>
-    private static string BulkETag(FlagSnapshot snapshot, OfrepScope scope, byte[] rawContext)
+    /// <summary>
+    /// What the bulk answer depends on: the snapshot's version for an unscoped caller; for a key scoped to an environment,
+    /// the keys and versions of the flags it sees only, so another environment's changes neither invalidate its ETag nor
+    /// tell it that they happened (FlagScope).
+    /// </summary>
+    private static string VersionFor(FlagSnapshot snapshot, OfrepScope scope)
+    {
+        if (scope.Environment is null) return snapshot.Version;
+        var text = new StringBuilder();
+        foreach (var flag in snapshot.ByKey.Values.Where(scope.Sees).OrderBy(f => f.Key, StringComparer.Ordinal))
+            text.Append(flag.Key).Append('\n').Append(flag.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+        return $"{scope.Environment}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())).AsSpan(0, 8))}";
+    }
+
+    /// <summary>The version, qualified by what else changes the answer: the caller's scope and the context.</summary>
+    private static string BulkETag(string version, OfrepScope scope, byte[] rawContext)
     {
         var digest = SHA256.HashData([.. Encoding.UTF8.GetBytes($"{scope.Environment}\n"), .. rawContext]);
-        return $"\"{snapshot.Version}-{Convert.ToHexStringLower(digest.AsSpan(0, 6))}\"";
+        return $"\"{version}-{Convert.ToHexStringLower(digest.AsSpan(0, 6))}\"";
     }
 
     private readonly record struct ContextError(EvaluationErrorCode Code, string Details);

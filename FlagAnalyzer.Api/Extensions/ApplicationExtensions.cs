@@ -52,6 +52,7 @@ public static class ApplicationExtensions
         app.UseStatusCodePages();
         app.UseBodySizeLimit();
         app.UseAccess();
+        app.UseFlagScope();
 
         app.MapOpenApi();
         app.MapServiceInfo();

@@ -8,6 +8,13 @@ public sealed class FlagReader(Db db, IFlagCache cache) : IFlagIds
 {
     public async Task<string?> ResolveAsync(string idOrName, CancellationToken ct) => (await GetAsync(idOrName, ct))?.Id;
 
+    public async Task<FlagRef?> FindAsync(string idOrName, CancellationToken ct) =>
+        await GetAsync(idOrName, ct) is { } f ? new FlagRef(f.Id, f.TargetEnvironment) : null;
+
+    /// <summary>The flag when it exists for <paramref name="actor"/> (<see cref="FlagScope"/>), else null.</summary>
+    public async Task<Flag?> GetForAsync(Actor? actor, string idOrName, CancellationToken ct) =>
+        await GetAsync(idOrName, ct) is { } f && actor.Sees(f.TargetEnvironment) ? f : null;
+
     public async Task<Flag?> GetAsync(string idOrName, CancellationToken ct)
     {
         if (await cache.GetAsync(idOrName, ct) is { } cached) return cached;
@@ -43,6 +50,10 @@ public sealed class FlagReader(Db db, IFlagCache cache) : IFlagIds
         if (flag is not null) _idByKey[key] = flag.Id; // at most one entry per flag that has existed under a key
         return flag ?? await GetAsync(key, ct);
     }
+
+    /// <summary>The flag of an OpenFeature key when it exists for <paramref name="actor"/> (<see cref="FlagScope"/>), else null.</summary>
+    public async Task<Flag?> GetByKeyForAsync(Actor? actor, string key, CancellationToken ct) =>
+        await GetByKeyAsync(key, ct) is { } f && actor.Sees(f.TargetEnvironment) ? f : null;
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _idByKey = new(StringComparer.Ordinal);
 }

@@ -10,7 +10,11 @@ public sealed record FlagImport(string Key, bool Enabled, JsonElement Variants, 
 public sealed record ImportFlagsCommand(IReadOnlyList<FlagImport> Flags, string Environment, string ChangedBy, Actor? Actor);
 
 /// <summary>What an import wrote, or (<see cref="Errors"/> set) why it wrote nothing.</summary>
-public sealed record ImportResult(IReadOnlyList<Flag> Created, IReadOnlyList<Flag> Updated, int Unchanged, Validator? Errors = null);
+public sealed record ImportResult(IReadOnlyList<Flag> Created, IReadOnlyList<Flag> Updated, int Unchanged, Validator? Errors = null)
+{
+    /// <summary>Set when the import would put a flag where the caller may not reach (<see cref="FlagScope"/>); nothing was written.</summary>
+    public string? Forbidden { get; init; }
+}
 
 public sealed partial class FlagService
 {
@@ -22,6 +26,7 @@ public sealed partial class FlagService
     public async Task<ImportResult> ImportAsync(ImportFlagsCommand command, CancellationToken ct)
     {
         var (flags, environment, changedBy) = (command.Flags, command.Environment, command.ChangedBy);
+        if (!command.Actor.MayStoreIn(environment)) return new ImportResult([], [], 0) { Forbidden = FlagScope.ForbiddenDetail(command.Actor, environment) };
         var now = clock.GetUtcNow();
         var errors = new Validator();
         var mutations = new List<FlagMutation>();
@@ -38,6 +43,12 @@ public sealed partial class FlagService
                 if (!v.IsValid) continue;
 
                 var before = await FlagStore.FindByKeyAsync(s.Connection, s.Transaction, f.Key, ct);
+                // keys are unique across environments: the flag of this key elsewhere would be moved here, out of the caller's reach
+                if (before is not null && !command.Actor.Sees(before.TargetEnvironment))
+                    return new ImportResult([], [], 0)
+                    {
+                        Forbidden = $"flags.{f.Key}: the key belongs to a flag this key's environment ('{command.Actor?.Environment}') does not reach; nothing was imported.",
+                    };
                 var off = before is not null && f.Variants.TryGetProperty(before.OffVariant, out _) ? before.OffVariant
                     : f.Variants.TryGetProperty(FlagVariants.Off, out _) ? FlagVariants.Off : f.DefaultVariant;
                 var after = before is null

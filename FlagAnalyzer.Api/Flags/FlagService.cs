@@ -52,6 +52,9 @@ public abstract record FlagWriteResult
 
     /// <summary>The request names the change as something it is not (e.g. <c>changeType</c> "enabled" for a change that disables).</summary>
     public sealed record Contradiction(string Field, string Detail) : FlagWriteResult;
+
+    /// <summary>The flag would be stored in an environment the caller may not reach (<see cref="FlagScope"/>); nothing was written.</summary>
+    public sealed record Forbidden(string Detail) : FlagWriteResult;
 }
 
 /// <summary>
@@ -142,7 +145,8 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
             Description = r.Description ?? "",
             Enabled = r.Enabled ?? false,
             RolloutPercentage = r.RolloutPercentage ?? 0,
-            TargetEnvironment = r.TargetEnvironment ?? FlagEnvironments.Development,
+            // a scoped key creates in its own environment unless it names one
+            TargetEnvironment = r.TargetEnvironment ?? command.Actor?.Environment ?? FlagEnvironments.Development,
             Owner = r.Owner ?? "",
             Tags = (r.Tags ?? []).Select(t => t.Trim()).Distinct().ToList(),
             AutoRollback = r.AutoRollback ?? false,
@@ -157,6 +161,8 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
             Version = 1,
         };
 
+        if (!command.Actor.MayStoreIn(flag.TargetEnvironment))
+            return new FlagWriteResult.Forbidden(FlagScope.ForbiddenDetail(command.Actor, flag.TargetEnvironment));
         FlagMutation m;
         await using (var s = await db.BeginWriteAsync(ct))
         {
@@ -182,8 +188,10 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         await using (var s = await db.BeginWriteAsync(ct))
         {
             var before = await FlagStore.FindAsync(s.Connection, s.Transaction, idOrName, ct);
-            if (before is null) return new FlagWriteResult.NotFound();
+            if (before is null || !command.Actor.Sees(before.TargetEnvironment)) return new FlagWriteResult.NotFound();
             if (ifMatch is { } v && v != before.Version) return new FlagWriteResult.Stale(before.Version);
+            if (p.TargetEnvironment is { } moveTo && !command.Actor.MayStoreIn(moveTo))
+                return new FlagWriteResult.Forbidden(FlagScope.ForbiddenDetail(command.Actor, moveTo));
             if (p.Name is not null && p.Name != before.Name && await FlagStore.NameTakenAsync(s.Connection, s.Transaction, p.Name, before.Id, ct))
                 return new FlagWriteResult.NameTaken($"A flag named '{p.Name}' already exists.");
 
@@ -207,7 +215,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         await using (var s = await db.BeginWriteAsync(ct))
         {
             var before = await FlagStore.FindAsync(s.Connection, s.Transaction, idOrName, ct);
-            if (before is null) return new FlagWriteResult.NotFound();
+            if (before is null || !command.Actor.Sees(before.TargetEnvironment)) return new FlagWriteResult.NotFound();
             if (ifMatch is { } v && v != before.Version) return new FlagWriteResult.Stale(before.Version);
             deleted = before;
             await FlagStore.DeleteAsync(s, before.Id, before.Version, ct);
@@ -236,7 +244,10 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         {
             var before = (r.FlagId is { Length: > 0 } id ? await FlagStore.FindAsync(s.Connection, s.Transaction, id, ct) : null)
                          ?? (r.FlagName is { Length: > 0 } name ? await FlagStore.FindAsync(s.Connection, s.Transaction, name, ct) : null);
-            if (before is null) return new FlagWriteResult.NotFound();
+            // the flag as stored decides, never the body's environment
+            if (before is null || !command.Actor.Sees(before.TargetEnvironment)) return new FlagWriteResult.NotFound();
+            if (patch?.TargetEnvironment is { } moveTo && !command.Actor.MayStoreIn(moveTo))
+                return new FlagWriteResult.Forbidden(FlagScope.ForbiddenDetail(command.Actor, moveTo));
             patch ??= new PatchFlagRequest(null, null, null, null, null, null, null, null, null, null, null);
             // the change type implies the switch even when newValue leaves it out
             patch = claimed switch
@@ -335,8 +346,9 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
             ChangeType.Deleted => LiveEventTypes.FlagDeleted,
             _ => LiveEventTypes.FlagUpdated,
         };
-        await live.PublishAsync(new LiveEvent(flagEvent, (object?)m.After ?? m.Before!, flagId), ct);
-        await live.PublishAsync(new LiveEvent(LiveEventTypes.FlagChanged, m.Change, flagId), ct);
+        var environment = (m.After ?? m.Before!).TargetEnvironment;
+        await live.PublishAsync(new LiveEvent(flagEvent, (object?)m.After ?? m.Before!, flagId) { Environment = environment }, ct);
+        await live.PublishAsync(new LiveEvent(LiveEventTypes.FlagChanged, m.Change, flagId) { Environment = environment }, ct);
         if (m.Prediction is { } p) await predictions.AfterCommitAsync(p, ct);
     }
 

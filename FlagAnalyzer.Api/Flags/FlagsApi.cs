@@ -31,13 +31,13 @@ public static class FlagsApi
 
     public static async Task<Results<Ok<Page<Flag>>, ValidationProblem>> ListFlags(
         [AsParameters] FlagServices s, int? limit, string? cursor, string? environment, bool? enabled, string? owner,
-        string? tag, string? q, CancellationToken ct)
+        string? tag, string? q, HttpContext http, CancellationToken ct)
     {
         var v = new Validator();
         var (take, after) = Paging.Read(limit, cursor, v);
         if (!v.IsValid) return v.ToProblem();
         await using var conn = await s.Db.OpenAsync(ct);
-        var rows = await FlagStore.ListAsync(conn, new FlagStore.FlagFilter(environment, enabled, owner, tag, q), after, take + 1, ct);
+        var rows = await FlagStore.ListAsync(conn, new FlagStore.FlagFilter(environment ?? http.GetActor().ListEnvironment(), enabled, owner, tag, q), after, take + 1, ct);
         return TypedResults.Ok(Paging.Build(rows, take, f => f.Name));
     }
 
@@ -53,6 +53,7 @@ public static class FlagsApi
                 return TypedResults.Created($"/api/flags/{done.Flag.Id}", done.Flag);
             case FlagWriteResult.NameTaken taken: return Problems.Conflict(taken.Detail);
             case FlagWriteResult.Invalid invalid: return invalid.Errors.ToProblem();
+            case FlagWriteResult.Forbidden refused: return Problems.Forbidden(refused.Detail);
             case var other: throw Unexpected(other);
         }
     }
@@ -60,7 +61,7 @@ public static class FlagsApi
     public static async Task<Results<Ok<Flag>, ProblemHttpResult>> GetFlag([AsParameters] FlagServices s, string idOrName,
         HttpContext http, CancellationToken ct)
     {
-        var flag = await s.Reader.GetAsync(idOrName, ct);
+        var flag = await s.Reader.GetForAsync(http.GetActor(), idOrName, ct);
         if (flag is null) return Problems.NotFound("Flag", idOrName);
         http.Response.Headers.ETag = flag.ETag;
         return TypedResults.Ok(flag);
@@ -81,6 +82,7 @@ public static class FlagsApi
             case FlagWriteResult.Stale stale: return Problems.PreconditionFailed(stale.CurrentVersion);
             case FlagWriteResult.NameTaken taken: return Problems.Conflict(taken.Detail);
             case FlagWriteResult.Invalid invalid: return invalid.Errors.ToProblem();
+            case FlagWriteResult.Forbidden refused: return Problems.Forbidden(refused.Detail);
             case var other: throw Unexpected(other);
         }
     }
@@ -110,12 +112,13 @@ public static class FlagsApi
             FlagWriteResult.NotFound => Problems.NotFound("Flag", body.FlagId ?? body.FlagName ?? ""),
             FlagWriteResult.NameTaken taken => Problems.Conflict(taken.Detail),
             FlagWriteResult.Invalid invalid => invalid.Errors.ToProblem(),
+            FlagWriteResult.Forbidden refused => Problems.Forbidden(refused.Detail),
             var other => throw Unexpected(other),
         };
     }
 
     public static async Task<Results<Ok<Page<FlagChange>>, ValidationProblem, ProblemHttpResult>> ListFlagChanges(
-        [AsParameters] FlagServices s, string idOrName, int? limit, string? cursor, string? changeType, CancellationToken ct)
+        [AsParameters] FlagServices s, string idOrName, int? limit, string? cursor, string? changeType, HttpContext http, CancellationToken ct)
     {
         var v = new Validator();
         var (take, after) = Paging.Read(limit, cursor, v);
@@ -123,21 +126,24 @@ public static class FlagsApi
         if (!v.IsValid) return v.ToProblem();
         await using var conn = await s.Db.OpenAsync(ct);
         // a deleted flag keeps its history: look the id up in the log when the flag row is gone
-        var flagId = (await FlagStore.FindAsync(conn, null, idOrName, ct))?.Id ?? idOrName;
-        var rows = await FlagStore.ListChangesAsync(conn, null, new FlagStore.ChangeFilter(flagId, type, null, null), after, take + 1, ct);
+        var actor = http.GetActor();
+        var flag = await FlagStore.FindAsync(conn, null, idOrName, ct);
+        if (flag is not null && !actor.Sees(flag.TargetEnvironment)) return Problems.NotFound("Flag", idOrName);
+        // a deleted flag's rows: only those logged in the caller's environment
+        var rows = await FlagStore.ListChangesAsync(conn, null, new FlagStore.ChangeFilter(flag?.Id ?? idOrName, type, actor.ListEnvironment(), null), after, take + 1, ct);
         if (rows.Count == 0 && after is null) return Problems.NotFound("Flag", idOrName);
         return TypedResults.Ok(Paging.Build(rows, take, c => c.Id));
     }
 
     public static async Task<Results<Ok<Page<FlagChange>>, ValidationProblem>> ListAllChanges(
-        [AsParameters] FlagServices s, int? limit, string? cursor, string? flagId, string? changeType, string? environment, CancellationToken ct)
+        [AsParameters] FlagServices s, int? limit, string? cursor, string? flagId, string? changeType, string? environment, HttpContext http, CancellationToken ct)
     {
         var v = new Validator();
         var (take, after) = Paging.Read(limit, cursor, v);
         var type = ChangeTypeFilter(changeType, v);
         if (!v.IsValid) return v.ToProblem();
         await using var conn = await s.Db.OpenAsync(ct);
-        var rows = await FlagStore.ListChangesAsync(conn, null, new FlagStore.ChangeFilter(flagId, type, environment, null), after, take + 1, ct);
+        var rows = await FlagStore.ListChangesAsync(conn, null, new FlagStore.ChangeFilter(flagId, type, environment ?? http.GetActor().ListEnvironment(), null), after, take + 1, ct);
         return TypedResults.Ok(Paging.Build(rows, take, c => c.Id));
     }
 

@@ -21,12 +21,14 @@ public sealed class LiveDispatcher : BackgroundService, ILiveEventSink
     private readonly IHubContext<LiveHub, ILiveClient> _hub;
     private readonly WsBridge _ws;
     private readonly LiveOptions _options;
+    private readonly IFlagIds _flags;
     private readonly ILogger<LiveDispatcher> _logger;
     private long _dropped;
     private bool _failing;
 
-    public LiveDispatcher(IHubContext<LiveHub, ILiveClient> hub, WsBridge ws, LiveOptions options, ILogger<LiveDispatcher> logger)
+    public LiveDispatcher(IHubContext<LiveHub, ILiveClient> hub, WsBridge ws, LiveOptions options, ILogger<LiveDispatcher> logger, IFlagIds flags)
     {
+        _flags = flags;
         _hub = hub;
         _ws = ws;
         _options = options;
@@ -60,6 +62,21 @@ public sealed class LiveDispatcher : BackgroundService, ILiveEventSink
         await base.StartAsync(cancellationToken);
     }
 
+    /// <summary>The environment of the event's flag (FlagScope); null when unknown, and then no scoped connection gets it.</summary>
+    private async Task<string?> EnvironmentOfAsync(LiveEvent e, CancellationToken ct)
+    {
+        if (e.Environment is not null || e.FlagId is null || LiveTopics.IsChat(e.Type)) return e.Environment;
+        try
+        {
+            return (await _flags.FindAsync(e.FlagId, ct))?.Environment;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _logger.LogDebug(ex, "Live event {Type}: the environment of flag {FlagId} could not be read; scoped connections do not get it", e.Type, e.FlagId);
+            return null;
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await foreach (var e in _queue.Reader.ReadAllAsync(stoppingToken))
@@ -76,8 +93,9 @@ public sealed class LiveDispatcher : BackgroundService, ILiveEventSink
                 _logger.LogError(ex, "Live event {Type} has a payload that cannot be serialized; dropped", e.Type);
                 continue;
             }
-            _ws.Publish(e, envelope);
-            var groups = LiveTopics.GroupsOf(e);
+            var environment = await EnvironmentOfAsync(e, stoppingToken);
+            _ws.Publish(e, envelope, environment);
+            var groups = LiveTopics.GroupsOf(e, environment);
             if (groups.Count == 0) continue;
             try
             {

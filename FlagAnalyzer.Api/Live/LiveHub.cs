@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Access;
 using Microsoft.AspNetCore.SignalR;
 
 namespace FlagAnalyzer.Api.Live;
@@ -54,6 +55,12 @@ public sealed class LiveHub : Hub<ILiveClient>
 
     private async Task ApplyAsync(HashSet<string> before, HashSet<string> after)
     {
+        // a key scoped to an environment joins that environment's twins of the groups (FlagScope)
+        if (Context.User?.FindFirst(ApiKeyVerifier.EnvironmentClaim)?.Value is { Length: > 0 } env)
+        {
+            before = before.Select(g => LiveTopics.Scoped(env, g)).ToHashSet(StringComparer.Ordinal);
+            after = after.Select(g => LiveTopics.Scoped(env, g)).ToHashSet(StringComparer.Ordinal);
+        }
         // join first, so an event published meanwhile is not lost between leaving one group and joining its replacement
         foreach (var g in after.Where(g => !before.Contains(g))) await Groups.AddToGroupAsync(Context.ConnectionId, g);
         foreach (var g in before.Where(g => !after.Contains(g))) await Groups.RemoveFromGroupAsync(Context.ConnectionId, g);

@@ -50,6 +50,21 @@ public static class LiveTopics
         return e.FlagId is { Length: > 0 } f ? [All, Flag(f)] : [All];
     }
 
+    /// <summary>
+    /// The group a connection of a key scoped to <paramref name="environment"/> joins instead of <paramref name="group"/>
+    /// (<see cref="FlagScope"/>): flag events go to these only for their flag's environment. Chat groups stay as they are.
+    /// </summary>
+    public static string Scoped(string environment, string group) =>
+        group.StartsWith(ChatPrefix, StringComparison.Ordinal) ? group : $"env:{environment}|{group}";
+
+    /// <summary>The groups an event goes to: <see cref="GroupsOf"/>, and their scoped twins for its flag's environment.</summary>
+    public static IReadOnlyList<string> GroupsOf(LiveEvent e, string? environment)
+    {
+        var groups = GroupsOf(e);
+        if (environment is null || IsChat(e.Type)) return groups;
+        return [.. groups, .. groups.Select(g => Scoped(environment, g))];
+    }
+
     /// <summary>The groups a connection with these (valid) topics belongs to.</summary>
     public static HashSet<string> GroupsFor(IReadOnlySet<string> topics)
     {

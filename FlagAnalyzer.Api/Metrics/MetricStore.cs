@@ -59,16 +59,24 @@ public static class MetricStore
     /// cannot slip between the check and the insert). Reads <c>feature_flags</c> directly: Metrics may not
     /// reference Flags, and this must be the transaction's view, not a cache's.
     /// </summary>
-    public static async Task<Dictionary<string, string>> ResolveFlagIdsAsync(WriteScope scope, IEnumerable<string> keys, CancellationToken ct)
+    public static async Task<Dictionary<string, FlagRef>> ResolveFlagIdsAsync(WriteScope scope, IEnumerable<string> keys, CancellationToken ct)
     {
-        var ids = new Dictionary<string, string>(StringComparer.Ordinal);
+        var ids = new Dictionary<string, FlagRef>(StringComparer.Ordinal);
         foreach (var key in keys)
         {
-            var id = await scope.ScalarAsync<string>(
-                "SELECT id FROM feature_flags WHERE id = @key UNION ALL SELECT id FROM feature_flags WHERE name = @key LIMIT 1", new { key }, ct);
-            if (id is not null) ids[key] = id;
+            // id and stored environment: the environment decides whether the caller may send samples for it (FlagScope)
+            var row = await scope.FirstOrDefaultAsync<FlagEnvironmentRow>(
+                "SELECT id, target_environment FROM feature_flags WHERE id = @key UNION ALL SELECT id, target_environment FROM feature_flags WHERE name = @key LIMIT 1",
+                new { key }, ct);
+            if (row is not null) ids[key] = new FlagRef(row.Id, row.TargetEnvironment);
         }
         return ids;
+    }
+
+    private sealed class FlagEnvironmentRow
+    {
+        public string Id { get; set; } = "";
+        public string TargetEnvironment { get; set; } = "";
     }
 
     /// <summary>

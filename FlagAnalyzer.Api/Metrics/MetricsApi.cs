@@ -58,7 +58,7 @@ public static class MetricsApi
             Variant = r.Variant,
         }).ToList();
 
-        return await s.Service.RecordAsync(new RecordMetricsRequest(samples), ct) switch
+        return await s.Service.RecordAsync(new RecordMetricsRequest(samples, request.HttpContext.GetActor()), ct) switch
         {
             RecordMetricsResult.Recorded ok => TypedResults.Ok(ok.Accepted),
             RecordMetricsResult.FlagNotFound nf => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Flag not found",

@@ -8,7 +8,9 @@ namespace FlagAnalyzer.Api.Metrics;
 /// Samples to store, already validated (<see cref="MetricsApi.Validate"/>): each <c>FlagId</c> is a flag's id or
 /// name, each timestamp set. All of them are stored in one transaction, or none.
 /// </summary>
-public sealed record RecordMetricsRequest(IReadOnlyList<MetricSample> Samples);
+/// <param name="Caller">Who sent them: a key scoped to an environment may send samples only for that environment's flags
+/// (<see cref="FlagScope"/>); any other flag is answered as unknown.</param>
+public sealed record RecordMetricsRequest(IReadOnlyList<MetricSample> Samples, Actor? Caller = null);
 
 /// <summary>The outcome of <see cref="MetricsService.RecordAsync"/>.</summary>
 public abstract record RecordMetricsResult
@@ -71,7 +73,7 @@ public sealed class MetricsService : IAsyncDisposable
                 var given = group[r].Samples;
                 var missing = -1;
                 for (var i = 0; i < given.Count && missing < 0; i++)
-                    if (!ids.ContainsKey(given[i].FlagId)) missing = i;
+                    if (!ids.TryGetValue(given[i].FlagId, out var known) || !group[r].Caller.Sees(known.Environment)) missing = i;
                 if (missing >= 0)
                 {
                     results[r] = new RecordMetricsResult.FlagNotFound(given[missing].FlagId, missing);
@@ -81,7 +83,7 @@ public sealed class MetricsService : IAsyncDisposable
                 var start = samples.Count;
                 foreach (var m in given)
                 {
-                    var id = ids[m.FlagId];
+                    var id = ids[m.FlagId].Id;
                     flagIds.Add(id);
                     samples.Add(m.FlagId == id ? m : m with { FlagId = id });
                 }

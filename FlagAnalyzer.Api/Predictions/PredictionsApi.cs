@@ -16,7 +16,7 @@ public static class PredictionsApi
 
     /// <summary>Newest first; <c>source</c> is <c>statistical</c>, <c>llm</c> (any model) or an exact <c>llm:model</c>.</summary>
     public static async Task<Results<Ok<Page<Prediction>>, ValidationProblem>> ListPredictions(Db db, string? flagId, string? riskLevel,
-        string? source, int? limit, string? cursor, CancellationToken ct)
+        string? source, int? limit, string? cursor, HttpContext http, CancellationToken ct)
     {
         var v = new Validator();
         var (take, after) = Paging.Read(limit, cursor, v);
@@ -28,14 +28,14 @@ public static class PredictionsApi
         }
         if (!v.IsValid) return v.ToProblem();
         await using var conn = await db.OpenAsync(ct);
-        var rows = await PredictionStore.ListAsync(conn, flagId, level, source, after, take + 1, ct);
+        var rows = await PredictionStore.ListAsync(conn, flagId, level, source, after, take + 1, ct, http.GetActor().ListEnvironment());
         return TypedResults.Ok(Paging.Build(rows, take, p => p.Id));
     }
 
-    public static async Task<Results<Ok<Prediction>, ProblemHttpResult>> GetPrediction(Db db, string id, CancellationToken ct)
+    public static async Task<Results<Ok<Prediction>, ProblemHttpResult>> GetPrediction(Db db, IFlagIds flags, string id, HttpContext http, CancellationToken ct)
     {
         await using var conn = await db.OpenAsync(ct);
         var p = await PredictionStore.GetAsync(conn, null, id, ct);
-        return p is null ? Problems.NotFound("Prediction", id) : TypedResults.Ok(p);
+        return p is null || !await flags.SeesAsync(http.GetActor(), p.FlagId, ct) ? Problems.NotFound("Prediction", id) : TypedResults.Ok(p);
     }
 }

@@ -54,8 +54,8 @@ public static class RolloutsApi
         return ToHttp(await rollouts.ActAsync(new RolloutActionCommand(idOrName, a.Value, changedBy ?? "api", http.GetActor()), ct), idOrName);
     }
 
-    public static async Task<Ok<Page<RolloutView>>> ListActive(RolloutService rollouts, int? limit, CancellationToken ct) =>
-        TypedResults.Ok(new Page<RolloutView>(await rollouts.ActiveAsync(Math.Clamp(limit ?? 100, 1, 500), ct), null));
+    public static async Task<Ok<Page<RolloutView>>> ListActive(RolloutService rollouts, int? limit, HttpContext http, CancellationToken ct) =>
+        TypedResults.Ok(new Page<RolloutView>(await rollouts.ActiveAsync(Math.Clamp(limit ?? 100, 1, 500), ct, http.GetActor()), null));
 
     private static Results<Ok<RolloutView>, ValidationProblem, ProblemHttpResult> ToHttp(RolloutResult r, string idOrName) => r switch
     {

@@ -46,7 +46,7 @@ public sealed class MetricsIntake(IngestGate gate, FlagReader flags, IExposureCo
         try
         {
             var (refusal, export) = await OtlpBody.ReadExportAsync(request, _options.MaxDecompressedBytes, Decode, "ExportMetricsServiceRequest", ct);
-            return refusal ?? await AcceptAsync(export!, ct);
+            return refusal ?? await AcceptAsync(export!, ct, request.HttpContext.GetActor());
         }
         finally
         {
@@ -55,7 +55,8 @@ public sealed class MetricsIntake(IngestGate gate, FlagReader flags, IExposureCo
     }
 
     /// <summary>Counts the flag evaluation points of a decoded export.</summary>
-    public async Task<IntakeResult> AcceptAsync(ExportMetricsServiceRequest export, CancellationToken ct)
+    /// <param name="caller">Who sent it: points of flags it does not see (FlagScope) are rejected as unknown.</param>
+    public async Task<IntakeResult> AcceptAsync(ExportMetricsServiceRequest export, CancellationToken ct, Actor? caller = null)
     {
         var now = clock.GetUtcNow();
         var rejected = new List<string>();
@@ -79,7 +80,7 @@ public sealed class MetricsIntake(IngestGate gate, FlagReader flags, IExposureCo
                         rejected.Add($"{key}: a point time outside [now - {_options.MaxSpanAge}, now + {_options.FutureTolerance}]");
                         continue;
                     }
-                    if (!known.TryGetValue(key, out var flag)) known[key] = flag = await flags.GetByKeyAsync(key, ct);
+                    if (!known.TryGetValue(key, out var flag)) known[key] = flag = await flags.GetByKeyForAsync(caller, key, ct);
                     if (flag is null) { rejected.Add($"{key}: not a flag FlagAnalyzer knows"); continue; }
                     long? delta = sum.AggregationTemporality switch
                     {

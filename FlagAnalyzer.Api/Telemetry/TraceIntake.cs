@@ -1,4 +1,5 @@
 using System.Globalization;
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Telemetry.Otlp;
@@ -47,11 +48,11 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
     private async Task<IntakeResult> ExportAdmittedAsync(HttpRequest request, CancellationToken ct)
     {
         var (refusal, export) = await OtlpBody.ReadExportAsync(request, _options.MaxDecompressedBytes, Decode, "ExportTraceServiceRequest", ct);
-        return refusal ?? await AcceptAsync(export!, ct);
+        return refusal ?? await AcceptAsync(export!, ct, request.HttpContext.GetActor());
     }
 
-    /// <summary>Attributes, resolves and counts a decoded export.</summary>
-    public async Task<IntakeResult> AcceptAsync(ExportTraceServiceRequest export, CancellationToken ct)
+    /// <summary>Attributes, resolves and counts a decoded export; a flag <paramref name="caller"/> does not see (FlagScope) counts as unknown.</summary>
+    public async Task<IntakeResult> AcceptAsync(ExportTraceServiceRequest export, CancellationToken ct, Actor? caller = null)
     {
         var attribution = SpanAttribution.Attribute(export, clock.GetUtcNow(), _options.TimeLimits);
         if (attribution.Invalid is { } invalid)
@@ -59,7 +60,7 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
 
         var known = new Dictionary<string, Flag?>(StringComparer.Ordinal);
         foreach (var e in attribution.Evaluations)
-            if (!known.ContainsKey(e.FlagKey)) known[e.FlagKey] = await flags.GetByKeyAsync(e.FlagKey, ct);
+            if (!known.ContainsKey(e.FlagKey)) known[e.FlagKey] = await flags.GetByKeyForAsync(caller, e.FlagKey, ct);
 
         var observations = new List<ResolvedObservation>(attribution.Observations.Count);
         foreach (var o in attribution.Observations)

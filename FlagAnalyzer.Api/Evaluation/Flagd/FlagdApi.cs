@@ -31,14 +31,13 @@ public static class FlagdApi
         await using var conn = await s.Db.OpenAsync(ct);
         var flags = await FlagStore.ListAllAsync(conn, ct);
         var actor = http.GetActor();
-        return TypedResults.Json(FlagdFormat.Export(flags.Where(f => (environment is null || f.TargetEnvironment == environment)
-                                                                    && (actor?.CanAccessEnvironment(f.TargetEnvironment) ?? true))));
+        return TypedResults.Json(FlagdFormat.Export(flags.Where(f => (environment is null || f.TargetEnvironment == environment) && actor.Sees(f.TargetEnvironment))));
     }
 
-    public static async Task<Results<Ok<ImportSummary>, ValidationProblem>> Import([AsParameters] FlagdServices s, JsonElement body,
+    public static async Task<Results<Ok<ImportSummary>, ValidationProblem, ProblemHttpResult>> Import([AsParameters] FlagdServices s, JsonElement body,
         string? environment, HttpContext http, CancellationToken ct)
     {
-        var env = environment ?? FlagEnvironments.Development;
+        var env = environment ?? http.GetActor()?.Environment ?? FlagEnvironments.Development;
         var v = new Validator();
         FlagRules.CheckEnvironment(env, v, "environment");
         if (!v.IsValid) return v.ToProblem();
@@ -47,6 +46,7 @@ public static class FlagdApi
         var changedBy = http.Request.Headers["X-Changed-By"].FirstOrDefault() is { Length: > 0 and <= FlagRules.MaxOwnerLength } h ? h : "import";
         var r = await s.Service.ImportAsync(new ImportFlagsCommand(flags, env, changedBy, http.GetActor()), ct);
         if (r.Errors is { } invalid) return invalid.ToProblem();
+        if (r.Forbidden is { } refused) return Problems.Forbidden(refused);
         return TypedResults.Ok(new ImportSummary(env, r.Created.Select(f => f.Key).ToList(), r.Updated.Select(f => f.Key).ToList(), r.Unchanged));
     }
 }

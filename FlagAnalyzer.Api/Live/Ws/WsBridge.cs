@@ -102,14 +102,15 @@ public sealed class WsBridge(LiveOptions options, IOptions<WsOptions> limits, IS
         }
     }
 
-    public void Publish(LiveEvent e, LiveEnvelope envelope)
+    /// <param name="environment">The environment of the event's flag: sockets of keys scoped to another one do not get it (FlagScope).</param>
+    public void Publish(LiveEvent e, LiveEnvelope envelope, string? environment = null)
     {
         if (_redis is { } redis)
         {
             try
             {
                 // one header line per routing field, then the envelope as the sockets receive it
-                var header = Encoding.UTF8.GetBytes($"{e.Type}\n{e.SessionId}\n");
+                var header = Encoding.UTF8.GetBytes($"{e.Type}\n{e.SessionId}\n{environment}\n");
                 var body = JsonSerializer.SerializeToUtf8Bytes(envelope, Json.Options);
                 var message = new byte[header.Length + body.Length];
                 header.CopyTo(message, 0);
@@ -122,14 +123,14 @@ public sealed class WsBridge(LiveOptions options, IOptions<WsOptions> limits, IS
                 logger.LogDebug(ex, "Live event {Type} not published to Redis for /ws; delivering locally", e.Type);
             }
         }
-        Deliver(e.Type, e.SessionId, null, envelope);
+        Deliver(e.Type, e.SessionId, environment, null, envelope);
     }
 
     private void Receive(byte[] message)
     {
         var span = message.AsSpan();
-        var fields = new string?[2];
-        for (var i = 0; i < 2; i++)
+        var fields = new string?[3];
+        for (var i = 0; i < 3; i++)
         {
             var nl = span.IndexOf((byte)'\n');
             if (nl < 0) return;
@@ -137,14 +138,14 @@ public sealed class WsBridge(LiveOptions options, IOptions<WsOptions> limits, IS
             span = span[(nl + 1)..];
         }
         if (fields[0] is not { } type) return;
-        Deliver(type, fields[1], span.ToArray(), null);
+        Deliver(type, fields[1], fields[2], span.ToArray(), null);
     }
 
-    private void Deliver(string type, string? sessionId, byte[]? bytes, LiveEnvelope? envelope)
+    private void Deliver(string type, string? sessionId, string? environment, byte[]? bytes, LiveEnvelope? envelope)
     {
         foreach (var c in _connections.Keys)
         {
-            if (!c.Wants(type, sessionId)) continue;
+            if (!c.Wants(type, sessionId, environment)) continue;
             bytes ??= JsonSerializer.SerializeToUtf8Bytes(envelope, Json.Options);
             c.Enqueue(bytes);
         }

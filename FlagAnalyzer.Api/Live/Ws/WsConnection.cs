@@ -51,9 +51,10 @@ internal sealed class WsConnection
     /// adds nothing to that and takes nothing away: the seed's client sends it on connect and still expects flag and
     /// prediction updates.
     /// </summary>
-    public bool Wants(string type, string? sessionId)
+    public bool Wants(string type, string? sessionId, string? environment = null)
     {
-        if (!LiveTopics.IsChat(type)) return true;
+        // a scoped key's socket gets only its environment's flag events (FlagScope); unknown environment: not at all
+        if (!LiveTopics.IsChat(type)) return _actor?.Environment is not { } scope || environment == scope;
         if (sessionId is null) return false;
         lock (_sessions) return _sessions.Contains(sessionId);
     }
