@@ -18,7 +18,7 @@ public static class TracesApi
         app.MapPost("/v1/logs", ExportLogs)
             .WithTags("Telemetry")
             .WithName("ExportLogs")
-            .WithSummary("OTLP/HTTP logs export: feature_flag.evaluation events count as exposures and, joined to their trace's request spans, become per-variant impact samples");
+            .WithSummary("OTLP/HTTP logs export: feature_flag.evaluation events count as exposures and, joined to the request spans of their trace, become per-variant impact samples");
         // access: ingest, admin, editor
         app.MapPost("/v1/metrics", ExportMetrics)
             .WithTags("Telemetry")
