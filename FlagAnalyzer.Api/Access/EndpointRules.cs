@@ -118,6 +118,7 @@ public static class EndpointRules
         [("POST", "/ofrep/v1/evaluate/flags")] = Evaluate,
         [("POST", "/ofrep/v1/evaluate/flags/{key}")] = Evaluate,
         [("POST", "/v1/traces")] = Ingest,
+        [("POST", "/v1/logs")] = Ingest,
         [("POST", "/v1/metrics")] = Ingest,
         [("POST", "/v1/metrics")] = Ingest,
     };

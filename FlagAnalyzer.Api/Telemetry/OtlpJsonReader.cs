@@ -12,7 +12,7 @@ namespace FlagAnalyzer.Api.Telemetry;
 /// in lowerCamelCase (the original snake_case names are accepted). Unknown fields are skipped; JSON null means
 /// "not set".
 /// </summary>
-public static class OtlpJsonReader
+public static partial class OtlpJsonReader
 {
     public static ExportTraceServiceRequest Read(ReadOnlySpan<byte> utf8)
     {

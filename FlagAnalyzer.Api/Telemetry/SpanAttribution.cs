@@ -189,6 +189,23 @@ public static class SpanAttribution
 
     private static string Hex(Google.Protobuf.ByteString id) => id.IsEmpty ? "-" : Convert.ToHexStringLower(id.Span);
 
+    /// <summary>
+    /// Every span of the export with the request span it belongs to, by the rule <see cref="Attribute"/> uses, so
+    /// the log join (<see cref="EvaluationJoin"/>) finds the same request for a log record as for a span event.
+    /// </summary>
+    public static List<(Span Span, Span Request)> RequestsOf(ExportTraceServiceRequest request)
+    {
+        var spans = new List<Span>();
+        foreach (var rs in request.ResourceSpans)
+            foreach (var ss in rs.ScopeSpans) spans.AddRange(ss.Spans);
+        var index = new Dictionary<SpanKey, int>(spans.Count);
+        for (var i = 0; i < spans.Count; i++)
+            if (SpanKey.Of(spans[i].TraceId, spans[i].SpanId) is { } key) index.TryAdd(key, i);
+        var pairs = new List<(Span, Span)>(spans.Count);
+        for (var i = 0; i < spans.Count; i++) pairs.Add((spans[i], spans[RequestOf(spans, index, i)]));
+        return pairs;
+    }
+
     /// <summary>A (trace id, span id) pair as three integers, so the parent lookup hashes no byte arrays.</summary>
     private readonly record struct SpanKey(ulong TraceHigh, ulong TraceLow, ulong SpanId)
     {

@@ -18,7 +18,13 @@ public static class TelemetryExtensions
             var o = sp.GetRequiredService<IOptions<TelemetryOptions>>().Value;
             return new IngestGate(o.MaxConcurrentExports, o.MaxQueuedExports);
         });
+        builder.Services.AddSingleton(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<TelemetryOptions>>().Value;
+            return new EvaluationJoin(o.LogJoinWindow, o.MaxPendingJoins, sp.GetRequiredService<TimeProvider>());
+        });
         builder.Services.AddSingleton<TraceIntake>();
+        builder.Services.AddSingleton<LogIntake>();
         builder.Services.AddSingleton(new MetricsIntake.ServingSince(DateTimeOffset.UtcNow));
         builder.Services.AddSingleton<MetricsIntake>();
         builder.Services.AddSingleton<IImpactSampleWriter, MetricsImpactWriter>();

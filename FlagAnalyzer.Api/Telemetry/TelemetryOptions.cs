@@ -21,5 +21,10 @@ public sealed class TelemetryOptions
     public TimeSpan MaxSpanAge { get; set; } = TimeSpan.FromDays(1);
     public TimeSpan FutureTolerance { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How long feature_flag.evaluation log records and request spans wait for each other (they come in separate exports).</summary>
+    public TimeSpan LogJoinWindow { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>The most spans, and the most log evaluations, held for the join; past it new ones are not kept (and counted).</summary>
+    public int MaxPendingJoins { get; set; } = 100_000;
+
     public SpanTimeLimits TimeLimits => new(MaxSpanDuration, MaxSpanAge, FutureTolerance);
 }

@@ -21,7 +21,7 @@ public sealed record IntakeResult(int StatusCode, string Message, IMessage? Resp
 /// 413 too large, 415 unsupported type or encoding, 429 too many exports in flight, 503 aggregation full.
 /// </summary>
 public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, FlagReader flags, IOptions<TelemetryOptions> options,
-    TimeProvider clock, ILogger<TraceIntake> logger)
+    TimeProvider clock, ILogger<TraceIntake> logger, EvaluationJoin logJoin)
 {
     public const string ControlVariantDefault = "off";
 
@@ -48,7 +48,12 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
     private async Task<IntakeResult> ExportAdmittedAsync(HttpRequest request, CancellationToken ct)
     {
         var (refusal, export) = await OtlpBody.ReadExportAsync(request, _options.MaxDecompressedBytes, Decode, "ExportTraceServiceRequest", ct);
-        return refusal ?? await AcceptAsync(export!, ct, request.HttpContext.GetActor());
+        if (refusal is not null) return refusal;
+        // feature_flag.evaluation log records that came before these spans become their span events (POST /v1/logs)
+        var joined = logJoin.AttachWaiting(export!);
+        var result = await AcceptAsync(export!, ct, request.HttpContext.GetActor());
+        if (result.StatusCode == StatusCodes.Status200OK) logJoin.Accepted(export!, joined);
+        return result;
     }
 
     /// <summary>Attributes, resolves and counts a decoded export; a flag <paramref name="caller"/> does not see (FlagScope) counts as unknown.</summary>

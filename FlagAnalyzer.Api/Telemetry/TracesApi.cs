@@ -4,7 +4,7 @@ using Google.Protobuf;
 
 namespace FlagAnalyzer.Api.Telemetry;
 
-/// <summary>OTLP/HTTP intake: <c>POST /v1/traces</c> and <c>POST /v1/metrics</c>, protobuf or JSON, answered in the encoding it was sent in.</summary>
+/// <summary>OTLP/HTTP intake: <c>POST /v1/traces</c>, <c>POST /v1/logs</c> and <c>POST /v1/metrics</c>, protobuf or JSON, answered in the encoding it was sent in.</summary>
 public static class TracesApi
 {
     public static IEndpointRouteBuilder MapTelemetryApi(this IEndpointRouteBuilder app)
@@ -15,6 +15,11 @@ public static class TracesApi
             .WithName("ExportTraces")
             .WithSummary("OTLP/HTTP trace export: spans with feature_flag.evaluation events become per-variant impact samples");
         // access: ingest, admin, editor
+        app.MapPost("/v1/logs", ExportLogs)
+            .WithTags("Telemetry")
+            .WithName("ExportLogs")
+            .WithSummary("OTLP/HTTP logs export: feature_flag.evaluation events count as exposures and, joined to the request spans of their trace, become per-variant impact samples");
+        // access: ingest, admin, editor
         app.MapPost("/v1/metrics", ExportMetrics)
             .WithTags("Telemetry")
             .WithName("ExportMetrics")
@@ -23,6 +28,12 @@ public static class TracesApi
     }
 
     public static async Task ExportMetrics(HttpContext http, MetricsIntake intake, CancellationToken ct)
+    {
+        var result = await intake.ExportAsync(http.Request, ct);
+        await WriteAsync(http.Response, result, OtlpBody.EncodingOf(http.Request.ContentType), ct);
+    }
+
+    public static async Task ExportLogs(HttpContext http, LogIntake intake, CancellationToken ct)
     {
         var result = await intake.ExportAsync(http.Request, ct);
         await WriteAsync(http.Response, result, OtlpBody.EncodingOf(http.Request.ContentType), ct);
