@@ -25,6 +25,8 @@ public sealed class SnapshotReplicaTests : IAsyncLifetime
         _a.Settings["ConnectionStrings:cache"] = _redis.ConnectionString;
         _b = new ApiFactory(_a.DatabasePath);
         _b.Settings["ConnectionStrings:cache"] = _redis.ConnectionString;
+        // no safety-net reload within the wait: only the Redis announcement can explain a change arriving
+        _b.Settings["Evaluation:SnapshotRefreshSeconds"] = "3600";
     }
 
     public async Task DisposeAsync()
