@@ -8,39 +8,24 @@ using FlagAnalyzer.Tests.Support;
 namespace FlagAnalyzer.Tests.Postgres;
 
 /// <summary>
-/// Two real API processes on one PostgreSQL database and one redis-server, each with its own rollout guardian ticking
-/// every 200 ms: both race for the same plan and the same schedule, and each step happens once; a replica killed
-/// mid-stage leaves the plan to the other. Where a race can be forced it is: the test holds the store's write lock
-/// (the advisory lock every write transaction takes) until both guardians are waiting for it.
+/// Three real API processes on one PostgreSQL database and one redis-server, each with its own rollout guardian ticking
+/// every 200 ms: they race for the same plan and the same schedule, and each step happens once; a replica killed
+/// mid-stage leaves the plan to another. Where a race can be forced it is: the test holds the store's write lock (the
+/// advisory lock every write transaction takes) until at least two guardians are waiting for it.
 /// </summary>
 [Collection(nameof(MultiReplicaCollection))]
-public sealed class RolloutReplicaTests : IAsyncLifetime
+public sealed class RolloutReplicaTests(RolloutReplicas replicas) : IClassFixture<RolloutReplicas>
 {
-    private static readonly Dictionary<string, string> FastGuardian = new() { ["Rollouts__TickInterval"] = "00:00:00.200" };
     // long enough to post the stage's evidence and take the write lock before it can elapse, even on a loaded machine
     private const int FirstStageSeconds = 8;
 
-    private string _database = null!;
-    private RedisServer _redis = null!;
-    private readonly List<ApiReplica> _replicas = [];
-
-    public async Task InitializeAsync()
-    {
-        _database = await (await PostgresServer.Shared()).CreateDatabaseAsync("rollouts");
-        _redis = await RedisServer.StartAsync();
-        _replicas.AddRange(await Task.WhenAll(Enumerable.Range(0, 2)
-            .Select(i => ApiReplica.StartAsync($"guardian-{i}", _database, _redis.ConnectionString, FastGuardian))));
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var r in _replicas) await r.DisposeAsync();
-        if (_redis is not null) await _redis.DisposeAsync();
-    }
+    private readonly string _database = replicas.Database;
+    private readonly IReadOnlyList<ApiReplica> _replicas = replicas.Replicas;
 
     [Fact]
-    public async Task TwoGuardians_RacingForOnePlan_FireItsScheduleOnce_AdvanceItOnce_AndRollItBackOnce()
+    public async Task Guardians_RacingForOnePlan_FireItsScheduleOnce_AdvanceItOnce_AndRollItBackOnce()
     {
+        // replica 2 may be dead already (the other test kills it): two guardians race in any case
         var (a, b) = (_replicas[0].Client(), _replicas[1].Client());
         var gate = new Db(_database);
         var id = await CreateFlagAsync(a, "race");
@@ -59,7 +44,7 @@ public sealed class RolloutReplicaTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, (await b.PostJson($"/api/flags/{id}/schedules", new { action = "start_rollout", at, changedBy = "race-test" })).StatusCode);
         await using (await gate.BeginWriteAsync())
             Assert.True(await Wait.Until(async () => DateTimeOffset.UtcNow > at && await WaitingWritersAsync() >= 2, Wait.Arrival),
-                "the two guardians never both waited to fire the schedule");
+                "two guardians never both waited to fire the schedule");
         Assert.True(await Wait.Until(async () => await StateAsync(a, id) == "running", Wait.Arrival), "the schedule never started the plan");
 
         // the advance: evidence enough for stage 1, then both guardians wait for the lock past its minimum duration;
@@ -72,7 +57,7 @@ public sealed class RolloutReplicaTests : IAsyncLifetime
             Assert.True(DateTimeOffset.UtcNow < stageStart.AddSeconds(FirstStageSeconds),
                 $"the evidence took longer than the stage's {FirstStageSeconds} s to post: the guardians were not made to race");
             Assert.True(await Wait.Until(async () => DateTimeOffset.UtcNow > stageStart.AddSeconds(FirstStageSeconds + 0.5) && await WaitingWritersAsync() >= 2,
-                Wait.Arrival), "the two guardians never both waited to advance the plan");
+                Wait.Arrival), "two guardians never both waited to advance the plan");
         }
         Assert.True(await Wait.Until(async () => await StageAsync(a, id) == 1, Wait.Arrival), "the plan never advanced to stage 2");
 
@@ -93,7 +78,7 @@ public sealed class RolloutReplicaTests : IAsyncLifetime
     [Fact]
     public async Task GuardianReplicaKilledMidStage_TheOtherReplicaCarriesThePlanOn()
     {
-        var (doomed, survivor) = (_replicas[0], _replicas[1]);
+        var (doomed, survivor) = (_replicas[2], _replicas[1]);
         var onDoomed = doomed.Client();
         var id = await CreateFlagAsync(onDoomed, "carried");
         (await onDoomed.PutAsJsonAsync($"/api/flags/{id}/rollout", new
@@ -152,4 +137,30 @@ public sealed class RolloutReplicaTests : IAsyncLifetime
 
     private static async Task<List<JsonElement>> ChangesAsync(HttpClient api, string id) =>
         (await (await api.GetAsync($"/api/flags/{id}/changes")).ReadJson()).GetProperty("items").EnumerateArray().ToList();
+}
+
+/// <summary>Three API processes with fast guardians, started together once for <see cref="RolloutReplicaTests"/> (each start costs seconds).</summary>
+public sealed class RolloutReplicas : IAsyncLifetime
+{
+    private static readonly Dictionary<string, string> FastGuardian = new() { ["Rollouts__TickInterval"] = "00:00:00.200" };
+    private RedisServer _redis = null!;
+    private readonly List<ApiReplica> _replicas = [];
+
+    public string Database { get; private set; } = null!;
+
+    public IReadOnlyList<ApiReplica> Replicas => _replicas;
+
+    public async Task InitializeAsync()
+    {
+        Database = await (await PostgresServer.Shared()).CreateDatabaseAsync("rollouts");
+        _redis = await RedisServer.StartAsync();
+        _replicas.AddRange(await Task.WhenAll(Enumerable.Range(0, 3)
+            .Select(i => ApiReplica.StartAsync($"guardian-{i}", Database, _redis.ConnectionString, FastGuardian))));
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var r in _replicas) await r.DisposeAsync();
+        if (_redis is not null) await _redis.DisposeAsync();
+    }
 }

@@ -42,7 +42,7 @@ public sealed class ErrorStatusTests : IDisposable
     /// <summary>Routes that validate their body before looking the id up: a valid body, so the unknown id is what is answered.</summary>
     private static readonly Dictionary<string, string> ValidBody = new()
     {
-        ["/api/flags/{idOrName}/schedules"] = """{"action":"enable","at":"2030-01-01T00:00:00Z"}""",
+        ["/api/flags/{idOrName}/schedules"] = $$"""{"action":"enable","at":"{{DateTimeOffset.UtcNow.AddDays(1):O}}"}""",
     };
 
     /// <summary>Routes whose 404 has a body a standard defines, not problem+json, with the standard.</summary>
