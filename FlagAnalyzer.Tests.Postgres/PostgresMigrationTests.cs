@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Storage;
 using FlagAnalyzer.Tests.Api;
 using FlagAnalyzer.Tests.Support;
 
@@ -21,12 +22,15 @@ public sealed class PostgresMigrationTests
         {
             foreach (var a in apps) a.Dispose();
         }
+        // every version the app knows, each once
         var applied = await TestDatabase.ScalarAsync(first.DatabasePath, "SELECT count(*) FROM schema_migrations");
-        Assert.True(applied > 0);
-        Assert.Equal(applied, await TestDatabase.ScalarAsync(first.DatabasePath, "SELECT count(DISTINCT version) FROM schema_migrations"));
+        Assert.Equal(Migrations.All.Count, applied);
+        Assert.Equal(Migrations.All.Count, await TestDatabase.ScalarAsync(first.DatabasePath, "SELECT count(DISTINCT version) FROM schema_migrations"));
+        Assert.Equal(Migrations.All.Max(m => m.Version), await TestDatabase.ScalarAsync(first.DatabasePath, "SELECT max(version) FROM schema_migrations"));
 
         using var restarted = first.Restart();
-        await restarted.CreateClient().GetAsync("/");
-        Assert.Equal(applied, await TestDatabase.ScalarAsync(first.DatabasePath, "SELECT count(*) FROM schema_migrations"));
+        var answer = await restarted.CreateClient().GetAsync("/");
+        Assert.True(answer.IsSuccessStatusCode, $"the restarted app answered {(int)answer.StatusCode}");
+        Assert.Equal(Migrations.All.Count, await TestDatabase.ScalarAsync(first.DatabasePath, "SELECT count(*) FROM schema_migrations"));
     }
 }

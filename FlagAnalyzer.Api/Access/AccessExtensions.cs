@@ -41,8 +41,8 @@ public static class AccessExtensions
                     ? RateLimitPartition.GetTokenBucketLimiter(keyId, _ => new TokenBucketRateLimiterOptions
                     {
                         TokenLimit = Math.Max(1, options.WriteBurst),
-                        TokensPerPeriod = Math.Max(1, options.WritesPerSecond),
-                        ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                        TokensPerPeriod = (int)Math.Clamp(options.WritesPerSecond * options.WriteRefillPeriod.TotalSeconds, 1, int.MaxValue),
+                        ReplenishmentPeriod = options.WriteRefillPeriod,
                         QueueLimit = 0,
                         AutoReplenishment = true,
                     })

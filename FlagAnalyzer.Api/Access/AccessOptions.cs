@@ -41,4 +41,10 @@ public sealed class AccessOptions
 
     /// <summary>...refilled at this many per second.</summary>
     public int WritesPerSecond { get; set; } = 500;
+
+    /// <summary>
+    /// ...in one refill every this long (<see cref="WritesPerSecond"/> × the period's seconds at a time). A second by
+    /// default; a test that counts writes against the burst sets it long, so no refill lands between its writes.
+    /// </summary>
+    public TimeSpan WriteRefillPeriod { get; set; } = TimeSpan.FromSeconds(1);
 }

@@ -12,5 +12,12 @@ internal static class FlagCacheTelemetry
 
     /// <summary>Where a read was answered: <c>local</c>, <c>redis</c>, <c>miss</c>, or <c>unavailable</c> (Redis down).</summary>
     public const string ResultTag = "flag.cache.result";
+
+    /// <summary>
+    /// With <c>unavailable</c>, why: <c>circuit_open</c> (Redis skipped, no wait), <c>disconnected</c>, <c>settling</c>
+    /// (writes still to replay after an outage), or — Redis asked and no answer — <c>timeout</c> or <c>error</c>.
+    /// </summary>
+    public const string UnavailableTag = "flag.cache.unavailable_reason";
+
     public const string FlagTag = "flag.key";
 }

@@ -188,7 +188,7 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
     {
         using var span = FlagCacheTelemetry.Source.StartActivity("flag-cache get");
         span?.SetTag(FlagCacheTelemetry.FlagTag, idOrName);
-        if (!RedisTrusted) return Result(span, "unavailable", null);
+        if (!RedisTrusted) return Unavailable(span, _circuit.IsOpen ? "circuit_open" : !_redis.IsConnected ? "disconnected" : "settling");
         if (!_subscribed) _ = TrySubscribeAsync(); // Redis was away at start-up and is here now
         if (LocalCopyUsable && _local.TryGet(idOrName, out var local)) return Result(span, "local", local);
         try
@@ -202,7 +202,7 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             _log.LogDebug(e, "Flag cache read failed; reading SQLite");
-            return Result(span, "unavailable", null);
+            return Unavailable(span, e is TimeoutException ? "timeout" : "error");
         }
     }
 
@@ -430,6 +430,13 @@ public sealed class RedisFlagCache : IFlagCache, IDisposable
     {
         span?.SetTag(FlagCacheTelemetry.ResultTag, result);
         return flag;
+    }
+
+    // why Redis was not asked, or did not answer: a skip while the circuit is open costs nothing, a timeout costs the deadline
+    private static Flag? Unavailable(Activity? span, string reason)
+    {
+        span?.SetTag(FlagCacheTelemetry.UnavailableTag, reason);
+        return Result(span, "unavailable", null);
     }
 
     public void Dispose()

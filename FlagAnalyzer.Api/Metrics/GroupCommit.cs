@@ -33,6 +33,10 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     public (long Groups, long Items) Stats => (Interlocked.Read(ref _groups), Interlocked.Read(ref _items));
     private long _groups;
     private long _items;
+    private long _queued;
+
+    /// <summary>Items queued so far, committed or not (lets a test know every caller is waiting before it lets a commit run).</summary>
+    public long Queued => Interlocked.Read(ref _queued);
 
     /// <summary>
     /// Queues <paramref name="item"/> and returns its result once its group committed. Cancelling stops the wait,
@@ -42,6 +46,7 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     {
         var entry = new Entry(item, new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously));
         await _queue.Writer.WriteAsync(entry, ct);
+        Interlocked.Increment(ref _queued);
         return await entry.Done.Task.WaitAsync(ct);
     }
 

@@ -55,6 +55,9 @@ public sealed class MetricsService : IAsyncDisposable
     /// <summary>Requests and groups committed so far (for benchmarks).</summary>
     public (long Groups, long Requests) GroupStats => _commit.Stats;
 
+    /// <summary>Requests queued for a group so far, committed or not (for tests).</summary>
+    public long QueuedRequests => _commit.Queued;
+
     public Task<RecordMetricsResult> RecordAsync(RecordMetricsRequest request, CancellationToken ct) => _commit.SubmitAsync(request, ct);
 
     private async Task<IReadOnlyList<RecordMetricsResult>> CommitGroupAsync(IReadOnlyList<RecordMetricsRequest> group, CancellationToken ct)

@@ -4,7 +4,6 @@ using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Tests.Support;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlagAnalyzer.Tests.Api;
@@ -63,17 +62,22 @@ public sealed class ApiFactory : WebApplicationFactory<FlagAnalyzer.Api.ApiMarke
     /// <summary>A client that sends no key.</summary>
     public HttpClient CreateAnonymousClient() => CreateClient().WithoutKey();
 
-    /// <summary>A second app on the same database file (dispose the first one before using it).</summary>
-    public ApiFactory Restart() => new(DatabasePath) { ConfigureServices = ConfigureServices };
+    /// <summary>
+    /// A second app on the same database file, with the same settings, services and content root (dispose the first one
+    /// before using it): a restart changes the process, not its configuration.
+    /// </summary>
+    public ApiFactory Restart()
+    {
+        var next = new ApiFactory(DatabasePath) { ConfigureServices = ConfigureServices, ContentRoot = ContentRoot };
+        foreach (var (key, value) in Settings) next.Settings[key] = value;
+        return next;
+    }
 
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-#if !POSTGRES
         // only this database's pooled connections: other tests' apps run in parallel with their own
-        using var connection = new SqliteConnection(Settings["ConnectionStrings:flagdb"]);
-        SqliteConnection.ClearPool(connection);
-#endif
+        TestDatabase.ClearPool(DatabasePath);
     }
 }
 

@@ -28,8 +28,21 @@ public sealed class ErrorStatusTests : IDisposable
     {
         ["/ui/{**path}"] = "client routes of the SPA: any path is the app shell",
         ["/openapi/{documentName}.json"] = "a document name, not a resource (ASP.NET Core's own endpoint)",
-        ["/api/flags/{idOrName}/rollout/{action}"] = "the action is a verb from a closed set, checked first (400); RolloutsApiTests covers the unknown flag",
-        ["/api/flags/{idOrName}/schedules"] = "a schedule's body is validated before the flag is looked up (400 for {}); RolloutsApiTests covers the unknown flag",
+    };
+
+    /// <summary>
+    /// Route parameters that are not an id, given a valid value, so the unknown id is what the route answers (an unknown
+    /// action is a 400, checked before the flag is looked up).
+    /// </summary>
+    private static readonly Dictionary<string, string> ValidNonId = new()
+    {
+        ["action"] = "start",
+    };
+
+    /// <summary>Routes that validate their body before looking the id up: a valid body, so the unknown id is what is answered.</summary>
+    private static readonly Dictionary<string, string> ValidBody = new()
+    {
+        ["/api/flags/{idOrName}/schedules"] = $$"""{"action":"enable","at":"{{DateTimeOffset.UtcNow.AddDays(1):O}}"}""",
     };
 
     /// <summary>Routes whose 404 has a body a standard defines, not problem+json, with the standard.</summary>
@@ -50,9 +63,11 @@ public sealed class ErrorStatusTests : IDisposable
         var wrong = new List<string>();
         foreach (var (method, route) in endpoints)
         {
-            var path = System.Text.RegularExpressions.Regex.Replace(route, @"\{[^}]+\}", "no-such-thing-404");
+            var path = System.Text.RegularExpressions.Regex.Replace(route, @"\{([^}]+)\}",
+                m => ValidNonId.TryGetValue(m.Groups[1].Value, out var valid) ? valid : "no-such-thing-404");
             using var request = new HttpRequestMessage(new HttpMethod(method), path);
-            if (method is "POST" or "PUT" or "PATCH") request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+            if (method is "POST" or "PUT" or "PATCH")
+                request.Content = new StringContent(ValidBody.GetValueOrDefault(route, "{}"), Encoding.UTF8, "application/json");
             var response = await _client.SendAsync(request);
             var type = response.Content.Headers.ContentType?.MediaType;
             if (response.StatusCode != HttpStatusCode.NotFound || (type != "application/problem+json" && !OwnErrorShape.ContainsKey(route)))

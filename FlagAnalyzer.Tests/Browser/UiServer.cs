@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace FlagAnalyzer.Tests.Browser;
@@ -45,7 +44,7 @@ public sealed class UiServer : WebApplicationFactory<ApiMarker>
     {
         Api.Dispose();
         base.Dispose(disposing);
-        SqliteConnection.ClearAllPools();
+        TestDatabase.ClearPool(DatabasePath); // only this server's: other tests run in parallel
         try { File.Delete(DatabasePath); } catch (IOException) { }
     }
 }

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Diagnostics;
 using System.Text;
+using FlagAnalyzer.Api.Storage;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -47,7 +48,7 @@ public static class TestDatabase
     {
         if (!IsPostgres(databasePath))
         {
-            SqliteConnection.ClearAllPools();
+            ClearPool(databasePath);
             return new[] { "", "-wal" }.Select(s => databasePath + s).Where(File.Exists)
                 .Select(p => Encoding.Latin1.GetString(File.ReadAllBytes(p))).ToList();
         }
@@ -64,6 +65,18 @@ public static class TestDatabase
         await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(p.ExitCode == 0, $"pg_dump exited {p.ExitCode}: {await stderr}");
         return [await stdout];
+    }
+
+    /// <summary>
+    /// Closes the idle pooled connections of the app on this SQLite file, and no other: tests run in parallel, each with
+    /// its own file, and <c>ClearAllPools</c> would close theirs too. Microsoft.Data.Sqlite keys a pool by the exact
+    /// connection string, so this clears the one the app's <see cref="Db"/> builds from the path.
+    /// </summary>
+    public static void ClearPool(string databasePath)
+    {
+        if (IsPostgres(databasePath)) return;
+        using var connection = new SqliteConnection(new Db($"Data Source={databasePath}").ConnectionString);
+        SqliteConnection.ClearPool(connection);
     }
 
     private static DbCommand Command(DbConnection connection, string sql, (string Name, object Value)[] parameters)

@@ -148,7 +148,8 @@ public sealed class AccessApiTests : IDisposable
     [Fact]
     public async Task Writes_AreRateLimitedPerKey_ReadsAreNot()
     {
-        using var app = new ApiFactory { Settings = { ["Auth:WriteBurst"] = "2", ["Auth:WritesPerSecond"] = "1" } };
+        // one refill an hour: the three writes below cannot straddle a refill however slowly the machine runs
+        using var app = new ApiFactory { Settings = { ["Auth:WriteBurst"] = "2", ["Auth:WritesPerSecond"] = "1", ["Auth:WriteRefillPeriod"] = "01:00:00" } };
         var admin = app.CreateClient();
         var other = await admin.CreateKeyAsync("editor"); // 1st write of the admin key
 

@@ -34,6 +34,8 @@ public sealed class AnomalyDetectionApiTests : IDisposable
         Assert.Equal(1.0, raised.GetProperty("baselineValue").GetDouble(), 0.05);
         Assert.Equal(2.2, raised.GetProperty("observedValue").GetDouble(), 0.05);
         Assert.True(raised.GetProperty("confidence").GetDouble() > 0.99);
+        // 2.2 % against 1.0 %: 2.2× (≥ 2×, under 4×) and 1.2 points (under 5) is high, not critical
+        Assert.Equal("high", raised.GetProperty("severity").GetString());
         Assert.Contains("confidence", raised.GetProperty("message").GetString());
         // the change is named by what it did and when, not by its id
         Assert.Matches(@"after .*25% at \d\d:\d\d UTC vs before it", raised.GetProperty("message").GetString());
@@ -89,7 +91,8 @@ public sealed class AnomalyDetectionApiTests : IDisposable
         var body = await _api.SendAsync(id, 3, errorRate: 3.5);
 
         var anomaly = Assert.Single(body.GetProperty("anomalies").EnumerateArray());
-        Assert.Contains(anomaly.GetProperty("severity").GetString(), new[] { "high", "critical" });
+        // 3.5 % against 1.0 %: 3.5× (≥ 2×, under 4×) and 2.5 points (under 5) is high; high is what the guardian acts on
+        Assert.Equal("high", anomaly.GetProperty("severity").GetString());
         var flag = await (await _api.Http.GetAsync($"/api/flags/{id}")).ReadJson();
         Assert.False(flag.GetProperty("enabled").GetBoolean());
         Assert.Equal(0, flag.GetProperty("rolloutPercentage").GetDouble());

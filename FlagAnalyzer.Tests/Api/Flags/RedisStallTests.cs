@@ -19,6 +19,7 @@ public sealed class RedisStallTests : IAsyncLifetime, IDisposable
     private static readonly TimeSpan Timeout = RedisReplicas.Timeout;
     private static readonly TimeSpan StallLimit = TimeSpan.FromSeconds(20);
     private readonly ConcurrentDictionary<ActivityTraceId, string> _cacheResults = new();
+    private readonly ConcurrentDictionary<ActivityTraceId, string> _unavailableReasons = new();
     private readonly ActivityListener _listener;
     private RedisReplicas _r = null!;
 
@@ -32,6 +33,8 @@ public sealed class RedisStallTests : IAsyncLifetime, IDisposable
             {
                 if (a.OperationName == "flag-cache get" && a.GetTagItem(FlagCacheTelemetry.ResultTag) is string result)
                     _cacheResults[a.TraceId] = result;
+                if (a.OperationName == "flag-cache get" && a.GetTagItem(FlagCacheTelemetry.UnavailableTag) is string reason)
+                    _unavailableReasons[a.TraceId] = reason;
             },
         };
         ActivitySource.AddActivityListener(_listener);
@@ -112,10 +115,12 @@ public sealed class RedisStallTests : IAsyncLifetime, IDisposable
         using (_r.Redis.Stall(StallLimit))
         {
             Assert.True(await Wait.Until(async () => await CacheStatus(cold) == "Degraded"), "the stall was never noticed");
+            // "unavailable" alone would also follow a read that asked the stalled Redis and paid the timeout: the reason
+            // says the open circuit skipped Redis
             for (var i = 0; i < 20; i++)
             {
                 var read = await Read(cold, flag.Id);
-                Assert.Equal((flag.Id, "unavailable"), (read.Flag.Id, read.CacheResult));
+                Assert.Equal((flag.Id, "unavailable", "circuit_open"), (read.Flag.Id, read.CacheResult, read.UnavailableReason));
             }
             Assert.Equal(HttpStatusCode.Created, (await cold.PostJson("/api/flags", new { name = Name("during") })).StatusCode);
         }
@@ -136,13 +141,14 @@ public sealed class RedisStallTests : IAsyncLifetime, IDisposable
         Assert.True(cached, "the replica never trusted its cache again");
     }
 
-    private async Task<(Flag Flag, string? CacheResult)> Read(HttpClient api, string idOrName)
+    private async Task<(Flag Flag, string? CacheResult, string? UnavailableReason)> Read(HttpClient api, string idOrName)
     {
         var traceId = ActivityTraceId.CreateRandom();
         using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/flags/{idOrName}");
         request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom()}-01");
         var flag = await (await api.SendAsync(request).WaitAsync(Timeout)).ReadAs<Flag>();
-        return (flag, _cacheResults.TryRemove(traceId, out var result) ? result : null);
+        return (flag, _cacheResults.TryRemove(traceId, out var result) ? result : null,
+            _unavailableReasons.TryRemove(traceId, out var reason) ? reason : null);
     }
 
     private ApiFactory Replica(string? databasePath = null) => _r.Replica(databasePath);

@@ -50,9 +50,12 @@ public sealed class PredictionsApiTests : IDisposable
 
         foreach (var p in new[] { a, b })
         {
-            Assert.Contains(p.GetProperty("riskLevel").GetString(), new[] { "low", "medium", "high", "critical" });
-            Assert.InRange(p.GetProperty("riskScore").GetDouble(), 0, 100);
-            Assert.InRange(p.GetProperty("confidence").GetDouble(), 0, 1);
+            // a new staging flag enabled at 25 %, no metrics, no earlier change: (enabling 30 + 25 % newly exposed 10 + no
+            // history 5 + no recent changes 0) × staging's 0.6 = 27, a medium risk (25 ≤ score < 50), with the lowest
+            // confidence and no error-rate change to predict (no history to scale)
+            Assert.Equal(("medium", 27.0), (p.GetProperty("riskLevel").GetString(), p.GetProperty("riskScore").GetDouble()));
+            Assert.Equal(0.15, p.GetProperty("confidence").GetDouble());
+            Assert.Equal(0, p.GetProperty("predictedImpact").GetProperty("errorRateChange").GetDouble());
             Assert.Equal("statistical", p.GetProperty("source").GetString());
             Assert.NotEmpty(p.GetProperty("recommendations").EnumerateArray());
             Assert.False(string.IsNullOrWhiteSpace(p.GetProperty("reasoning").GetString()));
