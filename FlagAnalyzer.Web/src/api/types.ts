@@ -125,9 +125,7 @@ export interface RolloutVerdict {
 export interface StageProgress { elapsedSeconds: number; secondsLeft: number; controlRequests: number; treatmentRequests: number; requestsLeft: number }
 
 /** Whether one guardrail has its comparison at the current stage; `waiting` says what is missing ("latency_p99: 2 of 3 samples per cohort"). */
-export interface GuardrailEvidence {
-  metric: string; variant: string | null; ready: boolean; controlSamples: number; treatmentSamples: number; samplesNeeded: number; waiting: string | null;
-}
+export type GuardrailEvidence = Schemas['GuardrailEvidence'];
 
 /** GET /api/flags/{idOrName}/rollout and the `rollout.updated` payload. */
 export interface RolloutView {

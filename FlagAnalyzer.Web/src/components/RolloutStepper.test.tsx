@@ -57,7 +57,7 @@ describe('RolloutStepper', () => {
     expect(items[0]).toHaveTextContent('error_rate: compared (control 4, treatment 4 samples at this stage)');
     expect(items[1]).not.toHaveAttribute('data-ready');
     expect(items[1]).toHaveTextContent('latency_p99: 2 of 3 samples per cohort');
-    expect(screen.getByTestId('rollout-guardrails')).toHaveTextContent('guarded by error_rate latency_p99 (default)');
+    expect(screen.getByTestId('rollout-guardrails')).toHaveTextContent('guarded by error_rate, latency_p99 (default)');
   });
 
   it('updates live from rollout.updated and shows the rollback reason', async () => {

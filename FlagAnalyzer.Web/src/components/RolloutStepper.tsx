@@ -71,9 +71,8 @@ export function RolloutStepperView({ view, onAction, busy }: { view: RolloutView
       )}
       {(evaluation.guardrails?.length ?? 0) > 0 && (
         <div className="text-xs text-slate-600" data-testid="rollout-guardrails">
-          guarded by{' '}
-          {evaluation.guardrails!.map((g) => <span key={g} className="mr-1 font-mono">{g}</span>)}
-          {!plan.guardrails && <span className="text-slate-400">(default)</span>}
+          guarded by <span className="font-mono">{evaluation.guardrails!.join(', ')}</span>
+          {!plan.guardrails && <span className="text-slate-400"> (default)</span>}
         </div>
       )}
       {progress && (evaluation.evidence?.length ?? 0) > 0 && (
