@@ -16,8 +16,8 @@ namespace FlagAnalyzer.Tests.Api.Rollouts;
 /// The demo end to end: the real demo service (<c>samples/FlagAnalyzer.DemoService</c>, a child process) against the real
 /// API on a loopback port. It creates its flag and plan, evaluates over OFREP and exports OTLP spans; the API turns the
 /// spans into cohort samples and the guardian advances the plan, then rolls it back by itself once the demo's "on"
-/// variant starts failing. Short stages, one-second telemetry intervals and a quick guardian tick keep it to about a
-/// minute. The test follows the API's own signals, never a clock: it waits for the <c>rollout.updated</c> events of the
+/// variant starts failing. Short stages, short telemetry intervals and a quick guardian tick keep it to about a
+/// minute (3 s telemetry intervals). The test follows the API's own signals, never a clock: it waits for the <c>rollout.updated</c> events of the
 /// first advance and of the plan leaving the running state (the demo itself starts failing on the flag's percentage,
 /// not after a time); each wait has a generous bound that only turns a hang into a failure with the transitions seen.
 /// </summary>
@@ -32,7 +32,9 @@ public sealed class DemoServiceTests : IDisposable
     public DemoServiceTests()
     {
         _api = new ApiFactory { ConfigureServices = s => s.AddSingleton<ILiveEventSink>(_watch) };
-        _api.Settings["Telemetry:SampleInterval"] = "00:00:01";
+        // three-second intervals: a 10 s stage then meets its minimum duration before the latency comparison has its
+        // five control samples, so the first advance waits for the comparison (issue 29) and this test sees that it did
+        _api.Settings["Telemetry:SampleInterval"] = "00:00:03";
         _api.Settings["Telemetry:FlushDelay"] = "00:00:00.500";
         _api.Settings["Rollouts:TickInterval"] = "00:00:00.250";
         _api.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
