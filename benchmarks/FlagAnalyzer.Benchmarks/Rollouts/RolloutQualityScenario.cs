@@ -23,7 +23,7 @@ public sealed class RolloutQualityScenario : IScenario
     public const double ErrorRate = 0.01;
     private static readonly DateTimeOffset Start = new(2026, 1, 1, 12, 0, 0, TimeSpan.Zero);
 
-    public sealed record Outcome(RolloutState State, int Minutes, double PercentageAtEnd, int StageAtEnd);
+    public sealed record Outcome(RolloutState State, int Minutes, double PercentageAtEnd, int StageAtEnd, string? Reason = null);
 
     public Task<int> RunAsync(string[] args)
     {
@@ -56,6 +56,7 @@ public sealed class RolloutQualityScenario : IScenario
         Row("harmless", good, null, median, floor);
         Console.WriteLine();
         Console.WriteLine($"bad variants rolled back at: {string.Join(", ", badStages)}");
+        Console.WriteLine($"paused, why: bad {Pauses(bad)}; harmless {Pauses(good)}");
         var badOk = badCaught >= plans * 0.99;
         var goodOk = goodFailed <= plans * 0.01;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -70,6 +71,20 @@ public sealed class RolloutQualityScenario : IScenario
         int Count(RolloutState s) => os.Count(o => o.State == s);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {name} | {(caught is { } c ? Pct(c, os.Count) : "")} | {Pct(Count(RolloutState.RolledBack), os.Count)} | {Pct(Count(RolloutState.Paused), os.Count)} | {Pct(Count(RolloutState.Running), os.Count)} | {Pct(Count(RolloutState.Completed), os.Count)} | {(median is { } m ? m.ToString("0", CultureInfo.InvariantCulture) : "")} | {(median is null ? "" : floor.ToString("0", CultureInfo.InvariantCulture))} |"));
+    }
+
+    /// <summary>The paused plans by the kind of reason the stage machine gave.</summary>
+    private static string Pauses(List<Outcome> os)
+    {
+        var kinds = os.Where(o => o.State == RolloutState.Paused).GroupBy(o => o.Reason switch
+        {
+            { } r when r.Contains("sample-ratio mismatch") => "sample-ratio mismatch",
+            { } r when r.Contains("not significant yet") => "inconclusive metric",
+            { } r when r.Contains("short of evidence") => "short of evidence",
+            { } r when r.Contains("no traffic") => "no traffic",
+            _ => "other",
+        }).OrderByDescending(g => g.Count()).Select(g => $"{g.Key}: {g.Count()}").ToList();
+        return kinds.Count == 0 ? "none" : string.Join(", ", kinds);
     }
 
     private static string Pct(int k, int n) => string.Create(CultureInfo.InvariantCulture, $"{k * 100.0 / n:0.0} %");
@@ -95,7 +110,7 @@ public sealed class RolloutQualityScenario : IScenario
             var d = StageMachine.Decide(plan, now, new RolloutEvidence(samples) { ExpectedTreatmentShare = 0.5 });
             plan = StageMachine.Next(plan, d, now);
         }
-        return new Outcome(plan.State, minute, plan.Stage.Percentage, plan.CurrentStage);
+        return new Outcome(plan.State, minute, plan.Stage.Percentage, plan.CurrentStage, plan.Reason);
     }
 
     private static MetricSample Sample(Random rng, int index, DateTimeOffset minuteEnd, Cohort cohort, int n, double errorRate)
