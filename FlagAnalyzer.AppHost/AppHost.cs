@@ -51,6 +51,10 @@ if (stack.Web)
 
 // --Parameters:demo=true adds a sample service whose flag the guardian rolls out, then rolls back (README, "Demo")
 if (bool.TryParse(builder.Configuration["Parameters:demo"], out var demo) && demo)
+{
+    // a sample a minute (the default) gives a one-minute stage one comparison point per cohort; the guardian advances only
+    // on a comparison (three samples per cohort at the stage), so the demo's telemetry closes an interval every 10 s
+    api.WithEnvironment("Telemetry__SampleInterval", "00:00:10");
     builder.AddProject<Projects.FlagAnalyzer_DemoService>("demo-service")
         .WithEnvironment("Demo__ApiUrl", api.GetEndpoint("http"))
         // a demo on the developer's own stack: the admin key serves as its editor, sdk and ingest key
@@ -58,5 +62,6 @@ if (bool.TryParse(builder.Configuration["Parameters:demo"], out var demo) && dem
         .WithEnvironment("Demo__SdkKey", adminKey)
         .WithEnvironment("Demo__IngestKey", adminKey)
         .WaitFor(api);
+}
 
 builder.Build().Run();

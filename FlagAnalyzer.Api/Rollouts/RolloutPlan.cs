@@ -37,6 +37,16 @@ public sealed record RolloutPlan
     /// <summary>Why the plan last changed state (the guardian's evidence, or who acted).</summary>
     public string? Reason { get; init; }
     public string CreatedBy { get; init; } = "api";
+    /// <summary>
+    /// The metrics that guard the plan (<see cref="RolloutGuardrails"/>): each must have a comparison at a stage before it
+    /// advances, and only their regressions roll back. Null: <see cref="RolloutGuardrails.Default"/>.
+    /// </summary>
+    public IReadOnlyList<string>? Guardrails { get; init; }
+    /// <summary>
+    /// How many times a stage's minimum duration (at least <see cref="StageMachine.MissingTrafficGrace"/>) it may wait for
+    /// evidence before pausing. Null: <see cref="StageMachine.DefaultEvidenceWaitFactor"/>.
+    /// </summary>
+    public int? EvidenceWaitFactor { get; init; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
     public long Version { get; init; }
@@ -64,6 +74,42 @@ public sealed record RolloutPlan
 /// </summary>
 public sealed record RolloutVerdict(string Metric, Verdict Verdict, double? ControlValue, double? TreatmentValue, double? ChangePercent,
     double Confidence, Severity? Severity, string Note, string? Variant = null);
+
+/// <summary>
+/// Whether one guardrail has a comparison at the current stage: control against the treatment as a whole (or the served
+/// <see cref="Variant"/>), each with at least <see cref="SamplesNeeded"/> samples carrying the metric since the stage
+/// began, and the detector past its minimum-sample gate. <see cref="Waiting"/> says what is missing ("latency_p99: 2 of 3
+/// samples per cohort"); null when <see cref="Ready"/>.
+/// </summary>
+public sealed record GuardrailEvidence(string Metric, string? Variant, bool Ready, int ControlSamples, int TreatmentSamples, int SamplesNeeded, string? Waiting);
+
+/// <summary>
+/// The guardrail metrics a plan may choose (the detector's metric names). By default a plan is guarded by the error rate
+/// and P99 latency, which every sample carries, and by the conversion rate once its samples carry one; a metric the
+/// application never reports would otherwise hold every stage until the plan pauses.
+/// </summary>
+public static class RolloutGuardrails
+{
+    public static readonly IReadOnlyList<string> All =
+    [
+        DetectionRules.MetricNames.ErrorRate, DetectionRules.MetricNames.LatencyP50, DetectionRules.MetricNames.LatencyP99,
+        DetectionRules.MetricNames.ConversionRate, DetectionRules.MetricNames.UserSatisfaction,
+    ];
+
+    public static readonly IReadOnlyList<string> Default = [DetectionRules.MetricNames.ErrorRate, DetectionRules.MetricNames.LatencyP99];
+
+    /// <summary>The plan's own list, or the default (with the conversion rate when any of <paramref name="samples"/> carries one).</summary>
+    public static IReadOnlyList<string> Of(RolloutPlan plan, IEnumerable<MetricSample> samples) =>
+        plan.Guardrails ?? (samples.Any(s => s.ConversionRate is not null) ? [.. Default, DetectionRules.MetricNames.ConversionRate] : Default);
+
+    /// <summary>Whether a sample reports <paramref name="metric"/> (the error rate and latencies are in every sample).</summary>
+    public static bool Carries(MetricSample s, string metric) => metric switch
+    {
+        DetectionRules.MetricNames.ConversionRate => s.ConversionRate is not null,
+        DetectionRules.MetricNames.UserSatisfaction => s.UserSatisfactionScore is not null,
+        _ => true,
+    };
+}
 
 /// <summary>Counts for the current stage: what has been seen and what is still missing.</summary>
 public sealed record StageProgress(double ElapsedSeconds, double SecondsLeft, double ControlRequests, double TreatmentRequests, double RequestsLeft);

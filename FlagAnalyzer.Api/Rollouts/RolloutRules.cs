@@ -2,8 +2,16 @@ using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Api.Rollouts;
 
-/// <summary><c>PUT /api/flags/{idOrName}/rollout</c>'s body: omitted (or null) stages mean <see cref="RolloutPlan.DefaultStages"/>.</summary>
-public sealed record SaveRolloutRequest(List<RolloutStageRequest?>? Stages, string? ChangedBy);
+/// <summary>
+/// <c>PUT /api/flags/{idOrName}/rollout</c>'s body: omitted (or null) stages mean <see cref="RolloutPlan.DefaultStages"/>;
+/// omitted guardrails mean <see cref="RolloutGuardrails.Default"/> (error_rate, latency_p99, and conversion_rate when
+/// samples carry it); an omitted evidence wait factor means <see cref="StageMachine.DefaultEvidenceWaitFactor"/>.
+/// </summary>
+public sealed record SaveRolloutRequest(List<RolloutStageRequest?>? Stages, string? ChangedBy)
+{
+    public List<string?>? Guardrails { get; init; }
+    public int? EvidenceWaitFactor { get; init; }
+}
 
 public sealed record RolloutStageRequest(double? Percentage, int? MinDurationSeconds, long? MinRequests);
 
@@ -12,12 +20,33 @@ public static class RolloutRules
     public const int MaxStages = 20;
     /// <summary>Thirty days: a stage that must wait longer is a schedule, not a stage.</summary>
     public const int MaxStageSeconds = 30 * 24 * 3600;
+    public const int MaxEvidenceWaitFactor = 100;
+
+    /// <summary>Checks the guardrails (<c>guardrails[1]</c> names an unknown word) and the evidence wait factor.</summary>
+    public static IReadOnlyList<string>? ValidateGuardrails(SaveRolloutRequest r, Validator v)
+    {
+        if (r.EvidenceWaitFactor is < 1 or > MaxEvidenceWaitFactor)
+            v.Add("evidenceWaitFactor", $"must be between 1 and {MaxEvidenceWaitFactor} (times a stage's minimum duration)");
+        if (r.Guardrails is null) return null;
+        if (r.Guardrails.Count == 0) v.Add("guardrails", $"must name at least one metric (or be omitted for the default {string.Join(", ", RolloutGuardrails.Default)})");
+        var list = new List<string>();
+        for (var i = 0; i < r.Guardrails.Count; i++)
+        {
+            var g = r.Guardrails[i];
+            if (g is null || !RolloutGuardrails.All.Contains(g, StringComparer.Ordinal))
+                v.Add($"guardrails[{i}]", $"must be one of {string.Join(", ", RolloutGuardrails.All)}");
+            else if (list.Contains(g)) v.Add($"guardrails[{i}]", $"repeats '{g}'");
+            else list.Add(g);
+        }
+        return list;
+    }
 
     /// <summary>Checks the plan; errors name the stage (<c>stages[2].percentage</c>).</summary>
     public static Validator Validate(SaveRolloutRequest r, out IReadOnlyList<RolloutStage> stages)
     {
         var v = new Validator();
         stages = RolloutPlan.DefaultStages;
+        ValidateGuardrails(r, v);
         if (r.ChangedBy is { Length: > 200 }) v.Add("changedBy", "must be at most 200 characters");
         if (r.Stages is null) return v;
         if (r.Stages.Count == 0) v.Add("stages", "must hold at least one stage (or be omitted for the default 1 → 5 → 25 → 50 → 100 %)");

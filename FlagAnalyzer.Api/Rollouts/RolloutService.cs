@@ -11,7 +11,12 @@ namespace FlagAnalyzer.Api.Rollouts;
 public enum ManualAction { Start, Pause, Resume, Abort, Promote }
 
 /// <summary>Save a flag's plan; <see cref="Stages"/> already validated (<see cref="RolloutRules"/>).</summary>
-public sealed record SaveRolloutCommand(string IdOrName, IReadOnlyList<RolloutStage> Stages, string ChangedBy);
+public sealed record SaveRolloutCommand(string IdOrName, IReadOnlyList<RolloutStage> Stages, string ChangedBy)
+{
+    /// <summary>Validated guardrail names; null for the default.</summary>
+    public IReadOnlyList<string>? Guardrails { get; init; }
+    public int? EvidenceWaitFactor { get; init; }
+}
 
 public sealed record RolloutActionCommand(string IdOrName, ManualAction Action, string ChangedBy, Actor? Actor = null);
 
@@ -83,7 +88,11 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             RolloutPlan plan;
             if (current is { State: RolloutState.Pending })
             {
-                plan = current with { Stages = command.Stages, UpdatedAt = now, Version = current.Version + 1, Reason = $"Plan edited by {command.ChangedBy}." };
+                plan = current with
+                {
+                    Stages = command.Stages, Guardrails = command.Guardrails, EvidenceWaitFactor = command.EvidenceWaitFactor, UpdatedAt = now,
+                    Version = current.Version + 1, Reason = $"Plan edited by {command.ChangedBy}.",
+                };
                 await RolloutStore.UpdateAsync(s, plan, current.Version, ct);
             }
             else
@@ -93,6 +102,8 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
                     Id = Ids.New("rol", clock),
                     FlagId = flag.Id,
                     Stages = command.Stages,
+                    Guardrails = command.Guardrails,
+                    EvidenceWaitFactor = command.EvidenceWaitFactor,
                     State = RolloutState.Pending,
                     CreatedBy = command.ChangedBy,
                     CreatedAt = now,

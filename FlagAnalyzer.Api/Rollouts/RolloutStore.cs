@@ -11,10 +11,10 @@ namespace FlagAnalyzer.Api.Rollouts;
 public static class RolloutStore
 {
     private const string Columns =
-        "id, flag_id, stages, state, current_stage, started_at, stage_started_at, reason, created_by, created_at, updated_at, version";
+        "id, flag_id, stages, state, current_stage, started_at, stage_started_at, reason, created_by, created_at, updated_at, version, guardrails, evidence_wait_factor";
 
     private const string Values =
-        "@Id, @FlagId, @Stages, @State, @CurrentStage, @StartedAt, @StageStartedAt, @Reason, @CreatedBy, @CreatedAt, @UpdatedAt, @Version";
+        "@Id, @FlagId, @Stages, @State, @CurrentStage, @StartedAt, @StageStartedAt, @Reason, @CreatedBy, @CreatedAt, @UpdatedAt, @Version, @Guardrails, @EvidenceWaitFactor";
 
     /// <summary>A <c>rollout_plans</c> row as stored (stages as JSON, state as its name, times as Unix ms).</summary>
     private sealed class PlanRow
@@ -31,12 +31,16 @@ public static class RolloutStore
         public long CreatedAt { get; set; }
         public long UpdatedAt { get; set; }
         public long Version { get; set; }
+        /// <summary>JSON array of metric names; null for the default guardrails.</summary>
+        public string? Guardrails { get; set; }
+        public long? EvidenceWaitFactor { get; set; }
 
         public static PlanRow From(RolloutPlan p) => new()
         {
             Id = p.Id, FlagId = p.FlagId, Stages = Json.Serialize(p.Stages), State = RolloutStates.Name(p.State), CurrentStage = p.CurrentStage,
             StartedAt = p.StartedAt is { } a ? Time.ToMs(a) : null, StageStartedAt = p.StageStartedAt is { } b ? Time.ToMs(b) : null,
             Reason = p.Reason, CreatedBy = p.CreatedBy, CreatedAt = Time.ToMs(p.CreatedAt), UpdatedAt = Time.ToMs(p.UpdatedAt), Version = p.Version,
+            Guardrails = p.Guardrails is { } g ? Json.Serialize(g) : null, EvidenceWaitFactor = p.EvidenceWaitFactor,
         };
 
         public RolloutPlan ToPlan() => new()
@@ -44,6 +48,7 @@ public static class RolloutStore
             Id = Id, FlagId = FlagId, Stages = Json.Deserialize<List<RolloutStage>>(Stages) ?? [], State = RolloutStates.Parse(State),
             CurrentStage = checked((int)CurrentStage), StartedAt = Time.FromMs(StartedAt), StageStartedAt = Time.FromMs(StageStartedAt),
             Reason = Reason, CreatedBy = CreatedBy, CreatedAt = Time.FromMs(CreatedAt), UpdatedAt = Time.FromMs(UpdatedAt), Version = Version,
+            Guardrails = Guardrails is { } g ? Json.Deserialize<List<string>>(g) : null, EvidenceWaitFactor = EvidenceWaitFactor is { } f ? checked((int)f) : null,
         };
     }
 
@@ -71,11 +76,12 @@ public static class RolloutStore
         var row = PlanRow.From(p);
         return await s.ExecAsync("""
             UPDATE rollout_plans SET stages = @Stages, state = @State, current_stage = @CurrentStage, started_at = @StartedAt,
-                stage_started_at = @StageStartedAt, reason = @Reason, updated_at = @UpdatedAt, version = @Version
+                stage_started_at = @StageStartedAt, reason = @Reason, updated_at = @UpdatedAt, version = @Version,
+                guardrails = @Guardrails, evidence_wait_factor = @EvidenceWaitFactor
             WHERE id = @Id AND version = @Expected
             """, new
             {
-                row.Stages, row.State, row.CurrentStage, row.StartedAt, row.StageStartedAt, row.Reason, row.UpdatedAt, row.Version, row.Id,
+                row.Stages, row.State, row.CurrentStage, row.StartedAt, row.StageStartedAt, row.Reason, row.UpdatedAt, row.Version, row.Id, row.Guardrails, row.EvidenceWaitFactor,
                 Expected = expectedVersion,
             }, ct) == 1;
     }

@@ -11,7 +11,7 @@ public static class RolloutsApi
         // access: viewer
         flags.MapGet("/rollout", GetRollout).WithName("GetRollout").WithSummary("A flag's rollout plan, its state and the guardian's current evaluation");
         // access: editor
-        flags.MapPut("/rollout", SaveRollout).WithName("SaveRollout").WithSummary("Create or replace a flag's pending plan (omitted stages: 1 → 5 → 25 → 50 → 100 %)");
+        flags.MapPut("/rollout", SaveRollout).WithName("SaveRollout").WithSummary("Create or replace a flag's pending plan (omitted stages: 1 → 5 → 25 → 50 → 100 %; omitted guardrails: error_rate and latency_p99, conversion_rate when samples carry it)");
         // access: editor
         flags.MapPost("/rollout/{action}", ActOnRollout).WithName("ActOnRollout").WithSummary("start, pause, resume, abort (back to 0 %) or promote (next stage now) the plan");
         // access: viewer
@@ -34,7 +34,11 @@ public static class RolloutsApi
         body ??= new SaveRolloutRequest(null, null);
         var v = RolloutRules.Validate(body, out var stages);
         if (!v.IsValid) return v.ToProblem();
-        return ToHttp(await rollouts.SaveAsync(new SaveRolloutCommand(idOrName, stages, body.ChangedBy ?? "api"), ct), idOrName);
+        return ToHttp(await rollouts.SaveAsync(new SaveRolloutCommand(idOrName, stages, body.ChangedBy ?? "api")
+        {
+            Guardrails = body.Guardrails?.ConvertAll(g => g!),
+            EvidenceWaitFactor = body.EvidenceWaitFactor,
+        }, ct), idOrName);
     }
 
     public static async Task<Results<Ok<RolloutView>, ValidationProblem, ProblemHttpResult>> ActOnRollout(RolloutService rollouts, string idOrName,

@@ -26,6 +26,10 @@ public sealed record RolloutDecision(RolloutAction Action, string Reason, IReadO
     public SrmCheck? Srm { get; init; }
     /// <summary>The served variant whose regression decided a roll-back (null when the treatment was judged as a whole).</summary>
     public string? Variant { get; init; }
+    /// <summary>The metrics guarding the plan at this evaluation (<see cref="RolloutGuardrails.Of"/>).</summary>
+    public IReadOnlyList<string> Guardrails { get; init; } = [];
+    /// <summary>For a running plan, whether each guardrail has its comparison at the current stage (what a hold waits for).</summary>
+    public IReadOnlyList<GuardrailEvidence> Evidence { get; init; } = [];
 }
 
 /// <summary>
@@ -50,22 +54,34 @@ public sealed record RolloutEvidence(IReadOnlyList<MetricSample> Samples)
 /// rollout never advances past a confirmed regression, and waiting longer only exposes more users);</item>
 /// <item>a cohort without traffic after the minimum duration (and at least <see cref="MissingTrafficGrace"/>), or a
 /// sample-ratio mismatch once the minimums are met, pauses with the reason;</item>
-/// <item>a metric past its threshold but not significant yet holds the stage (at most <see cref="InconclusiveFactor"/> ×
+/// <item>a metric past its threshold but not significant yet holds the stage (at most <see cref="RolloutPlan.EvidenceWaitFactor"/> ×
 /// its minimum duration, then pauses);</item>
+/// <item>a stage advances only on evidence: every guardrail of the plan (<see cref="RolloutGuardrails"/>) has a comparison
+/// at this stage — at least <see cref="DetectionRules.MinBaselineSamples"/> samples carrying it per cohort (control and each
+/// compared treatment variant) since the stage began, and the detector past its minimum-sample gate — and none regressed;
+/// "no data yet" and "insufficient data" hold the stage, and a stage still short of evidence (or of its minimum
+/// requests) after <see cref="RolloutPlan.EvidenceWaitFactor"/> × its minimum duration pauses with what is missing;</item>
 /// <item>otherwise the stage advances once its minimum duration and minimum requests per cohort are met; reaching
 /// the last stage at 100 % (or meeting the last stage's minimums) completes the plan.</item>
 /// </list>
+/// Only the plan's guardrails roll back or hold; the other metrics are shown, not judged.
 /// </summary>
 public static class StageMachine
 {
     public static readonly TimeSpan MissingTrafficGrace = TimeSpan.FromMinutes(2);
-    /// <summary>A stage waits at most this many times its minimum duration for an inconclusive metric to settle, then pauses.</summary>
-    public const int InconclusiveFactor = 4;
+    /// <summary>
+    /// By default a stage waits at most this many times its minimum duration (at least <see cref="MissingTrafficGrace"/>)
+    /// for its evidence — a guardrail's comparison, or an inconclusive metric to settle — then pauses.
+    /// </summary>
+    public const int DefaultEvidenceWaitFactor = 4;
 
     public static RolloutDecision Decide(RolloutPlan plan, DateTimeOffset now, RolloutEvidence evidence)
     {
         if (plan.State != RolloutState.Running || plan.StartedAt is not { } started)
-            return new RolloutDecision(RolloutAction.Hold, plan.Reason ?? $"The plan is {RolloutStates.Name(plan.State)}.", Verdicts(plan, evidence), null);
+            return new RolloutDecision(RolloutAction.Hold, plan.Reason ?? $"The plan is {RolloutStates.Name(plan.State)}.", Verdicts(plan, evidence), null)
+            {
+                Guardrails = RolloutGuardrails.Of(plan, evidence.Samples.Where(s => plan.StartedAt is { } t && s.Timestamp >= t)),
+            };
 
         var stage = plan.Stage;
         var stageStart = plan.StageStartedAt ?? started;
@@ -99,11 +115,16 @@ public static class StageMachine
 
         var analyses = RegressionDetector.AnalyzeVariants(FlagWindow.Build(started, tagged)).PerVariant;
         var verdicts = ToVerdicts(analyses);
+        var guardrails = RolloutGuardrails.Of(plan, tagged);
+        var guarded = guardrails.ToHashSet(StringComparer.Ordinal);
         // the worst regression of any variant first (ties: the variant with more evidence)
-        var regressions = analyses.SelectMany(v => v.Analysis.Regressions.Select(f => new Judged(v.Variant, v.Analysis, f)))
+        var regressions = analyses.SelectMany(v => v.Analysis.Regressions.Where(f => guarded.Contains(f.Metric)).Select(f => new Judged(v.Variant, v.Analysis, f)))
             .OrderByDescending(j => j.Finding.Severity).ThenByDescending(j => j.Analysis.Current.Requests).ToList();
+        var gates = Evidence(guardrails, analyses, tagged, stageStart);
+        var lacking = gates.Where(e => !e.Ready).Select(e => e.Waiting!).ToList();
         RolloutDecision Make(RolloutAction a, string reason, int? to = null, SrmCheck? srm = null, string? variant = null) =>
-            new(a, reason, verdicts, progress) { ToStage = to, Srm = srm, Variant = variant };
+            new(a, reason, verdicts, progress) { ToStage = to, Srm = srm, Variant = variant, Guardrails = guardrails, Evidence = gates };
+        var limit = TimeSpan.FromTicks(Math.Max(stage.MinDuration.Ticks, MissingTrafficGrace.Ticks) * (plan.EvidenceWaitFactor ?? DefaultEvidenceWaitFactor));
 
         var stageLabel = StageLabel(plan, plan.CurrentStage);
         if (regressions.FirstOrDefault(j => j.Finding.Severity >= Severity.High) is { } severe)
@@ -123,6 +144,11 @@ public static class StageMachine
             var waiting = new List<string>();
             if (!durationMet) waiting.Add($"{Duration(stage.MinDuration - elapsed)} of its minimum duration");
             if (!requestsMet) waiting.Add(Inv($"{progress.RequestsLeft:N0} more requests per cohort (treatment {treatment:N0}, control {control:N0}, minimum {stage.MinRequests:N0})"));
+            if (lacking.Count > 0) waiting.Add($"evidence ({string.Join("; ", lacking)})");
+            // a stage that cannot gather its requests is short of evidence too: bounded like a missing comparison
+            if (durationMet && elapsed >= limit && lacking.Count > 0)
+                return Make(RolloutAction.Pause, $"Paused at {stageLabel}: still short of evidence after {Duration(elapsed)}: {string.Join(" and ", waiting)}; " +
+                    "a person decides (resume, promote or abort).");
             var why = $"Waiting at {stageLabel}: {string.Join(" and ", waiting)}.";
             if (regressions.FirstOrDefault() is { } medium)
                 why += $" A {medium.Finding.Severity?.ToWire()} regression is confirmed ({Evidence(medium)}): the plan rolls back when the stage's minimums are met.";
@@ -154,10 +180,9 @@ public static class StageMachine
 
         // a metric past its threshold without significance yet is not "no regression": more traffic settles it
         // either way (a harmless blip falls back under the bar, a real one becomes significant); bounded by a pause
-        if (analyses.SelectMany(v => v.Analysis.Findings.Where(f => f is { ThresholdCrossed: true, Significant: false }).Select(f => (v.Variant, Finding: f)))
+        if (analyses.SelectMany(v => v.Analysis.Findings.Where(f => f is { ThresholdCrossed: true, Significant: false } && guarded.Contains(f.Metric)).Select(f => (v.Variant, Finding: f)))
                 .FirstOrDefault() is { Finding: { } open } pending)
         {
-            var limit = TimeSpan.FromTicks(Math.Max(stage.MinDuration.Ticks, MissingTrafficGrace.Ticks) * InconclusiveFactor);
             var crossing = Inv($"{Named(pending.Variant)}{open.Metric} {Format(open.Metric, open.BaselineValue)} (control) → {Format(open.Metric, open.ObservedValue)} ({Side(pending.Variant)}) ") +
                            Inv($"is past its threshold but not significant yet (confidence {open.Confidence * 100:0.##} %)");
             return elapsed >= limit
@@ -165,8 +190,15 @@ public static class StageMachine
                 : Make(RolloutAction.Hold, $"Waiting at {stageLabel}: {crossing}; more traffic settles it.", srm: srm);
         }
 
+        // no comparison is not "no regression": the stage holds until each guardrail has one, then pauses at the bound
+        if (lacking.Count > 0)
+            return elapsed >= limit
+                ? Make(RolloutAction.Pause, $"Paused at {stageLabel}: still short of evidence after {Duration(elapsed)} ({string.Join("; ", lacking)}); " +
+                    "a person decides (resume, promote or abort).", srm: srm)
+                : Make(RolloutAction.Hold, $"Waiting at {stageLabel}: its minimums are met; the guardrails wait for evidence ({string.Join("; ", lacking)}).", srm: srm);
+
         var met = Inv($"{StageLabel(plan, plan.CurrentStage)} ran {Duration(elapsed)} with {treatment:N0} treatment and {control:N0} control requests; ") +
-                  $"no guardrail regressed ({Summary(analyses)})";
+                  $"no guardrail regressed ({Summary(analyses, guarded)})";
         var next = plan.CurrentStage + 1;
         if (next >= plan.Stages.Count)
             return Make(RolloutAction.Complete, $"Completed: {met}.", plan.CurrentStage, srm);
@@ -220,13 +252,52 @@ public static class StageMachine
     private static string Totals(Judged j) =>
         Inv($"{j.Analysis.Current.Requests:N0} {(j.Variant is null ? "treatment" : $"'{j.Variant}'")} and {j.Analysis.Baseline.Requests:N0} control requests since the plan started");
 
-    private static string Summary(IReadOnlyList<VariantAnalysis> analyses)
+    private static string Summary(IReadOnlyList<VariantAnalysis> analyses, HashSet<string> guarded)
     {
-        var parts = analyses.SelectMany(v => v.Analysis.Findings.Where(f => f.BaselineValue is not null && f.ObservedValue is not null)
-                .Select(f => Inv($"{(analyses.Count > 1 ? $"'{v.Variant}' " : "")}{f.Metric} {Format(f.Metric, f.BaselineValue)} → {Format(f.Metric, f.ObservedValue)} {f.Verdict.ToWire().Replace('_', ' ')}")))
+        var parts = analyses.SelectMany(v => v.Analysis.Findings.Where(f => guarded.Contains(f.Metric) && f.BaselineValue is not null && f.ObservedValue is not null)
+                .Select(f => Inv($"{(analyses.Count > 1 ? $"'{v.Variant}' " : "")}{f.Metric} {Format(f.Metric, f.BaselineValue)} → {Format(f.Metric, f.ObservedValue)} ") +
+                             (f.Verdict == Verdict.InsufficientData && FewEvents(f, v.Analysis) ? "too few errors to test" : f.Verdict.ToWire().Replace('_', ' '))))
             .ToList();
         return parts.Count == 0 ? "no guardrail data yet" : string.Join("; ", parts);
     }
+
+    /// <summary>
+    /// Each guardrail against each compared side (the treatment as a whole, or each served variant): the samples carrying
+    /// it since the stage began, per cohort, and whether the detector could compare it.
+    /// </summary>
+    private static List<GuardrailEvidence> Evidence(IReadOnlyList<string> guardrails, IReadOnlyList<VariantAnalysis> analyses,
+        IReadOnlyList<MetricSample> tagged, DateTimeOffset stageStart)
+    {
+        var inStage = tagged.Where(s => s.Timestamp >= stageStart && s.RequestCount > 0).ToList();
+        var list = new List<GuardrailEvidence>();
+        foreach (var v in analyses)
+        foreach (var metric in guardrails)
+        {
+            var name = v.Variant is null ? metric : $"{metric} of '{v.Variant}'";
+            var c = inStage.Count(s => s.Cohort == Cohort.Control && RolloutGuardrails.Carries(s, metric));
+            var t = inStage.Count(s => s.Cohort == Cohort.Treatment && (v.Variant is null || s.Variant == v.Variant) && RolloutGuardrails.Carries(s, metric));
+            var needed = MinBaselineSamples;
+            var f = v.Analysis.Findings.FirstOrDefault(x => x.Metric == metric);
+            string? waiting = null;
+            if (c == 0 && t == 0)
+                waiting = inStage.Count == 0 ? $"{name}: no samples yet" : $"{name}: no sample at this stage reports it yet";
+            else if (Math.Min(c, t) < needed)
+                waiting = $"{name}: {Math.Min(c, t)} of {needed} samples per cohort (control {c}, {(v.Variant is null ? "treatment" : $"'{v.Variant}'")} {t})";
+            else if (f is null || f.Verdict == Verdict.InsufficientData && !FewEvents(f, v.Analysis))
+                waiting = $"{name}: insufficient data since the plan started ({(f?.Note ?? "not compared").TrimEnd('.')})";
+            list.Add(new GuardrailEvidence(metric, v.Variant, waiting is null, c, t, needed, waiting));
+        }
+        return list;
+    }
+
+    /// <summary>
+    /// The error rate's comparison is made once both sides have the detector's minimum requests: fewer than
+    /// <see cref="MinEvents"/> errors in both cohorts together is a comparison (nothing to test, no increase), not a lack of
+    /// data — a service that rarely fails would otherwise never pass a stage.
+    /// </summary>
+    private static bool FewEvents(MetricFinding f, FlagAnalysis a) =>
+        f.Metric == MetricNames.ErrorRate && f.BaselineValue is not null && a.Baseline.Samples >= MinBaselineSamples
+        && a.Baseline.Requests >= MinBaselineRequests && a.Current.Requests >= MinCurrentRequests;
 
     private static string Format(string metric, double? v) => v is not { } x ? "n/a" : metric switch
     {

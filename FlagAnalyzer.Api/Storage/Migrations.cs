@@ -428,5 +428,12 @@ public static class Migrations
             CREATE INDEX ix_flag_schedules_flag ON flag_schedules(flag_id, run_at);
             CREATE INDEX ix_flag_schedules_due ON flag_schedules(fired_at, run_at);
             """),
+        new(901, "rollout guardrails and evidence wait", """
+            ALTER TABLE rollout_plans ADD COLUMN guardrails TEXT NULL;
+            ALTER TABLE rollout_plans ADD COLUMN evidence_wait_factor INTEGER NULL;
+            """, """
+            ALTER TABLE rollout_plans ADD COLUMN guardrails TEXT NULL;
+            ALTER TABLE rollout_plans ADD COLUMN evidence_wait_factor BIGINT NULL;
+            """),
     ];
 }

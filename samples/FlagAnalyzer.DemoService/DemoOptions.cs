@@ -15,13 +15,14 @@ public sealed class DemoOptions
     public int StageSeconds { get; set; } = 60;
     public long StageMinRequests { get; set; } = 200;
     public double BaseErrorRate { get; set; } = 0.01;
-    /// <summary>After this long the "on" variant starts failing <see cref="BadErrorFactor"/> × as often (a latent bug).</summary>
+    /// <summary>With <see cref="RegressFromPercent"/> unset (empty), the "on" variant starts failing after this long instead.</summary>
     public TimeSpan RegressAfter { get; set; } = TimeSpan.FromMinutes(3);
     /// <summary>
-    /// When set, the "on" variant starts failing once the flag's rollout has reached this percentage (a bug that shows
-    /// only under enough load), instead of after <see cref="RegressAfter"/>; the demo reads the flag twice a second to know.
+    /// The "on" variant starts failing <see cref="BadErrorFactor"/> × as often once the flag's rollout has reached this
+    /// percentage (a bug that shows only under enough load); the demo reads the flag twice a second to know. The default,
+    /// 25 %, lets the first stage pass on a real comparison and the guardian catch the bug at the second, before 50 %.
     /// </summary>
-    public double? RegressFromPercent { get; set; }
+    public double? RegressFromPercent { get; set; } = 25;
     public double BadErrorFactor { get; set; } = 4;
     /// <summary>
     /// Seeds the synthetic users and failures; unset, every run draws new users. (A fixed seed replays the same users,

@@ -16,12 +16,14 @@ namespace FlagAnalyzer.Tests.Api.Rollouts;
 /// The demo end to end: the real demo service (<c>samples/FlagAnalyzer.DemoService</c>, a child process) against the real
 /// API on a loopback port. It creates its flag and plan, evaluates over OFREP and exports OTLP spans; the API turns the
 /// spans into cohort samples and the guardian advances the plan, then rolls it back by itself once the demo's "on"
-/// variant starts failing. Short stages, one-second telemetry intervals and a quick guardian tick keep it to about a
-/// minute; the wait is bounded.
+/// variant starts failing. Short stages, short telemetry intervals and a quick guardian tick keep it to about a
+/// minute (3 s telemetry intervals). The test follows the API's own signals, never a clock: it waits for the <c>rollout.updated</c> events of the
+/// first advance and of the plan leaving the running state (the demo itself starts failing on the flag's percentage,
+/// not after a time); each wait has a generous bound that only turns a hang into a failure with the transitions seen.
 /// </summary>
 public sealed class DemoServiceTests : IDisposable
 {
-    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan Bound = TimeSpan.FromMinutes(4);
 
     private readonly RolloutWatch _watch = new();
     private readonly ApiFactory _api;
@@ -30,7 +32,9 @@ public sealed class DemoServiceTests : IDisposable
     public DemoServiceTests()
     {
         _api = new ApiFactory { ConfigureServices = s => s.AddSingleton<ILiveEventSink>(_watch) };
-        _api.Settings["Telemetry:SampleInterval"] = "00:00:01";
+        // three-second intervals: a 10 s stage then meets its minimum duration before the latency comparison has its
+        // five control samples, so the first advance waits for the comparison (issue 29) and this test sees that it did
+        _api.Settings["Telemetry:SampleInterval"] = "00:00:03";
         _api.Settings["Telemetry:FlushDelay"] = "00:00:00.500";
         _api.Settings["Rollouts:TickInterval"] = "00:00:00.250";
         _api.UseKestrel(k => k.Listen(IPAddress.Loopback, 0));
@@ -66,22 +70,34 @@ public sealed class DemoServiceTests : IDisposable
             ["Logging__LogLevel__System.Net.Http"] = "Warning",
         });
 
-        RolloutView end;
-        try
+        async Task<RolloutView> Next(Task<RolloutView> signal, string what)
         {
-            end = await _watch.Finished.WaitAsync(Bound);
-        }
-        catch (TimeoutException)
-        {
-            Assert.Fail($"No rollout of {flagKey} finished within {Bound}. Transitions: {string.Join(" / ", _watch.Reasons)}\nDemo output:\n{demo.Output}");
-            throw;
+            try
+            {
+                return await signal.WaitAsync(Bound);
+            }
+            catch (TimeoutException)
+            {
+                Assert.Fail($"No {what} of {flagKey} within {Bound}. Transitions: {string.Join(" / ", _watch.Reasons)}\nDemo output:\n{demo.Output}");
+                throw;
+            }
         }
 
+        // the first transition is the advance, on a comparison the guardian could make (issue 29): its reason shows the
+        // compared numbers of each guardrail, not "no guardrail data yet"
+        var first = await Next(_watch.FirstTransition, "transition after the start");
         var transitions = string.Join(" / ", _watch.Reasons);
+        Assert.True(first.Plan is { State: RolloutState.Running, CurrentStage: 1 }, $"expected the first transition to be an advance: {transitions}\nDemo output:\n{demo.Output}");
+        Assert.StartsWith("Advanced to stage 2 of 4", first.Plan.Reason);
+        Assert.DoesNotContain("no guardrail data yet", first.Plan.Reason);
+        Assert.Matches(@"error_rate [\d.]+ % → [\d.]+ % (within threshold|too few errors to test)", first.Plan.Reason);
+        Assert.Matches(@"latency_p99 [\d.]+ ms → [\d.]+ ms within threshold", first.Plan.Reason);
+
+        var end = await Next(_watch.Finished, "end of the rollout");
+        transitions = string.Join(" / ", _watch.Reasons);
         Assert.True(end.Plan.State == RolloutState.RolledBack, $"expected a roll-back, got {end.Plan.State}: {transitions}\nDemo output:\n{demo.Output}");
         Assert.Equal(flagKey, end.FlagName);
         Assert.True(end.Plan.CurrentStage >= 1, $"the plan should have advanced before it rolled back: {transitions}");
-        Assert.Contains(_watch.Reasons, r => r.StartsWith("Advanced to stage 2 of 4", StringComparison.Ordinal));
         Assert.StartsWith("Rolled back at stage", end.Plan.Reason);
         Assert.Contains("variant 'on': error_rate", end.Plan.Reason);
         Assert.Contains(end.Evaluation.Verdicts, v => v is { Variant: "on", Metric: "error_rate", Verdict: Verdict.Regression });
@@ -96,12 +112,18 @@ public sealed class DemoServiceTests : IDisposable
         Assert.Contains("variant 'on'", rolledBack.GetProperty("reason").GetString());
     }
 
-    /// <summary>Every <c>rollout.updated</c> the API publishes; completes when a plan leaves the running state.</summary>
+    /// <summary>
+    /// Every <c>rollout.updated</c> the API publishes: <see cref="FirstTransition"/> completes on the first one after the
+    /// start (an advance, a pause or a roll-back, the plan's first move), <see cref="Finished"/> when a plan leaves the
+    /// running state.
+    /// </summary>
     private sealed class RolloutWatch : ILiveEventSink
     {
+        private readonly TaskCompletionSource<RolloutView> _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource<RolloutView> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly List<string> _reasons = [];
 
+        public Task<RolloutView> FirstTransition => _first.Task;
         public Task<RolloutView> Finished => _finished.Task;
 
         public IReadOnlyList<string> Reasons
@@ -114,6 +136,7 @@ public sealed class DemoServiceTests : IDisposable
             if (e is { Type: LiveEventTypes.RolloutUpdated, Payload: RolloutView v })
             {
                 lock (_reasons) _reasons.Add($"{v.Plan.Reason}");
+                if (v.Plan.State != RolloutState.Pending && v.Plan.Reason?.StartsWith("Rollout started", StringComparison.Ordinal) != true) _first.TrySetResult(v);
                 if (v.Plan.State is not (RolloutState.Pending or RolloutState.Running)) _finished.TrySetResult(v);
             }
             return ValueTask.CompletedTask;

@@ -204,7 +204,117 @@ public class StageMachineTests
         Assert.Equal(RolloutAction.Hold, d.Action);
         Assert.Contains("sample-ratio check waits for a second sample of each cohort", d.Reason);
         traffic.Minutes(1, 10);
+        // the split is checked now; two samples per cohort are not yet a comparison of the guardrails (issue 29)
+        var second = StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Hold, second.Action);
+        Assert.DoesNotContain("sample-ratio", second.Reason);
+        Assert.Contains("error_rate: 2 of 3 samples per cohort", second.Reason);
+        traffic.Minutes(3, 10);
         Assert.Equal(RolloutAction.Advance, StageMachine.Decide(Running(), clock.GetUtcNow(), new RolloutEvidence(traffic.All)).Action);
+    }
+
+    /// <summary>One-minute stages, so the duration and request minimums are met long before the guardrails' evidence.</summary>
+    private static RolloutPlan Quick(IReadOnlyList<string>? guardrails = null, int? waitFactor = null) =>
+        Running(new(10, 60, 1000), new(50, 60, 1000), new(100, 0, 0)) with { Guardrails = guardrails, EvidenceWaitFactor = waitFactor };
+
+    [Fact]
+    public void NoGuardrailDataYet_Holds_InsteadOfAdvancing()
+    {
+        var (clock, _) = World();
+        clock.Advance(TimeSpan.FromMinutes(6));
+        // no minimum requests, so nothing but the guardrails' evidence stands between the stage and the next
+        var plan = Running(new(10, 300, 0), new(100, 0, 0));
+        var d = StageMachine.Decide(plan, clock.GetUtcNow(), new RolloutEvidence([]));
+        Assert.Equal(RolloutAction.Hold, d.Action);
+        Assert.Contains("error_rate: no samples yet", d.Reason);
+        Assert.Contains("latency_p99: no samples yet", d.Reason);
+        Assert.Equal(["error_rate", "latency_p99"], d.Guardrails);
+        Assert.All(d.Evidence, e => Assert.False(e.Ready));
+    }
+
+    [Fact]
+    public void TooFewSamplesAtTheStage_Holds_SayingHowManyPerCohort()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(2, 10);
+        var d = StageMachine.Decide(Quick(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Hold, d.Action);
+        Assert.Contains("latency_p99: 2 of 3 samples per cohort (control 2, treatment 2)", d.Reason);
+        var p99 = Assert.Single(d.Evidence, e => e.Metric == "latency_p99");
+        Assert.Equal((false, 2, 2, 3), (p99.Ready, p99.ControlSamples, p99.TreatmentSamples, p99.SamplesNeeded));
+    }
+
+    /// <summary>Three samples per cohort at the stage, but the latency comparison needs five control samples since the plan started.</summary>
+    [Fact]
+    public void DetectorShortOfData_Holds_ThenAdvancesOnTheComparison()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(3, 10);
+        var d = StageMachine.Decide(Quick(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Hold, d.Action);
+        Assert.Contains("latency_p99: insufficient data since the plan started (Needs ≥ 5 baseline", d.Reason);
+        Assert.True(Assert.Single(d.Evidence, e => e.Metric == "error_rate").Ready);
+
+        traffic.Minutes(2, 10);
+        var advanced = StageMachine.Decide(Quick(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Advance, advanced.Action);
+        Assert.Matches(@"latency_p99 \d+(\.\d)? ms → \d+(\.\d)? ms within threshold", advanced.Reason);
+        Assert.DoesNotContain("no guardrail data yet", advanced.Reason);
+    }
+
+    [Fact]
+    public void AGuardrailNeverReported_HoldsOnlyWhenInThePlan_AndPausesAfterTheBound()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(5, 10); // no sample carries a conversion rate
+        var withConversion = Quick(["error_rate", "latency_p99", "conversion_rate"]);
+        Assert.Equal(RolloutAction.Advance, StageMachine.Decide(Quick(), clock.GetUtcNow(), new RolloutEvidence(traffic.All)).Action);
+        var held = StageMachine.Decide(withConversion, clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Hold, held.Action);
+        Assert.Contains("conversion_rate: no sample at this stage reports it yet", held.Reason);
+
+        // the bound: 4 × the stage's minimum duration, at least 4 × the two-minute grace (8 minutes); a plan may shorten it
+        traffic.Minutes(2, 10);
+        Assert.Equal(RolloutAction.Hold, StageMachine.Decide(withConversion, clock.GetUtcNow(), new RolloutEvidence(traffic.All)).Action);
+        Assert.Equal(RolloutAction.Pause, StageMachine.Decide(withConversion with { EvidenceWaitFactor = 3 }, clock.GetUtcNow(), new RolloutEvidence(traffic.All)).Action);
+        traffic.Minutes(1, 10);
+        var paused = StageMachine.Decide(withConversion, clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Pause, paused.Action);
+        Assert.StartsWith("Paused at stage 1 of 3 (10 %): still short of evidence after 8m 0s (conversion_rate: no sample at this stage reports it yet)", paused.Reason);
+    }
+
+    [Fact]
+    public void DefaultGuardrails_IncludeTheConversionRate_OnceSamplesCarryIt()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(5, 10);
+        var carrying = traffic.All.Select(s => s with { ConversionRate = 3 }).ToList();
+        var d = StageMachine.Decide(Quick(), clock.GetUtcNow(), new RolloutEvidence(carrying));
+        Assert.Equal(["error_rate", "latency_p99", "conversion_rate"], d.Guardrails);
+        Assert.Equal(RolloutAction.Advance, d.Action);
+        Assert.Contains("conversion_rate 3 % → 3 %", d.Reason);
+    }
+
+    /// <summary>A service without errors has a comparison (no increase to test), not a lack of data.</summary>
+    [Fact]
+    public void ErrorFreeCohorts_AreAComparison_AndTheStageAdvances()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(5, 10, controlErrors: 0, treatmentErrors: 0);
+        var d = StageMachine.Decide(Quick(), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Advance, d.Action);
+        Assert.Contains("error_rate 0 % → 0 % too few errors to test", d.Reason);
+    }
+
+    [Fact]
+    public void ARegressionOutsideThePlansGuardrails_DoesNotRollBack()
+    {
+        var (clock, traffic) = World();
+        traffic.Minutes(5, 10, treatmentErrors: 4);
+        Assert.Equal(RolloutAction.RollBack, StageMachine.Decide(Quick(), clock.GetUtcNow(), new RolloutEvidence(traffic.All)).Action);
+        var d = StageMachine.Decide(Quick(["latency_p99"]), clock.GetUtcNow(), new RolloutEvidence(traffic.All));
+        Assert.Equal(RolloutAction.Advance, d.Action);
+        Assert.Contains(d.Verdicts, v => v is { Metric: "error_rate", Verdict: Verdict.Regression });
     }
 
     [Fact]

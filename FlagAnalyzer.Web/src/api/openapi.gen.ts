@@ -459,7 +459,7 @@ export interface paths {
         };
         /** A flag's rollout plan, its state and the guardian's current evaluation */
         get: operations["GetRollout"];
-        /** Create or replace a flag's pending plan (omitted stages: 1 → 5 → 25 → 50 → 100 %) */
+        /** Create or replace a flag's pending plan (omitted stages: 1 → 5 → 25 → 50 → 100 %; omitted guardrails: error_rate and latency_p99, conversion_rate when samples carry it) */
         put: operations["SaveRollout"];
         post?: never;
         delete?: never;
@@ -804,6 +804,18 @@ export interface components {
             firedAt: null | string;
             outcome: null | string;
         };
+        GuardrailEvidence: {
+            metric: string;
+            variant: null | string;
+            ready: boolean;
+            /** Format: int32 */
+            controlSamples: number;
+            /** Format: int32 */
+            treatmentSamples: number;
+            /** Format: int32 */
+            samplesNeeded: number;
+            waiting: null | string;
+        };
         HttpValidationProblemDetails: {
             type: null | string;
             title: null | string;
@@ -1011,6 +1023,8 @@ export interface components {
             toStage: null | number;
             srm: null | components["schemas"]["SrmCheck"];
             variant: null | string;
+            guardrails: string[];
+            evidence: components["schemas"]["GuardrailEvidence"][];
         };
         RolloutPlan: {
             id: string;
@@ -1025,6 +1039,9 @@ export interface components {
             stageStartedAt: null | string;
             reason: null | string;
             createdBy: string;
+            guardrails: null | string[];
+            /** Format: int32 */
+            evidenceWaitFactor: null | number;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
@@ -1073,6 +1090,9 @@ export interface components {
         SaveRolloutRequest: {
             stages?: null | components["schemas"]["RolloutStageRequest"][];
             changedBy?: null | string;
+            guardrails?: null | string[];
+            /** Format: int32 */
+            evidenceWaitFactor?: null | number;
         };
         /** @enum {string} */
         ScheduleAction: "enable" | "disable" | "set_rollout" | "start_rollout";

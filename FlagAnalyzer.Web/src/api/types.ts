@@ -124,11 +124,18 @@ export interface RolloutVerdict {
 
 export interface StageProgress { elapsedSeconds: number; secondsLeft: number; controlRequests: number; treatmentRequests: number; requestsLeft: number }
 
+/** Whether one guardrail has its comparison at the current stage; `waiting` says what is missing ("latency_p99: 2 of 3 samples per cohort"). */
+export type GuardrailEvidence = Schemas['GuardrailEvidence'];
+
 /** GET /api/flags/{idOrName}/rollout and the `rollout.updated` payload. */
 export interface RolloutView {
   plan: {
     id: string; flagId: string; stages: RolloutStage[]; state: RolloutState; currentStage: number; startedAt: string | null;
     stageStartedAt: string | null; reason: string | null; createdBy: string; createdAt: string; updatedAt: string; version: number;
+    /** The metrics the plan chose to guard it; null for the default (error_rate, latency_p99, conversion_rate when reported). */
+    guardrails?: string[] | null;
+    /** A stage short of evidence pauses after this many times its minimum duration; null for the default (4). */
+    evidenceWaitFactor?: number | null;
   };
   flagName: string;
   /** What the guardian sees now: hold (with why), or the transition it is about to make. */
@@ -136,5 +143,9 @@ export interface RolloutView {
     action: 'hold' | 'advance' | 'roll_back' | 'pause' | 'complete'; reason: string; verdicts: RolloutVerdict[]; progress: StageProgress | null;
     /** The variant whose regression decides a roll-back. */
     variant?: string | null;
+    /** The metrics guarding the plan now (the default list resolved). */
+    guardrails?: string[];
+    /** For a running plan, each guardrail's evidence at the current stage: a stage advances only when all are ready. */
+    evidence?: GuardrailEvidence[];
   };
 }

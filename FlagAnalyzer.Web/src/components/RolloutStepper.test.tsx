@@ -41,6 +41,25 @@ describe('RolloutStepper', () => {
     expect(screen.queryByTestId('rollout-start')).not.toBeInTheDocument();
   });
 
+  it('says which guardrail waits for what, and which are compared', async () => {
+    const evidence = [
+      { metric: 'error_rate', variant: null, ready: true, controlSamples: 4, treatmentSamples: 4, samplesNeeded: 3, waiting: null },
+      { metric: 'latency_p99', variant: null, ready: false, controlSamples: 2, treatmentSamples: 4, samplesNeeded: 3,
+        waiting: 'latency_p99: 2 of 3 samples per cohort (control 2, treatment 4)' },
+    ];
+    mockFetch((url) => (url.pathname === '/api/flags/flg_1/rollout'
+      ? json(view({}, { guardrails: ['error_rate', 'latency_p99'], evidence }))
+      : undefined));
+    render(renderTree(<RolloutCard flagId="flg_1" />).ui);
+
+    const items = await screen.findAllByTestId('rollout-evidence-item');
+    expect(items[0]).toHaveAttribute('data-ready', 'true');
+    expect(items[0]).toHaveTextContent('error_rate: compared (control 4, treatment 4 samples at this stage)');
+    expect(items[1]).not.toHaveAttribute('data-ready');
+    expect(items[1]).toHaveTextContent('latency_p99: 2 of 3 samples per cohort');
+    expect(screen.getByTestId('rollout-guardrails')).toHaveTextContent('guarded by error_rate, latency_p99 (default)');
+  });
+
   it('updates live from rollout.updated and shows the rollback reason', async () => {
     mockFetch((url) => (url.pathname === '/api/flags/flg_1/rollout' ? json(view()) : undefined));
     const live = fakeConnection();

@@ -69,6 +69,24 @@ export function RolloutStepperView({ view, onAction, busy }: { view: RolloutView
           {' · '}treatment {progress.treatmentRequests.toLocaleString('en')}, control {progress.controlRequests.toLocaleString('en')}
         </p>
       )}
+      {(evaluation.guardrails?.length ?? 0) > 0 && (
+        <div className="text-xs text-slate-600" data-testid="rollout-guardrails">
+          guarded by <span className="font-mono">{evaluation.guardrails!.join(', ')}</span>
+          {!plan.guardrails && <span className="text-slate-400"> (default)</span>}
+        </div>
+      )}
+      {progress && (evaluation.evidence?.length ?? 0) > 0 && (
+        <ul className="space-y-0.5 text-xs" data-testid="rollout-evidence">
+          {evaluation.evidence!.map((e) => (
+            <li key={`${e.variant ?? ''}/${e.metric}`} data-testid="rollout-evidence-item" data-ready={e.ready || undefined}
+              className={e.ready ? 'text-emerald-700' : 'text-amber-800'}>
+              {e.ready
+                ? `${e.metric}${e.variant ? ` of '${e.variant}'` : ''}: compared (control ${e.controlSamples}, ${e.variant ? `'${e.variant}'` : 'treatment'} ${e.treatmentSamples} samples at this stage)`
+                : e.waiting}
+            </li>
+          ))}
+        </ul>
+      )}
       {why && (
         <p data-testid="rollout-reason"
           className={`rounded-lg px-3 py-2 text-sm ${plan.state === 'rolled_back' ? 'bg-red-50 text-red-900' : plan.state === 'paused' ? 'bg-amber-50 text-amber-900' : 'bg-slate-50 text-slate-700'}`}>
