@@ -181,6 +181,22 @@ public sealed class EnvironmentScopeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StagingEditor_TheAssistant_KnowsOnlyStagingFlags()
+    {
+        await FlagAsync("scope-chat-prod", "production");
+        await FlagAsync("scope-chat-staging", "staging");
+        const string question = "tell me about scope-chat-prod and the other flags";
+
+        var staging = await (await _editor.PostJson("/api/chat", new { message = question })).ReadAs<JsonElement>();
+        var admin = await (await _admin.PostJson("/api/chat", new { message = question })).ReadAs<JsonElement>();
+
+        var reply = staging.GetProperty("reply").GetString()!;
+        Assert.Contains("scope-chat-staging", reply);
+        Assert.DoesNotContain("scope-chat-prod", reply);
+        Assert.Contains("scope-chat-prod", admin.GetProperty("reply").GetString()!);
+    }
+
+    [Fact]
     public async Task StagingIngestKey_MetricsForAStagingFlag_AreStored()
     {
         var id = (await FlagAsync("scope-metrics-ok", "staging")).GetProperty("id").GetString()!;

@@ -76,8 +76,9 @@ public sealed class AuthBenchApps : IDisposable
         apps.Open = apps._open.CreateClient();
         var admin = apps._keyed.CreateClient();
         admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ApiProcess.AdminKey);
-        // a generated key of the viewer role, as an SDK or a dashboard would hold it
-        var created = await admin.PostAsync("/api/keys/", Json("""{"name":"bench","role":"viewer"}"""));
+        // a generated key of the viewer role scoped to the flag's environment, as a team's dashboard would hold it: every
+        // request pays authentication AND the environment scope check (issue 23: FlagScopeMiddleware's flag lookup)
+        var created = await admin.PostAsync("/api/keys/", Json("""{"name":"bench","role":"viewer","environment":"production"}"""));
         var secret = System.Text.Json.JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("secret").GetString()!;
         apps.Bearer = apps._keyed.CreateClient();
         apps.Bearer.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", secret);
