@@ -62,12 +62,12 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         return new RolloutResult.Done(await ViewAsync(conn, null, flag, plan, ct));
     }
 
-    /// <summary>Plans that are running or paused, with what the guardian sees now (the dashboard's list).</summary>
-    /// <summary>Plans in progress, of the flags <paramref name="caller"/> sees (<see cref="FlagScope"/>).</summary>
+    /// <summary>Plans that are running or paused, with what the guardian sees now (the dashboard's list), of the flags
+    /// <paramref name="caller"/> sees (<see cref="FlagScope"/>).</summary>
     public async Task<List<RolloutView>> ActiveAsync(int limit, CancellationToken ct, Actor? caller = null)
     {
         await using var conn = await db.OpenAsync(ct);
-        var plans = await RolloutStore.InStatesAsync(conn, null, [RolloutState.Running, RolloutState.Paused], limit, ct);
+        var plans = await RolloutStore.InStatesAsync(conn, null, [RolloutState.Running, RolloutState.Paused], limit, ct, caller.ListEnvironment());
         var views = new List<RolloutView>(plans.Count);
         foreach (var p in plans)
             if (await FlagStore.FindAsync(conn, null, p.FlagId, ct) is { } flag && caller.Sees(flag.TargetEnvironment)) views.Add(await ViewAsync(conn, null, flag, p, ct));

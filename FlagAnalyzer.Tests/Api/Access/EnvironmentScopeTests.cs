@@ -127,6 +127,23 @@ public sealed class EnvironmentScopeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task StagingViewer_ActiveRolloutsPage_IsFilledWithStagingPlans_NotCutShortByProductionOnes()
+    {
+        // the production plan is older, so a page cut before the scope filter would hold only it, and then be emptied
+        foreach (var (name, environment) in new[] { ("scope-plans-prod", "production"), ("scope-plans-staging", "staging") })
+        {
+            var id = (await FlagAsync(name, environment, enabled: false, rollout: 0)).GetProperty("id").GetString()!;
+            await AssertStatus(HttpStatusCode.OK, await _admin.PutAsJsonAsync($"/api/flags/{id}/rollout", new { }));
+            await AssertStatus(HttpStatusCode.OK, await _admin.PostJson($"/api/flags/{id}/rollout/start", new { }));
+        }
+
+        var page = await (await _viewer.GetAsync("/api/rollouts?limit=1")).ReadAs<JsonElement>();
+
+        var only = Assert.Single(page.GetProperty("items").EnumerateArray());
+        Assert.Equal("scope-plans-staging", only.GetProperty("flagName").GetString());
+    }
+
+    [Fact]
     public async Task StagingEditor_ImportForStaging_DoesNotTouchAProductionFlagOfTheSameKey()
     {
         var id = (await FlagAsync("scope-import", "production")).GetProperty("id").GetString()!;
