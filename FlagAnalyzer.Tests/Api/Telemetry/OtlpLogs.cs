@@ -1,7 +1,8 @@
 using FlagAnalyzer.Api.Telemetry.Otlp;
+using FlagAnalyzer.Tests.Unit.Telemetry;
 using Google.Protobuf;
 
-namespace FlagAnalyzer.Tests.Unit.Telemetry;
+namespace FlagAnalyzer.Tests.Api.Telemetry;
 
 /// <summary>Builds OTLP logs exports for tests: feature_flag.evaluation records emitted in a span.</summary>
 internal static class OtlpLogs
