@@ -1,8 +1,7 @@
 using FlagAnalyzer.Api.Telemetry.Otlp;
-using FlagAnalyzer.Tests.Unit.Telemetry;
 using Google.Protobuf;
 
-namespace FlagAnalyzer.Tests.Api.Telemetry;
+namespace FlagAnalyzer.Tests.Unit.Telemetry;
 
 /// <summary>Builds OTLP logs exports for tests: feature_flag.evaluation records emitted in a span.</summary>
 internal static class OtlpLogs
