@@ -21,7 +21,7 @@ public static class ApplicationExtensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.Configure<JsonOptions>(o => Json.Configure(o.SerializerOptions));
+        builder.Services.Configure<JsonOptions>(o => Json.Configure(o.SerializerOptions).Converters.Add(Json.TextCheckedElements));
         // binding failures reach BadRequestExceptionHandler, which names the field
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails();
@@ -52,6 +52,7 @@ public static class ApplicationExtensions
         app.UseStatusCodePages();
         app.UseBodySizeLimit();
         app.UseAccess();
+        app.UseChangedByCheck();
 
         app.MapOpenApi();
         app.MapServiceInfo();
