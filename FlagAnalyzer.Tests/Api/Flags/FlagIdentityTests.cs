@@ -62,9 +62,13 @@ public sealed class FlagIdentityTests : IDisposable
         var impostor = (await CreateAsync(new { name = "impostor" })).GetProperty("id").GetString()!;
         var real = (await CreateAsync(new { name = "real" })).GetProperty("id").GetString()!;
         await TestDatabase.ExecuteAsync(_app.DatabasePath, "UPDATE feature_flags SET name = @real WHERE id = @impostor", ("real", real), ("impostor", impostor));
+        // rewrite the real row after it: on PostgreSQL an updated row goes to the end of the table, so a scan meets the impostor first
+        await TestDatabase.ExecuteAsync(_app.DatabasePath, "UPDATE feature_flags SET description = 'the real one' WHERE id = @real", ("real", real));
 
         using var restarted = _app.Restart();
         var http = restarted.CreateClient();
+        // read the impostor first: a cache that keeps flags by name now holds it under the real flag's id
+        Assert.Equal(impostor, (await (await http.GetAsync($"/api/flags/{impostor}")).ReadJson()).GetProperty("id").GetString());
         var byId = await (await http.GetAsync($"/api/flags/{real}")).ReadJson();
         var changes = await (await http.GetAsync($"/api/flags/{real}/changes")).ReadJson();
 
