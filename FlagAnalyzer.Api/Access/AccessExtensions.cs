@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using FlagAnalyzer.Api.Common;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -21,6 +22,8 @@ public static class AccessExtensions
         builder.Services.AddSingleton<AccessState>();
         builder.Services.AddSingleton<FailedAttempts>();
         builder.Services.AddSingleton<AllowedOrigins>();
+        builder.Services.AddSingleton<AllowedHosts>();
+        AddKnownProxies(builder);
         builder.Services.AddHostedService<AccessBootstrap>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
@@ -58,9 +61,15 @@ public static class AccessExtensions
         return builder;
     }
 
-    /// <summary>After routing and before the endpoints: headers, CORS, the rule table, then the per-key write limiter.</summary>
+    /// <summary>
+    /// After routing and before the endpoints: the Host check, the client's address from a known proxy, headers, CORS,
+    /// the rule table, then the per-key write limiter.
+    /// </summary>
     public static IApplicationBuilder UseAccess(this IApplicationBuilder app)
     {
+        AllowedHosts.UseHostCheck(app);
+        if (app.ApplicationServices.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value.ForwardedHeaders != ForwardedHeaders.None)
+            app.UseForwardedHeaders();
         app.UseSecurityHeaders();
         app.UseCors();
         app.UseMiddleware<AccessMiddleware>();
@@ -72,6 +81,38 @@ public static class AccessExtensions
     {
         var method = http.Request.Method;
         if (HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method)) return false;
-        return http.GetEndpoint() is RouteEndpoint e && EndpointRules.Find(method, e.RoutePattern.RawText) is { Live: false };
+        // an OFREP evaluation is a POST but a read: Evaluation:RequestsPerSecond limits it, not the write bucket
+        return http.GetEndpoint() is RouteEndpoint e && EndpointRules.Find(method, e.RoutePattern.RawText) is { Live: false } rule
+               && !ReferenceEquals(rule, EndpointRules.Evaluate);
+    }
+
+    /// <summary>
+    /// <see cref="AccessOptions.KnownProxiesSection"/>: X-Forwarded-For (only that header: a forwarded Host or scheme
+    /// would pass the Host check) is read from these peers alone, right to left until an address that is not one of them.
+    /// </summary>
+    private static void AddKnownProxies(IHostApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection(AccessOptions.KnownProxiesSection);
+        var values = section.GetChildren().Select(c => c.Value).Append(section.Value)
+            .SelectMany(v => (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        if (values.Count == 0) return;
+        var addresses = new List<System.Net.IPAddress>();
+        var networks = new List<System.Net.IPNetwork>();
+        foreach (var value in values)
+        {
+            if (value.Contains('/') && System.Net.IPNetwork.TryParse(value, out var network)) networks.Add(network);
+            else if (System.Net.IPAddress.TryParse(value, out var address)) addresses.Add(address);
+            else throw new InvalidOperationException($"{AccessOptions.KnownProxiesSection}: '{value}' is neither an IP address nor a network such as 10.0.0.0/8.");
+        }
+        builder.Services.Configure<ForwardedHeadersOptions>(o =>
+        {
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor;
+            o.KnownProxies.Clear();
+            o.KnownIPNetworks.Clear();
+            foreach (var a in addresses) o.KnownProxies.Add(a);
+            foreach (var n in networks) o.KnownIPNetworks.Add(n);
+            o.ForwardLimit = null;
+            o.RequireHeaderSymmetry = false;
+        });
     }
 }

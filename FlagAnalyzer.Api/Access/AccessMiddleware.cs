@@ -10,8 +10,9 @@ namespace FlagAnalyzer.Api.Access;
 /// <summary>
 /// Enforces <see cref="EndpointRules"/> on every request that reached an endpoint, in this order: the endpoint
 /// has a rule (else 403); a live endpoint's <c>Origin</c> is allowed (else 403); the key — absent, unknown or
-/// revoked is 401 with <c>WWW-Authenticate: Bearer</c>, and an address with too many failed keys gets 429 with
-/// <c>Retry-After</c>; the key's role and environment (else 403); a body sent to a JSON endpoint is JSON (else 415).
+/// revoked is 401 with <c>WWW-Authenticate: Bearer</c>, or 429 with <c>Retry-After</c> once the address has too many
+/// failed keys (a valid key is served all the same); a state-changing request is not one a cross-site form could
+/// send (else 403); the key's role and environment (else 403); a body sent to a JSON endpoint is JSON (else 415).
 /// Then the caller is <c>HttpContext.GetActor()</c> for the handlers.
 /// </summary>
 public sealed class AccessMiddleware(RequestDelegate next, IOptions<AccessOptions> options, AllowedOrigins origins,
@@ -53,6 +54,7 @@ public sealed class AccessMiddleware(RequestDelegate next, IOptions<AccessOption
             if (!await AuthenticateAsync(http, rule)) return;
         }
 
+        if (!rule.Public && !rule.Live && !await RequireNonSimpleAsync(http)) return;
         if (!rule.Public && http.GetActor() is { } actor && !await AuthorizeAsync(http, rule, actor)) return;
         if (!await RequireJsonAsync(http, endpoint)) return;
         if (rule.Live && http.GetActor()?.KeyId is { } keyId)
@@ -65,20 +67,26 @@ public sealed class AccessMiddleware(RequestDelegate next, IOptions<AccessOption
         await next(http);
     }
 
-    /// <summary>Sets the caller; false when the response (401/429) is already written.</summary>
+    /// <summary>
+    /// Sets the caller; false when the response (401/429) is already written. A presented key is verified before the
+    /// address's failures are looked at, so a valid key is served whatever else came from its address (a proxy, a NAT,
+    /// the AppHost's replica proxy); only requests without a valid key are throttled. Keys are long random secrets: the
+    /// throttle bounds the cost and noise of guessing, and answering a valid key does not help anyone guess another.
+    /// </summary>
     private async Task<bool> AuthenticateAsync(HttpContext http, EndpointRule rule)
     {
         var presented = ApiKeyAuthenticationHandler.PresentedKey(http);
+        var address = FailedAttempts.ClientAddress(http);
         if (presented is null)
         {
             if (rule.Public) return true;
+            // an address that spent its attempts is refused key-less requests too, without spending more
+            if (failures.Blocked(address) is { } blocked)
+            {
+                await TooMany(http, blocked);
+                return false;
+            }
             await Unauthorized(http, "An API key is required: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.", invalid: false);
-            return false;
-        }
-        var address = FailedAttempts.ClientAddress(http);
-        if (failures.Blocked(address) is { } wait)
-        {
-            await TooMany(http, wait);
             return false;
         }
         var result = await http.AuthenticateAsync(ApiKeyAuthenticationHandler.SchemeName);
@@ -90,8 +98,13 @@ public sealed class AccessMiddleware(RequestDelegate next, IOptions<AccessOption
             http.SetActor(new Actor(key, result.Principal.Identity!.Name!, role) { Environment = result.Principal.FindFirstValue(ApiKeyVerifier.EnvironmentClaim) });
             return true;
         }
-        failures.Fail(address);
+        var wait = failures.Fail(address);
         if (rule.Public) return true; // a bad key on /health: the anonymous view, not an error
+        if (wait is not null)
+        {
+            await TooMany(http, wait.Value);
+            return false;
+        }
         log.LogInformation("Refused a request to {Method} {Path} from {Address}: {Reason}", http.Request.Method, http.Request.Path, address,
             result.Failure?.Message);
         await Unauthorized(http, result.Failure?.Message ?? "The API key is not valid.", invalid: true);
@@ -123,6 +136,28 @@ public sealed class AccessMiddleware(RequestDelegate next, IOptions<AccessOption
             return false;
         }
         return true;
+    }
+
+    /// <summary>
+    /// A state-changing request must carry something a cross-site page cannot send without the browser asking first
+    /// (a CORS preflight, which only <c>Cors:AllowedOrigins</c> pass): a key header, <c>X-Requested-With</c>, or a body
+    /// whose Content-Type is not one a form can send (JSON, protobuf). With keys this always holds; with
+    /// <c>Auth:Mode=disabled</c> it is what stops another site's form from starting or aborting a rollout.
+    /// </summary>
+    private static async Task<bool> RequireNonSimpleAsync(HttpContext http)
+    {
+        var request = http.Request;
+        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method)) return true;
+        var headers = request.Headers;
+        if (headers.Authorization.Count > 0 || headers.ContainsKey(ApiKeyAuthenticationHandler.ApiKeyHeader) || headers.XRequestedWith.Count > 0) return true;
+        if (MediaTypeHeaderValue.TryParse(request.ContentType, out var type) && type.MediaType.Value is { } media
+            && !media.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase)
+            && !media.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase)
+            && !media.Equals("text/plain", StringComparison.OrdinalIgnoreCase)) return true;
+        await Problem(http, StatusCodes.Status403Forbidden, "Cross-site request refused",
+            "A request that changes state must send a JSON (or OTLP protobuf) body, an API key header or 'X-Requested-With', " +
+            "which a page on another site cannot send without the browser asking this API first.");
+        return false;
     }
 
     /// <summary>A body sent to an endpoint that declares the media types it reads must be one of them (no forms, no text/plain).</summary>

@@ -34,6 +34,14 @@ public sealed class AccessOptions
     public TimeSpan FailedAttemptWindow { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// <c>Auth:KnownProxies</c> (an array, or one comma-separated string): proxies (addresses, or networks such as
+    /// <c>10.0.0.0/8</c>) whose <c>X-Forwarded-For</c> names the client, so failed attempts (and OFREP's per-client limit)
+    /// count per client behind them. None by default, not even loopback: a header anyone can send is believed only
+    /// from a peer the operator named.
+    /// </summary>
+    public const string KnownProxiesSection = "Auth:KnownProxies";
+
+    /// <summary>
     /// Writes per key: a token bucket of this many... Generous on purpose: it stops a runaway or stolen key, not a
     /// bulk import or an ingest pipeline (raise it for those).
     /// </summary>

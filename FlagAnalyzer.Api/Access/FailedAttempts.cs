@@ -7,8 +7,9 @@ namespace FlagAnalyzer.Api.Access;
 /// <summary>
 /// Failed key attempts (unknown or revoked keys) per client address, in a fixed window
 /// (<see cref="AccessOptions.FailedAttemptLimit"/> per <see cref="AccessOptions.FailedAttemptWindow"/>). Once
-/// spent, every request from that address that presents a key is answered 429 with <c>Retry-After</c> until
-/// the window ends, before the key is even looked up.
+/// spent, requests from that address without a valid key (a bad key, or none where one is needed) are answered 429
+/// with <c>Retry-After</c> until the window ends; a valid key is still served. The address is the peer's, or the
+/// client a configured proxy names (<see cref="AccessOptions.KnownProxiesSection"/>).
 /// </summary>
 public sealed class FailedAttempts : IDisposable
 {

@@ -19,6 +19,23 @@ public sealed partial class BadRequestExceptionHandler(IProblemDetailsService pr
 
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken ct)
     {
+        if (Json.IsInvalidText(exception))
+        {
+            // every JSON body read through a JsonElement ends here when one of its strings is not Unicode text
+            http.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return await problems.TryWriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = http,
+                ProblemDetails = new HttpValidationProblemDetails(new Dictionary<string, string[]>
+                {
+                    ["$"] = ["holds a string that is not Unicode text (a lone surrogate such as \\ud800)"],
+                })
+                {
+                    Status = 400,
+                    Title = "The request is invalid",
+                },
+            });
+        }
         if (exception is not BadHttpRequestException bad) return false;
         ProblemDetails details;
         if (bad.StatusCode == StatusCodes.Status413PayloadTooLarge)

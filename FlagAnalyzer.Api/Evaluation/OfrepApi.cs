@@ -191,6 +191,11 @@ public static class OfrepApi
         {
             return Fail(EvaluationErrorCode.ParseError, $"The request body is not valid JSON: {ex.Message}");
         }
+        catch (InvalidOperationException ex) when (Common.Json.IsInvalidText(ex))
+        {
+            // well-formed JSON, but a string of the context is not text any attribute could hold
+            return Fail(EvaluationErrorCode.InvalidContext, "A string in the context is not Unicode text (a lone surrogate such as \\ud800).");
+        }
     }
 
     private static Dictionary<string, object?> ReadObject(ref Utf8JsonReader r)

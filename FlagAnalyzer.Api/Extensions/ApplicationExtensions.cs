@@ -21,7 +21,7 @@ public static class ApplicationExtensions
     public static IHostApplicationBuilder AddApplicationServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.Configure<JsonOptions>(o => Json.Configure(o.SerializerOptions));
+        builder.Services.Configure<JsonOptions>(o => Json.Configure(o.SerializerOptions).Converters.Add(Json.TextCheckedElements));
         // binding failures reach BadRequestExceptionHandler, which names the field
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails();
@@ -53,6 +53,7 @@ public static class ApplicationExtensions
         app.UseBodySizeLimit();
         app.UseAccess();
         app.UseFlagScope();
+        app.UseChangedByCheck();
 
         app.MapOpenApi();
         app.MapServiceInfo();

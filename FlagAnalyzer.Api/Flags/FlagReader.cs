@@ -17,7 +17,8 @@ public sealed class FlagReader(Db db, IFlagCache cache) : IFlagIds
 
     public async Task<Flag?> GetAsync(string idOrName, CancellationToken ct)
     {
-        if (await cache.GetAsync(idOrName, ct) is { } cached) return cached;
+        // a cached flag found by name when an id was asked for may be an impostor: the store orders ids first
+        if (await cache.GetAsync(idOrName, ct) is { } cached && (cached.Id == idOrName || !Ids.LooksLikeId(idOrName))) return cached;
         return await GetFromDatabaseAsync(idOrName, ct);
     }
 

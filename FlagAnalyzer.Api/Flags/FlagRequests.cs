@@ -67,6 +67,7 @@ public static partial class FlagRules
         else if (!NamePattern().IsMatch(name)) v.Add(field, "may contain only a-z, 0-9, '-', '_' and '.'");
         else if (ReservedNames.Contains(name)) v.Add(field, $"'{name}' is reserved by the API's routes");
         else if (name is "." or "..") v.Add(field, $"'{name}' cannot be reached by URL (it is a path segment)");
+        else if (Ids.LooksLikeId(name)) v.Add(field, "must not look like an id (a prefix, '_' and 26 letters and digits): /api/flags/{id} would be ambiguous");
     }
 
     /// <summary>Names that would collide with literal routes under <c>/api/flags/</c>.</summary>

@@ -74,7 +74,6 @@ public sealed record FlagMutationRequest(Flag Before, Flag After, string Changed
     public Actor? Actor { get; init; }
     public ChangeType? ChangeType { get; init; }
     public string? Reason { get; init; }
-    public string? Environment { get; init; }
 }
 
 /// <summary>
@@ -246,6 +245,10 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
                          ?? (r.FlagName is { Length: > 0 } name ? await FlagStore.FindAsync(s.Connection, s.Transaction, name, ct) : null);
             // the flag as stored decides, never the body's environment
             if (before is null || !command.Actor.Sees(before.TargetEnvironment)) return new FlagWriteResult.NotFound();
+            // the row is logged in the flag's environment; a body that names another is refused, not believed
+            if (r.Environment is { } claimedEnvironment && claimedEnvironment != before.TargetEnvironment)
+                return new FlagWriteResult.Contradiction("environment",
+                    $"The flag is in '{before.TargetEnvironment}', not '{claimedEnvironment}'; a change is logged in its flag's environment.");
             if (patch?.TargetEnvironment is { } moveTo && !command.Actor.MayStoreIn(moveTo))
                 return new FlagWriteResult.Forbidden(FlagScope.ForbiddenDetail(command.Actor, moveTo));
             patch ??= new PatchFlagRequest(null, null, null, null, null, null, null, null, null, null, null);
@@ -274,7 +277,6 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
                 Actor = command.Actor,
                 // rolled_back says why (the client's reason for the change); every other type is what the diff says
                 ChangeType = claimed == ChangeType.RolledBack ? ChangeType.RolledBack : null,
-                Environment = r.Environment,
             }, ct);
             if (mutation is null) return new FlagWriteResult.Done(before);
             m = mutation;
@@ -327,7 +329,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
 
         var change = NewChange(stored, r.ChangeType ?? FlagDiff.Classify(before, after), r.ChangedBy, r.Actor, now,
             FlagDiff.ToElement(prevDiff), FlagDiff.ToElement(nextDiff),
-            r.Environment ?? stored.TargetEnvironment, r.Reason) with { PredictionId = Ids.New("prd", clock) };
+            stored.TargetEnvironment, r.Reason) with { PredictionId = Ids.New("prd", clock) };
         var prediction = await predictions.PredictAsync(s, before, stored, change, ct);
         await FlagStore.InsertChangeAsync(s, change, ct);
         return new FlagMutation(before, stored, change, prediction);

@@ -108,7 +108,9 @@ public static class FlagStore
     public static async Task<Flag?> ReadFlagAsync(SqlMapper.GridReader batch) => (await batch.ReadFirstOrDefaultAsync<FlagRow>())?.ToFlag();
 
     public static async Task<Flag?> FindAsync(DbConnection conn, DbTransaction? tx, string idOrName, CancellationToken ct) =>
-        (await conn.FirstOrDefaultAsync<FlagRow>(tx, $"SELECT {FlagColumns} FROM feature_flags WHERE id = @k OR name = @k LIMIT 1",
+        // an id wins over a name that equals it (one stored before such names were refused): OR has no order of its own
+        (await conn.FirstOrDefaultAsync<FlagRow>(tx,
+            $"SELECT {FlagColumns} FROM feature_flags WHERE id = @k OR name = @k ORDER BY CASE WHEN id = @k THEN 0 ELSE 1 END LIMIT 1",
             new { k = idOrName }, ct))?.ToFlag();
 
     public static async Task<bool> NameTakenAsync(DbConnection conn, DbTransaction? tx, string name, string? exceptId, CancellationToken ct) =>

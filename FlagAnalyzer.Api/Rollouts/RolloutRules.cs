@@ -47,7 +47,7 @@ public static class RolloutRules
         var v = new Validator();
         stages = RolloutPlan.DefaultStages;
         ValidateGuardrails(r, v);
-        if (r.ChangedBy is { Length: > 200 }) v.Add("changedBy", "must be at most 200 characters");
+        Flags.FlagRules.CheckChangedBy(r.ChangedBy, v);
         if (r.Stages is null) return v;
         if (r.Stages.Count == 0) v.Add("stages", "must hold at least one stage (or be omitted for the default 1 → 5 → 25 → 50 → 100 %)");
         if (r.Stages.Count > MaxStages) v.Add("stages", $"at most {MaxStages} stages");

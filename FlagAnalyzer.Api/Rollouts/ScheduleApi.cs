@@ -19,7 +19,7 @@ public static class ScheduleApi
         if (action == ScheduleAction.SetRollout && body.RolloutPercentage is null) v.Add("rolloutPercentage", "is required for set_rollout");
         v.Range(body.RolloutPercentage, 0, 100, "rolloutPercentage");
         if (action is not ScheduleAction.SetRollout && body.RolloutPercentage is not null) v.Add("rolloutPercentage", "is only for set_rollout");
-        if (body.ChangedBy is { Length: > 200 }) v.Add("changedBy", "must be at most 200 characters");
+        Flags.FlagRules.CheckChangedBy(body.ChangedBy, v);
         if (!v.IsValid) return v.ToProblem();
         var x = await schedules.CreateAsync(new CreateScheduleCommand(idOrName, action!.Value, body.RolloutPercentage, body.At!.Value, body.ChangedBy ?? "api"), ct);
         return x is null ? Problems.NotFound("Flag", idOrName) : TypedResults.Created($"/api/flags/{x.FlagId}/schedules/{x.Id}", x);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using HdrHistogram;
 using FlagAnalyzer.Api.Statistics;
 
@@ -16,19 +17,25 @@ public sealed record ImpactSample(string FlagId, Cohort Cohort, string Variant, 
 
 /// <summary>
 /// Requests per flag, variant and interval, in memory: a count, an error count and an HdrHistogram of latencies
-/// (microseconds, 2 significant digits, up to an hour) per bucket. The number of buckets is capped: an export
-/// that would open more is refused whole, so the caller can shed it (nothing of it is counted). Thread-safe.
+/// (microseconds, 2 significant digits, up to an hour) per bucket. The number of buckets is capped, in all and per
+/// flag (<paramref name="maxBucketsPerFlag"/>: one flag's flood — spans spread over many intervals — cannot take the
+/// share of every other flag): an export that would open more is refused whole, so the caller can shed it (nothing
+/// of it is counted). Thread-safe.
 /// </summary>
-public sealed class ImpactAggregator(TimeSpan interval, int maxBuckets)
+public sealed class ImpactAggregator(TimeSpan interval, int maxBuckets, int? maxBucketsPerFlag = null)
 {
     public const long MaxLatencyMicros = 3_600_000_000;
     private const int SignificantDigits = 2;
 
     private readonly object _gate = new();
     private readonly Dictionary<BucketKey, Bucket> _buckets = new();
+    private readonly Dictionary<string, int> _bucketsPerFlag = new(StringComparer.Ordinal);
 
     public TimeSpan Interval { get; } = interval > TimeSpan.Zero ? interval : throw new ArgumentOutOfRangeException(nameof(interval));
     public int MaxBuckets { get; } = maxBuckets > 0 ? maxBuckets : throw new ArgumentOutOfRangeException(nameof(maxBuckets));
+    public int MaxBucketsPerFlag { get; } = maxBucketsPerFlag is { } perFlag
+        ? perFlag > 0 ? Math.Min(perFlag, maxBuckets) : throw new ArgumentOutOfRangeException(nameof(maxBucketsPerFlag))
+        : maxBuckets;
 
     public int BucketCount
     {
@@ -38,9 +45,13 @@ public sealed class ImpactAggregator(TimeSpan interval, int maxBuckets)
     public DateTimeOffset IntervalStart(DateTimeOffset at) =>
         new(at.UtcTicks - (at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) % Interval.Ticks, TimeSpan.Zero);
 
-    /// <summary>Counts all the observations, or none of them when they would open more buckets than the cap allows.</summary>
-    public bool TryAdd(IReadOnlyList<ResolvedObservation> observations)
+    /// <summary>Counts all the observations, or none of them when they would open more buckets than the caps allow.</summary>
+    public bool TryAdd(IReadOnlyList<ResolvedObservation> observations) => TryAdd(observations, out _);
+
+    /// <summary><see cref="TryAdd(IReadOnlyList{ResolvedObservation})"/>; <paramref name="overShare"/> names the flag that would pass its own cap.</summary>
+    public bool TryAdd(IReadOnlyList<ResolvedObservation> observations, out string? overShare)
     {
+        overShare = null;
         if (observations.Count == 0) return true;
         // keys outside the lock; an export's requests mostly share a few keys, so consecutive repeats skip the lookup
         var keys = new BucketKey[observations.Count];
@@ -54,12 +65,19 @@ public sealed class ImpactAggregator(TimeSpan interval, int maxBuckets)
                 if (!_buckets.ContainsKey(keys[i])) (opening ??= []).Add(keys[i]);
             }
             if (opening is not null && _buckets.Count + opening.Count > MaxBuckets) return false;
+            if (opening is not null && MaxBucketsPerFlag < MaxBuckets)
+                foreach (var group in opening.GroupBy(k => k.FlagId, StringComparer.Ordinal))
+                    if (_bucketsPerFlag.GetValueOrDefault(group.Key) + group.Count() > MaxBucketsPerFlag)
+                    {
+                        overShare = group.Key;
+                        return false;
+                    }
 
             Bucket? bucket = null;
             for (var i = 0; i < keys.Length; i++)
             {
                 if (bucket is null || keys[i] != bucket.Key)
-                    if (!_buckets.TryGetValue(keys[i], out bucket)) _buckets[keys[i]] = bucket = new Bucket(keys[i], observations[i].Cohort);
+                    if (!_buckets.TryGetValue(keys[i], out bucket)) Open(bucket = new Bucket(keys[i], observations[i].Cohort));
                 bucket.Record(observations[i].Observation);
             }
             return true;
@@ -77,7 +95,12 @@ public sealed class ImpactAggregator(TimeSpan interval, int maxBuckets)
             var taken = new List<ImpactBucket>();
             foreach (var (key, bucket) in _buckets)
                 if (closedBy is null || key.IntervalStartTicks + Interval.Ticks <= closedBy.Value.UtcTicks) taken.Add(bucket);
-            foreach (var b in taken) _buckets.Remove(((Bucket)b).Key);
+            foreach (var b in taken)
+            {
+                var key = ((Bucket)b).Key;
+                _buckets.Remove(key);
+                if (--CollectionsMarshal.GetValueRefOrNullRef(_bucketsPerFlag, key.FlagId) == 0) _bucketsPerFlag.Remove(key.FlagId);
+            }
             return taken;
         }
     }
@@ -90,9 +113,16 @@ public sealed class ImpactAggregator(TimeSpan interval, int maxBuckets)
             foreach (var b in buckets.Cast<Bucket>())
             {
                 if (_buckets.TryGetValue(b.Key, out var existing)) existing.Merge(b);
-                else _buckets[b.Key] = b;
+                else Open(b);
             }
         }
+    }
+
+    /// <summary>Adds a bucket and counts it against its flag's share (under the lock).</summary>
+    private void Open(Bucket b)
+    {
+        _buckets[b.Key] = b;
+        CollectionsMarshal.GetValueRefOrAddDefault(_bucketsPerFlag, b.Key.FlagId, out _)++;
     }
 
     private BucketKey KeyOf(in ResolvedObservation o) =>

@@ -85,7 +85,13 @@ public sealed class LogIntake(TraceIntake traces, EvaluationJoin join, IngestGat
             }
             if (!known.TryGetValue(key, out var flag)) known[key] = flag = await flags.GetByKeyForAsync(caller, key, ct);
             if (flag is null) { rejected.Add($"{key}: not a flag FlagAnalyzer knows"); continue; }
-            usable.Add((new LogEvaluation(record.TraceId, record.SpanId, key, variant), flag.Id, at));
+            // as for spans (ObservationResolver): a variant the flag does not have would be a cohort of its own
+            if (ObservationResolver.VariantOf(flag, variant) is not { } known)
+            {
+                rejected.Add($"{key}: the flag has no variant '{variant}'");
+                continue;
+            }
+            usable.Add((new LogEvaluation(record.TraceId, record.SpanId, key, known), flag.Id, at));
         }
 
         var warnings = new List<string>();

@@ -82,6 +82,8 @@ public sealed class MetricsIntake(IngestGate gate, FlagReader flags, IExposureCo
                     }
                     if (!known.TryGetValue(key, out var flag)) known[key] = flag = await flags.GetByKeyForAsync(caller, key, ct);
                     if (flag is null) { rejected.Add($"{key}: not a flag FlagAnalyzer knows"); continue; }
+                    if (ObservationResolver.VariantOf(flag, variant) is not { } named) { rejected.Add($"{key}: '{variant}' is not one of the flag's variants"); continue; }
+                    variant = named;
                     long? delta = sum.AggregationTemporality switch
                     {
                         AggregationTemporality.Delta => value,

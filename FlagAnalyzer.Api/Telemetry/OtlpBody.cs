@@ -50,7 +50,7 @@ public static class OtlpBody
                 return (null, decode(body.Span, encoding));
             }
             catch (Exception e) when (e is InvalidProtocolBufferException or InvalidJsonException or OtlpDecodeException
-                                          or System.Text.Json.JsonException or FormatException)
+                                          or System.Text.Json.JsonException or FormatException || Json.IsInvalidText(e))
             {
                 return (new IntakeResult(StatusCodes.Status400BadRequest, $"The body is not an OTLP {what} ({encoding}): {e.Message}"), null);
             }

@@ -11,7 +11,7 @@ public static class TelemetryExtensions
         builder.Services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<TelemetryOptions>>().Value;
-            return new ImpactAggregator(o.SampleInterval, o.MaxBuckets);
+            return new ImpactAggregator(o.SampleInterval, o.MaxBuckets, o.MaxBucketsPerFlag);
         });
         builder.Services.AddSingleton(sp =>
         {

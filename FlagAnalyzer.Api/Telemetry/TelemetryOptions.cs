@@ -11,6 +11,12 @@ public sealed class TelemetryOptions
     public TimeSpan FlushDelay { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>The cap on flag × variant × interval buckets held in memory; an export needing more is shed with 503.</summary>
     public int MaxBuckets { get; set; } = 2048;
+    /// <summary>
+    /// The cap on one flag's open buckets (variants × intervals): a flood of one flag's spans over many intervals is shed
+    /// with 503 while other flags still export. A flag's variants are bounded by its definition (spans naming others are
+    /// rejected), so what this bounds is mostly how many intervals of late spans one flag may hold open.
+    /// </summary>
+    public int MaxBucketsPerFlag { get; set; } = 256;
     /// <summary>Exports decoded at the same time; more wait in a queue of <see cref="MaxQueuedExports"/>, beyond it 429.</summary>
     public int MaxConcurrentExports { get; set; } = Math.Max(2, Environment.ProcessorCount);
     public int MaxQueuedExports { get; set; } = 16;

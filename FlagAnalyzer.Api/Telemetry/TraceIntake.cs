@@ -67,30 +67,31 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
         foreach (var e in attribution.Evaluations)
             if (!known.ContainsKey(e.FlagKey)) known[e.FlagKey] = await flags.GetByKeyForAsync(caller, e.FlagKey, ct);
 
-        var observations = new List<ResolvedObservation>(attribution.Observations.Count);
-        foreach (var o in attribution.Observations)
+        var resolved = ObservationResolver.Resolve(attribution.Observations, known);
+        if (!aggregator.TryAdd(resolved.Accepted, out var overShare))
         {
-            if (known[o.FlagKey] is not { } flag) continue;
-            var cohort = o.Variant == ControlVariantOf(flag) ? Cohort.Control : Cohort.Treatment;
-            observations.Add(new ResolvedObservation(flag.Id, cohort, o));
-        }
-        if (!aggregator.TryAdd(observations))
-        {
+            if (overShare is not null)
+            {
+                logger.LogWarning("Flag {FlagId} holds its share of the telemetry aggregation ({Buckets} buckets); shedding an export of {Spans} spans",
+                    overShare, aggregator.MaxBucketsPerFlag, attribution.Spans);
+                return new IntakeResult(StatusCodes.Status503ServiceUnavailable,
+                    "One flag of this export has too many variant × intervals waiting to be stored; retry later.", RetryAfter: RetryAfterFull());
+            }
             logger.LogWarning("Telemetry aggregation is full ({Buckets} buckets); shedding an export of {Spans} spans", aggregator.MaxBuckets, attribution.Spans);
             return new IntakeResult(StatusCodes.Status503ServiceUnavailable, "Too many flag × variant intervals are waiting to be stored; retry later.",
                 RetryAfter: RetryAfterFull());
         }
-        return new IntakeResult(StatusCodes.Status200OK, "", new ExportTraceServiceResponse { PartialSuccess = PartialSuccess(attribution, known) });
+        return new IntakeResult(StatusCodes.Status200OK, "", new ExportTraceServiceResponse { PartialSuccess = PartialSuccess(attribution, known, resolved) });
     }
 
     /// <summary>The variant that is the control cohort: the flag's off variant (what it serves when disabled).</summary>
     public static string ControlVariantOf(Flag flag) => string.IsNullOrEmpty(flag.OffVariant) ? ControlVariantDefault : flag.OffVariant;
 
-    /// <summary>Spans that named an unknown flag or no variant: counted and reported, not stored.</summary>
-    private static ExportTracePartialSuccess? PartialSuccess(Attribution a, Dictionary<string, Flag?> known)
+    /// <summary>Spans that named an unknown flag, no variant or a variant the flag does not have: counted and reported, not stored.</summary>
+    private static ExportTracePartialSuccess? PartialSuccess(Attribution a, Dictionary<string, Flag?> known, ResolvedObservations resolved)
     {
         var unknown = known.Where(k => k.Value is null).Select(k => k.Key).ToList();
-        if (unknown.Count == 0 && a.SpansWithoutVariant == 0) return null;
+        if (unknown.Count == 0 && a.SpansWithoutVariant == 0 && resolved.UnknownVariants == 0) return null;
         var unknownSpans = a.Evaluations.Where(e => known[e.FlagKey] is null).Select(e => e.SpanIndex).Distinct().Count();
         var parts = new List<string>();
         if (unknown.Count > 0)
@@ -98,7 +99,8 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
                 $"{unknownSpans} span(s) evaluated flags FlagAnalyzer does not know: {string.Join(", ", unknown.Take(10))}{(unknown.Count > 10 ? ", …" : "")}"));
         if (a.SpansWithoutVariant > 0)
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"{a.SpansWithoutVariant} span(s) evaluated a flag without naming the variant"));
-        return new ExportTracePartialSuccess { RejectedSpans = unknownSpans + a.SpansWithoutVariant, ErrorMessage = string.Join("; ", parts) };
+        if (resolved.Describe() is { } variants) parts.Add(variants);
+        return new ExportTracePartialSuccess { RejectedSpans = unknownSpans + a.SpansWithoutVariant + resolved.UnknownVariants, ErrorMessage = string.Join("; ", parts) };
     }
 
     /// <summary>When the aggregation is full: until the current interval has closed and been flushed.</summary>

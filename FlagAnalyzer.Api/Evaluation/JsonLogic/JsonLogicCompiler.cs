@@ -17,11 +17,31 @@ public sealed class JsonLogicException(string path, string message) : Exception(
 public sealed class JsonLogicCompiler
 {
     private const int MaxDepth = 64;
+
+    /// <summary>
+    /// The most nodes one flag's targeting may have once every <c>$ref</c> is expanded. Shared evaluators that refer
+    /// to each other multiply (ten refs to an evaluator of ten refs, five deep, is 10^5 copies from under 1 KB), so
+    /// the count stops compiling as soon as it is passed, not after the expansion.
+    /// </summary>
+    public const int MaxNodes = 100_000;
+
+    /// <summary>The most bytes of JSON one flag's targeting may expand to (a request body's limit: nothing saved is larger).</summary>
+    public const long MaxExpandedBytes = 1024 * 1024;
+
     private readonly IReadOnlyDictionary<string, JsonElement> _evaluators;
     private readonly HashSet<string> _expanding = new(StringComparer.Ordinal);
+    // the evaluators being expanded, outermost first: a bound passed inside them is reported on the outermost
+    private readonly List<string> _chain = [];
+    private readonly Dictionary<string, long> _evaluatorBytes = new(StringComparer.Ordinal);
+    private readonly string _root;
+    private int _nodes;
+    private long _bytes;
 
-    private JsonLogicCompiler(IReadOnlyDictionary<string, JsonElement>? evaluators) =>
+    private JsonLogicCompiler(IReadOnlyDictionary<string, JsonElement>? evaluators, string root)
+    {
         _evaluators = evaluators ?? new Dictionary<string, JsonElement>();
+        _root = root;
+    }
 
     /// <summary>Compiles <paramref name="rule"/>; throws <see cref="JsonLogicException"/> naming the bad node.</summary>
     public static Node Compile(JsonElement rule, string path = "targeting", IReadOnlyDictionary<string, JsonElement>? evaluators = null) =>
@@ -31,7 +51,9 @@ public sealed class JsonLogicCompiler
     public static Node Compile(JsonElement rule, string path, IReadOnlyDictionary<string, JsonElement>? evaluators,
         out IReadOnlyList<(string Path, Fractional Node)> fractionals)
     {
-        var compiler = new JsonLogicCompiler(evaluators);
+        var compiler = new JsonLogicCompiler(evaluators, path);
+        compiler._bytes = RawLength(rule);
+        if (compiler._bytes > MaxExpandedBytes) throw Error(path, $"is larger than {MaxExpandedBytes} bytes");
         var node = compiler.Node(rule, path, 0);
         fractionals = compiler._fractionals;
         return node;
@@ -41,9 +63,17 @@ public sealed class JsonLogicCompiler
 
     private static JsonLogicException Error(string path, string message) => new(path, message);
 
+    private static long RawLength(JsonElement e) => System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(e).Length;
+
+    /// <summary>A size bound passed: named on the outermost evaluator being expanded, else on the targeting itself.</summary>
+    private JsonLogicException TooLarge(string what) => _chain.Count == 0
+        ? Error(_root, $"has more than {what}")
+        : Error($"$evaluators.{_chain[0]}", $"expands to more than {what} of targeting through $ref {string.Join(" → ", _chain)}");
+
     private Node Node(JsonElement e, string path, int depth)
     {
         if (depth > MaxDepth) throw Error(path, $"is nested more than {MaxDepth} levels deep");
+        if (++_nodes > MaxNodes) throw TooLarge($"{MaxNodes} nodes");
         switch (e.ValueKind)
         {
             case JsonValueKind.Array:
@@ -71,8 +101,16 @@ public sealed class JsonLogicCompiler
             var name = value.GetString()!;
             if (!_evaluators.TryGetValue(name, out var shared)) throw Error(at, $"no evaluator named '{name}' in $evaluators");
             if (!_expanding.Add(name)) throw Error(at, $"evaluator '{name}' refers to itself");
+            _chain.Add(name);
+            // counted before the copy is compiled, so a reference that would pass the bound stops here
+            if (!_evaluatorBytes.TryGetValue(name, out var size)) _evaluatorBytes[name] = size = RawLength(shared);
+            if ((_bytes += size) > MaxExpandedBytes) throw TooLarge($"{MaxExpandedBytes} bytes");
             try { return Node(shared, $"$evaluators.{name}", depth + 1); }
-            finally { _expanding.Remove(name); }
+            finally
+            {
+                _expanding.Remove(name);
+                _chain.RemoveAt(_chain.Count - 1);
+            }
         }
 
         // a single non-array operand is shorthand for a one-element list, as in JSONLogic

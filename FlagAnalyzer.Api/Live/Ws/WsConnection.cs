@@ -167,18 +167,25 @@ internal sealed class WsConnection
                 SendError("A message is a JSON object with a string \"type\": chat or subscribe_anomalies.");
                 return;
             }
-            switch (t.GetString())
+            try
             {
-                case WsMessages.SubscribeAnomalies:
-                    // anomaly events already reach every socket: acknowledge, never narrow
-                    Send(WsMessages.Subscribed, new { topic = LiveTopics.Anomalies });
-                    break;
-                case WsMessages.Chat:
-                    await ChatAsync(root, ct);
-                    break;
-                default:
-                    SendError($"Unknown message type '{t.GetString()}': use chat or subscribe_anomalies.");
-                    break;
+                switch (t.GetString())
+                {
+                    case WsMessages.SubscribeAnomalies:
+                        // anomaly events already reach every socket: acknowledge, never narrow
+                        Send(WsMessages.Subscribed, new { topic = LiveTopics.Anomalies });
+                        break;
+                    case WsMessages.Chat:
+                        await ChatAsync(root, ct);
+                        break;
+                    default:
+                        SendError($"Unknown message type '{t.GetString()}': use chat or subscribe_anomalies.");
+                        break;
+                }
+            }
+            catch (InvalidOperationException ex) when (Json.IsInvalidText(ex))
+            {
+                SendError("A string in the message is not Unicode text (a lone surrogate such as \\ud800).");
             }
         }
     }

@@ -130,18 +130,20 @@ public sealed class AccessApiTests : IDisposable
     }
 
     [Fact]
-    public async Task FailedAttempts_FromOneAddress_Are429WithRetryAfter()
+    public async Task FailedAttempts_FromOneAddress_Are429WithRetryAfter_AGoodKeyIsStillServed()
     {
         using var app = new ApiFactory { Settings = { ["Auth:FailedAttemptLimit"] = "3" } };
         var bad = app.CreateClient().WithKey("fa_abcdefgh_not-a-real-secret-at-all-0000000000000");
 
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 4; i++) statuses.Add((await bad.GetAsync("/api/flags")).StatusCode);
-        var blocked = await app.CreateClient().GetAsync("/api/flags"); // even a good key from that address waits
+        var blocked = await app.CreateAnonymousClient().GetAsync("/api/flags"); // no key from that address waits too
+        var good = await app.CreateClient().GetAsync("/api/flags"); // issue 23: a valid key is not locked out with them
 
         Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests], statuses);
         Assert.Equal(HttpStatusCode.TooManyRequests, blocked.StatusCode);
         Assert.True(blocked.Headers.RetryAfter?.Delta > TimeSpan.Zero);
+        Assert.Equal(HttpStatusCode.OK, good.StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await app.CreateAnonymousClient().GetAsync("/alive")).StatusCode);
     }
 

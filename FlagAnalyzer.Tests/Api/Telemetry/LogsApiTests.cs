@@ -157,13 +157,15 @@ public sealed class LogsApiTests : IDisposable
             OtlpLogs.Evaluation(null, "logs-partial", null, now),
             OtlpLogs.Evaluation(null, "logs-partial", "on", now, reason: "error"),
             OtlpLogs.Evaluation(null, "logs-partial", "on", now.AddDays(30)),
+            OtlpLogs.Evaluation(null, "logs-partial", "made-up", now),
             noKey,
         };
 
         var partial = (await PostLogsAsync(records)).PartialSuccess;
 
-        Assert.Equal(5, partial.RejectedLogRecords);
-        foreach (var reason in new[] { "no-such-flag: not a flag", "without feature_flag.result.variant", "reason error", "record time outside", "without feature_flag.key" })
+        Assert.Equal(6, partial.RejectedLogRecords);
+        foreach (var reason in new[] { "no-such-flag: not a flag", "without feature_flag.result.variant", "reason error", "record time outside",
+                     "without feature_flag.key", "has no variant 'made-up'" })
             Assert.Contains(reason, partial.ErrorMessage);
         Assert.Equal(new Dictionary<string, long> { ["on"] = 1 }, await ExposuresAsync(id));
     }

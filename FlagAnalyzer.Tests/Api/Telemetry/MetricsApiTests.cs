@@ -105,9 +105,9 @@ public sealed class OtlpMetricsApiTests : IDisposable
     }
 
     [Fact]
-    public async Task VariantsSentAsBooleans_CountAsTheirNames_AsInTraces()
+    public async Task VariantsSentAsBooleans_CountAsTheVariantOfThatValue_AsInTraces()
     {
-        // some SDKs put a boolean flag's variant as a bool attribute; traces already read it as "true"/"false"
+        // some SDKs put a boolean flag's variant as a bool attribute: it names the variant whose value it is (on/off here)
         var id = await _api.CreateFlagAsync("ofm-bool");
         var now = DateTimeOffset.UtcNow;
         var on = Point("ofm-bool", null, 12, now.AddSeconds(-10), now);
@@ -119,8 +119,8 @@ public sealed class OtlpMetricsApiTests : IDisposable
 
         Assert.Null(answer.PartialSuccess);
         var exposures = await ExposuresAsync(id);
-        Assert.Equal(12, exposures["true"]);
-        Assert.Equal(8, exposures["false"]);
+        Assert.Equal(12, exposures["on"]);
+        Assert.Equal(8, exposures["off"]);
     }
 
     [Fact]

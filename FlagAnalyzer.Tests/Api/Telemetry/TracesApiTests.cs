@@ -188,7 +188,8 @@ public sealed class TracesApiTests : IDisposable
         var now = DateTimeOffset.UtcNow;
 
         Assert.Equal(HttpStatusCode.OK, (await http.PostAsync("/v1/traces", Protobuf(Otlp.Export(Otlp.Request("otlp-full", "on", now, 5))))).StatusCode);
-        var three = Otlp.Export(Otlp.Request("otlp-full", "on", now, 5).Concat(Otlp.Request("otlp-full", "a", now, 5)).Concat(Otlp.Request("otlp-full", "b", now, 5)));
+        // three buckets: the open one, the flag's other variant, and an earlier interval (made-up variants are rejected, not bucketed)
+        var three = Otlp.Export(Otlp.Request("otlp-full", "on", now, 5).Concat(Otlp.Request("otlp-full", "off", now, 5)).Concat(Otlp.Request("otlp-full", "on", now.AddSeconds(-5), 5)));
         var shed = await http.PostAsync("/v1/traces", Protobuf(three));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, shed.StatusCode);

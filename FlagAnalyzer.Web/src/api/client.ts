@@ -93,7 +93,8 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a), o
     try {
       res = await fetchImpl(base + path, {
         method,
-        headers: { Accept: 'application/json', ...auth(), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
+        // X-Requested-With: a header no cross-site form can send, which the API asks of every state change without a JSON body
+        headers: { Accept: 'application/json', 'X-Requested-With': 'XMLHttpRequest', ...auth(), ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers },
         body: body !== undefined ? JSON.stringify(body) : undefined,
       });
     } catch (e) {

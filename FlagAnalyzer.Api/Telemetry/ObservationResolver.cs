@@ -1,0 +1,63 @@
+using System.Globalization;
+using System.Text.Json;
+using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Statistics;
+
+namespace FlagAnalyzer.Api.Telemetry;
+
+/// <summary>Observations of known flags with variants they have, and what was turned away for naming a variant they do not.</summary>
+public sealed record ResolvedObservations(List<ResolvedObservation> Accepted, int UnknownVariants, IReadOnlyList<string> UnknownVariantExamples)
+{
+    /// <summary>For a partial-success message: how many were rejected and a few of the flag/variant pairs.</summary>
+    public string? Describe() => UnknownVariants == 0 ? null : string.Create(CultureInfo.InvariantCulture,
+        $"{UnknownVariants} span(s) named a variant their flag does not have: {string.Join(", ", UnknownVariantExamples)}{(UnknownVariants > UnknownVariantExamples.Count ? ", …" : "")}");
+}
+
+/// <summary>
+/// Puts telemetry observations on their flags, for every OTLP intake: an observation counts only for a flag
+/// FlagAnalyzer knows and a variant that flag has. A variant is a name from the flag's definition; anything else is
+/// made up (or from a definition since changed) and would become a cohort no rollout decides on — and, one bucket per
+/// name, fill the aggregation. Unknown flags are left out here; the caller reports them.
+/// </summary>
+public static class ObservationResolver
+{
+    private const int MaxExamples = 10;
+
+    /// <summary>
+    /// The flag's variant a telemetry attribute names: the variant of that name, else — some SDKs send a boolean or
+    /// number flag's value where the variant belongs ("true") — the one variant whose value it is; else null.
+    /// </summary>
+    public static string? VariantOf(Flag flag, string reported)
+    {
+        if ((flag.Variants ?? FlagVariants.Default) is not { ValueKind: JsonValueKind.Object } variants) return null;
+        if (variants.TryGetProperty(reported, out _)) return reported;
+        string? byValue = null;
+        foreach (var v in variants.EnumerateObject())
+        {
+            if (v.Value.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Number) || v.Value.GetRawText() != reported) continue;
+            if (byValue is not null) return null; // two variants of that value: which one is unknown
+            byValue = v.Name;
+        }
+        return byValue;
+    }
+
+    public static ResolvedObservations Resolve(IReadOnlyList<FlagObservation> observations, IReadOnlyDictionary<string, Flag?> known)
+    {
+        var accepted = new List<ResolvedObservation>(observations.Count);
+        var unknownVariants = 0;
+        List<string>? examples = null;
+        foreach (var o in observations)
+        {
+            if (known[o.FlagKey] is not { } flag) continue;
+            if (VariantOf(flag, o.Variant) is not { } variant)
+            {
+                unknownVariants++;
+                if ((examples ??= []).Count < MaxExamples && !examples.Contains($"{o.FlagKey}/{o.Variant}")) examples.Add($"{o.FlagKey}/{o.Variant}");
+                continue;
+            }
+            var cohort = variant == TraceIntake.ControlVariantOf(flag) ? Cohort.Control : Cohort.Treatment;
+            accepted.Add(new ResolvedObservation(flag.Id, cohort, variant == o.Variant ? o : o with { Variant = variant }));
+        }
+        return new ResolvedObservations(accepted, unknownVariants, examples ?? []);
+    }
+}
