@@ -86,12 +86,12 @@ public sealed class LogIntake(TraceIntake traces, EvaluationJoin join, IngestGat
             if (!known.TryGetValue(key, out var flag)) known[key] = flag = await flags.GetByKeyForAsync(caller, key, ct);
             if (flag is null) { rejected.Add($"{key}: not a flag FlagAnalyzer knows"); continue; }
             // as for spans (ObservationResolver): a variant the flag does not have would be a cohort of its own
-            if (ObservationResolver.VariantOf(flag, variant) is not { } known)
+            if (ObservationResolver.VariantOf(flag, variant) is not { } flagVariant)
             {
                 rejected.Add($"{key}: the flag has no variant '{variant}'");
                 continue;
             }
-            usable.Add((new LogEvaluation(record.TraceId, record.SpanId, key, known), flag.Id, at));
+            usable.Add((new LogEvaluation(record.TraceId, record.SpanId, key, flagVariant), flag.Id, at));
         }
 
         var warnings = new List<string>();
