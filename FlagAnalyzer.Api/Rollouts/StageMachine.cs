@@ -59,8 +59,8 @@ public sealed record RolloutEvidence(IReadOnlyList<MetricSample> Samples)
 /// <item>a stage advances only on evidence: every guardrail of the plan (<see cref="RolloutGuardrails"/>) has a comparison
 /// at this stage — at least <see cref="DetectionRules.MinBaselineSamples"/> samples carrying it per cohort (control and each
 /// compared treatment variant) since the stage began, and the detector past its minimum-sample gate — and none regressed;
-/// "no data yet" and "insufficient data" hold the stage, and a stage still short of evidence (or of its minimum
-/// requests) after <see cref="RolloutPlan.EvidenceWaitFactor"/> × its minimum duration pauses with what is missing;</item>
+/// "no data yet" and "insufficient data" hold the stage, and a stage still short of a comparison after
+/// <see cref="RolloutPlan.EvidenceWaitFactor"/> × its minimum duration pauses with what is missing;</item>
 /// <item>otherwise the stage advances once its minimum duration and minimum requests per cohort are met; reaching
 /// the last stage at 100 % (or meeting the last stage's minimums) completes the plan.</item>
 /// </list>
@@ -145,8 +145,9 @@ public static class StageMachine
             if (!durationMet) waiting.Add($"{Duration(stage.MinDuration - elapsed)} of its minimum duration");
             if (!requestsMet) waiting.Add(Inv($"{progress.RequestsLeft:N0} more requests per cohort (treatment {treatment:N0}, control {control:N0}, minimum {stage.MinRequests:N0})"));
             if (lacking.Count > 0) waiting.Add($"evidence ({string.Join("; ", lacking)})");
-            // a stage that cannot gather its requests is short of evidence too: bounded like a missing comparison
-            if (durationMet && elapsed >= limit && lacking.Count > 0)
+            // short of its requests and of a guardrail's comparison at the bound: paused like a missing comparison (short of
+            // requests alone it waits, as it always has; a confirmed regression waits to roll back instead)
+            if (durationMet && elapsed >= limit && lacking.Count > 0 && regressions.Count == 0)
                 return Make(RolloutAction.Pause, $"Paused at {stageLabel}: still short of evidence after {Duration(elapsed)}: {string.Join(" and ", waiting)}; " +
                     "a person decides (resume, promote or abort).");
             var why = $"Waiting at {stageLabel}: {string.Join(" and ", waiting)}.";

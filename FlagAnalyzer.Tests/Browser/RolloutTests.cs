@@ -50,10 +50,14 @@ public sealed class RolloutTests(BrowserFixture browser)
         await page.GetByTestId("rollout-start").ClickAsync();
         await Expect(rollout).ToHaveAttributeAsync("data-state", "running");
         await Expect(page.GetByTestId("rollout-progress")).ToContainTextAsync("1,000 requests per cohort left");
+        // the stage advances only on evidence (issue 29): the stepper says what each guardrail waits for
+        await Expect(page.GetByTestId("rollout-evidence")).ToContainTextAsync("latency_p99: no samples yet");
+        await Expect(page.GetByTestId("rollout-guardrails")).ToContainTextAsync("error_rate, latency_p99");
         await session.ShotAsync(page, "rollout-started");
 
-        // healthy traffic at the 10 % split: the guardian (woken by the new metrics) advances to 50 %
-        await PostCohortsAsync(flagId, 3, treatment: 1_000, treatmentErrors: 1, control: 9_000);
+        // healthy traffic at the 10 % split: the guardian (woken by the new metrics) advances to 50 % once every guardrail
+        // has its comparison (five samples per cohort: the latency comparison needs five control samples)
+        await PostCohortsAsync(flagId, 5, treatment: 1_000, treatmentErrors: 1, control: 9_000);
         await Expect(rollout).ToHaveAttributeAsync("data-stage", "1", new() { Timeout = 20_000 });
         await Expect(page.GetByTestId("rollout-reason")).ToContainTextAsync("Waiting at stage 2 of 3");
         await session.ShotAsync(page, "rollout-advanced");
