@@ -19,6 +19,11 @@ public sealed class RolloutReplicaTests(RolloutReplicas replicas) : IClassFixtur
     // long enough to post the stage's evidence and take the write lock before it can elapse, even on a loaded machine
     private const int FirstStageSeconds = 8;
 
+    // a stage advances only on a comparison of each of its plan's guardrails (issue 29); the error rate is compared on
+    // the three samples per cohort PostTrafficAsync posts (a latency needs five control samples), and these tests are
+    // about replicas racing, not about which guardrails a plan has
+    private static readonly string[] EvidenceInThreeSamples = ["error_rate"];
+
     private readonly string _database = replicas.Database;
     private readonly IReadOnlyList<ApiReplica> _replicas = replicas.Replicas;
 
@@ -37,6 +42,7 @@ public sealed class RolloutReplicaTests(RolloutReplicas replicas) : IClassFixtur
                 new { percentage = 50, minDurationSeconds = 3600, minRequests = 100 },
                 new { percentage = 100, minDurationSeconds = 0, minRequests = 0 },
             },
+            guardrails = EvidenceInThreeSamples,
         })).EnsureSuccessStatusCode();
 
         // the schedule: both guardians see it due and wait for the write lock; the row claim lets one start the plan
@@ -88,6 +94,7 @@ public sealed class RolloutReplicaTests(RolloutReplicas replicas) : IClassFixtur
                 new { percentage = 10, minDurationSeconds = 2, minRequests = 100 },
                 new { percentage = 100, minDurationSeconds = 0, minRequests = 0 },
             },
+            guardrails = EvidenceInThreeSamples,
         })).EnsureSuccessStatusCode();
         (await onDoomed.PostAsync($"/api/flags/{id}/rollout/start", null)).EnsureSuccessStatusCode();
         // the stage's traffic goes to the doomed replica, whose guardian it nudges
@@ -99,8 +106,14 @@ public sealed class RolloutReplicaTests(RolloutReplicas replicas) : IClassFixtur
         var onSurvivor = survivor.Client();
         Assert.True(await Wait.Until(async () => await StateAsync(onSurvivor, id) == "completed", Wait.Arrival),
             $"the surviving replica never completed the plan (it is {await StateAsync(onSurvivor, id)})");
-        var flag = await (await onSurvivor.GetAsync($"/api/flags/{id}")).ReadJson();
-        Assert.Equal((true, 100d), (flag.GetProperty("enabled").GetBoolean(), flag.GetProperty("rolloutPercentage").GetDouble()));
+        // the plan row and the flag commit together; the flag's cached copy follows right after the commit
+        (bool, double) served = default;
+        Assert.True(await Wait.Until(async () =>
+        {
+            var flag = await (await onSurvivor.GetAsync($"/api/flags/{id}")).ReadJson();
+            served = (flag.GetProperty("enabled").GetBoolean(), flag.GetProperty("rolloutPercentage").GetDouble());
+            return served == (true, 100d);
+        }, Wait.Arrival), $"the completed plan's flag is served as {served}, not (True, 100)");
         Assert.Equal(1, (await ChangesAsync(onSurvivor, id)).Count(c => c.GetProperty("changedBy").GetString() == "guardian"));
     }
 
