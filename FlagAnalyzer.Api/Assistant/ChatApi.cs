@@ -17,18 +17,28 @@ public static class ChatApi
     }
 
     /// <summary>Answers one message; a missing or unknown sessionId starts a session (with that id when given).</summary>
-    public static async Task<Results<Ok<ChatReply>, ValidationProblem>> Ask(ChatRequest? request, IAssistant assistant, HttpContext http,
-        CancellationToken ct)
+    public static async Task<Results<Ok<ChatReply>, ValidationProblem, ProblemHttpResult>> Ask(ChatRequest? request, IAssistant assistant,
+        HttpContext http, CancellationToken ct)
     {
         var v = ChatLimits.Validate(request?.Message, request?.SessionId);
         if (!v.IsValid) return v.ToProblem();
-        return TypedResults.Ok(await assistant.AskAsync(request!.SessionId, request.Message!, http.GetActorOrAnonymous(), ct));
+        try
+        {
+            return TypedResults.Ok(await assistant.AskAsync(request!.SessionId, request.Message!, http.GetActorOrAnonymous(), ct));
+        }
+        catch (ChatSessionOutOfScopeException e)
+        {
+            return Problems.NotFound("Chat session", e.SessionId);
+        }
     }
 
-    public static async Task<Results<Ok<Conversation>, ProblemHttpResult>> GetConversation(Db db, string sessionId, CancellationToken ct)
+    /// <summary>A session started by a key of another environment scope does not exist for the caller (FlagScope).</summary>
+    public static async Task<Results<Ok<Conversation>, ProblemHttpResult>> GetConversation(Db db, string sessionId, HttpContext http,
+        CancellationToken ct)
     {
         await using var conn = await db.OpenAsync(ct);
-        var conversation = await ChatStore.GetAsync(conn, sessionId, ct);
+        var (_, environment) = await ChatStore.ScopeAsync(conn, sessionId, ct);
+        var conversation = http.GetActorOrAnonymous().CanAccessEnvironment(environment) ? await ChatStore.GetAsync(conn, sessionId, ct) : null;
         return conversation is null ? Problems.NotFound("Chat session", sessionId) : TypedResults.Ok(conversation);
     }
 }

@@ -33,15 +33,23 @@ public sealed class ChatAssistant(
         if (!v.IsValid) throw new ArgumentException(string.Join("; ", v.Errors.Select(e => $"{e.Key} {string.Join(", ", e.Value)}")));
 
         sessionId ??= Ids.New("ses", clock);
+        // a session belongs to the environment scope of the key that started it (FlagScope): its history holds answers
+        // from that scope's data, so a key of another scope neither reads nor continues it
+        List<ChatMessageRecord> history;
+        string? environment;
+        await using (var conn = await db.OpenAsync(ct))
+        {
+            (var exists, environment) = await ChatStore.ScopeAsync(conn, sessionId, ct);
+            if (!exists) environment = actor.Environment;
+            else if (!actor.CanAccessEnvironment(environment)) throw new ChatSessionOutOfScopeException(sessionId);
+            history = await ChatStore.RecentAsync(conn, sessionId, options.Value.HistoryMessages, ct);
+        }
+
         var question = new ChatMessageRecord(Ids.New("msg", clock), MessageRole.User, message, null, clock.GetUtcNow())
             { ActorKeyId = actor.KeyId, ActorName = actor.Name };
-        await PublishMessageAsync(sessionId, question, ct);
+        await PublishMessageAsync(sessionId, environment, question, ct);
 
-        List<ChatMessageRecord> history;
-        await using (var conn = await db.OpenAsync(ct))
-            history = await ChatStore.RecentAsync(conn, sessionId, options.Value.HistoryMessages, ct);
-
-        var stream = new TokenStream(live, sessionId, Ids.New("msg", clock));
+        var stream = new TokenStream(live, sessionId, environment, Ids.New("msg", clock));
         string reply, source;
         if (chat is null)
         {
@@ -57,10 +65,13 @@ public sealed class ChatAssistant(
             { ActorKeyId = actor.KeyId, ActorName = actor.Name };
         await using (var s = await db.BeginWriteAsync(ct))
         {
-            await ChatStore.AppendAsync(s, sessionId, [question, answer], ct);
+            await ChatStore.AppendAsync(s, sessionId, [question, answer], ct, environment);
+            // two first messages to one new id from keys of two scopes: the first one's scope holds the session
+            if ((await ChatStore.ScopeAsync(s.Connection, sessionId, ct)).Environment != environment)
+                throw new ChatSessionOutOfScopeException(sessionId);
             await s.CommitAsync(ct);
         }
-        await PublishMessageAsync(sessionId, answer, ct);
+        await PublishMessageAsync(sessionId, environment, answer, ct);
         return new ChatReply(sessionId, reply, source);
     }
 
@@ -105,19 +116,19 @@ public sealed class ChatAssistant(
         return (fallback, Predictions.PredictionSources.Statistical);
     }
 
-    private ValueTask PublishMessageAsync(string sessionId, ChatMessageRecord m, CancellationToken ct) =>
+    private ValueTask PublishMessageAsync(string sessionId, string? environment, ChatMessageRecord m, CancellationToken ct) =>
         live.PublishAsync(new LiveEvent(LiveEventTypes.ChatMessage,
-            new ChatMessagePayload(sessionId, m.MessageId, m.Role, m.Content, m.Source, m.CreatedAt), SessionId: sessionId), ct);
+            new ChatMessagePayload(sessionId, m.MessageId, m.Role, m.Content, m.Source, m.CreatedAt), SessionId: sessionId) { Environment = environment }, ct);
 
     /// <summary>The <c>chat.token</c> events of one assistant message, numbered in order.</summary>
-    private sealed class TokenStream(ILiveEventPublisher live, string sessionId, string messageId)
+    private sealed class TokenStream(ILiveEventPublisher live, string sessionId, string? environment, string messageId)
     {
         public string MessageId => messageId;
         public int Sent { get; private set; }
 
         public ValueTask SendAsync(string token, CancellationToken ct) =>
             live.PublishAsync(new LiveEvent(LiveEventTypes.ChatToken, new ChatTokenPayload(sessionId, messageId, Sent++, token),
-                SessionId: sessionId), ct);
+                SessionId: sessionId) { Environment = environment }, ct);
 
         /// <summary>A ready answer (from data) streamed line by line, so every client renders answers one way.</summary>
         public async Task SendLinesAsync(string text, CancellationToken ct)
@@ -132,4 +143,10 @@ public sealed class ChatAssistant(
             }
         }
     }
+}
+
+/// <summary>The chat session was started by a key of another environment scope: for this caller it does not exist.</summary>
+public sealed class ChatSessionOutOfScopeException(string sessionId) : Exception($"No chat session '{sessionId}' for this key.")
+{
+    public string SessionId { get; } = sessionId;
 }

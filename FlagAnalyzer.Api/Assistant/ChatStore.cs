@@ -81,13 +81,27 @@ public static class ChatStore
         return new Conversation(sessionId, Time.FromMs(session.CreatedAt), Time.FromMs(session.UpdatedAt), messages.Known(r => r.ToRecord()));
     }
 
-    /// <summary>Creates the session when new and appends the messages, in the caller's transaction.</summary>
-    public static async Task AppendAsync(WriteScope s, string sessionId, IReadOnlyList<ChatMessageRecord> messages, CancellationToken ct)
+    /// <summary>Whether the session exists, and the environment scope of the key that started it (null: unscoped).</summary>
+    public static async Task<(bool Exists, string? Environment)> ScopeAsync(DbConnection conn, string sessionId, CancellationToken ct) =>
+        await conn.FirstOrDefaultAsync<ScopeRow>(null, "SELECT environment FROM chat_sessions WHERE session_id = @sessionId", new { sessionId }, ct)
+            is { } row ? (true, row.Environment) : (false, null);
+
+    private sealed class ScopeRow
+    {
+        public string? Environment { get; set; }
+    }
+
+    /// <summary>
+    /// Creates the session when new, in <paramref name="environment"/> (the scope of the key that starts it), and appends
+    /// the messages, in the caller's transaction. A session keeps the environment it was created in.
+    /// </summary>
+    public static async Task AppendAsync(WriteScope s, string sessionId, IReadOnlyList<ChatMessageRecord> messages, CancellationToken ct,
+        string? environment = null)
     {
         await s.ExecAsync("""
-            INSERT INTO chat_sessions(session_id, created_at, updated_at) VALUES (@sessionId, @created, @now)
+            INSERT INTO chat_sessions(session_id, created_at, updated_at, environment) VALUES (@sessionId, @created, @now, @environment)
             ON CONFLICT(session_id) DO UPDATE SET updated_at = excluded.updated_at
-            """, new { sessionId, created = Time.ToMs(messages.Min(m => m.CreatedAt)), now = Time.ToMs(messages.Max(m => m.CreatedAt)) }, ct);
+            """, new { sessionId, created = Time.ToMs(messages.Min(m => m.CreatedAt)), now = Time.ToMs(messages.Max(m => m.CreatedAt)), environment }, ct);
 
         await s.ExecAsync($"""
             INSERT INTO conversations(session_id, {MessageColumns})

@@ -24,7 +24,8 @@ public static class LiveEventTypes
 public sealed record LiveEvent(string Type, object Payload, string? FlagId = null, string? SessionId = null)
 {
     /// <summary>
-    /// The environment the flag is stored in, when the publisher knows it (a deleted flag's events must say it); else
+    /// The environment the flag is stored in (a chat event: its session's, null for an unscoped session), when the publisher
+    /// knows it (a deleted flag's events must say it); else
     /// the live dispatcher looks the flag up. Connections of keys scoped to an environment get only that environment's
     /// events (<see cref="FlagScope"/>).
     /// </summary>

@@ -52,16 +52,16 @@ public static class LiveTopics
 
     /// <summary>
     /// The group a connection of a key scoped to <paramref name="environment"/> joins instead of <paramref name="group"/>
-    /// (<see cref="FlagScope"/>): flag events go to these only for their flag's environment. Chat groups stay as they are.
+    /// (<see cref="FlagScope"/>): flag events go to these only for their flag's environment, chat events only for their
+    /// session's.
     /// </summary>
-    public static string Scoped(string environment, string group) =>
-        group.StartsWith(ChatPrefix, StringComparison.Ordinal) ? group : $"env:{environment}|{group}";
+    public static string Scoped(string environment, string group) => $"env:{environment}|{group}";
 
-    /// <summary>The groups an event goes to: <see cref="GroupsOf"/>, and their scoped twins for its flag's environment.</summary>
+    /// <summary>The groups an event goes to: <see cref="GroupsOf"/>, and their scoped twins for its flag's (or chat session's) environment.</summary>
     public static IReadOnlyList<string> GroupsOf(LiveEvent e, string? environment)
     {
         var groups = GroupsOf(e);
-        if (environment is null || IsChat(e.Type)) return groups;
+        if (environment is null) return groups;
         return [.. groups, .. groups.Select(g => Scoped(environment, g))];
     }
 

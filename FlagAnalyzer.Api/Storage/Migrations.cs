@@ -246,6 +246,13 @@ public static class Migrations
             ALTER TABLE conversations ADD COLUMN message_id TEXT COLLATE "C" NULL;
             ALTER TABLE conversations ADD COLUMN source TEXT NULL;
             """),
+        // the environment scope of the key that started a chat session (null: an unscoped key); FlagScope keeps a
+        // session, its messages and its live events to keys of that scope
+        new(201, "chat session environment", """
+            ALTER TABLE chat_sessions ADD COLUMN environment TEXT NULL;
+            """, """
+            ALTER TABLE chat_sessions ADD COLUMN environment TEXT COLLATE "C" NULL;
+            """),
         // access: API keys (only a hash of each secret), their own audit trail, and the key that acted on each audited row
         new(500, "api keys", """
             CREATE TABLE api_keys (

@@ -53,8 +53,9 @@ internal sealed class WsConnection
     /// </summary>
     public bool Wants(string type, string? sessionId, string? environment = null)
     {
-        // a scoped key's socket gets only its environment's flag events (FlagScope); unknown environment: not at all
-        if (!LiveTopics.IsChat(type)) return _actor?.Environment is not { } scope || environment == scope;
+        // a scoped key's socket gets only its environment's flag and chat events (FlagScope); unknown environment: not at all
+        if (_actor?.Environment is { } scope && environment != scope) return false;
+        if (!LiveTopics.IsChat(type)) return true;
         if (sessionId is null) return false;
         lock (_sessions) return _sessions.Contains(sessionId);
     }
@@ -225,6 +226,11 @@ internal sealed class WsConnection
         {
             var reply = await _assistant.AskAsync(sessionId, message!, _actor!, ct);
             Send(WsMessages.ChatResponse, reply);
+        }
+        catch (ChatSessionOutOfScopeException)
+        {
+            lock (_sessions) _sessions.Remove(sessionId);
+            SendError($"No chat session '{sessionId}' for this key.");
         }
         catch (Exception ex) when (!ct.IsCancellationRequested)
         {

@@ -322,6 +322,43 @@ public sealed class EnvironmentScopeMatrixTests(EnvironmentScopeFixture f) : ICl
         await adminInbox.WaitFor(m => m.ToString().Contains("prod-" + marker, StringComparison.Ordinal), "the production update (admin)");
     }
 
+    [Fact]
+    public async Task ChatSession_OfAnUnscopedKey_IsNotFoundForStagingKeys_AndItsLiveEventsDoNotReachThem()
+    {
+        // the admin's session holds answers from every environment's data
+        var adminSession = $"admin-{Guid.NewGuid():N}";
+        var stagingSession = $"staging-{Guid.NewGuid():N}";
+        Assert.Equal(HttpStatusCode.OK, (await f.App.Http.PostJson("/api/chat", new { message = "what are the current risks?", sessionId = adminSession })).StatusCode);
+        using var editor = f.Client("staging-editor");
+
+        Assert.Equal(HttpStatusCode.NotFound, (await editor.GetAsync($"/api/chat/{adminSession}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await f.Client("staging-viewer").GetAsync($"/api/chat/{adminSession}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await editor.PostJson("/api/chat", new { message = "and now?", sessionId = adminSession })).StatusCode);
+        var adminView = await (await f.App.Http.GetAsync($"/api/chat/{adminSession}")).ReadAs<JsonElement>();
+        Assert.Equal(2, adminView.GetProperty("messages").GetArrayLength()); // the refused question was not appended
+
+        // live: a staging viewer following both sessions gets the staging one's events only
+        var inbox = new LiveInbox();
+        await using var hub = new HubConnectionBuilder().WithUrl(new Uri(f.App.BaseUri, LiveHub.Path), o =>
+        {
+            o.Transports = HttpTransportType.WebSockets;
+            o.AccessTokenProvider = () => Task.FromResult<string?>(f.Keys["staging-viewer"]);
+        }).Build();
+        hub.On<JsonElement>("event", e => inbox.Add(e));
+        await hub.StartAsync().WaitAsync(LiveInbox.Timeout);
+        await hub.InvokeAsync("Subscribe", LiveTopics.Chat(adminSession));
+        await hub.InvokeAsync("Subscribe", LiveTopics.Chat(stagingSession));
+
+        Assert.Equal(HttpStatusCode.OK, (await f.App.Http.PostJson("/api/chat", new { message = "which flags are risky?", sessionId = adminSession })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await editor.PostJson("/api/chat", new { message = "which flags are risky?", sessionId = stagingSession })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await editor.GetAsync($"/api/chat/{stagingSession}")).StatusCode);
+
+        // events leave in publication order: once the staging session's answer arrived, the admin's would have
+        await inbox.WaitFor(m => m.ToString().Contains(stagingSession, StringComparison.Ordinal) && m.ToString().Contains("chat.message", StringComparison.Ordinal)
+                                 && m.ToString().Contains("assistant", StringComparison.Ordinal), "the staging session's answer");
+        Assert.DoesNotContain(inbox.Items, m => m.ToString().Contains(adminSession, StringComparison.Ordinal));
+    }
+
     private async Task PatchAsync(string id, string json) =>
         Assert.Equal(HttpStatusCode.OK, (await f.App.Http.PatchAsync($"/api/flags/{id}", new StringContent(json, Encoding.UTF8, "application/json"))).StatusCode);
 }
