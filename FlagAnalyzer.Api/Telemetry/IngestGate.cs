@@ -37,4 +37,19 @@ public sealed class IngestGate(int maxConcurrent, int maxQueued)
         _slots.Release();
         Interlocked.Decrement(ref _admitted);
     }
+
+    /// <summary>Runs one export inside the gate; beyond it, the OTLP answer to retry later (429), without running it.</summary>
+    public async Task<IntakeResult> RunAsync<TState>(TState state, Func<TState, CancellationToken, Task<IntakeResult>> export, CancellationToken ct)
+    {
+        if (!await TryEnterAsync(ct))
+            return new IntakeResult(StatusCodes.Status429TooManyRequests, "Too many exports in flight; retry later.", RetryAfter: TimeSpan.FromSeconds(1));
+        try
+        {
+            return await export(state, ct);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
 }

@@ -32,20 +32,11 @@ public sealed class LogIntake(TraceIntake traces, EvaluationJoin join, IngestGat
     public static ExportLogsServiceRequest Decode(ReadOnlySpan<byte> body, OtlpEncoding encoding) =>
         encoding == OtlpEncoding.Protobuf ? Parser.ParseFrom(body) : OtlpJsonReader.ReadLogs(body);
 
-    public async Task<IntakeResult> ExportAsync(HttpRequest request, CancellationToken ct)
+    public Task<IntakeResult> ExportAsync(HttpRequest request, CancellationToken ct) => gate.RunAsync(request, async (request, ct) =>
     {
-        if (!await gate.TryEnterAsync(ct))
-            return new IntakeResult(StatusCodes.Status429TooManyRequests, "Too many exports in flight; retry later.", RetryAfter: TimeSpan.FromSeconds(1));
-        try
-        {
-            var (refusal, export) = await OtlpBody.ReadExportAsync(request, _options.MaxDecompressedBytes, Decode, "ExportLogsServiceRequest", ct);
-            return refusal ?? await AcceptAsync(export!, ct, request.HttpContext.GetActor());
-        }
-        finally
-        {
-            gate.Exit();
-        }
-    }
+        var (refusal, export) = await OtlpBody.ReadExportAsync(request, _options.MaxDecompressedBytes, Decode, "ExportLogsServiceRequest", ct);
+        return refusal ?? await AcceptAsync(export!, ct, request.HttpContext.GetActor());
+    }, ct);
 
     /// <summary>Counts, joins and answers a decoded export; a flag <paramref name="caller"/> does not see (FlagScope) counts as unknown.</summary>
     public async Task<IntakeResult> AcceptAsync(ExportLogsServiceRequest export, CancellationToken ct, Actor? caller = null)

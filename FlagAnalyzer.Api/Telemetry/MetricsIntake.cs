@@ -39,20 +39,11 @@ public sealed class MetricsIntake(IngestGate gate, FlagReader flags, IExposureCo
     public static ExportMetricsServiceRequest Decode(ReadOnlySpan<byte> body, OtlpEncoding encoding) =>
         encoding == OtlpEncoding.Protobuf ? Parser.ParseFrom(body) : Json.Parse<ExportMetricsServiceRequest>(Encoding.UTF8.GetString(body));
 
-    public async Task<IntakeResult> ExportAsync(HttpRequest request, CancellationToken ct)
+    public Task<IntakeResult> ExportAsync(HttpRequest request, CancellationToken ct) => gate.RunAsync(request, async (request, ct) =>
     {
-        if (!await gate.TryEnterAsync(ct))
-            return new IntakeResult(StatusCodes.Status429TooManyRequests, "Too many exports in flight; retry later.", RetryAfter: TimeSpan.FromSeconds(1));
-        try
-        {
-            var (refusal, export) = await OtlpBody.ReadExportAsync(request, _options.MaxDecompressedBytes, Decode, "ExportMetricsServiceRequest", ct);
-            return refusal ?? await AcceptAsync(export!, ct, request.HttpContext.GetActor());
-        }
-        finally
-        {
-            gate.Exit();
-        }
-    }
+        var (refusal, export) = await OtlpBody.ReadExportAsync(request, _options.MaxDecompressedBytes, Decode, "ExportMetricsServiceRequest", ct);
+        return refusal ?? await AcceptAsync(export!, ct, request.HttpContext.GetActor());
+    }, ct);
 
     /// <summary>Counts the flag evaluation points of a decoded export.</summary>
     /// <param name="caller">Who sent it: points of flags it does not see (FlagScope) are rejected as unknown.</param>

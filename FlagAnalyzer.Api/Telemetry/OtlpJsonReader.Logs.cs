@@ -6,20 +6,12 @@ namespace FlagAnalyzer.Api.Telemetry;
 /// <summary>OTLP/JSON logs: the same mapping and deviations as traces (hex trace and span ids, 64-bit integers as strings).</summary>
 public static partial class OtlpJsonReader
 {
-    public static ExportLogsServiceRequest ReadLogs(ReadOnlySpan<byte> utf8)
-    {
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 64 });
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            throw new OtlpDecodeException("the body must be a JSON object (ExportLogsServiceRequest)");
-        var request = new ExportLogsServiceRequest();
-        ReadObject(ref reader, request, static (ref r, req, name) =>
+    public static ExportLogsServiceRequest ReadLogs(ReadOnlySpan<byte> utf8) =>
+        ReadExport<ExportLogsServiceRequest>(utf8, static (ref r, req, name) =>
         {
             if (Is(name, "resourceLogs"u8, "resource_logs"u8)) ReadArray(ref r, req.ResourceLogs, ReadResourceLogs);
             else r.Skip();
         });
-        if (reader.Read()) throw new OtlpDecodeException("unexpected content after the JSON object");
-        return request;
-    }
 
     private static ResourceLogs ReadResourceLogs(ref Utf8JsonReader reader)
     {

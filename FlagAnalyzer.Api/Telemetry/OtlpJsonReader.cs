@@ -14,17 +14,21 @@ namespace FlagAnalyzer.Api.Telemetry;
 /// </summary>
 public static partial class OtlpJsonReader
 {
-    public static ExportTraceServiceRequest Read(ReadOnlySpan<byte> utf8)
-    {
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 64 });
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            throw new OtlpDecodeException("the body must be a JSON object (ExportTraceServiceRequest)");
-        var request = new ExportTraceServiceRequest();
-        ReadObject(ref reader, request, static (ref r, req, name) =>
+    public static ExportTraceServiceRequest Read(ReadOnlySpan<byte> utf8) =>
+        ReadExport<ExportTraceServiceRequest>(utf8, static (ref r, req, name) =>
         {
             if (Is(name, "resourceSpans"u8, "resource_spans"u8)) ReadArray(ref r, req.ResourceSpans, ReadResourceSpans);
             else r.Skip();
         });
+
+    /// <summary>One export request: the body is exactly one JSON object, read by <paramref name="properties"/>.</summary>
+    private static T ReadExport<T>(ReadOnlySpan<byte> utf8, PropertyHandler<T> properties) where T : new()
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 64 });
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            throw new OtlpDecodeException($"the body must be a JSON object ({typeof(T).Name})");
+        var request = new T();
+        ReadObject(ref reader, request, properties);
         if (reader.Read()) throw new OtlpDecodeException("unexpected content after the JSON object");
         return request;
     }

@@ -31,19 +31,7 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
     public static ExportTraceServiceRequest Decode(ReadOnlySpan<byte> body, OtlpEncoding encoding) =>
         encoding == OtlpEncoding.Protobuf ? Parser.ParseFrom(body) : OtlpJsonReader.Read(body);
 
-    public async Task<IntakeResult> ExportAsync(HttpRequest request, CancellationToken ct)
-    {
-        if (!await gate.TryEnterAsync(ct))
-            return new IntakeResult(StatusCodes.Status429TooManyRequests, "Too many exports in flight; retry later.", RetryAfter: TimeSpan.FromSeconds(1));
-        try
-        {
-            return await ExportAdmittedAsync(request, ct);
-        }
-        finally
-        {
-            gate.Exit();
-        }
-    }
+    public Task<IntakeResult> ExportAsync(HttpRequest request, CancellationToken ct) => gate.RunAsync(request, ExportAdmittedAsync, ct);
 
     private async Task<IntakeResult> ExportAdmittedAsync(HttpRequest request, CancellationToken ct)
     {
