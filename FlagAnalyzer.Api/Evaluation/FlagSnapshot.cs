@@ -18,14 +18,21 @@ public sealed class FlagSnapshot
 {
     public static readonly FlagSnapshot Empty = new(FrozenDictionary<string, CompiledFlag>.Empty);
 
-    public FlagSnapshot(FrozenDictionary<string, CompiledFlag> byKey)
+    public FlagSnapshot(FrozenDictionary<string, CompiledFlag> byKey, long revision = 0)
     {
         ByKey = byKey;
+        Revision = revision;
         Version = Digest(byKey.Values);
     }
 
     public FrozenDictionary<string, CompiledFlag> ByKey { get; }
     public string Version { get; }
+
+    /// <summary>
+    /// The newest change-feed revision this snapshot reflects: every committed change up to it is in, none after it.
+    /// 0 until the feed assigns revisions.
+    /// </summary>
+    public long Revision { get; }
 
     public bool TryGet(string key, out CompiledFlag flag) => ByKey.TryGetValue(key, out flag!);
 
