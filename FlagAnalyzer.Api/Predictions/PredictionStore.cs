@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Flags;
 using System.Data.Common;
 using System.Text.Json.Nodes;
 using FlagAnalyzer.Api.Common;

@@ -212,6 +212,26 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         return decision;
     }
 
+    /// <summary>
+    /// The guardian's rollback on a confirmed regression that detection reported (<see cref="RegressionGuard"/>), inside the
+    /// detection's transaction: the flag is disabled and set to 0 %, and a running or paused plan of it ends rolled back with
+    /// the same reason, in the same change — so one regression rolls the flag back once, and no tick of the stage machine
+    /// can roll it back again. The caller commits, then calls <see cref="AfterCommitAsync"/> when a plan ended.
+    /// </summary>
+    internal async Task<(FlagMutation Mutation, Applied? Plan)?> RollBackOnRegressionAsync(WriteScope s, Flag flag, string reason, CancellationToken ct)
+    {
+        var off = flag with { Enabled = false, RolloutPercentage = 0 };
+        var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, ct);
+        if (plan is { IsActive: true })
+        {
+            var applied = await ApplyAsync(s, flag, plan, new Transition(plan with { State = RolloutState.RolledBack }, off, Guardian, reason, ChangeType.RolledBack), ct);
+            return applied.Mutation is { } pm ? (pm, applied) : null;
+        }
+        var m = await flags.MutateAsync(s, new FlagMutationRequest(flag, off, Guardian)
+            { ChangeType = ChangeType.RolledBack, Reason = reason, Actor = Actor.System(Guardian) }, ct);
+        return m is null ? null : (m, null);
+    }
+
     public static async Task<RolloutEvidence> EvidenceAsync(DbConnection conn, DbTransaction? tx, RolloutPlan plan, CancellationToken ct) =>
         plan.StartedAt is { } started
             ? new RolloutEvidence(await MetricStore.ListAsync(conn, tx, plan.FlagId, started, null, null, null, MaxSamples, ct))
@@ -256,6 +276,9 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         var after = m?.After ?? flag;
         return new Applied(after, plan, m, await ViewAsync(s.Connection, s.Transaction, after, plan, ct));
     }
+
+    /// <summary>After commit of a flag change made outside a plan.</summary>
+    internal Task AfterCommitAsync(FlagMutation m, CancellationToken ct) => flags.AfterCommitAsync(m, ct);
 
     internal async Task<RolloutView> AfterCommitAsync(Applied a, CancellationToken ct)
     {
