@@ -205,6 +205,21 @@ public static class MetricStore
         return rows.Known(r => r.ToSample());
     }
 
+    /// <summary>
+    /// A flag's samples stamped at or after <paramref name="since"/> with an id above <paramref name="afterId"/>, in id order:
+    /// what an incremental reader (the rollout guardian's evidence) has not seen yet. New rows get higher ids (SQLite rowids;
+    /// PostgreSQL ids reserved under the write lock that serialises a flag's inserts).
+    /// </summary>
+    public static async Task<List<MetricSample>> AfterIdAsync(DbConnection conn, DbTransaction? tx, string flagId, long afterId, DateTimeOffset since,
+        CancellationToken ct)
+    {
+        var rows = await conn.ListAsync<SampleRow>(tx, conn.Pick(
+                sqlite: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND +flag_id = @flagId AND timestamp >= @since ORDER BY id",
+                postgres: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND flag_id = @flagId AND timestamp >= @since ORDER BY id"),
+            new { flagId, afterId, since = Time.ToMs(since) }, ct);
+        return rows.Known(r => r.ToSample());
+    }
+
     /// <summary>The newest <paramref name="max"/> samples of a flag, returned oldest first.</summary>
     public static async Task<List<MetricSample>> RecentAsync(DbConnection conn, DbTransaction? tx, string flagId, int max, CancellationToken ct)
     {
