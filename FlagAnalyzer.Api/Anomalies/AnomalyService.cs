@@ -74,7 +74,7 @@ public sealed class AnomalyService(Db db, StatisticalAnomalyMonitor monitor, Ano
             }
             else
             {
-                ids = await AnalysisStore.FlagIdsAsync(scope, ct);
+                ids = await FlagQueries.IdsByNameAsync(scope.Connection, scope.Transaction, ct);
                 if (command.Actor?.Environment is not null)
                 {
                     var visible = new List<string>(ids.Count);
