@@ -3,8 +3,8 @@ using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Api.Anomalies;
 
-/// <summary>Publishes a committed detection outcome: anomaly events, then each rollback like any flag mutation.</summary>
-public sealed class AnomalyEvents(ILiveEventPublisher live, FlagService flags)
+/// <summary>Publishes a committed detection outcome: anomaly events, then each of the guardian's rollbacks.</summary>
+public sealed class AnomalyEvents(ILiveEventPublisher live, IRegressionGuard guard)
 {
     public async Task PublishAsync(DetectionOutcome outcome, CancellationToken ct)
     {
@@ -12,6 +12,6 @@ public sealed class AnomalyEvents(ILiveEventPublisher live, FlagService flags)
         // an escalation re-announces the same anomaly (same id) with its new severity; clients replace it by id
         foreach (var a in outcome.Escalated) await live.PublishAsync(new LiveEvent(LiveEventTypes.AnomalyDetected, a, a.FlagId), ct);
         foreach (var a in outcome.Resolved) await live.PublishAsync(new LiveEvent(LiveEventTypes.AnomalyResolved, a, a.FlagId), ct);
-        foreach (var m in outcome.Rollbacks) await flags.AfterCommitAsync(m, ct);
+        foreach (var r in outcome.Rollbacks) await guard.AfterCommitAsync(r, ct);
     }
 }

@@ -74,7 +74,7 @@ public sealed class AnomalyService(Db db, StatisticalAnomalyMonitor monitor, Ano
             }
             else
             {
-                ids = await AnalysisStore.FlagIdsAsync(scope, ct);
+                ids = await FlagQueries.IdsByNameAsync(scope.Connection, scope.Transaction, ct);
                 if (command.Actor?.Environment is not null)
                 {
                     var visible = new List<string>(ids.Count);
@@ -88,6 +88,6 @@ public sealed class AnomalyService(Db db, StatisticalAnomalyMonitor monitor, Ano
         }
         await events.PublishAsync(run.Outcome, ct);
         return new AnalyzeResult.Analyzed(new AnalyzeResponse(clock.GetUtcNow(), run.Reports, run.Outcome.Detected, run.Outcome.Resolved,
-            run.Outcome.Rollbacks.Select(m => m.Change).ToList()));
+            run.Outcome.Rollbacks.Select(r => r.Mutation.Change).ToList()));
     }
 }

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Flags;
 using System.Data.Common;
 using Dapper;
 using FlagAnalyzer.Api.Common;
@@ -106,7 +107,7 @@ public static class AnomalyStore
         (await batch.ReadAsync<AnomalyRow>()).AsList().Known(r => r.ToAnomaly());
 
     /// <summary>Newest first; keyset on id.</summary>
-    /// <param name="scopeEnvironment">Only anomalies of flags stored in this environment (<see cref="Sql.FlagInScope"/>); null = all.</param>
+    /// <param name="scopeEnvironment">Only anomalies of flags stored in this environment (<see cref="FlagQueries.FlagInScope"/>); null = all.</param>
     public static async Task<List<Anomaly>> ListAsync(DbConnection conn, string? flagId, IReadOnlyCollection<AnomalyStatus>? statuses,
         AnomalyType? type, string? beforeId, int take, CancellationToken ct, string? scopeEnvironment = null)
     {
@@ -115,7 +116,7 @@ public static class AnomalyStore
         var rows = await conn.ListAsync<AnomalyRow>(null, $"""
             SELECT {Columns} FROM anomalies
             WHERE (@flagId IS NULL OR flag_id = @flagId) AND (@type IS NULL OR type = @type) AND (@before IS NULL OR id < @before)
-              AND {Sql.FlagInScope}
+              AND {FlagQueries.FlagInScope}
             {statusFilter}
             ORDER BY id DESC LIMIT @take
             """, new { flagId, type = type?.ToWire(), before = beforeId, take, scopeEnvironment, statuses = statuses?.Select(x => x.ToWire()).ToArray() ?? [] }, ct);

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Metrics;
 using System.Collections.Concurrent;
 using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Storage;
@@ -39,7 +40,7 @@ public sealed class FlagWindowCache
         var anchorId = anchor?.ChangeId ?? "";
         if (!_entries.TryGetValue(flagId, out var entry) || entry.AnchorId != anchorId || entry.Token is null || entry.Token != committedToken)
         {
-            var history = await AnalysisStore.NewestSamplesAsync(s, flagId, MetricHistory.MaxSamples, ct);
+            var history = await MetricStore.NewestFirstAsync(s, flagId, MetricHistory.MaxSamples, ct);
             entry = new Entry(anchorId, FlagWindow.Build(anchor?.Timestamp, history));
             Interlocked.Increment(ref _rebuilds);
         }
@@ -48,7 +49,7 @@ public sealed class FlagWindowCache
             var last = entry.Window.LastSampleId;
             var fresh = recorded is not null && recorded.All(m => m.Id > last)
                 ? recorded.OrderBy(m => m.Id)
-                : (IEnumerable<MetricSample>)await AnalysisStore.SamplesAfterAsync(s, flagId, last, ct);
+                : (IEnumerable<MetricSample>)await MetricStore.SamplesAfterAsync(s, flagId, last, ct);
             foreach (var sample in fresh) entry.Window.Add(sample);
         }
 

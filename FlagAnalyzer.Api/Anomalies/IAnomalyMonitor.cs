@@ -1,11 +1,13 @@
 using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Storage;
 using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Anomalies;
 
-/// <summary>What one detection pass did: anomalies raised or resolved, and guardian rollbacks it made.</summary>
-public sealed record DetectionOutcome(IReadOnlyList<Anomaly> Detected, IReadOnlyList<Anomaly> Resolved, IReadOnlyList<FlagMutation> Rollbacks)
+/// <summary>What one detection pass did: anomalies raised or resolved, and the rollbacks the guardian made on them.</summary>
+public sealed record DetectionOutcome(IReadOnlyList<Anomaly> Detected, IReadOnlyList<Anomaly> Resolved, IReadOnlyList<GuardRollback> Rollbacks)
+    : MetricsDetected(Detected)
 {
     public static readonly DetectionOutcome None = new([], [], []);
 

@@ -10,10 +10,9 @@ public sealed class MetricsDetection(IAnomalyMonitor monitor, AnomalyEvents even
     public async Task<MetricsDetected> DetectAsync(WriteScope scope, IReadOnlyCollection<string> flagIds, IReadOnlyList<MetricSample> recorded,
         CancellationToken ct)
     {
-        var outcome = await monitor.DetectAsync(scope, flagIds, ct, recorded);
-        return new MetricsDetected(outcome.Detected, outcome);
+        return await monitor.DetectAsync(scope, flagIds, ct, recorded);
     }
 
     public Task PublishAsync(MetricsDetected detected, CancellationToken ct) =>
-        detected.State is DetectionOutcome outcome ? events.PublishAsync(outcome, ct) : Task.CompletedTask;
+        detected is DetectionOutcome outcome ? events.PublishAsync(outcome, ct) : Task.CompletedTask;
 }

@@ -32,13 +32,13 @@ public sealed record DetectionRun(DetectionOutcome Outcome, IReadOnlyList<FlagAn
 
 /// <summary>
 /// The statistical detector on the write path: for each flag, bring its in-memory window up to date, run the
-/// <see cref="RegressionDetector"/>, raise / escalate / resolve anomalies, and — for flags that opted in — roll a
-/// rollout back on a confirmed high or critical regression. Everything happens in the caller's transaction.
+/// <see cref="RegressionDetector"/>, raise / escalate / resolve anomalies, and hand a flag's open anomalies with their
+/// evidence to the guardian (<see cref="IRegressionGuard"/>, Rollouts), which decides whether to roll it back.
+/// Everything happens in the caller's transaction.
 /// </summary>
-public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagService flags, TimeProvider clock,
+public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, IRegressionGuard guard, TimeProvider clock,
     ILogger<StatisticalAnomalyMonitor> logger) : IAnomalyMonitor
 {
-    public const string Guardian = "guardian";
 
     /// <summary>
     /// The write path: each flag runs under its own savepoint, so a detector failure is logged and undone for that
@@ -54,7 +54,7 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
     {
         var recordedByFlag = recorded?.GroupBy(m => m.FlagId).ToDictionary(g => g.Key, g => (IReadOnlyList<MetricSample>)g.ToList());
         List<Anomaly> detected = [], resolved = [], escalated = [];
-        List<FlagMutation> rollbacks = [];
+        List<GuardRollback> rollbacks = [];
         List<FlagAnalysisReport> reports = [];
         var now = clock.GetUtcNow();
 
@@ -108,7 +108,7 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
         return new Reconciliation(raise, resolve, escalate, ongoing);
     }
 
-    private sealed record FlagPass(IReadOnlyList<Anomaly> Raised, IReadOnlyList<Anomaly> Resolved, FlagMutation? Rollback, FlagAnalysisReport Report)
+    private sealed record FlagPass(IReadOnlyList<Anomaly> Raised, IReadOnlyList<Anomaly> Resolved, GuardRollback? Rollback, FlagAnalysisReport Report)
     {
         public IReadOnlyList<Anomaly> Escalated { get; init; } = [];
     }
@@ -131,8 +131,9 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
 
         foreach (var a in r.Raise) await AnomalyStore.InsertAsync(s.Connection, s.Transaction, a, ct);
         foreach (var a in r.Resolve.Concat(r.Escalate)) await AnomalyStore.UpdateAsync(s.Connection, s.Transaction, a, ct);
-        var rollback = await RollBackAsync(s, flag, analysis, r, ct);
-        var current = rollback?.After ?? flag;
+        // the guardian hears of every flag with open anomalies (what this pass raised or escalated, and what it still confirms)
+        var rollback = r.Ongoing.Count == 0 ? null : await guard.OnAnomaliesAsync(s, new FlagAnomalies(flag, analysis, r.Ongoing), ct);
+        var current = rollback?.Mutation.After ?? flag;
 
         var stillOpen = open.Where(a => r.Resolve.All(x => x.Id != a.Id))
             .Select(a => r.Escalate.FirstOrDefault(x => x.Id == a.Id) ?? a)
@@ -144,30 +145,5 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, FlagServi
                 .Select(v => new VariantReport(v.Variant!, v.Analysis.Current, v.Analysis.Findings)).ToList(),
         };
         return new FlagPass(r.Raise, r.Resolve, rollback, report) { Escalated = r.Escalate };
-    }
-
-    /// <summary>
-    /// The guardrail: a flag with <c>autoRollback</c>, exposed to some traffic, with a confirmed high or critical
-    /// regression (and cohorts, if any, split as the rollout promises) is disabled and set to 0 %.
-    /// </summary>
-    private async Task<FlagMutation?> RollBackAsync(WriteScope s, Flag flag, FlagAnalysis analysis, Reconciliation r, CancellationToken ct)
-    {
-        if (!flag.AutoRollback || !flag.Enabled || flag.RolloutPercentage <= 0 || analysis.Srm is { Mismatch: true }) return null;
-        var trigger = r.Ongoing
-            .Where(a => a.Severity >= Severity.High)
-            .OrderByDescending(a => a.Severity)
-            .FirstOrDefault();
-        if (trigger is null) return null;
-
-        var reason = string.Create(CultureInfo.InvariantCulture,
-            $"Auto-rollback on {trigger.Type.ToWire()} {trigger.Id}: {AnomalyReconciler.Label(trigger.Metric)} " +
-            $"{AnomalyReconciler.Format(trigger.Metric, trigger.BaselineValue)} → {AnomalyReconciler.Format(trigger.Metric, trigger.ObservedValue)} " +
-            $"({trigger.ChangePercent:+0;-0}%), severity {trigger.Severity.ToWire()}, confidence {trigger.Confidence * 100:0.##}%; " +
-            $"rollout was {flag.RolloutPercentage:0.##}%.");
-        var m = await flags.MutateAsync(s, new FlagMutationRequest(flag, flag with { Enabled = false, RolloutPercentage = 0 }, Guardian)
-            { ChangeType = ChangeType.RolledBack, Reason = reason, Actor = Actor.System(Guardian) }, ct);
-        if (m is not null)
-            logger.LogWarning("Guardian rolled back flag {Flag} ({FlagId}): {Reason}", flag.Name, flag.Id, reason);
-        return m;
     }
 }

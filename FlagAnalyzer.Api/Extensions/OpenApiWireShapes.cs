@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using FlagAnalyzer.Api.Flags;
-using FlagAnalyzer.Api.Predictions;
 using FlagAnalyzer.Api.Statistics;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
@@ -13,7 +12,6 @@ namespace FlagAnalyzer.Api.Extensions;
 /// <list type="bullet">
 /// <item>a response's properties are all required: the API writes every property, nulls included (<c>Json</c>);</item>
 /// <item>a request body's properties are all optional: an absent field binds as null and validation names it;</item>
-/// <item><c>ChangeResponse.prediction</c> is a <see cref="Prediction"/> or null (Flags cannot name the type);</item>
 /// <item>a <c>JsonObject</c> (a prediction's evidence) and a change's previous and new values are JSON objects;</item>
 /// </list>
 /// The closed sets (severity, change type, …) are C# enums with their words in <c>[JsonStringEnumMemberName]</c>, which
@@ -38,14 +36,6 @@ internal sealed class OpenApiWireShapes : IOpenApiDocumentTransformer
             schema.Required = inputs.Contains(name) ? null : new HashSet<string>(schema.Properties.Keys, StringComparer.Ordinal);
         }
 
-        if (schemas.TryGetValue(nameof(ChangeResponse), out var change) && change is OpenApiSchema { Properties: { } props }
-            && schemas.ContainsKey(nameof(Prediction)))
-        {
-            props[JsonName(nameof(ChangeResponse.Prediction))] = new OpenApiSchema
-            {
-                OneOf = [new OpenApiSchema { Type = JsonSchemaType.Null }, new OpenApiSchemaReference(nameof(Prediction), document)],
-            };
-        }
         foreach (var s in schemas.Values)
         {
             if (s is not OpenApiSchema { Enum.Count: > 0 } words || words.Properties is { Count: > 0 }) continue;

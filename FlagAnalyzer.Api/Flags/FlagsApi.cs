@@ -9,7 +9,7 @@ public sealed record FlagServices(FlagService Service, FlagReader Reader, Db Db)
 
 /// <summary>The recorded change and its prediction (a Predictions resource, serialised by its runtime type).</summary>
 /// <summary><see cref="Change"/> and <see cref="Prediction"/> are null when the change changed nothing (nothing was logged).</summary>
-public sealed record ChangeResponse(FlagChange? Change, object? Prediction);
+public sealed record ChangeResponse(FlagChange? Change, Prediction? Prediction);
 
 public static class FlagsApi
 {

@@ -35,6 +35,7 @@ public static class FlagsExtensions
         builder.Services.AddHealthChecks().AddCheck<FlagCacheHealthCheck>("cache");
         builder.Services.AddSingleton<FlagReader>();
         builder.Services.AddSingleton<IFlagIds>(sp => sp.GetRequiredService<FlagReader>());
+        builder.Services.AddSingleton<IFlagLookup, FlagLookup>();
         builder.Services.AddSingleton<FlagService>();
         return builder;
     }

@@ -16,7 +16,7 @@ public interface IChangePredictor
 }
 
 /// <summary>
-/// A prediction as Flags sees it: the resource to return (serialised by its runtime type) and what the
-/// predictor needs back after commit.
+/// A prediction as Flags sees it: the resource to return with the change. The predictor derives from it to carry what it
+/// needs back after commit (its inputs), so nothing crosses the folder line untyped.
 /// </summary>
-public sealed record PredictedChange(object Prediction, object? State);
+public abstract record PredictedChange(Prediction Prediction);

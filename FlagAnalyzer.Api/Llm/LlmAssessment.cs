@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Flags;
 using System.Text.Json;
 using FlagAnalyzer.Api.Predictions;
 

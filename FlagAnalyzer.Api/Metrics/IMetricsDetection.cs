@@ -17,5 +17,8 @@ public interface IMetricsDetection
     Task PublishAsync(MetricsDetected detected, CancellationToken ct);
 }
 
-/// <summary>What one pass raised, and what the detector needs back after commit.</summary>
-public sealed record MetricsDetected(IReadOnlyList<Anomaly> Detected, object? State);
+/// <summary>
+/// What one pass raised (each request is answered with its flags' anomalies). The detector derives from it to carry what
+/// it publishes after commit, so nothing crosses the folder line untyped.
+/// </summary>
+public abstract record MetricsDetected(IReadOnlyList<Anomaly> Detected);

@@ -55,31 +55,6 @@ public static class MetricStore
     }
 
     /// <summary>
-    /// The id of each flag id or name that names a flag, read inside the caller's write transaction (so a delete
-    /// cannot slip between the check and the insert). Reads <c>feature_flags</c> directly: Metrics may not
-    /// reference Flags, and this must be the transaction's view, not a cache's.
-    /// </summary>
-    public static async Task<Dictionary<string, FlagRef>> ResolveFlagIdsAsync(WriteScope scope, IEnumerable<string> keys, CancellationToken ct)
-    {
-        var ids = new Dictionary<string, FlagRef>(StringComparer.Ordinal);
-        foreach (var key in keys)
-        {
-            // id and stored environment: the environment decides whether the caller may send samples for it (FlagScope)
-            var row = await scope.FirstOrDefaultAsync<FlagEnvironmentRow>(
-                "SELECT id, target_environment FROM feature_flags WHERE id = @key UNION ALL SELECT id, target_environment FROM feature_flags WHERE name = @key LIMIT 1",
-                new { key }, ct);
-            if (row is not null) ids[key] = new FlagRef(row.Id, row.TargetEnvironment);
-        }
-        return ids;
-    }
-
-    private sealed class FlagEnvironmentRow
-    {
-        public string Id { get; set; } = "";
-        public string TargetEnvironment { get; set; } = "";
-    }
-
-    /// <summary>
     /// Inserts the samples inside the caller's write transaction and returns them with their ids. SQLite: one prepared
     /// statement run per row (<see cref="InsertSqlite"/>), ids are rowids — the write transaction holds SQLite's only
     /// write lock, so the rows of one batch get consecutive rowids ending at <c>last_insert_rowid()</c>. PostgreSQL: a run of ids reserved from the identity
@@ -202,6 +177,47 @@ public static class MetricStore
                 afterId = after?.Id,
                 limit,
             }, ct);
+        return rows.Known(r => r.ToSample());
+    }
+
+    /// <summary>
+    /// A flag's samples stamped at or after <paramref name="since"/> with an id above <paramref name="afterId"/>, in id order:
+    /// what an incremental reader (the rollout guardian's evidence) has not seen yet. New rows get higher ids (SQLite rowids;
+    /// PostgreSQL ids reserved under the write lock that serialises a flag's inserts).
+    /// </summary>
+    public static async Task<List<MetricSample>> AfterIdAsync(DbConnection conn, DbTransaction? tx, string flagId, long afterId, DateTimeOffset since,
+        CancellationToken ct)
+    {
+        var rows = await conn.ListAsync<SampleRow>(tx, conn.Pick(
+                sqlite: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND +flag_id = @flagId AND timestamp >= @since ORDER BY id",
+                postgres: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND flag_id = @flagId AND timestamp >= @since ORDER BY id"),
+            new { flagId, afterId, since = Time.ToMs(since) }, ct);
+        return rows.Known(r => r.ToSample());
+    }
+
+    /// <summary>
+    /// The flag's samples with an id above <paramref name="afterId"/>, in id order, in the caller's transaction (detection's
+    /// window catching up). On SQLite the <c>+</c> keeps the planner off the flag index, which would scan all the flag's rows;
+    /// PostgreSQL has no such operator on text.
+    /// </summary>
+    public static async Task<List<MetricSample>> SamplesAfterAsync(WriteScope s, string flagId, long afterId, CancellationToken ct)
+    {
+        var rows = await s.ListAsync<SampleRow>(s.Pick(
+                sqlite: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND +flag_id = @flagId ORDER BY id",
+                postgres: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND flag_id = @flagId ORDER BY id"),
+            new { flagId, afterId }, ct);
+        return rows.Known(r => r.ToSample());
+    }
+
+    /// <summary>
+    /// The newest <paramref name="max"/> samples of a flag, newest first, for a window rebuild: the index
+    /// (flag_id, timestamp, id) walked backwards gives the order, so there is no sort.
+    /// </summary>
+    public static async Task<List<MetricSample>> NewestFirstAsync(WriteScope s, string flagId, int max, CancellationToken ct)
+    {
+        var rows = await s.ListAsync<SampleRow>(
+            $"SELECT {Columns} FROM impact_metrics WHERE flag_id = @flagId ORDER BY timestamp DESC, id DESC LIMIT @max",
+            new { flagId, max }, ct);
         return rows.Known(r => r.ToSample());
     }
 

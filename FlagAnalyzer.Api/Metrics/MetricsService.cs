@@ -41,13 +41,15 @@ public sealed class MetricsService : IAsyncDisposable
 {
     private readonly Db _db;
     private readonly IMetricsDetection _detection;
+    private readonly IFlagLookup _flags;
     private readonly ILiveEventPublisher _live;
     private readonly GroupCommit<RecordMetricsRequest, RecordMetricsResult> _commit;
 
-    public MetricsService(Db db, IMetricsDetection detection, ILiveEventPublisher live)
+    public MetricsService(Db db, IMetricsDetection detection, IFlagLookup flags, ILiveEventPublisher live)
     {
         _db = db;
         _detection = detection;
+        _flags = flags;
         _live = live;
         _commit = new GroupCommit<RecordMetricsRequest, RecordMetricsResult>(CommitGroupAsync);
     }
@@ -70,7 +72,7 @@ public sealed class MetricsService : IAsyncDisposable
         await using (var scope = await _db.BeginWriteAsync(ct))
         {
             // inside the transaction: a flag deleted a moment ago cannot receive samples (no orphan rows)
-            var ids = await MetricStore.ResolveFlagIdsAsync(scope, group.SelectMany(r => r.Samples.Select(m => m.FlagId)).Distinct(StringComparer.Ordinal), ct);
+            var ids = await _flags.ResolveAsync(scope.Connection, scope.Transaction, group.SelectMany(r => r.Samples.Select(m => m.FlagId)).Distinct(StringComparer.Ordinal), ct);
             for (var r = 0; r < group.Count; r++)
             {
                 var given = group[r].Samples;

@@ -50,13 +50,14 @@ public sealed class PredictionService(IImpactPredictor predictor, IEnumerable<IP
     async Task<PredictedChange> IChangePredictor.PredictAsync(WriteScope scope, Flag? before, Flag after, FlagChange change, CancellationToken ct)
     {
         var (prediction, input) = await PredictAsync(scope, before, after, change, ct);
-        return new PredictedChange(prediction, input);
+        return new PredictedWithInput(prediction, input);
     }
 
     /// <summary>After commit: <c>prediction.created</c>, then the hand-off to the refiners.</summary>
     async ValueTask IChangePredictor.AfterCommitAsync(PredictedChange p, CancellationToken ct)
     {
-        if (p is not { Prediction: Prediction prediction, State: PredictionInput input }) return;
+        if (p is not PredictedWithInput { Input: var input }) return;
+        var prediction = p.Prediction;
         await live.PublishAsync(new LiveEvent(LiveEventTypes.PredictionCreated, prediction, prediction.FlagId), ct);
         HandOff(prediction, input);
     }
@@ -67,3 +68,6 @@ public sealed class PredictionService(IImpactPredictor predictor, IEnumerable<IP
         foreach (var r in _refiners) r.Enqueue(prediction, input);
     }
 }
+
+/// <summary>The statistical prediction with the inputs it was made from, which the refiners get after commit.</summary>
+internal sealed record PredictedWithInput(Prediction Prediction, PredictionInput Input) : PredictedChange(Prediction);

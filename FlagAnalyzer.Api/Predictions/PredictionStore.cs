@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Flags;
 using System.Data.Common;
 using System.Text.Json.Nodes;
 using FlagAnalyzer.Api.Common;
@@ -78,7 +79,7 @@ public static class PredictionStore
     /// Newest first; keyset on id (ids sort by creation time). <c>source=llm</c> means any model: a prefix test that
     /// reads the same on both stores (SQLite's LIKE ignores case, PostgreSQL's does not).
     /// </summary>
-    /// <param name="scopeEnvironment">Only predictions of flags stored in this environment (<see cref="Sql.FlagInScope"/>); null = all.</param>
+    /// <param name="scopeEnvironment">Only predictions of flags stored in this environment (<see cref="FlagQueries.FlagInScope"/>); null = all.</param>
     public static async Task<List<Prediction>> ListAsync(DbConnection conn, string? flagId, RiskLevel? riskLevel, string? source,
         string? beforeId, int take, CancellationToken ct, string? scopeEnvironment = null)
     {
@@ -88,7 +89,7 @@ public static class PredictionStore
               AND (@riskLevel IS NULL OR risk_level = @riskLevel)
               AND (@source IS NULL OR source = @source OR (@source = @llm AND substr(source, 1, length(@llmPrefix)) = @llmPrefix))
               AND (@before IS NULL OR id < @before)
-              AND {Sql.FlagInScope}
+              AND {FlagQueries.FlagInScope}
             ORDER BY id DESC LIMIT @take
             """, new
             {

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
 using Microsoft.AspNetCore.Http.HttpResults;

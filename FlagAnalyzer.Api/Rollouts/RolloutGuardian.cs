@@ -12,8 +12,10 @@ public sealed class RolloutOptions
 
 /// <summary>
 /// Ticks on the <see cref="TimeProvider"/> (and early, when metrics arrive for a flag): fires due schedules, then lets
-/// each running plan's stage machine decide. All state is in the database, so a restart continues where it stopped,
-/// and every transition re-checks the plan's version in its own write transaction.
+/// each running plan's stage machine decide — on a tick every plan, on a nudge only the plans of the flags that got
+/// metrics. Each decision reads its evidence incrementally (<see cref="RolloutEvidenceCache"/>). All state is in the
+/// database, so a restart continues where it stopped, and every transition re-checks the plan's version in its own write
+/// transaction. Rollbacks on detection's anomalies are the other half of the guardian (<see cref="RegressionGuard"/>).
 /// </summary>
 public sealed class RolloutGuardian(Db db, RolloutService rollouts, ScheduleService schedules, TimeProvider clock,
     RolloutNudges nudges, Microsoft.Extensions.Options.IOptions<RolloutOptions> options, ILogger<RolloutGuardian> logger) : BackgroundService
@@ -24,12 +26,15 @@ public sealed class RolloutGuardian(Db db, RolloutService rollouts, ScheduleServ
     private readonly SemaphoreSlim _pass = new(1, 1);
 
     /// <summary>One pass; returns the decisions applied (tests call it after moving the fake clock).</summary>
-    public async Task<IReadOnlyList<RolloutDecision>> TickAsync(CancellationToken ct = default)
+    public Task<IReadOnlyList<RolloutDecision>> TickAsync(CancellationToken ct = default) => TickAsync(null, ct);
+
+    /// <param name="flagIds">Only the plans of these flags (a nudge); null for every running plan.</param>
+    private async Task<IReadOnlyList<RolloutDecision>> TickAsync(IReadOnlySet<string>? flagIds, CancellationToken ct)
     {
         await _pass.WaitAsync(ct);
         try
         {
-            return await PassAsync(ct);
+            return await PassAsync(flagIds, ct);
         }
         finally
         {
@@ -37,7 +42,7 @@ public sealed class RolloutGuardian(Db db, RolloutService rollouts, ScheduleServ
         }
     }
 
-    private async Task<IReadOnlyList<RolloutDecision>> PassAsync(CancellationToken ct)
+    private async Task<IReadOnlyList<RolloutDecision>> PassAsync(IReadOnlySet<string>? flagIds, CancellationToken ct)
     {
         await schedules.FireDueAsync(ct);
         List<RolloutPlan> running;
@@ -46,6 +51,7 @@ public sealed class RolloutGuardian(Db db, RolloutService rollouts, ScheduleServ
         var applied = new List<RolloutDecision>();
         foreach (var plan in running)
         {
+            if (flagIds is not null && !flagIds.Contains(plan.FlagId)) continue;
             try
             {
                 if (await rollouts.GuardAsync(plan, ct) is { } d) applied.Add(d);
@@ -68,13 +74,15 @@ public sealed class RolloutGuardian(Db db, RolloutService rollouts, ScheduleServ
             try
             {
                 var first = await Task.WhenAny(tick, nudge);
+                IReadOnlySet<string>? flags = null;
                 if (first == tick)
                 {
                     if (!await tick) return;
                     tick = timer.WaitForNextTickAsync(stoppingToken).AsTask();
+                    nudges.Drain();
                 }
-                while (nudges.Reader.TryRead(out _)) { }
-                await TickAsync(stoppingToken);
+                else flags = nudges.Drain();
+                await TickAsync(flags, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -88,16 +96,35 @@ public sealed class RolloutGuardian(Db db, RolloutService rollouts, ScheduleServ
     }
 }
 
-/// <summary>New metrics may decide a plan: a live-event sink that wakes the guardian early (a bounded, coalesced signal).</summary>
+/// <summary>
+/// New metrics may decide a plan: a live-event sink that wakes the guardian early (a bounded, coalesced signal) and
+/// remembers which flags the metrics were for, so the early pass looks at their plans only.
+/// </summary>
 public sealed class RolloutNudges : ILiveEventSink
 {
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly object _gate = new();
+    private HashSet<string> _flags = new(StringComparer.Ordinal);
 
     public ChannelReader<bool> Reader => _signal.Reader;
 
     public ValueTask DeliverAsync(LiveEvent e, CancellationToken ct)
     {
-        if (e.Type == LiveEventTypes.MetricsRecorded) _signal.Writer.TryWrite(true);
+        if (e.Type != LiveEventTypes.MetricsRecorded || e.FlagId is not { } flagId) return ValueTask.CompletedTask;
+        lock (_gate) _flags.Add(flagId);
+        _signal.Writer.TryWrite(true);
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The flags nudged since the last drain; clears the signal.</summary>
+    public IReadOnlySet<string> Drain()
+    {
+        while (_signal.Reader.TryRead(out _)) { }
+        lock (_gate)
+        {
+            var flags = _flags;
+            _flags = new HashSet<string>(StringComparer.Ordinal);
+            return flags;
+        }
     }
 }

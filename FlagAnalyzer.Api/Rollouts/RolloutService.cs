@@ -46,7 +46,8 @@ public abstract record RolloutResult
 /// through <see cref="FlagService.MutateAsync"/> in one transaction — so each is a change-log row with its reason —
 /// then publishes <c>rollout.updated</c> after the commit.
 /// </summary>
-public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher live, TimeProvider clock, ILogger<RolloutService> logger)
+public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher live, TimeProvider clock, RolloutEvidenceCache evidence,
+    ILogger<RolloutService> logger)
 {
     public const string Guardian = "guardian";
     /// <summary>The most samples one evaluation reads (two cohorts, one sample a minute: about 17 days).</summary>
@@ -212,10 +213,33 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         return decision;
     }
 
-    public static async Task<RolloutEvidence> EvidenceAsync(DbConnection conn, DbTransaction? tx, RolloutPlan plan, CancellationToken ct) =>
-        plan.StartedAt is { } started
-            ? new RolloutEvidence(await MetricStore.ListAsync(conn, tx, plan.FlagId, started, null, null, null, MaxSamples, ct))
-            : new RolloutEvidence([]);
+    /// <summary>
+    /// The guardian's rollback on a confirmed regression that detection reported (<see cref="RegressionGuard"/>), inside the
+    /// detection's transaction: the flag is disabled and set to 0 %, and a running or paused plan of it ends rolled back with
+    /// the same reason, in the same change — so one regression rolls the flag back once, and no tick of the stage machine
+    /// can roll it back again. The caller commits, then calls <see cref="AfterCommitAsync"/> when a plan ended.
+    /// </summary>
+    internal async Task<(FlagMutation Mutation, Applied? Plan)?> RollBackOnRegressionAsync(WriteScope s, Flag flag, string reason, CancellationToken ct)
+    {
+        var off = flag with { Enabled = false, RolloutPercentage = 0 };
+        var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, ct);
+        if (plan is { IsActive: true })
+        {
+            var applied = await ApplyAsync(s, flag, plan, new Transition(plan with { State = RolloutState.RolledBack }, off, Guardian, reason, ChangeType.RolledBack), ct,
+                cached: false);
+            return applied.Mutation is { } pm ? (pm, applied) : null;
+        }
+        var m = await flags.MutateAsync(s, new FlagMutationRequest(flag, off, Guardian)
+            { ChangeType = ChangeType.RolledBack, Reason = reason, Actor = Actor.System(Guardian) }, ct);
+        return m is null ? null : (m, null);
+    }
+
+    /// <param name="cached">False inside a transaction that inserts samples (detection's rollback): what it reads may
+    /// still be rolled back, so it must not reach the <see cref="RolloutEvidenceCache"/>.</param>
+    private async Task<RolloutEvidence> EvidenceAsync(DbConnection conn, DbTransaction? tx, RolloutPlan plan, CancellationToken ct, bool cached = true) =>
+        plan.StartedAt is not { } started ? new RolloutEvidence([])
+        : cached ? new RolloutEvidence(await evidence.SamplesAsync(conn, tx, plan, ct))
+        : new RolloutEvidence(await MetricStore.ListAsync(conn, tx, plan.FlagId, started, null, null, null, MaxSamples, ct));
 
     private sealed record Transition(RolloutPlan Plan, Flag? FlagAfter, string ChangedBy, string Reason, ChangeType? ChangeType)
     {
@@ -239,7 +263,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             flag, next, by, $"Promoted by {by} to {StageMachine.StageLabel(plan, next)} without waiting for the guardian.");
     }
 
-    private async Task<Applied> ApplyAsync(WriteScope s, Flag flag, RolloutPlan before, Transition t, CancellationToken ct)
+    private async Task<Applied> ApplyAsync(WriteScope s, Flag flag, RolloutPlan before, Transition t, CancellationToken ct, bool cached = true)
     {
         var now = clock.GetUtcNow();
         var plan = t.Plan with { Reason = t.Reason, UpdatedAt = now, Version = before.Version + 1 };
@@ -254,8 +278,11 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             Actor = t.Actor ?? (t.ChangedBy == Guardian ? Actor.System(Guardian) : null),
         }, ct);
         var after = m?.After ?? flag;
-        return new Applied(after, plan, m, await ViewAsync(s.Connection, s.Transaction, after, plan, ct));
+        return new Applied(after, plan, m, await ViewAsync(s.Connection, s.Transaction, after, plan, ct, cached));
     }
+
+    /// <summary>After commit of a flag change made outside a plan.</summary>
+    internal Task AfterCommitAsync(FlagMutation m, CancellationToken ct) => flags.AfterCommitAsync(m, ct);
 
     internal async Task<RolloutView> AfterCommitAsync(Applied a, CancellationToken ct)
     {
@@ -267,10 +294,10 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     private ValueTask PublishAsync(RolloutView view, CancellationToken ct) =>
         live.PublishAsync(new LiveEvent(LiveEventTypes.RolloutUpdated, view, view.FlagId), ct);
 
-    private async Task<RolloutView> ViewAsync(DbConnection conn, DbTransaction? tx, Flag flag, RolloutPlan plan, CancellationToken ct)
+    private async Task<RolloutView> ViewAsync(DbConnection conn, DbTransaction? tx, Flag flag, RolloutPlan plan, CancellationToken ct, bool cached = true)
     {
         // a finished plan keeps showing the verdicts of its evidence (why it rolled back, what it completed on)
-        var evaluation = StageMachine.Decide(plan, clock.GetUtcNow(), await EvidenceAsync(conn, tx, plan, ct));
+        var evaluation = StageMachine.Decide(plan, clock.GetUtcNow(), await EvidenceAsync(conn, tx, plan, ct, cached));
         return new RolloutView(plan, flag.Name, evaluation);
     }
 }

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Flags;
 using System.Data.Common;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
@@ -57,14 +58,14 @@ public static class RolloutStore
             $"SELECT {Columns} FROM rollout_plans WHERE flag_id = @flagId ORDER BY created_at DESC, id DESC LIMIT 1", new { flagId }, ct))?.ToPlan();
 
     /// <summary>Plans in the given states, oldest first (the guardian's work list, the dashboard's list).</summary>
-    /// <param name="scopeEnvironment">Only plans of flags stored in this environment (<see cref="Sql.FlagInScope"/>), so a
+    /// <param name="scopeEnvironment">Only plans of flags stored in this environment (<see cref="FlagQueries.FlagInScope"/>), so a
     /// scoped caller's page is full; null = all.</param>
     public static async Task<List<RolloutPlan>> InStatesAsync(DbConnection conn, DbTransaction? tx, IReadOnlyList<RolloutState> states,
         int limit, CancellationToken ct, string? scopeEnvironment = null)
     {
         // Dapper expands "IN @states" on SQLite; PostgreSQL takes the array as it is
         var inStates = conn.Pick("state IN @states", "state = ANY(@states)");
-        var rows = await conn.ListAsync<PlanRow>(tx, $"SELECT {Columns} FROM rollout_plans WHERE {inStates} AND {Sql.FlagInScope} ORDER BY created_at, id LIMIT @limit",
+        var rows = await conn.ListAsync<PlanRow>(tx, $"SELECT {Columns} FROM rollout_plans WHERE {inStates} AND {FlagQueries.FlagInScope} ORDER BY created_at, id LIMIT @limit",
             new { states = states.Select(RolloutStates.Name).ToArray(), limit, scopeEnvironment }, ct);
         return rows.ConvertAll(r => r.ToPlan());
     }

@@ -9,6 +9,8 @@ public static class RolloutsExtensions
     {
         builder.Services.Configure<RolloutOptions>(builder.Configuration.GetSection("Rollouts"));
         builder.Services.AddSingleton<RolloutService>();
+        builder.Services.AddSingleton<RolloutEvidenceCache>();
+        builder.Services.AddSingleton<Flags.IRegressionGuard, RegressionGuard>();
         builder.Services.AddSingleton<ScheduleService>();
         builder.Services.AddSingleton<RolloutGuardian>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RolloutGuardian>());

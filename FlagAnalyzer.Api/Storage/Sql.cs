@@ -51,13 +51,6 @@ public static class Sql
         s.Connection.ExecAsync(s.Transaction, sql, param, ct);
 
     /// <summary>
-    /// The list filter of the environment rule (Common/FlagScope) for tables keyed by <c>flag_id</c>: rows of flags stored in
-    /// <c>@scopeEnvironment</c>, or every row when it is null. A row of a deleted flag is left out of a narrowed list.
-    /// </summary>
-    public const string FlagInScope =
-        "(@scopeEnvironment IS NULL OR flag_id IN (SELECT id FROM feature_flags WHERE target_environment = @scopeEnvironment))";
-
-    /// <summary>
     /// A unique index refused the write: SQLite's SQLITE_CONSTRAINT_UNIQUE / PRIMARYKEY, PostgreSQL's 23505. The write
     /// paths check first inside their serialised transaction, so this is the backstop, answered as the same 409.
     /// </summary>

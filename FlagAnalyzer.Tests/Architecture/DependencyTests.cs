@@ -1,4 +1,6 @@
+using System.Text.RegularExpressions;
 using FlagAnalyzer.Api;
+using FlagAnalyzer.Tests.Web;
 using NetArchTest.Rules;
 
 namespace FlagAnalyzer.Tests.Architecture;
@@ -106,5 +108,75 @@ public sealed class DependencyTests
     {
         var result = Api.That().ResideInNamespace(Ns("Statistics")).ShouldNot().HaveDependencyOnAny(Io).GetResult();
         Assert.True(result.IsSuccessful, $"Statistics is pure, but these types use I/O: {string.Join(", ", result.FailingTypeNames ?? [])}");
+    }
+
+    /// <summary>
+    /// Each table and the folder that owns it (issue 25): only the owner's SQL names it; another folder asks the owner (a
+    /// query method, or a statement the owner's store hands out for a batch). Storage holds the migrations, which name every
+    /// table. A new table gets one line here.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> TableOwners = new Dictionary<string, string>
+    {
+        ["feature_flags"] = "Flags",
+        ["flag_changes"] = "Flags",
+        ["impact_metrics"] = "Metrics",
+        ["api_keys"] = "Access",
+        ["api_key_events"] = "Access",
+        ["flag_exposures"] = "Evaluation",
+        ["anomalies"] = "Anomalies",
+        ["analysis_windows"] = "Anomalies",
+        ["predictions"] = "Predictions",
+        ["rollout_plans"] = "Rollouts",
+        ["flag_schedules"] = "Rollouts",
+        ["chat_sessions"] = "Assistant",
+        ["conversations"] = "Assistant",
+        ["schema_migrations"] = "Storage",
+    };
+
+    private static string ApiSource => Path.Combine(RepoPaths.Root, "FlagAnalyzer.Api");
+
+    /// <summary>Every <c>.cs</c> file of a folder of the API, with its literals (build output left out).</summary>
+    private static IEnumerable<(string Folder, string File, List<string> Literals)> SourceLiterals() =>
+        Directory.EnumerateDirectories(ApiSource)
+            .Select(d => Path.GetFileName(d))
+            .Where(f => f is not ("bin" or "obj" or "Properties"))
+            .SelectMany(folder => Directory.EnumerateFiles(Path.Combine(ApiSource, folder), "*.cs", SearchOption.AllDirectories)
+                .Select(file => (folder, Path.GetRelativePath(ApiSource, file), CSharpStringLiterals.Read(File.ReadAllText(file)))));
+
+    /// <summary>A literal that is a statement (or part of one), as opposed to a message that mentions a word.</summary>
+    private static readonly Regex Sql = new(@"\b(SELECT|INSERT INTO|UPDATE|DELETE FROM|CREATE TABLE|ALTER TABLE|COPY|ON CONFLICT)\b");
+
+    private static readonly Regex CreateTable = new(@"CREATE TABLE (?:IF NOT EXISTS )?(\w+)");
+
+    [Fact]
+    public void EveryTable_HasAnOwningFolder()
+    {
+        var created = SourceLiterals().Where(f => f.Folder == "Storage")
+            .SelectMany(f => f.Literals.SelectMany(l => CreateTable.Matches(l).Select(m => m.Groups[1].Value)))
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.Contains("feature_flags", created);
+        var unowned = created.Where(t => !TableOwners.ContainsKey(t)).Order().ToList();
+        Assert.True(unowned.Count == 0, $"Give these tables an owning folder in {nameof(DependencyTests)}.{nameof(TableOwners)}: {string.Join(", ", unowned)}");
+    }
+
+    [Fact]
+    public void EachFolder_QueriesOnlyItsOwnTables()
+    {
+        var words = TableOwners.Keys.ToDictionary(t => t, t => new Regex($@"(?<![\w.]){t}(?!\w)"));
+        var trespasses = new List<string>();
+        var statements = 0;
+        foreach (var (folder, file, literals) in SourceLiterals())
+        {
+            if (folder == "Storage") continue; // the migrations
+            foreach (var sql in literals.Where(l => Sql.IsMatch(l)))
+            {
+                statements++;
+                foreach (var (table, word) in words)
+                    if (TableOwners[table] != folder && word.IsMatch(sql))
+                        trespasses.Add($"{file} names {table} (owned by {TableOwners[table]}): {Regex.Replace(sql.Trim(), @"\s+", " ")[..Math.Min(120, Regex.Replace(sql.Trim(), @"\s+", " ").Length)]}");
+            }
+        }
+        Assert.True(statements > 50, $"expected the stores' SQL among the literals, found {statements} statements");
+        Assert.True(trespasses.Count == 0, "Each folder owns its tables; ask the owner instead:\n" + string.Join("\n", trespasses.Distinct()));
     }
 }

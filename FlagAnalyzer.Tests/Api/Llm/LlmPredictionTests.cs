@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Flags;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FlagAnalyzer.Api.Assistant;

@@ -1,0 +1,47 @@
+using System.Globalization;
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Flags;
+using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Storage;
+
+namespace FlagAnalyzer.Api.Rollouts;
+
+/// <summary>
+/// The guardrail on detection's anomaly events (<see cref="IRegressionGuard"/>): a flag with <c>autoRollback</c>, exposed to
+/// some traffic, with a confirmed high or critical regression (and cohorts, if any, split as the rollout promises) is
+/// disabled and set to 0 %, in the detection's transaction; a plan of the flag ends rolled back with it
+/// (<see cref="RolloutService.RollBackOnRegressionAsync"/>). Staged plans are otherwise decided by
+/// <see cref="RolloutGuardian"/>: both live here, so a flag is rolled back once per regression.
+/// </summary>
+public sealed class RegressionGuard(RolloutService rollouts, ILogger<RegressionGuard> logger) : IRegressionGuard
+{
+    public async Task<GuardRollback?> OnAnomaliesAsync(WriteScope scope, FlagAnomalies open, CancellationToken ct)
+    {
+        var flag = open.Flag;
+        if (!flag.AutoRollback || !flag.Enabled || flag.RolloutPercentage <= 0 || open.Analysis.Srm is { Mismatch: true }) return null;
+        var trigger = open.Anomalies
+            .Where(a => a.Severity >= Severity.High)
+            .OrderByDescending(a => a.Severity)
+            .FirstOrDefault();
+        if (trigger is null) return null;
+
+        var reason = string.Create(CultureInfo.InvariantCulture,
+            $"Auto-rollback on {trigger.Type.ToWire()} {trigger.Id}: {AnomalyReconciler.Label(trigger.Metric)} " +
+            $"{AnomalyReconciler.Format(trigger.Metric, trigger.BaselineValue)} → {AnomalyReconciler.Format(trigger.Metric, trigger.ObservedValue)} " +
+            $"({trigger.ChangePercent:+0;-0}%), severity {trigger.Severity.ToWire()}, confidence {trigger.Confidence * 100:0.##}%; " +
+            $"rollout was {flag.RolloutPercentage:0.##}%.");
+        if (await rollouts.RollBackOnRegressionAsync(scope, flag, reason, ct) is not { } done) return null;
+        logger.LogWarning("Guardian rolled back flag {Flag} ({FlagId}){Plan}: {Reason}", flag.Name, flag.Id,
+            done.Plan is { } p ? $" and ended its rollout {p.Plan.Id}" : "", reason);
+        return new Rollback(done.Mutation, done.Plan);
+    }
+
+    public async Task AfterCommitAsync(GuardRollback rollback, CancellationToken ct)
+    {
+        if (rollback is Rollback { Plan: { } plan }) await rollouts.AfterCommitAsync(plan, ct);
+        else await rollouts.AfterCommitAsync(rollback.Mutation, ct);
+    }
+
+    /// <summary>The rollback, and the plan it ended (announced as <c>rollout.updated</c> after commit).</summary>
+    private sealed record Rollback(FlagMutation Mutation, RolloutService.Applied? Plan) : GuardRollback(Mutation);
+}
