@@ -29,8 +29,10 @@ export function rememberEnvironment(name: string) {
 export function useEnvironmentChoice(): { environment: string; setEnvironment: (name: string) => void } {
   const [params, setParams] = useSearchParams();
   const environments = useEnvironments();
-  const chosen = params.get('environment') ?? remembered();
-  const known = !environments.data || chosen === '' || environments.data.items.some((e) => e.name === chosen);
+  const fromUrl = params.get('environment');
+  const chosen = fromUrl ?? remembered();
+  // a link's choice is used at once; a remembered one only once the list confirms this key sees it
+  const known = chosen === '' || (environments.data ? environments.data.items.some((e) => e.name === chosen) : fromUrl !== null);
   const environment = known ? chosen : '';
 
   const setEnvironment = useCallback((name: string) => {
