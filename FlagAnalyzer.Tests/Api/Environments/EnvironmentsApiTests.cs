@@ -141,6 +141,18 @@ public sealed class EnvironmentsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ImportingIntoARetiredEnvironment_Is400OnEnvironment_AndImportsNothing_AndIntoANewOneRegistersIt()
+    {
+        const string file = """{ "flags": { "env-imported": { "state": "ENABLED", "variants": { "on": true, "off": false }, "defaultVariant": "on" } } }""";
+        await Expect(HttpStatusCode.OK, await _admin.PatchAsJsonAsync("/api/environments/development", new { retired = true }));
+        await ExpectFieldError(await _admin.PostRaw("/api/flags/import?environment=development", file), "environment");
+        await Expect(HttpStatusCode.NotFound, await _admin.GetAsync("/api/flags/env-imported"));
+
+        await Expect(HttpStatusCode.OK, await _admin.PostRaw("/api/flags/import?environment=load-test", file));
+        Assert.Equal(["development", "staging", "production", "load-test"], await NamesAsync(_admin));
+    }
+
+    [Fact]
     public async Task AFlagInACustomEnvironment_RegistersIt_Last_AndAFailedWriteRegistersNothing()
     {
         await Expect(HttpStatusCode.Created, await _admin.PostJson("/api/flags", new { name = "env-custom", targetEnvironment = "perf" }));
