@@ -8,10 +8,6 @@ public static partial class EnvironmentRules
     /// <summary>The same rule as a flag's <c>targetEnvironment</c> (Flags/FlagRules.CheckEnvironment), so every flag's environment can be one.</summary>
     public const int MaxNameLength = 50;
 
-    public const string Development = "development";
-    public const string Staging = "staging";
-    public const string Production = "production";
-
     /// <summary>The colour of an environment registered without one (slate), as the migration gives custom names.</summary>
     public const string DefaultColor = "#64748b";
 
