@@ -71,6 +71,12 @@ public static class EndpointRules
         [("POST", "/api/keys/{id}/revoke")] = Admin,
         [("GET", "/api/keys/events")] = Admin,
 
+        // environments: everyone who reads flags reads the promotion path; changing it is an admin's
+        [("GET", "/api/environments/")] = Read,
+        [("POST", "/api/environments/")] = Admin,
+        [("GET", "/api/environments/{environment}")] = Read,
+        [("PATCH", "/api/environments/{environment}")] = Admin,
+
         // flags
         [("GET", "/api/flags/")] = Read,
         [("POST", "/api/flags/")] = Write,

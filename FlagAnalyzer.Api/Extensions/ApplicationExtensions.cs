@@ -2,6 +2,7 @@ using FlagAnalyzer.Api.Access;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Environments;
 using FlagAnalyzer.Api.Evaluation;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Live;
@@ -32,6 +33,7 @@ public static class ApplicationExtensions
 
         builder.AddStorage();
         builder.AddLive();
+        builder.AddEnvironments();
         builder.AddFlags();
         builder.AddAccess();
         builder.AddMetrics();
@@ -58,6 +60,7 @@ public static class ApplicationExtensions
         app.MapOpenApi();
         app.MapServiceInfo();
         app.MapAccessApi();
+        app.MapEnvironmentsApi();
         app.MapFlagsApi();
         app.MapEvaluationApi();
         app.MapMetricsApi();

@@ -33,6 +33,8 @@ public sealed partial class FlagService
         int unchanged = 0;
         await using (var s = await db.BeginWriteAsync(ct))
         {
+            if (await AdmitEnvironmentAsync(s, null, new Flag { Id = "", Name = "", TargetEnvironment = environment }, "environment", ct) is FlagWriteResult.Invalid retired)
+                return new ImportResult([], [], 0, retired.Errors);
             var planned = new List<(Flag? Before, Flag After)>();
             var namesInSet = new HashSet<string>(StringComparer.Ordinal);
             foreach (var f in flags)

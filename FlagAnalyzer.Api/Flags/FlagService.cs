@@ -81,7 +81,7 @@ public sealed record FlagMutationRequest(Flag Before, Flag After, string Changed
 /// written in one transaction; cache, live events and LLM refinement follow the commit.
 /// </summary>
 public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredictor predictions, ILiveEventPublisher live, TimeProvider clock,
-    IFlagDefinitionCheck? definitionCheck = null)
+    IFlagDefinitionCheck? definitionCheck = null, IEnvironmentRegistry? environments = null)
 {
     /// <summary>
     /// Whether the flag as it would be stored can be served. A default or off variant the request did not name,
@@ -166,6 +166,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         await using (var s = await db.BeginWriteAsync(ct))
         {
             if (CheckDefinition(flag, r.Variants, r.DefaultVariant, r.OffVariant) is { } invalid) return new FlagWriteResult.Invalid(invalid);
+            if (await AdmitEnvironmentAsync(s, null, flag, "targetEnvironment", ct) is { } refused) return refused;
             if (await FlagStore.NameTakenAsync(s.Connection, s.Transaction, flag.Name, null, ct))
                 return new FlagWriteResult.NameTaken($"A flag named '{flag.Name}' already exists.");
             if (await KeyConflictAsync(s, flag, null, ct) is { } taken) return new FlagWriteResult.NameTaken(taken);
@@ -196,6 +197,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
 
             var after = FlagDiff.Apply(before, p);
             if (CheckDefinition(after, p.Variants, p.DefaultVariant, p.OffVariant) is { } invalid) return new FlagWriteResult.Invalid(invalid);
+            if (await AdmitEnvironmentAsync(s, before, after, "targetEnvironment", ct) is { } refused) return refused;
             if (after.Key != before.Key && await KeyConflictAsync(s, after, before.Id, ct) is { } taken) return new FlagWriteResult.NameTaken(taken);
             m = await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Actor = command.Actor }, ct);
             if (m is null) return new FlagWriteResult.Done(before);
@@ -270,6 +272,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
                 return new FlagWriteResult.Invalid(nested);
             }
             if (after.Key != before.Key && await KeyConflictAsync(s, after, before.Id, ct) is { } taken) return new FlagWriteResult.NameTaken(taken);
+            if (await AdmitEnvironmentAsync(s, before, after, "newValue.targetEnvironment", ct) is { } refused) return refused;
             if (ChangeTypeContradiction(claimed, before, after) is { } detail)
                 return new FlagWriteResult.Contradiction("changeType", detail);
             var mutation = await MutateAsync(s, new FlagMutationRequest(before, after, r.ChangedBy ?? "api")

@@ -226,6 +226,49 @@ public static class Migrations
             );
             CREATE INDEX ix_conversations_session ON conversations(session_id, id);
             """),
+        // environments (issue 26): the promotion path as rows, owned by Environments/. The three defaults come first; an
+        // existing database's custom target environments follow in name order, so every flag's environment exists.
+        // `protected` is reserved for change requests (governance) and always false for now.
+        new(2, "environments", """
+            CREATE TABLE environments (
+                name        TEXT PRIMARY KEY,
+                color       TEXT NOT NULL,
+                position    INTEGER NOT NULL,
+                protected   INTEGER NOT NULL DEFAULT 0,
+                retired     INTEGER NOT NULL DEFAULT 0,
+                created_at  INTEGER NOT NULL,
+                updated_at  INTEGER NOT NULL
+            );
+            INSERT INTO environments(name, color, position, created_at, updated_at)
+                SELECT name, color, position, now, now FROM (
+                    SELECT 'development' AS name, '#16a34a' AS color, 0 AS position
+                    UNION ALL SELECT 'staging', '#d97706', 1
+                    UNION ALL SELECT 'production', '#dc2626', 2
+                ) CROSS JOIN (SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) AS now);
+            INSERT INTO environments(name, color, position, created_at, updated_at)
+                SELECT e.target_environment, '#64748b', 2 + ROW_NUMBER() OVER (ORDER BY e.target_environment), e.first_at, e.first_at
+                FROM (SELECT target_environment, MIN(created_at) AS first_at FROM feature_flags
+                      WHERE target_environment NOT IN ('development', 'staging', 'production') GROUP BY target_environment) e;
+            """, """
+            CREATE TABLE environments (
+                name        TEXT COLLATE "C" PRIMARY KEY,
+                color       TEXT NOT NULL,
+                position    BIGINT NOT NULL,
+                protected   BOOLEAN NOT NULL DEFAULT FALSE,
+                retired     BOOLEAN NOT NULL DEFAULT FALSE,
+                created_at  BIGINT NOT NULL,
+                updated_at  BIGINT NOT NULL
+            );
+            INSERT INTO environments(name, color, position, created_at, updated_at)
+                SELECT d.name, d.color, d.position, n.now, n.now FROM (VALUES
+                    ('development', '#16a34a', 0), ('staging', '#d97706', 1), ('production', '#dc2626', 2)
+                ) AS d(name, color, position)
+                CROSS JOIN (SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::BIGINT AS now) n;
+            INSERT INTO environments(name, color, position, created_at, updated_at)
+                SELECT e.target_environment, '#64748b', 2 + ROW_NUMBER() OVER (ORDER BY e.target_environment), e.first_at, e.first_at
+                FROM (SELECT target_environment, MIN(created_at) AS first_at FROM feature_flags
+                      WHERE target_environment NOT IN ('development', 'staging', 'production') GROUP BY target_environment) e;
+            """),
         // analysis: a token per flag, rewritten by every detection pass, so the in-memory window cache can tell
         // whether its state matches what committed (a rolled-back pass leaves the old token behind)
         new(100, "analysis window tokens", """

@@ -23,6 +23,7 @@ public sealed class DependencyTests
         ["Common"] = 0,
         ["Statistics"] = 1, // pure: see Statistics_DoesNoIo
         ["Storage"] = 2,
+        ["Environments"] = 3, // beside Flags: Flags asks it through Common.IEnvironmentRegistry
         ["Flags"] = 3,
         ["Metrics"] = 3,
         ["Access"] = 3,

@@ -1,5 +1,5 @@
 import type {
-  Anomaly, AnomalyStatus, ChangeResponse, ChatHistory, ChatReply, CreateFlagInput, Evaluation, Flag, FlagChange,
+  Anomaly, AnomalyStatus, ApiKey, ChangeResponse, CreateApiKeyInput, CreatedApiKey, EnvironmentList, ChatHistory, ChatReply, CreateFlagInput, Evaluation, Flag, FlagChange,
   FlagExposures, Health, MetricSample, MetricSampleInput, MetricsAccepted, Page, PatchFlagInput, Prediction, RolloutAction,
   RolloutStage, RolloutView, ServiceInfo, WhoAmI,
 } from './types';
@@ -121,6 +121,13 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a), o
         throw new ApiError(res.status, 'Health is unavailable', text.slice(0, 200));
       }
     },
+
+    listEnvironments: () => request<EnvironmentList>('GET', '/api/environments'),
+
+    listKeys: (limit = 200) => request<Page<ApiKey>>('GET', `/api/keys${query({ limit })}`),
+    /** The answer holds the secret: shown once, never stored by the UI. */
+    createKey: (input: CreateApiKeyInput) => request<CreatedApiKey>('POST', '/api/keys', input),
+    revokeKey: (id: string) => request<ApiKey>('POST', `/api/keys/${encodeURIComponent(id)}/revoke`),
 
     listFlags: (f: FlagFilter = {}) => request<Page<Flag>>('GET', `/api/flags${query({ ...f })}`),
     getFlag: (idOrName: string) => request<Flag>('GET', `/api/flags/${encodeURIComponent(idOrName)}`),

@@ -3,7 +3,7 @@ import { useLive } from '../live/LiveProvider';
 import { api, type FlagFilter } from './client';
 import { keys } from './keys';
 import { laterRollout } from './rolloutOrder';
-import type { CreateFlagInput, Flag, NewMetricSample, PatchFlagInput, RolloutAction, RolloutView } from './types';
+import type { CreateApiKeyInput, CreateFlagInput, Flag, NewMetricSample, PatchFlagInput, RolloutAction, RolloutView } from './types';
 
 // Server state hooks. While the live connection is down they poll, so the screen never goes stale silently.
 
@@ -177,4 +177,39 @@ export function useRolloutCommand(flagId: string) {
       void qc.invalidateQueries({ queryKey: keys.activeRollouts });
     },
   });
+}
+
+/** The promotion path; environments change rarely and send no live event, so a minute of staleness is fine. */
+export function useEnvironments() {
+  return useQuery({ queryKey: keys.environments, queryFn: api.listEnvironments, staleTime: 60_000 });
+}
+
+export function useApiKeys() {
+  return useQuery({ queryKey: keys.apiKeys, queryFn: () => api.listKeys() });
+}
+
+export function useCreateApiKey() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (input: CreateApiKeyInput) => api.createKey(input),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: keys.apiKeys }),
+  });
+}
+
+export function useRevokeApiKey() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api.revokeKey(id),
+    onSuccess: () => void qc.invalidateQueries({ queryKey: keys.apiKeys }),
+  });
+}
+
+/**
+ * The ids of the flags in one environment ('' = no narrowing: null), for lists whose endpoint has no environment
+ * filter (anomalies, predictions, rollouts): they are narrowed to these flags. Undefined while loading.
+ */
+export function useFlagIdsIn(environment: string): Set<string> | null | undefined {
+  const flags = useFlags({ environment: environment || undefined, limit: 500 });
+  if (!environment) return null;
+  return flags.data ? new Set(flags.data.items.map((f) => f.id)) : undefined;
 }

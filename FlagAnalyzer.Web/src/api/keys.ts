@@ -15,6 +15,8 @@ export const keys = {
   activeRollouts: ['rollouts', 'active'] as const,
   rollout: (flagId: string) => ['rollouts', 'flag', flagId] as const,
   health: ['health'] as const,
+  environments: ['environments'] as const,
+  apiKeys: ['api-keys'] as const,
   exposures: (flagId: string) => ['exposures', flagId] as const,
   chat: (sessionId: string) => ['chat', sessionId] as const,
 };

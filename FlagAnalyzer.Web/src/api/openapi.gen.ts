@@ -243,6 +243,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/environments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Environments in promotion order (a scoped key sees its own) */
+        get: operations["ListEnvironments"];
+        put?: never;
+        /** Add an environment at the end of the promotion path */
+        post: operations["CreateEnvironment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/environments/{environment}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One environment by name */
+        get: operations["GetEnvironment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Recolour, reorder or retire an environment (there is no delete) */
+        patch: operations["PatchEnvironment"];
+        trace?: never;
+    };
     "/api/flags": {
         parameters: {
             query?: never;
@@ -678,6 +714,10 @@ export interface components {
             key: components["schemas"]["ApiKey"];
             secret: string;
         };
+        CreateEnvironmentRequest: {
+            name?: null | string;
+            color?: null | string;
+        };
         CreateFlagRequest: {
             name?: null | string;
             description?: null | string;
@@ -703,6 +743,20 @@ export interface components {
             /** Format: double */
             rolloutPercentage?: null | number;
             changedBy?: null | string;
+        };
+        EnvironmentList: {
+            items: components["schemas"]["EnvironmentResource"][];
+        };
+        EnvironmentResource: {
+            name: string;
+            color: string;
+            /** Format: int32 */
+            position: number;
+            retired: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
         };
         ExposureSrm: {
             defaultVariant: string;
@@ -954,6 +1008,12 @@ export interface components {
         PageOfRolloutView: {
             items: components["schemas"]["RolloutView"][];
             nextCursor: null | string;
+        };
+        PatchEnvironmentRequest: {
+            color?: null | string;
+            /** Format: int32 */
+            position?: null | number;
+            retired?: null | boolean;
         };
         PatchFlagRequest: {
             name?: null | string;
@@ -1555,6 +1615,116 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PageOfApiKeyEvent"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    ListEnvironments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentList"];
+                };
+            };
+        };
+    };
+    CreateEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateEnvironmentRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentResource"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    GetEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                environment: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentResource"];
+                };
+            };
+        };
+    };
+    PatchEnvironment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                environment: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchEnvironmentRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentResource"];
                 };
             };
             /** @description Bad Request */

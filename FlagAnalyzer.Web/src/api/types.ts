@@ -19,6 +19,16 @@ export type FlagChange = Schemas['FlagChange'];
 export type ChangeType = FlagChange['changeType'];
 export type ChangeResponse = Schemas['ChangeResponse'];
 
+/** An environment of the promotion path (`GET /api/environments`, in order). */
+export type Environment = Schemas['EnvironmentResource'];
+export type EnvironmentList = Schemas['EnvironmentList'];
+
+/** An API key as listed (never its secret); a created key comes with its secret, this once. */
+export type ApiKey = Schemas['ApiKey'];
+export type ApiKeyRole = ApiKey['role'];
+export type CreatedApiKey = Schemas['CreatedApiKey'];
+export type CreateApiKeyInput = Schemas['CreateApiKeyRequest'];
+
 export type MetricSample = Schemas['MetricSample'];
 /** POST /api/metrics accepts any of these fields (validation names what is missing). */
 export type MetricSampleInput = Schemas['MetricSampleRequest'];

@@ -1,7 +1,8 @@
-import { NavLink, Outlet } from 'react-router';
-import { AlertOctagon, Flag, LayoutDashboard, MessageSquare, Radio } from 'lucide-react';
+import { NavLink, Outlet, useSearchParams } from 'react-router';
+import { AlertOctagon, Flag, KeyRound, LayoutDashboard, MessageSquare, Radio } from 'lucide-react';
 import { useLive, type LiveStatus } from '../live/LiveProvider';
-import { AccountMenu } from '../auth/AuthGate';
+import { AccountMenu, useAuth } from '../auth/AuthGate';
+import { EnvironmentSwitcher } from './EnvironmentSwitcher';
 
 const links = [
   { to: '/', label: 'Dashboard', icon: LayoutDashboard, end: true },
@@ -9,6 +10,9 @@ const links = [
   { to: '/chat', label: 'AI Chat', icon: MessageSquare, end: false },
   { to: '/anomalies', label: 'Anomalies', icon: AlertOctagon, end: false },
 ];
+
+/** Only admins manage keys; the page is hidden from others (the API refuses them anyway). */
+const adminLinks = [{ to: '/keys', label: 'Keys', icon: KeyRound, end: false }];
 
 const statusText: Record<LiveStatus, string> = {
   live: 'Live',
@@ -30,19 +34,26 @@ export function LiveBadge() {
 }
 
 export function Layout() {
+  const [params] = useSearchParams();
+  const me = useAuth()?.me;
+  const isAdmin = me?.role === 'admin' || me?.authMode === 'disabled';
+  // the header's environment travels with every link, so each page opens showing the same environment
+  const environment = params.get('environment');
+  const search = environment ? `?${new URLSearchParams({ environment })}` : '';
   return (
     <div className="min-h-screen">
       <header className="sticky top-0 z-10 border-b border-slate-200 bg-white/90 backdrop-blur">
         <div className="mx-auto flex max-w-7xl items-center gap-6 px-4 py-3">
           <span className="flex items-center gap-2 text-lg font-bold text-indigo-700"><Flag className="h-5 w-5" /> FlagAnalyzer</span>
           <nav className="flex flex-1 gap-1">
-            {links.map(({ to, label, icon: Icon, end }) => (
-              <NavLink key={to} to={to} end={end} data-testid={`nav-${label.toLowerCase().replace(/\s+/g, '-')}`}
+            {[...links, ...(isAdmin ? adminLinks : [])].map(({ to, label, icon: Icon, end }) => (
+              <NavLink key={to} to={{ pathname: to, search }} end={end} data-testid={`nav-${label.toLowerCase().replace(/\s+/g, '-')}`}
                 className={({ isActive }) => `flex items-center gap-1.5 rounded-lg px-3 py-1.5 text-sm font-medium ${isActive ? 'bg-indigo-50 text-indigo-700' : 'text-slate-600 hover:bg-slate-100'}`}>
                 <Icon className="h-4 w-4" /> {label}
               </NavLink>
             ))}
           </nav>
+          <EnvironmentSwitcher />
           <LiveBadge />
           <AccountMenu />
         </div>

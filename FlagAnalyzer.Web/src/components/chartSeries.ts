@@ -44,3 +44,43 @@ export function groupMarkers<M extends { t: number }>(markers: M[], span: number
   }
   return groups;
 }
+
+/** Who a sample's requests were: the control cohort, a treatment variant, or all traffic (a sample without cohort). */
+export interface Arm { key: string; label: string; control: boolean }
+
+interface ArmSample { cohort?: string | null; variant?: string | null; timestamp?: string | null }
+
+/**
+ * The arm a sample belongs to, as the analysis compares them: control against each treatment variant. A sample
+ * names its served variant when it has one (OTLP, the simulator's cohorts), else only its cohort.
+ */
+export function armOf(s: ArmSample): Arm {
+  const control = s.cohort === 'control';
+  if (s.variant) return { key: `v:${s.variant}`, label: control ? `${s.variant} (control)` : s.variant, control };
+  if (s.cohort) return { key: `c:${s.cohort}`, label: s.cohort, control };
+  return { key: 'all', label: 'all traffic', control: false };
+}
+
+/**
+ * Pivots samples into one row per sample time, with a field `${arm.key}|${metric}` per arm and metric, so each arm
+ * is its own series drawn at the times it was sampled. Arms come control first, then by label. `complete` says
+ * every row has every arm (they were sampled together), so a missing value is a gap, not an arm's other rhythm.
+ */
+export function byArm<S extends ArmSample>(samples: S[], metrics: (keyof S & string)[]): { arms: Arm[]; rows: TimePoint[]; complete: boolean } {
+  const arms = new Map<string, Arm>();
+  const rows = new Map<number, TimePoint>();
+  for (const s of samples) {
+    const arm = armOf(s);
+    arms.set(arm.key, arm);
+    const t = new Date(s.timestamp!).getTime();
+    const row = rows.get(t) ?? { t };
+    for (const m of metrics) row[seriesKey(arm, m)] = s[m] ?? null;
+    rows.set(t, row);
+  }
+  const ordered = [...arms.values()].sort((a, b) => Number(b.control) - Number(a.control) || a.label.localeCompare(b.label));
+  const sorted = [...rows.values()].sort((a, b) => a.t - b.t);
+  const complete = sorted.every((r) => ordered.every((a) => metrics.every((m) => seriesKey(a, m) in r)));
+  return { arms: ordered, rows: sorted, complete };
+}
+
+export const seriesKey = (arm: Arm, metric: string) => `${arm.key}|${metric}`;

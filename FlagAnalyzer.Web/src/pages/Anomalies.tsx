@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { AlertOctagon } from 'lucide-react';
-import { useAnomalies, useFlags } from '../api/hooks';
+import { useAnomalies, useFlagIdsIn, useFlags } from '../api/hooks';
+import { useEnvironmentChoice } from '../environments/useEnvironmentChoice';
 import { AnomalyItem } from '../components/AnomalyItem';
 import { Empty, ErrorBanner, Loading } from '../components/ui';
 
@@ -12,7 +13,10 @@ const tabs = [
 
 export default function Anomalies() {
   const [tab, setTab] = useState<(typeof tabs)[number]['id']>('open');
+  const { environment } = useEnvironmentChoice();
+  const inEnvironment = useFlagIdsIn(environment);
   const anomalies = useAnomalies({ status: tab });
+  const items = (anomalies.data?.items ?? []).filter((a) => inEnvironment === null || inEnvironment?.has(a.flagId));
   const flags = useFlags({ limit: 500 });
   const names = new Map(flags.data?.items.map((f) => [f.id, f.name]));
 
@@ -31,11 +35,11 @@ export default function Anomalies() {
       </div>
       {anomalies.isPending ? <Loading what="Loading anomalies" />
         : anomalies.error ? <ErrorBanner error={anomalies.error} what="Could not load anomalies" />
-        : anomalies.data.items.length === 0 ? (
+        : items.length === 0 ? (
           <Empty testId="anomalies-empty">{tab === 'open' ? 'No open anomalies — nothing is regressing.' : tab === 'resolved' ? 'No resolved anomalies yet.' : 'No anomalies recorded.'}</Empty>
         ) : (
           <div className="space-y-3" data-testid="anomaly-list">
-            {anomalies.data.items.map((a) => <AnomalyItem key={a.id} anomaly={a} flagName={names.get(a.flagId)} />)}
+            {items.map((a) => <AnomalyItem key={a.id} anomaly={a} flagName={names.get(a.flagId)} />)}
           </div>
         )}
     </div>

@@ -1,6 +1,7 @@
 import { Link } from 'react-router';
 import { AlertOctagon, Flag as FlagIcon, Rocket, Sparkles } from 'lucide-react';
-import { useActiveRollouts, useAnomalies, useFlags, usePredictions } from '../api/hooks';
+import { useActiveRollouts, useAnomalies, useFlagIdsIn, useFlags, usePredictions } from '../api/hooks';
+import { useEnvironmentChoice } from '../environments/useEnvironmentChoice';
 import { AnomalyItem } from '../components/AnomalyItem';
 import { HealthPanel } from '../components/HealthPanel';
 import { PredictionCard } from '../components/PredictionCard';
@@ -17,11 +18,17 @@ function Stat({ label, value, testId }: { label: string; value: string | number;
 }
 
 export default function Dashboard() {
-  const flags = useFlags({ limit: 100 });
+  const { environment } = useEnvironmentChoice();
+  const flags = useFlags({ limit: 100, environment: environment || undefined });
+  const inEnvironment = useFlagIdsIn(environment);
+  const shown = <T extends { flagId: string }>(items: T[]) => inEnvironment === null ? items : items.filter((i) => inEnvironment?.has(i.flagId));
   const anomalies = useAnomalies({ status: 'active' });
-  const predictions = usePredictions({ limit: 10 });
+  const anomalyItems = shown(anomalies.data?.items ?? []);
+  // narrowed to the environment's flags, a page of predictions may hold fewer than ten: ask for more
+  const predictions = usePredictions({ limit: environment ? 100 : 10 });
+  const predictionItems = shown(predictions.data?.items ?? []).slice(0, 10);
   const rollouts = useActiveRollouts();
-  const inProgress = rollouts.data?.items ?? [];
+  const inProgress = rollouts.data ? rollouts.data.items.filter((r) => inEnvironment === null || inEnvironment?.has(r.plan.flagId)) : [];
   const names = new Map(flags.data?.items.map((f) => [f.id, f.name]));
 
   const flagCount = flags.data ? `${flags.data.items.length}${flags.data.nextCursor ? '+' : ''}` : '…';
@@ -32,8 +39,8 @@ export default function Dashboard() {
       <div className="grid grid-cols-2 gap-4 md:grid-cols-4">
         <Stat label="Flags" value={flagCount} testId="stat-flags" />
         <Stat label="Enabled" value={enabledCount} testId="stat-enabled" />
-        <Stat label="Active anomalies" value={anomalies.data ? anomalies.data.items.length : '…'} testId="stat-anomalies" />
-        <Stat label="Recent predictions" value={predictions.data ? predictions.data.items.length : '…'} testId="stat-predictions" />
+        <Stat label="Active anomalies" value={anomalies.data ? anomalyItems.length : '…'} testId="stat-anomalies" />
+        <Stat label="Recent predictions" value={predictions.data ? predictionItems.length : '…'} testId="stat-predictions" />
       </div>
 
       <div className="grid gap-6 lg:grid-cols-3">
@@ -48,15 +55,15 @@ export default function Dashboard() {
           <Card title="Latest predictions" icon={<Sparkles className="h-4 w-4" />} testId="latest-predictions">
             {predictions.isPending ? <Loading what="Loading predictions" />
               : predictions.error ? <ErrorBanner error={predictions.error} what="Predictions" />
-              : predictions.data.items.length === 0 ? <Empty testId="predictions-empty">No predictions yet — enable a flag or move its rollout to get one.</Empty>
-              : <div className="space-y-3">{predictions.data.items.map((p) => <PredictionCard key={p.id} prediction={p} flagName={names.get(p.flagId) ?? p.flagId} />)}</div>}
+              : predictionItems.length === 0 ? <Empty testId="predictions-empty">No predictions yet — enable a flag or move its rollout to get one.</Empty>
+              : <div className="space-y-3">{predictionItems.map((p) => <PredictionCard key={p.id} prediction={p} flagName={names.get(p.flagId) ?? p.flagId} />)}</div>}
           </Card>
           <Card title="Active anomalies" icon={<AlertOctagon className="h-4 w-4" />} testId="active-anomalies"
             actions={<Link to="/anomalies" className="text-sm text-indigo-700 hover:underline">all anomalies</Link>}>
             {anomalies.isPending ? <Loading what="Loading anomalies" />
               : anomalies.error ? <ErrorBanner error={anomalies.error} what="Anomalies" />
-              : anomalies.data.items.length === 0 ? <Empty testId="anomalies-empty">No active anomalies.</Empty>
-              : <div className="space-y-3">{anomalies.data.items.map((a) => <AnomalyItem key={a.id} anomaly={a} flagName={names.get(a.flagId)} />)}</div>}
+              : anomalyItems.length === 0 ? <Empty testId="anomalies-empty">No active anomalies.</Empty>
+              : <div className="space-y-3">{anomalyItems.map((a) => <AnomalyItem key={a.id} anomaly={a} flagName={names.get(a.flagId)} />)}</div>}
           </Card>
         </div>
         <div className="space-y-6">

@@ -52,11 +52,13 @@ export default function FlagDetail() {
               : samples.length === 0 ? <Empty testId="metrics-empty">No metrics yet — use “Simulate metrics” or POST /api/metrics.</Empty>
               : (
                 <div className="space-y-4">
+                  <h3 className="text-sm font-medium text-slate-700">Error rate</h3>
                   <MetricChart testId="chart-errors" samples={samples} changes={changeList} unit="%"
-                    series={[{ key: 'errorRate', label: 'error rate', color: '#dc2626' }]} />
+                    series={[{ key: 'errorRate', label: 'error rate' }]} />
+                  <h3 className="text-sm font-medium text-slate-700">Latency (P99 solid, P50 dashed)</h3>
                   <MetricChart testId="chart-latency" samples={samples} changes={changeList} unit="ms"
-                    series={[{ key: 'latencyP50', label: 'P50', color: '#4f46e5' }, { key: 'latencyP99', label: 'P99', color: '#a855f7' }]} />
-                  <p className="text-xs text-slate-500" data-testid="metrics-count">{samples.length} samples; dashed lines mark flag changes.</p>
+                    series={[{ key: 'latencyP50', label: 'P50', dashed: true }, { key: 'latencyP99', label: 'P99' }]} />
+                  <p className="text-xs text-slate-500" data-testid="metrics-count">{samples.length} samples, one dot each; control is grey, each treatment variant its own colour; dashed vertical lines mark flag changes.</p>
                 </div>
               )}
           </Card>

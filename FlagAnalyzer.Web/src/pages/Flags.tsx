@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { Plus, Search, X } from 'lucide-react';
-import { useCreateFlag, useFlags } from '../api/hooks';
+import { useCreateFlag, useEnvironments, useFlags } from '../api/hooks';
+import { rememberEnvironment, useEnvironmentChoice } from '../environments/useEnvironmentChoice';
 import { CreateFlagForm } from '../components/CreateFlagForm';
 import { FlagCard } from '../components/FlagCard';
 import { Button, Card, Empty, ErrorBanner, Loading } from '../components/ui';
@@ -12,9 +13,11 @@ export default function Flags() {
   const [params, setParams] = useSearchParams();
   const [creating, setCreating] = useState(false);
   const [limit, setLimit] = useState(60);
+  const { environment, setEnvironment } = useEnvironmentChoice();
+  const environments = useEnvironments();
   const filter = {
     q: params.get('q') ?? undefined,
-    environment: params.get('environment') ?? undefined,
+    environment: environment || undefined,
     owner: params.get('owner') ?? undefined,
     tag: params.get('tag') ?? undefined,
     enabled: params.get('enabled') === null ? undefined : params.get('enabled') === 'true',
@@ -28,7 +31,7 @@ export default function Flags() {
     if (value) next.set(key, value); else next.delete(key);
     setParams(next, { replace: true });
   };
-  const anyFilter = ['q', 'environment', 'owner', 'tag', 'enabled'].some((k) => params.get(k));
+  const anyFilter = !!environment || ['q', 'owner', 'tag', 'enabled'].some((k) => params.get(k));
 
   return (
     <div className="space-y-4">
@@ -50,11 +53,9 @@ export default function Flags() {
           <Search className="absolute left-2 top-2 h-4 w-4 text-slate-400" />
           <input data-testid="filter-q" aria-label="Search flags" className={`${filterCls} pl-8`} placeholder="Search name or description" value={params.get('q') ?? ''} onChange={(e) => set('q', e.target.value)} />
         </label>
-        <select data-testid="filter-environment" aria-label="Environment" className={filterCls} value={params.get('environment') ?? ''} onChange={(e) => set('environment', e.target.value)}>
+        <select data-testid="filter-environment" aria-label="Environment" className={filterCls} value={environment} onChange={(e) => setEnvironment(e.target.value)}>
           <option value="">all environments</option>
-          <option value="development">development</option>
-          <option value="staging">staging</option>
-          <option value="production">production</option>
+          {(environments.data?.items ?? []).map((e) => <option key={e.name} value={e.name}>{e.name}</option>)}
         </select>
         <input data-testid="filter-owner" aria-label="Owner" className={filterCls} placeholder="owner" value={params.get('owner') ?? ''} onChange={(e) => set('owner', e.target.value)} />
         <input data-testid="filter-tag" aria-label="Tag" className={filterCls} placeholder="tag" value={params.get('tag') ?? ''} onChange={(e) => set('tag', e.target.value)} />
@@ -63,7 +64,7 @@ export default function Flags() {
           <option value="true">enabled</option>
           <option value="false">disabled</option>
         </select>
-        {anyFilter && <Button onClick={() => setParams({}, { replace: true })}><X className="h-4 w-4" /> Clear</Button>}
+        {anyFilter && <Button onClick={() => { rememberEnvironment(''); setParams({}, { replace: true }); }}><X className="h-4 w-4" /> Clear</Button>}
       </div>
 
       {flags.isPending ? <Loading what="Loading flags" />

@@ -1,0 +1,15 @@
+namespace FlagAnalyzer.Api.Environments;
+
+/// <summary>
+/// An environment flags are configured in (development, staging, production, or a custom one). <see cref="Position"/>
+/// is the promotion order, 0 first; a retired environment keeps its flags and takes no new ones (there is no delete).
+/// </summary>
+public sealed record EnvironmentResource(string Name, string Color, int Position, bool Retired, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary><c>GET /api/environments</c>: every environment, in promotion order (a handful, so not paged).</summary>
+public sealed record EnvironmentList(IReadOnlyList<EnvironmentResource> Items);
+
+public sealed record CreateEnvironmentRequest(string? Name, string? Color);
+
+/// <summary>A partial update: absent (or null) fields stay as they are. <c>position</c> moves the environment there and shifts the others.</summary>
+public sealed record PatchEnvironmentRequest(string? Color, int? Position, bool? Retired);
