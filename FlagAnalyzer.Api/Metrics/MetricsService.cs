@@ -67,10 +67,12 @@ public sealed class MetricsService : IAsyncDisposable
         var spans = new (int Start, int Count, HashSet<string> FlagIds)?[group.Count];
         List<MetricSample> stored;
         MetricsDetected? detected = null;
-        await using (var scope = await _db.BeginWriteAsync(ct))
+        await using (var scope = await _db.BeginWriteAsync(WriteLock.None, ct))
         {
-            // inside the transaction: a flag deleted a moment ago cannot receive samples (no orphan rows)
-            var ids = await MetricStore.ResolveFlagIdsAsync(scope, group.SelectMany(r => r.Samples.Select(m => m.FlagId)).Distinct(StringComparer.Ordinal), ct);
+            // inside the transaction and under the flags' locks: a flag deleted a moment ago cannot receive samples (no
+            // orphan rows), and its samples' ids, window and anomalies change one group at a time
+            var ids = await MetricStore.ResolveFlagIdsForWriteAsync(scope,
+                group.SelectMany(r => r.Samples.Select(m => m.FlagId)).Distinct(StringComparer.Ordinal).ToList(), ct);
             for (var r = 0; r < group.Count; r++)
             {
                 var given = group[r].Samples;
