@@ -30,8 +30,8 @@ public sealed record MetricsRecorded(string FlagId, int Count, DateTimeOffset Fr
 
 /// <summary>
 /// The metrics write: samples, detection and guardian rollbacks commit together; live events follow the commit.
-/// Concurrent requests share one transaction (<see cref="GroupCommit{TItem,TResult}"/>): a single writer takes every
-/// request queued while the previous group committed, resolves their flags, inserts their samples and runs
+/// Concurrent requests share one transaction (<see cref="GroupCommit{TItem,TResult}"/>): a writer takes every
+/// request queued while the previous group committed (on PostgreSQL: while it took its flags' locks), resolves their flags, inserts their samples and runs
 /// detection once for the group, commits, and only then answers each request — so a 2xx still means stored, and
 /// single-sample posts no longer queue one by one for SQLite's write lock. A request whose flag does not exist when
 /// its group's transaction runs is answered <see cref="RecordMetricsResult.FlagNotFound"/> and stores nothing; the
@@ -49,7 +49,9 @@ public sealed class MetricsService : IAsyncDisposable
         _db = db;
         _detection = detection;
         _live = live;
-        _commit = new GroupCommit<RecordMetricsRequest, RecordMetricsResult>(CommitGroupAsync);
+        // PostgreSQL locks per flag: a group may start while another holds its flags' locks (SQLite has one writer)
+        _commit = new GroupCommit<RecordMetricsRequest, RecordMetricsResult>(CommitGroupAsync, maxGroup: 256, capacity: 10_000,
+            maxConcurrent: db.Provider == DbProvider.Postgres ? MaxConcurrentGroups : 1);
     }
 
     /// <summary>Requests and groups committed so far (for benchmarks).</summary>
@@ -60,7 +62,11 @@ public sealed class MetricsService : IAsyncDisposable
 
     public Task<RecordMetricsResult> RecordAsync(RecordMetricsRequest request, CancellationToken ct) => _commit.SubmitAsync(request, ct);
 
-    private async Task<IReadOnlyList<RecordMetricsResult>> CommitGroupAsync(IReadOnlyList<RecordMetricsRequest> group, CancellationToken ct)
+    /// <summary>Groups in flight at once on PostgreSQL: at most one of them waits for its locks, the others hold theirs.</summary>
+    private const int MaxConcurrentGroups = 4;
+
+    private async Task<IReadOnlyList<RecordMetricsResult>> CommitGroupAsync(IReadOnlyList<RecordMetricsRequest> group, Action locked,
+        CancellationToken ct)
     {
         var results = new RecordMetricsResult[group.Count];
         var samples = new List<MetricSample>();
@@ -73,6 +79,7 @@ public sealed class MetricsService : IAsyncDisposable
             // orphan rows), and its samples' ids, window and anomalies change one group at a time
             var ids = await MetricStore.ResolveFlagIdsForWriteAsync(scope,
                 group.SelectMany(r => r.Samples.Select(m => m.FlagId)).Distinct(StringComparer.Ordinal).ToList(), ct);
+            locked();
             for (var r = 0; r < group.Count; r++)
             {
                 var given = group[r].Samples;
