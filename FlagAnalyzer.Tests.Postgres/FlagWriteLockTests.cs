@@ -4,6 +4,7 @@ using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Storage;
 using FlagAnalyzer.Tests.Api;
 using FlagAnalyzer.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace FlagAnalyzer.Tests.Postgres;
 
@@ -66,6 +67,18 @@ public sealed class FlagWriteLockTests : IDisposable
         }
         await using var got = await second.WaitAsync(Wait.Arrival);
         Assert.True(got.Holds(a) && got.Holds(b));
+    }
+
+    [Fact]
+    public async Task AFlagWrittenInATransactionWithoutItsLock_IsRefused()
+    {
+        var flag = await (await _client.PostJson("/api/flags", new { name = $"unlocked-{Guid.NewGuid():N}"[..20] })).ReadAs<Flag>();
+        var service = _app.Services.GetRequiredService<FlagService>();
+
+        await using var s = await new Db(_app.DatabasePath).BeginWriteAsync(WriteLock.Flag($"flg-{Guid.NewGuid():N}"));
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            service.MutateAsync(s, new FlagMutationRequest(flag, flag with { Enabled = true }, "test"), CancellationToken.None));
+        Assert.Contains(flag.Id, refused.Message);
     }
 
     /// <summary>Transactions of this database waiting for the advisory key of <paramref name="flagId"/>'s lock.</summary>

@@ -64,4 +64,40 @@ public sealed class GroupCommitTests
         Assert.Equal(Enumerable.Range(0, 20), await Task.WhenAll(all).WaitAsync(Timeout));
         Assert.All(sizes, n => Assert.InRange(n, 1, 4));
     }
+
+    [Fact]
+    public async Task WithOverlap_TheNextGroupStartsOnlyOnceTheRunningOneHoldsItsLocks_AndThenCommitsAlongside()
+    {
+        var firstIn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var firstLocked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var releaseFirst = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var groups = new List<int[]>();
+        await using var commit = new GroupCommit<int, string>(async (items, locked, _) =>
+        {
+            lock (groups) groups.Add([.. items]);
+            if (items[0] == 0)
+            {
+                firstIn.TrySetResult();
+                await firstLocked.Task; // waiting for its locks: nothing else may start
+                locked();
+                await releaseFirst.Task; // holding them: the next group runs alongside
+            }
+            else locked();
+            return items.Select(i => $"stored {i}").ToList();
+        }, maxGroup: 256, capacity: 100, maxConcurrent: 2);
+
+        var first = commit.SubmitAsync(0);
+        await firstIn.Task.WaitAsync(Timeout);
+        var rest = Enumerable.Range(1, 5).Select(i => commit.SubmitAsync(i)).ToList();
+        Assert.DoesNotContain(rest, t => t.IsCompleted);
+        lock (groups) Assert.Single(groups);
+
+        firstLocked.SetResult();
+        // all five queued while the first waited for its locks, so they form one group, which commits before the first
+        Assert.Equal(Enumerable.Range(1, 5).Select(i => $"stored {i}"), await Task.WhenAll(rest).WaitAsync(Timeout));
+        Assert.False(first.IsCompleted);
+        releaseFirst.SetResult();
+        Assert.Equal("stored 0", await first.WaitAsync(Timeout));
+        Assert.Equal([[0], [1, 2, 3, 4, 5]], groups);
+    }
 }
