@@ -11,6 +11,11 @@
 # class that one checkout does not have is reported as skipped for that checkout, not as a failure.
 # Needs: dotnet, wrk, redis-server, PostgreSQL 15 binaries (the tests' PostgresServer finds them), python3.
 set -euo pipefail
+# BenchmarkDotNet builds its own copy of the project; MSBuild reads this as a property there too (no npm/vite)
+export SkipWebUi=true
+for tool in dotnet wrk redis-server python3; do
+  command -v "$tool" >/dev/null || { echo "needs $tool on PATH (wrk: apt-get install -y wrk)" >&2; exit 2; }
+done
 
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [[ $# -ge 1 && $1 != -* ]] || usage
