@@ -88,16 +88,27 @@ public sealed class GroupCommitTests
 
         var first = commit.SubmitAsync(0);
         await firstIn.Task.WaitAsync(Timeout);
-        var rest = Enumerable.Range(1, 5).Select(i => commit.SubmitAsync(i)).ToList();
-        Assert.DoesNotContain(rest, t => t.IsCompleted);
-        lock (groups) Assert.Single(groups);
+        // a failed assertion must not leave the first group waiting forever (disposing waits for it)
+        try
+        {
+            var rest = new List<Task<string>> { commit.SubmitAsync(1) };
+            // what must not happen has no signal: a second started group would have committed item 1 well within this bound
+            Assert.NotSame(rest[0], await Task.WhenAny(rest[0], Task.Delay(TimeSpan.FromSeconds(1))));
+            rest.AddRange(Enumerable.Range(2, 4).Select(i => commit.SubmitAsync(i)));
+            lock (groups) Assert.Single(groups);
 
-        firstLocked.SetResult();
-        // all five queued while the first waited for its locks, so they form one group, which commits before the first
-        Assert.Equal(Enumerable.Range(1, 5).Select(i => $"stored {i}"), await Task.WhenAll(rest).WaitAsync(Timeout));
-        Assert.False(first.IsCompleted);
-        releaseFirst.SetResult();
-        Assert.Equal("stored 0", await first.WaitAsync(Timeout));
-        Assert.Equal([[0], [1, 2, 3, 4, 5]], groups);
+            firstLocked.TrySetResult();
+            // all five queued while the first waited for its locks, so they form one group, which commits before the first
+            Assert.Equal(Enumerable.Range(1, 5).Select(i => $"stored {i}"), await Task.WhenAll(rest).WaitAsync(Timeout));
+            Assert.False(first.IsCompleted);
+            releaseFirst.TrySetResult();
+            Assert.Equal("stored 0", await first.WaitAsync(Timeout));
+            Assert.Equal([[0], [1, 2, 3, 4, 5]], groups);
+        }
+        finally
+        {
+            firstLocked.TrySetResult();
+            releaseFirst.TrySetResult();
+        }
     }
 }
