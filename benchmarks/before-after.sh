@@ -50,7 +50,7 @@ git -C "$ROOT" worktree add --detach "$BASE_TREE" "$BASE_SHA" >/dev/null 2>&1
 
 # run_side LABEL TREE: builds the benchmarks of TREE in Release and runs every measurement, logs in $WORK/LABEL/
 run_side() {
-  local label=$1 tree=$2 out="$WORK/$1" t0
+  local label=$1 tree=$2 out="$WORK/logs/$1" t0
   mkdir -p "$out"
   t0=$(date +%s)
   say "$label: building (Release, SkipWebUi)"
@@ -73,8 +73,9 @@ run_side() {
   scenario metrics metrics-load.log metrics-load --rounds "$RUNS" --seconds "$WRK_SECONDS"
   scenario ofrep ofrep-load.log ofrep-load --rounds "$RUNS" --seconds "$WRK_SECONDS"
   say "$label: BenchmarkDotNet ($BDN_JOB job): IngestionBenchmarks, DetectionOnWriteBenchmarks"
-  (cd "$out" && echo "load before: $(load)" >bdn.log && "${run[@]}" --filter '*IngestionBenchmarks*' '*DetectionOnWriteBenchmarks*' \
-      --job "$BDN_JOB" --exporters json --artifacts "$out/bdn" >>bdn.log 2>&1 || echo "exit code $?" >>bdn.log; echo "load after: $(load)" >>bdn.log)
+  # BenchmarkDotNet finds the project to build from its working directory: the checkout's root
+  (cd "$tree" && echo "load before: $(load)" >"$out/bdn.log" && "${run[@]}" --filter '*IngestionBenchmarks*' '*DetectionOnWriteBenchmarks*' \
+      --job "$BDN_JOB" --exporters json --artifacts "$out/bdn" >>"$out/bdn.log" 2>&1 || echo "exit code $?" >>"$out/bdn.log"; echo "load after: $(load)" >>"$out/bdn.log")
   echo "$(( $(date +%s) - t0 ))" >"$out/seconds"
   say "$label: done in $(( ($(date +%s) - t0) / 60 )) min"
 }
@@ -82,7 +83,7 @@ run_side() {
 run_side base "$BASE_TREE"
 run_side head "$ROOT"
 
-python3 - "$WORK" "$BASE_REF ($(git -C "$ROOT" rev-parse --short "$BASE_SHA"))" "head ($HEAD_DESC)" <<'PY'
+python3 - "$WORK/logs" "$BASE_REF ($(git -C "$ROOT" rev-parse --short "$BASE_SHA"))" "head ($HEAD_DESC)" <<'PY'
 import glob, json, os, re, statistics, sys
 work, base_name, head_name = sys.argv[1:4]
 
