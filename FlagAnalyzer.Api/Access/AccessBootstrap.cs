@@ -25,7 +25,8 @@ internal sealed class AccessBootstrap(Db db, IOptions<AccessOptions> options, Ap
         if (o.BootstrapAdminKey is { Length: > 0 } given && given.Length < AccessOptions.MinBootstrapKeyLength)
             throw new InvalidOperationException($"Auth:BootstrapAdminKey must be at least {AccessOptions.MinBootstrapKeyLength} characters long.");
 
-        await using (var scope = await db.BeginWriteAsync(ct))
+        // replicas starting together: one of them creates the first key
+        await using (var scope = await db.BeginWriteAsync(ApiKeyStore.Lock, ct))
         {
             var count = await ApiKeyStore.CountAsync(scope.Connection, scope.Transaction, ct);
             if (count == 0 && o.BootstrapAdminKey is { Length: > 0 } secret)

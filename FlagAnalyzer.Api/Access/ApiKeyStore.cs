@@ -7,6 +7,9 @@ namespace FlagAnalyzer.Api.Access;
 /// <summary>SQL for <c>api_keys</c> and <c>api_key_events</c>, the one place that knows their columns.</summary>
 internal static class ApiKeyStore
 {
+    /// <summary>The lock of a read-check-write over all keys (the first key, the last active admin).</summary>
+    public static readonly WriteLock Lock = WriteLock.Named("api-keys");
+
     private const string Columns = "id, prefix, name, role, environment, created_by, created_at, last_used_at, revoked_at, secret_hash";
 
     private const string EventColumns = "id, key_id, action, actor_key_id, actor_name, timestamp";

@@ -58,7 +58,8 @@ public static partial class KeysApi
         var now = s.Clock.GetUtcNow();
         var (secret, prefix, hash) = ApiKeySecrets.Generate();
         var key = new ApiKey(Ids.New("key", s.Clock), prefix, name!, role, environment, actor.KeyId ?? actor.Name, now, null, null);
-        await using (var scope = await s.Db.BeginWriteAsync(ct))
+        // an insert checks nothing it reads; only revocation (the last admin) reads all keys
+        await using (var scope = await s.Db.BeginWriteAsync(WriteLock.None, ct))
         {
             await ApiKeyStore.InsertAsync(scope, new StoredApiKey(key, hash), ct);
             await ApiKeyStore.AppendEventAsync(scope, new ApiKeyEvent(Ids.New("kev", s.Clock), key.Id, ApiKeyActions.Created, actor.KeyId, actor.Name, now), ct);
@@ -75,7 +76,8 @@ public static partial class KeysApi
     {
         var actor = http.GetActorOrAnonymous();
         ApiKey revoked;
-        await using (var scope = await s.Db.BeginWriteAsync(ct))
+        // two revocations of the last two admin keys must not both see the other one still active
+        await using (var scope = await s.Db.BeginWriteAsync(ApiKeyStore.Lock, ct))
         {
             var stored = await ApiKeyStore.GetAsync(scope.Connection, scope.Transaction, id, ct);
             if (stored is null) return Problems.NotFound("API key", id);

@@ -42,7 +42,11 @@ public sealed class AnomalyService(Db db, StatisticalAnomalyMonitor monitor, Ano
 {
     public async Task<AcknowledgeResult> AcknowledgeAsync(AcknowledgeAnomalyCommand command, CancellationToken ct)
     {
-        await using var scope = await db.BeginWriteAsync(ct);
+        // an anomaly changes under its flag's lock (detection resolves it there): lock the flag, then read it again
+        await using var scope = await db.BeginWriteAsync(WriteLock.None, ct);
+        var seen = await AnomalyStore.GetAsync(scope.Connection, scope.Transaction, command.Id, ct);
+        if (seen is null) return new AcknowledgeResult.NotFound();
+        await scope.LockAsync(WriteLock.Flag(seen.FlagId), ct);
         var a = await AnomalyStore.GetAsync(scope.Connection, scope.Transaction, command.Id, ct);
         if (a is null) return new AcknowledgeResult.NotFound();
         if (a.Status == AnomalyStatus.Resolved) return new AcknowledgeResult.AlreadyResolved();
@@ -63,12 +67,12 @@ public sealed class AnomalyService(Db db, StatisticalAnomalyMonitor monitor, Ano
     public async Task<AnalyzeResult> AnalyzeAsync(AnalyzeCommand command, CancellationToken ct)
     {
         DetectionRun run;
-        await using (var scope = await db.BeginWriteAsync(ct))
+        await using (var scope = await db.BeginWriteAsync(WriteLock.None, ct))
         {
             List<string> ids;
             if (command.FlagIdOrName is { } key)
             {
-                var flag = await FlagStore.FindAsync(scope.Connection, scope.Transaction, key, ct);
+                var flag = await FlagStore.FindForWriteAsync(scope, key, ct);
                 if (flag is null || !command.Actor.Sees(flag.TargetEnvironment)) return new AnalyzeResult.FlagNotFound(key);
                 ids = [flag.Id];
             }
@@ -82,6 +86,8 @@ public sealed class AnomalyService(Db db, StatisticalAnomalyMonitor monitor, Ano
                         if (await FlagStore.FindAsync(scope.Connection, scope.Transaction, id, ct) is { } f && command.Actor.Sees(f.TargetEnvironment)) visible.Add(id);
                     ids = visible;
                 }
+                // one pass over many flags holds all their locks, taken in one order (a flag created since is not analyzed)
+                await scope.LockAsync(WriteLock.Flags(ids), ct);
             }
             run = await monitor.RunAsync(scope, ids, ct);
             await scope.CommitAsync(ct);

@@ -52,6 +52,9 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, IRegressi
     public async Task<DetectionRun> RunAsync(WriteScope s, IReadOnlyCollection<string> flagIds, CancellationToken ct, bool isolateFailures = false,
         IReadOnlyList<MetricSample>? recorded = null)
     {
+        // a flag's window, token and anomalies change only under its lock: two passes on one flag, on any replica, take turns
+        if (flagIds.FirstOrDefault(id => !s.Holds(id)) is { } unlocked)
+            throw new InvalidOperationException($"Detection for flag {unlocked} runs in a transaction holding {s.Lock}, not the flag's lock.");
         var recordedByFlag = recorded?.GroupBy(m => m.FlagId).ToDictionary(g => g.Key, g => (IReadOnlyList<MetricSample>)g.ToList());
         List<Anomaly> detected = [], resolved = [], escalated = [];
         List<GuardRollback> rollbacks = [];

@@ -63,7 +63,8 @@ public sealed class ChatAssistant(
 
         var answer = new ChatMessageRecord(stream.MessageId, MessageRole.Assistant, reply, source, clock.GetUtcNow())
             { ActorKeyId = actor.KeyId, ActorName = actor.Name };
-        await using (var s = await db.BeginWriteAsync(ct))
+        // the session row's upsert orders two first messages; the check below reads the winner's scope
+        await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
         {
             await ChatStore.AppendAsync(s, sessionId, [question, answer], ct, environment);
             // two first messages to one new id from keys of two scopes: the first one's scope holds the session

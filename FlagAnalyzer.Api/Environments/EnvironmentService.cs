@@ -38,7 +38,7 @@ public sealed class EnvironmentService(Db db, TimeProvider clock) : IEnvironment
         // a scoped key reaches one environment: it may register its own, not open another
         if (!actor.Sees(name))
             return new EnvironmentWriteResult.Forbidden($"This key is scoped to the environment '{actor?.Environment}'; it may not create '{name}'.");
-        await using var s = await db.BeginWriteAsync(ct);
+        await using var s = await db.BeginWriteAsync(WriteLock.Named("environments"), ct);
         if (!await EnvironmentStore.TryAddAsync(s.Connection, s.Transaction, name, r.Color ?? EnvironmentRules.DefaultColor, clock.GetUtcNow(), ct))
             return new EnvironmentWriteResult.NameTaken($"An environment named '{name}' already exists (retired environments keep their names).");
         var created = (await EnvironmentStore.GetAsync(s.Connection, s.Transaction, name, ct))!;
@@ -49,7 +49,7 @@ public sealed class EnvironmentService(Db db, TimeProvider clock) : IEnvironment
     /// <summary>Recolours, retires or un-retires, and moves: a new position shifts the environments between the old and the new one.</summary>
     public async Task<EnvironmentWriteResult> PatchAsync(string name, PatchEnvironmentRequest p, CancellationToken ct)
     {
-        await using var s = await db.BeginWriteAsync(ct);
+        await using var s = await db.BeginWriteAsync(WriteLock.Named("environments"), ct);
         var all = await EnvironmentStore.ListAsync(s.Connection, s.Transaction, ct);
         var index = all.FindIndex(e => e.Name == name);
         if (index < 0) return new EnvironmentWriteResult.NotFound();

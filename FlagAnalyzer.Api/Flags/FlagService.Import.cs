@@ -1,5 +1,6 @@
 using System.Text.Json;
 using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Flags;
 
@@ -25,14 +26,45 @@ public sealed partial class FlagService
     /// </summary>
     public async Task<ImportResult> ImportAsync(ImportFlagsCommand command, CancellationToken ct)
     {
+        if (!command.Actor.MayStoreIn(command.Environment))
+            return new ImportResult([], [], 0) { Forbidden = FlagScope.ForbiddenDetail(command.Actor, command.Environment) };
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                if (await ImportOnceAsync(command, attempt == MaxImportAttempts ? WriteLock.All : null, ct) is { } done) return done;
+            }
+            catch (Exception e) when (Sql.IsUniqueViolation(e) && attempt < MaxImportAttempts)
+            {
+                // another writer created a flag of one of the set's keys or names meanwhile: the next attempt sees it
+            }
+        }
+    }
+
+    /// <summary>After this many attempts an import takes <see cref="WriteLock.All"/>, which no other writer can race.</summary>
+    private const int MaxImportAttempts = 3;
+
+    /// <summary>
+    /// One attempt: locks the flags the set's keys name now (or <paramref name="everything"/>), then plans and writes. Null
+    /// when a key names a flag this attempt did not lock (another writer created or re-keyed it meanwhile): nothing written.
+    /// </summary>
+    private async Task<ImportResult?> ImportOnceAsync(ImportFlagsCommand command, WriteLock? everything, CancellationToken ct)
+    {
         var (flags, environment, changedBy) = (command.Flags, command.Environment, command.ChangedBy);
-        if (!command.Actor.MayStoreIn(environment)) return new ImportResult([], [], 0) { Forbidden = FlagScope.ForbiddenDetail(command.Actor, environment) };
         var now = clock.GetUtcNow();
         var errors = new Validator();
         var mutations = new List<FlagMutation>();
         int unchanged = 0;
-        await using (var s = await db.BeginWriteAsync(ct))
+        await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
         {
+            if (everything is not null) await s.LockAsync(everything, ct);
+            else
+            {
+                var existing = new List<string>();
+                foreach (var f in flags)
+                    if (await FlagStore.FindByKeyAsync(s.Connection, s.Transaction, f.Key, ct) is { } found) existing.Add(found.Id);
+                await s.LockAsync(WriteLock.Flags(existing), ct);
+            }
             if (await AdmitEnvironmentAsync(s, null, new Flag { Id = "", Name = "", TargetEnvironment = environment }, "environment", ct) is FlagWriteResult.Invalid retired)
                 return new ImportResult([], [], 0, retired.Errors);
             var planned = new List<(Flag? Before, Flag After)>();
@@ -45,6 +77,7 @@ public sealed partial class FlagService
                 if (!v.IsValid) continue;
 
                 var before = await FlagStore.FindByKeyAsync(s.Connection, s.Transaction, f.Key, ct);
+                if (before is not null && !s.Holds(before.Id)) return null;
                 // keys are unique across environments: the flag of this key elsewhere would be moved here, out of the caller's reach
                 if (before is not null && !command.Actor.Sees(before.TargetEnvironment))
                     return new ImportResult([], [], 0)
@@ -100,7 +133,7 @@ public sealed partial class FlagService
     }
 
     /// <summary>A name for a new flag from its key: lower-cased, with a numeric suffix when that name is taken.</summary>
-    private static async Task<string> FreeNameAsync(Storage.WriteScope s, string key, HashSet<string> namesInSet, CancellationToken ct)
+    private static async Task<string> FreeNameAsync(WriteScope s, string key, HashSet<string> namesInSet, CancellationToken ct)
     {
         var stem = key.ToLowerInvariant();
         if (stem.Length > FlagRules.MaxNameLength - 4) stem = stem[..(FlagRules.MaxNameLength - 4)];

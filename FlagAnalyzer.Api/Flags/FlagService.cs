@@ -163,7 +163,9 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         if (!command.Actor.MayStoreIn(flag.TargetEnvironment))
             return new FlagWriteResult.Forbidden(FlagScope.ForbiddenDetail(command.Actor, flag.TargetEnvironment));
         FlagMutation m;
-        await using (var s = await db.BeginWriteAsync(ct))
+        // a new id nobody else can know yet; a name or key taken meanwhile by another writer is refused by the unique
+        // indexes (UniqueOrTakenAsync), not by this lock
+        await using (var s = await db.BeginWriteAsync(WriteLock.Flag(flag.Id), ct))
         {
             if (CheckDefinition(flag, r.Variants, r.DefaultVariant, r.OffVariant) is { } invalid) return new FlagWriteResult.Invalid(invalid);
             if (await AdmitEnvironmentAsync(s, null, flag, "targetEnvironment", ct) is { } refused) return refused;
@@ -185,9 +187,9 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         var (idOrName, p, ifMatch, changedBy) = command;
         FlagMutation? m;
         Flag written;
-        await using (var s = await db.BeginWriteAsync(ct))
+        await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
         {
-            var before = await FlagStore.FindAsync(s.Connection, s.Transaction, idOrName, ct);
+            var before = await FlagStore.FindForWriteAsync(s, idOrName, ct);
             if (before is null || !command.Actor.Sees(before.TargetEnvironment)) return new FlagWriteResult.NotFound();
             if (ifMatch is { } v && v != before.Version) return new FlagWriteResult.Stale(before.Version);
             if (p.TargetEnvironment is { } moveTo && !command.Actor.MayStoreIn(moveTo))
@@ -213,9 +215,9 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         var (idOrName, ifMatch, changedBy) = command;
         FlagMutation m;
         Flag deleted;
-        await using (var s = await db.BeginWriteAsync(ct))
+        await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
         {
-            var before = await FlagStore.FindAsync(s.Connection, s.Transaction, idOrName, ct);
+            var before = await FlagStore.FindForWriteAsync(s, idOrName, ct);
             if (before is null || !command.Actor.Sees(before.TargetEnvironment)) return new FlagWriteResult.NotFound();
             if (ifMatch is { } v && v != before.Version) return new FlagWriteResult.Stale(before.Version);
             deleted = before;
@@ -241,10 +243,11 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         var (r, claimed, patch) = command;
         FlagMutation m;
         Flag written;
-        await using (var s = await db.BeginWriteAsync(ct))
+        await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
         {
-            var before = (r.FlagId is { Length: > 0 } id ? await FlagStore.FindAsync(s.Connection, s.Transaction, id, ct) : null)
-                         ?? (r.FlagName is { Length: > 0 } name ? await FlagStore.FindAsync(s.Connection, s.Transaction, name, ct) : null);
+            var before = await FlagStore.LockAndReloadAsync(s,
+                (r.FlagId is { Length: > 0 } id ? await FlagStore.FindAsync(s.Connection, s.Transaction, id, ct) : null)
+                ?? (r.FlagName is { Length: > 0 } name ? await FlagStore.FindAsync(s.Connection, s.Transaction, name, ct) : null), ct);
             // the flag as stored decides, never the body's environment
             if (before is null || !command.Actor.Sees(before.TargetEnvironment)) return new FlagWriteResult.NotFound();
             // the row is logged in the flag's environment; a body that names another is refused, not believed
@@ -316,7 +319,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
 
     /// <summary>
     /// Writes the request's flag over its previous state with its change row and prediction, inside the caller's
-    /// transaction. Returns null when nothing changed: then nothing is written or logged. The caller commits, then
+    /// transaction, which must hold the flag's lock (<see cref="WriteLock.Flag"/>). Returns null when nothing changed: then nothing is written or logged. The caller commits, then
     /// calls <see cref="AfterCommitAsync"/>.
     /// </summary>
     public async Task<FlagMutation?> MutateAsync(WriteScope s, FlagMutationRequest r, CancellationToken ct)
@@ -324,6 +327,8 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
         var (before, after) = (r.Before, r.After);
         var (prevDiff, nextDiff) = FlagDiff.Changed(before, after);
         if (nextDiff.Count == 0) return null;
+        // without its flag's lock, another replica's read-check-write on the flag could interleave with this one
+        if (!s.Holds(before.Id)) throw new InvalidOperationException($"Flag {before.Id} is written in a transaction holding {s.Lock}, not the flag's lock.");
 
         var now = clock.GetUtcNow();
         var stored = after with { UpdatedAt = now, Version = before.Version + 1 };

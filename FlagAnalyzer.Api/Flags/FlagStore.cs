@@ -113,6 +113,23 @@ public static class FlagStore
             $"SELECT {FlagColumns} FROM feature_flags WHERE id = @k OR name = @k ORDER BY CASE WHEN id = @k THEN 0 ELSE 1 END LIMIT 1",
             new { k = idOrName }, ct))?.ToFlag();
 
+    /// <summary>
+    /// The flag an id or name names, for a write transaction begun with <see cref="WriteLock.None"/>: takes the flag's
+    /// lock and reads it again by id, since a writer that held the lock may have changed or deleted it meanwhile.
+    /// Null (and no lock taken) when there is no such flag.
+    /// </summary>
+    public static async Task<Flag?> FindForWriteAsync(WriteScope s, string idOrName, CancellationToken ct) =>
+        await LockAndReloadAsync(s, await FindAsync(s.Connection, s.Transaction, idOrName, ct), ct);
+
+    /// <summary><see cref="FindForWriteAsync"/> for a flag the caller found some other way.</summary>
+    public static async Task<Flag?> LockAndReloadAsync(WriteScope s, Flag? seen, CancellationToken ct)
+    {
+        if (seen is null) return null;
+        await s.LockAsync(WriteLock.Flag(seen.Id), ct);
+        // SQLite's write transaction excluded every other writer from its start: what it read is still so
+        return s.Provider == DbProvider.Sqlite ? seen : await FindAsync(s.Connection, s.Transaction, seen.Id, ct);
+    }
+
     public static async Task<bool> NameTakenAsync(DbConnection conn, DbTransaction? tx, string name, string? exceptId, CancellationToken ct) =>
         await conn.ScalarAsync<int?>(tx, "SELECT 1 FROM feature_flags WHERE name = @name AND (@exceptId IS NULL OR id <> @exceptId)",
             new { name, exceptId }, ct) is not null;

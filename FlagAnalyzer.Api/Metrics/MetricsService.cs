@@ -30,8 +30,8 @@ public sealed record MetricsRecorded(string FlagId, int Count, DateTimeOffset Fr
 
 /// <summary>
 /// The metrics write: samples, detection and guardian rollbacks commit together; live events follow the commit.
-/// Concurrent requests share one transaction (<see cref="GroupCommit{TItem,TResult}"/>): a single writer takes every
-/// request queued while the previous group committed, resolves their flags, inserts their samples and runs
+/// Concurrent requests share one transaction (<see cref="GroupCommit{TItem,TResult}"/>): a writer takes every
+/// request queued while the previous group committed (on PostgreSQL: while it took its flags' locks), resolves their flags, inserts their samples and runs
 /// detection once for the group, commits, and only then answers each request — so a 2xx still means stored, and
 /// single-sample posts no longer queue one by one for SQLite's write lock. A request whose flag does not exist when
 /// its group's transaction runs is answered <see cref="RecordMetricsResult.FlagNotFound"/> and stores nothing; the
@@ -51,7 +51,9 @@ public sealed class MetricsService : IAsyncDisposable
         _detection = detection;
         _flags = flags;
         _live = live;
-        _commit = new GroupCommit<RecordMetricsRequest, RecordMetricsResult>(CommitGroupAsync);
+        // PostgreSQL locks per flag: a group may start while another holds its flags' locks (SQLite has one writer)
+        _commit = new GroupCommit<RecordMetricsRequest, RecordMetricsResult>(CommitGroupAsync, maxGroup: 256, capacity: 10_000,
+            maxConcurrent: db.Provider == DbProvider.Postgres ? MaxConcurrentGroups : 1);
     }
 
     /// <summary>Requests and groups committed so far (for benchmarks).</summary>
@@ -62,17 +64,40 @@ public sealed class MetricsService : IAsyncDisposable
 
     public Task<RecordMetricsResult> RecordAsync(RecordMetricsRequest request, CancellationToken ct) => _commit.SubmitAsync(request, ct);
 
-    private async Task<IReadOnlyList<RecordMetricsResult>> CommitGroupAsync(IReadOnlyList<RecordMetricsRequest> group, CancellationToken ct)
+    /// <summary>Groups in flight at once on PostgreSQL: at most one of them waits for its locks, the others hold theirs.</summary>
+    private const int MaxConcurrentGroups = 4;
+
+    /// <summary>
+    /// The flags the keys name, in a transaction begun with <see cref="WriteLock.None"/>: takes the found flags' locks (in
+    /// one order), then reads them again by id, since a writer that held a lock may have deleted or moved its flag
+    /// meanwhile. A name stays resolved to the flag it named before the lock.
+    /// </summary>
+    private async Task<Dictionary<string, FlagRef>> ResolveForWriteAsync(WriteScope scope, IReadOnlyList<string> keys, CancellationToken ct)
+    {
+        var seen = await _flags.ResolveAsync(scope.Connection, scope.Transaction, keys, ct);
+        await scope.LockAsync(WriteLock.Flags(seen.Values.Select(f => f.Id)), ct);
+        if (scope.Provider == DbProvider.Sqlite) return seen;
+        var now = await _flags.ResolveAsync(scope.Connection, scope.Transaction, seen.Values.Select(f => f.Id).Distinct(StringComparer.Ordinal), ct);
+        var ids = new Dictionary<string, FlagRef>(StringComparer.Ordinal);
+        foreach (var (key, flag) in seen)
+            if (now.TryGetValue(flag.Id, out var current)) ids[key] = current;
+        return ids;
+    }
+
+    private async Task<IReadOnlyList<RecordMetricsResult>> CommitGroupAsync(IReadOnlyList<RecordMetricsRequest> group, Action locked,
+        CancellationToken ct)
     {
         var results = new RecordMetricsResult[group.Count];
         var samples = new List<MetricSample>();
         var spans = new (int Start, int Count, HashSet<string> FlagIds)?[group.Count];
         List<MetricSample> stored;
         MetricsDetected? detected = null;
-        await using (var scope = await _db.BeginWriteAsync(ct))
+        await using (var scope = await _db.BeginWriteAsync(WriteLock.None, ct))
         {
-            // inside the transaction: a flag deleted a moment ago cannot receive samples (no orphan rows)
-            var ids = await _flags.ResolveAsync(scope.Connection, scope.Transaction, group.SelectMany(r => r.Samples.Select(m => m.FlagId)).Distinct(StringComparer.Ordinal), ct);
+            // inside the transaction and under the flags' locks: a flag deleted a moment ago cannot receive samples (no
+            // orphan rows), and its samples' ids, window and anomalies change one group at a time
+            var ids = await ResolveForWriteAsync(scope, group.SelectMany(r => r.Samples.Select(m => m.FlagId)).Distinct(StringComparer.Ordinal).ToList(), ct);
+            locked();
             for (var r = 0; r < group.Count; r++)
             {
                 var given = group[r].Samples;

@@ -78,9 +78,10 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     public async Task<RolloutResult> SaveAsync(SaveRolloutCommand command, CancellationToken ct)
     {
         RolloutView view;
-        await using (var s = await db.BeginWriteAsync(ct))
+        // a flag's plans are read-checked and written under the flag's lock: one active plan per flag
+        await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
         {
-            var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, command.IdOrName, ct);
+            var flag = await FlagStore.FindForWriteAsync(s, command.IdOrName, ct);
             if (flag is null) return new RolloutResult.FlagNotFound();
             var current = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, ct);
             if (current is { IsActive: true })
@@ -125,9 +126,9 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     {
         RolloutResult result;
         Applied? applied;
-        await using (var s = await db.BeginWriteAsync(ct))
+        await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
         {
-            var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, command.IdOrName, ct);
+            var flag = await FlagStore.FindForWriteAsync(s, command.IdOrName, ct);
             if (flag is null) return new RolloutResult.FlagNotFound();
             (result, applied) = await ActInAsync(s, flag, command.Action, command.ChangedBy, ct, command.Actor);
             if (applied is null) return result;
@@ -171,7 +172,9 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     {
         Applied applied;
         RolloutDecision decision;
-        await using (var s = await db.BeginWriteAsync(ct))
+        // guardians of several replicas race for the same plan: the flag's lock lets one decide at a time, and each
+        // re-reads the plan inside it
+        await using (var s = await db.BeginWriteAsync(WriteLock.Flag(seen.FlagId), ct))
         {
             var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, seen.FlagId, ct);
             if (plan is null || plan.Id != seen.Id || plan.State != RolloutState.Running) return null;

@@ -12,8 +12,9 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
 {
     public async Task<FlagSchedule?> CreateAsync(CreateScheduleCommand c, CancellationToken ct)
     {
-        await using var s = await db.BeginWriteAsync(ct);
-        var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, c.IdOrName, ct);
+        // under the flag's lock, so a delete of the flag cannot slip between the check and the insert
+        await using var s = await db.BeginWriteAsync(WriteLock.None, ct);
+        var flag = await FlagStore.FindForWriteAsync(s, c.IdOrName, ct);
         if (flag is null) return null;
         var x = new FlagSchedule
         {
@@ -41,8 +42,8 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
     /// <summary>Null when the flag does not exist; false when the schedule is unknown or has fired.</summary>
     public async Task<bool?> DeleteAsync(string idOrName, string id, CancellationToken ct)
     {
-        await using var s = await db.BeginWriteAsync(ct);
-        var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, idOrName, ct);
+        await using var s = await db.BeginWriteAsync(WriteLock.None, ct);
+        var flag = await FlagStore.FindForWriteAsync(s, idOrName, ct);
         if (flag is null) return null;
         var deleted = await ScheduleStore.DeletePendingAsync(s, flag.Id, id, ct);
         await s.CommitAsync(ct);
@@ -78,7 +79,9 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
         FlagMutation? mutation = null;
         RolloutService.Applied? started = null;
         FlagSchedule done;
-        await using (var s = await db.BeginWriteAsync(ct))
+        // the claim (a conditional update of the schedule's row) makes the firing once-only; the flag's lock orders it
+        // with every other write to the flag
+        await using (var s = await db.BeginWriteAsync(WriteLock.Flag(x.FlagId), ct))
         {
             var now = clock.GetUtcNow();
             if (!await ScheduleStore.ClaimAsync(s, x.Id, now, ct)) return false; // another replica fired it

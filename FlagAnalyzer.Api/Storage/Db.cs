@@ -9,14 +9,18 @@ public enum DbProvider { Sqlite, Postgres }
 
 /// <summary>
 /// The API's one way into its database: SQLite (a file, the default) or PostgreSQL (shared by several replicas).
-/// Reads open a connection with <see cref="OpenAsync"/>; writes take <see cref="BeginWriteAsync"/>, which serialises
-/// every write transaction against every other — SQLite by BEGIN IMMEDIATE (its one write lock), PostgreSQL by a
-/// transaction-scoped advisory lock taken as the transaction's first statement, which holds across replicas — so a
-/// read-check-write sequence cannot interleave with another writer on either store.
+/// Reads open a connection with <see cref="OpenAsync"/>; writes take <see cref="BeginWriteAsync(WriteLock, CancellationToken)"/>
+/// with the <see cref="WriteLock"/> their read-check-write needs. SQLite has one writer (BEGIN IMMEDIATE) and ignores the
+/// lock; PostgreSQL takes it as transaction-scoped advisory locks, which hold across replicas, so writes to different
+/// flags do not wait on each other while two writes to one flag cannot interleave.
 /// </summary>
 public sealed class Db
 {
-    /// <summary>The advisory lock every PostgreSQL write transaction holds (an arbitrary constant, "FlagAnW").</summary>
+    /// <summary>
+    /// The advisory lock behind <see cref="WriteLock.All"/> (an arbitrary constant, "FlagAnW"): held exclusively by
+    /// <see cref="WriteLock.All"/> and shared by every narrower lock, so <see cref="WriteLock.All"/> still waits for, and
+    /// holds off, every locked writer.
+    /// </summary>
     public const long WriteLockKey = 0x466C6167416E57;
 
     private readonly NpgsqlDataSource? _postgres;
@@ -81,22 +85,20 @@ public sealed class Db
         return conn;
     }
 
-    /// <summary>An open connection with a write transaction that no other writer, on any replica, interleaves with.</summary>
-    public async Task<WriteScope> BeginWriteAsync(CancellationToken ct = default)
+    /// <summary>
+    /// An open connection with a write transaction holding <paramref name="writeLock"/> (PostgreSQL; SQLite's one write
+    /// lock covers everything). Take the narrowest lock that keeps the transaction's read-check-write correct; when the
+    /// flag is known only after a read, begin with <see cref="WriteLock.None"/> and <see cref="WriteScope.LockAsync"/>.
+    /// </summary>
+    public async Task<WriteScope> BeginWriteAsync(WriteLock writeLock, CancellationToken ct = default)
     {
         var conn = await OpenAsync(ct);
         try
         {
-            if (conn is SqliteConnection sqlite) return new WriteScope(sqlite, sqlite.BeginTransaction(deferred: false));
-            var tx = await conn.BeginTransactionAsync(ct);
-            await using (var cmd = conn.CreateCommand())
-            {
-                cmd.Transaction = tx;
-                cmd.CommandText = "SELECT pg_advisory_xact_lock(@key)";
-                cmd.Parameters.Add(new NpgsqlParameter<long>("key", WriteLockKey));
-                await cmd.ExecuteNonQueryAsync(ct);
-            }
-            return new WriteScope(conn, tx);
+            if (conn is SqliteConnection sqlite) return new WriteScope(sqlite, sqlite.BeginTransaction(deferred: false), writeLock);
+            var scope = new WriteScope(conn, await conn.BeginTransactionAsync(ct), WriteLock.None);
+            await scope.LockAsync(writeLock, ct);
+            return scope;
         }
         catch
         {
@@ -104,14 +106,55 @@ public sealed class Db
             throw;
         }
     }
+
+    /// <summary>
+    /// A write transaction with <see cref="WriteLock.All"/>: it waits for every locked writer and holds them all off, as
+    /// every write did before per-flag locks. For tests, tools and code that has not chosen a narrower lock.
+    /// </summary>
+    public Task<WriteScope> BeginWriteAsync(CancellationToken ct = default) => BeginWriteAsync(WriteLock.All, ct);
 }
 
 /// <summary>A connection and its write transaction; disposing without <see cref="CommitAsync"/> rolls back.</summary>
-public sealed class WriteScope(DbConnection connection, DbTransaction transaction) : IAsyncDisposable
+public sealed class WriteScope(DbConnection connection, DbTransaction transaction, WriteLock writeLock) : IAsyncDisposable
 {
     public DbConnection Connection { get; } = connection;
     public DbTransaction Transaction { get; } = transaction;
     public DbProvider Provider => Connection.Provider();
+
+    /// <summary>The lock this transaction holds (on SQLite: the lock it asked for, which SQLite's write lock implies).</summary>
+    public WriteLock Lock { get; private set; } = writeLock;
+
+    /// <summary>
+    /// Takes <paramref name="writeLock"/> in a transaction that holds none yet: the one lock of a transaction whose flag was
+    /// known only after a read. Once per transaction and before its first write — a second lock taken later could wait,
+    /// in the wrong order, for a transaction waiting for this one. Re-read what the lock protects afterwards: a writer
+    /// that held it may have committed meanwhile (on PostgreSQL; SQLite's write transaction excluded it from the start).
+    /// </summary>
+    public async Task LockAsync(WriteLock writeLock, CancellationToken ct = default)
+    {
+        if (writeLock.IsNone) return;
+        if (!Lock.IsNone) throw new InvalidOperationException($"This write transaction already holds {Lock}; it cannot also take {writeLock}.");
+        Lock = writeLock;
+        if (Connection is not NpgsqlConnection) return;
+        await using var cmd = Connection.CreateCommand();
+        cmd.Transaction = Transaction;
+        if (writeLock.IsAll)
+        {
+            cmd.CommandText = "SELECT pg_advisory_xact_lock(@all)";
+        }
+        else
+        {
+            // unnest yields the keys in array order, which is sorted: every transaction takes its keys in one order,
+            // so two of them holding one key each can never wait for each other's
+            cmd.CommandText = "SELECT pg_advisory_xact_lock_shared(@all); SELECT pg_advisory_xact_lock(k) FROM unnest(@keys) AS k";
+            cmd.Parameters.Add(new NpgsqlParameter<long[]>("keys", writeLock.Keys.ToArray()));
+        }
+        cmd.Parameters.Add(new NpgsqlParameter<long>("all", Db.WriteLockKey));
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Whether this transaction holds <paramref name="flagId"/>'s lock (its own, or <see cref="WriteLock.All"/>).</summary>
+    public bool Holds(string flagId) => Lock.Covers(flagId);
 
     public Task CommitAsync(CancellationToken ct = default) => Transaction.CommitAsync(ct);
 

@@ -55,8 +55,10 @@ internal sealed partial class ExposureFlusher(ExposureCounter counter, Db db, Mi
         if (counts.Count == 0) return;
         try
         {
-            await using var s = await db.BeginWriteAsync(ct);
-            await ExposureStore.AddAsync(s, counts, ct);
+            // additive upserts need no lock; in one key order on every replica, two flushes cannot deadlock on their rows
+            await using var s = await db.BeginWriteAsync(WriteLock.None, ct);
+            await ExposureStore.AddAsync(s, counts.OrderBy(c => c.Key.FlagId, StringComparer.Ordinal).ThenBy(c => c.Key.Variant, StringComparer.Ordinal)
+                .ThenBy(c => c.Key.Minute).ToList(), ct);
             await s.CommitAsync(ct);
         }
         catch (Exception e) when (e is DbException or OperationCanceledException or InvalidOperationException)
