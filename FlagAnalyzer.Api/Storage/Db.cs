@@ -113,7 +113,23 @@ public sealed class WriteScope(DbConnection connection, DbTransaction transactio
     public DbTransaction Transaction { get; } = transaction;
     public DbProvider Provider => Connection.Provider();
 
-    public Task CommitAsync(CancellationToken ct = default) => Transaction.CommitAsync(ct);
+    private List<Func<WriteScope, CancellationToken, Task>>? _beforeCommit;
+
+    /// <summary>
+    /// A step to run as the transaction's last statements, right before it commits (the change feed takes its revisions
+    /// there, so the counter row it locks is held only until the commit). Steps run once, in the order added.
+    /// </summary>
+    public void BeforeCommit(Func<WriteScope, CancellationToken, Task> step) => (_beforeCommit ??= []).Add(step);
+
+    public async Task CommitAsync(CancellationToken ct = default)
+    {
+        if (_beforeCommit is { } steps)
+        {
+            _beforeCommit = null;
+            foreach (var step in steps) await step(this, ct);
+        }
+        await Transaction.CommitAsync(ct);
+    }
 
     public async ValueTask DisposeAsync()
     {
