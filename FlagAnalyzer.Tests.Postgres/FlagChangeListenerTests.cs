@@ -9,8 +9,9 @@ using Npgsql;
 namespace FlagAnalyzer.Tests.Postgres;
 
 /// <summary>
-/// Each replica's listener on PostgreSQL's flag notifications, without Redis (where nothing else tells a replica of
-/// another's writes) and with the periodic reload set to an hour, so that only the notification can explain what is seen.
+/// Each replica's listener on PostgreSQL's change-feed notifications, without Redis (where nothing else tells a replica of
+/// another's writes) and with the feed poll set to an hour, so that only the notification (or the wake-up after the
+/// listener reconnects) can explain what is seen.
 /// </summary>
 public sealed class FlagChangeListenerTests : IDisposable
 {
@@ -22,7 +23,7 @@ public sealed class FlagChangeListenerTests : IDisposable
 
     private static ApiFactory NoSafetyNet(ApiFactory app)
     {
-        app.Settings["Evaluation:SnapshotRefreshSeconds"] = "3600";
+        app.Settings["Evaluation:FeedPollMilliseconds"] = "3600000";
         return app;
     }
 
@@ -78,8 +79,9 @@ public sealed class FlagChangeListenerTests : IDisposable
             var check = await Check(client);
             Assert.Equal("Degraded", check.GetProperty("status").GetString());
             Assert.StartsWith("degraded: not listening for flag changes on PostgreSQL since", check.GetProperty("description").GetString());
-            // committed while nobody listens (and behind the API's back, so with no notification at all)
-            await Exec(data, $"UPDATE feature_flags SET enabled = true, version = version + 1 WHERE id = '{id}'");
+            // committed while nobody listens (and behind the API's back, so with no notification at all): the flag row,
+            // its change row with the next revision and its outbox row, as a writer's transaction leaves them
+            await CommitUnannounced(data, await (await client.GetAsync($"/api/flags/{id}")).ReadAs<Flag>());
         }
         finally
         {
@@ -90,6 +92,31 @@ public sealed class FlagChangeListenerTests : IDisposable
         await WhenListening(_a);
         await reloaded.WaitAsync(Timeout);
         Assert.Equal("Healthy", (await Check(client)).GetProperty("status").GetString());
+    }
+
+    private static async Task CommitUnannounced(NpgsqlConnection conn, Flag before)
+    {
+        var after = before with { Enabled = true, Version = before.Version + 1 };
+        await using var tx = await conn.BeginTransactionAsync();
+        await using (var update = new NpgsqlCommand($"UPDATE feature_flags SET enabled = true, version = version + 1 WHERE id = '{before.Id}'", conn, tx))
+            await update.ExecuteNonQueryAsync();
+        long revision;
+        await using (var next = new NpgsqlCommand("UPDATE feed_revision SET revision = revision + 1 WHERE id = 1 RETURNING revision", conn, tx))
+            revision = (long)(await next.ExecuteScalarAsync())!;
+        var change = new FlagChange { Id = FlagAnalyzer.Api.Common.Ids.New("chg"), FlagId = before.Id, FlagName = before.Name, ChangeType = ChangeType.Enabled };
+        var payload = System.Text.Json.Nodes.JsonNode.Parse(FlagAnalyzer.Api.Common.Json.Serialize(new FeedEntry(revision, change, after, false)))!;
+        payload["change"]!["revision"] = revision;
+        await using (var log = new NpgsqlCommand($"""
+            INSERT INTO flag_changes(id, flag_id, flag_name, change_type, changed_by, environment, timestamp, revision)
+            VALUES ('{change.Id}', '{before.Id}', '{before.Name}', 'enabled', 'test', '{before.TargetEnvironment}', 0, {revision});
+            INSERT INTO flag_outbox(revision, flag_id, environment, payload, created_at, lease_owner, lease_until, dispatched_at)
+            VALUES ({revision}, '{before.Id}', '{before.TargetEnvironment}', @payload, 0, NULL, 0, 0)
+            """, conn, tx))
+        {
+            log.Parameters.AddWithValue("payload", payload.ToJsonString());
+            await log.ExecuteNonQueryAsync();
+        }
+        await tx.CommitAsync();
     }
 
     private static async Task<System.Text.Json.JsonElement> Check(HttpClient client) =>

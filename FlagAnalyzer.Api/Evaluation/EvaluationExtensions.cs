@@ -10,7 +10,7 @@ namespace FlagAnalyzer.Api.Evaluation;
 
 public static class EvaluationExtensions
 {
-    /// <summary>Snapshot, evaluator, exposures, OFREP's CORS and rate limit. Call after <c>AddFlags</c>: it wraps the flag cache.</summary>
+    /// <summary>Snapshot, evaluator, exposures, OFREP's CORS and rate limit. The snapshot is the flag cache <c>AddFlags</c> reads.</summary>
     public static IHostApplicationBuilder AddEvaluation(this IHostApplicationBuilder builder)
     {
         var section = builder.Configuration.GetSection("Evaluation");
@@ -27,7 +27,7 @@ public static class EvaluationExtensions
         builder.Services.AddHostedService<SnapshotRefresher>();
         if (Storage.Db.ProviderOf(builder.Configuration.GetConnectionString("flagdb") ?? "") == Storage.DbProvider.Postgres)
         {
-            // other replicas write the same database: hear their commits from it, not only from them (FlagChangeListener)
+            // other replicas write the same database: its commit notification wakes the feed follower (FlagChangeListener)
             builder.Services.AddSingleton<FlagChangeListener>();
             builder.Services.AddHostedService(sp => sp.GetRequiredService<FlagChangeListener>());
             builder.Services.AddHealthChecks().AddCheck<FlagChangeListenerHealthCheck>("flag-notifications");
@@ -35,12 +35,9 @@ public static class EvaluationExtensions
         builder.Services.AddSingleton<ExposureFlusher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ExposureFlusher>());
 
-        // every committed flag write reaches the cache after its commit: the snapshot swaps there too
-        var cache = builder.Services.Last(d => d.ServiceType == typeof(IFlagCache));
-        builder.Services.Remove(cache);
-        builder.Services.AddSingleton<IFlagCache>(sp => new SnapshotUpdatingFlagCache(
-            cache.ImplementationFactory is { } f ? (IFlagCache)f(sp) : (IFlagCache)ActivatorUtilities.GetServiceOrCreateInstance(sp, cache.ImplementationType!),
-            sp.GetRequiredService<FlagSnapshotStore>()));
+        // the snapshot is the one flag cache: REST and telemetry read it too, and the writer applies its own commits to it
+        builder.Services.AddSingleton<IFlagCache>(sp => sp.GetRequiredService<FlagSnapshotStore>());
+        builder.Services.AddSingleton<IChangeFeedSubscriber, FeedAnnouncer>();
 
         if (options.CorsOrigins.Length > 0)
             builder.Services.AddCors(o => o.AddPolicy(OfrepApi.CorsPolicy, p => p.WithOrigins(options.CorsOrigins)

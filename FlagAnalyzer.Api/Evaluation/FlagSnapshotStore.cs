@@ -5,56 +5,81 @@ using FlagAnalyzer.Api.Storage;
 namespace FlagAnalyzer.Api.Evaluation;
 
 /// <summary>
-/// Holds this replica's <see cref="FlagSnapshot"/> and replaces it, whole, whenever flags change: at once for a
-/// change committed here (through <see cref="Apply"/>/<see cref="Remove"/>, called after the commit), and by a
-/// reload from SQLite when another replica announces a change, when Redis comes back, and periodically as a
-/// safety net. Entries only move forward: a reload that read the database before a newer local change cannot
-/// put the older flag back, nor resurrect a flag deleted meanwhile.
+/// Holds this replica's <see cref="FlagSnapshot"/> — the one flag cache (<see cref="IFlagCache"/>): OFREP evaluates from
+/// it, REST and telemetry read flags from it — and replaces it, whole, whenever flags change: at once for a change
+/// committed here (<see cref="Apply"/>, before the writer answers), and in revision order from the change feed
+/// (<see cref="FollowAsync"/>) for every change, wherever it was committed. A full load (<see cref="ReloadAsync"/>) reads
+/// every flag and the revision they reflect in one read transaction. Entries only move forward: a flag's older version
+/// never replaces a newer one, and a deleted flag never comes back.
 /// </summary>
-public sealed partial class FlagSnapshotStore(Db db, ILogger<FlagSnapshotStore> log) : IFlagSnapshot
+public sealed partial class FlagSnapshotStore(Db db, ILogger<FlagSnapshotStore> log) : IFlagSnapshot, IFlagCache
 {
-    private sealed record Entry(Flag Flag, CompiledFlag Compiled, long Seq);
+    /// <summary>A flag and, when it can be served, its compiled form (REST still reads a flag OFREP cannot evaluate).</summary>
+    private sealed record Entry(Flag Flag, CompiledFlag? Compiled, long Revision);
 
+    /// <summary>The flags of one snapshot, by id, name and key, for REST and telemetry reads.</summary>
+    private sealed record FlagTable(FrozenDictionary<string, Flag> ById, FrozenDictionary<string, Flag> ByName, FrozenDictionary<string, Flag> ByKey)
+    {
+        public static readonly FlagTable Empty = new(FrozenDictionary<string, Flag>.Empty, FrozenDictionary<string, Flag>.Empty, FrozenDictionary<string, Flag>.Empty);
+    }
+
+    private const int FollowBatch = 500;
     private readonly Lock _gate = new();
-    private Dictionary<string, Entry> _byId = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _deletedAtSeq = new(StringComparer.Ordinal);
-    private long _seq;
+    private readonly Dictionary<string, Entry> _byId = new(StringComparer.Ordinal);
+    // ids are never reused: a deleted id stays deleted
+    private readonly HashSet<string> _deleted = new(StringComparer.Ordinal);
+    private long _revision;
     private volatile FlagSnapshot _current = FlagSnapshot.Empty;
-    private readonly SemaphoreSlim _reloadSignal = new(0, 1);
+    private volatile FlagTable _table = FlagTable.Empty;
+    private readonly SemaphoreSlim _wake = new(0, 1);
 
     public FlagSnapshot Current => _current;
+
+    public long Revision => _current.Revision;
 
     /// <summary>Raised after every swap (tests and the live bridge wait on it instead of sleeping).</summary>
     public event Action<FlagSnapshot>? Swapped;
 
-    /// <summary>A committed create or update on this replica (or a flag read fresh from SQLite).</summary>
-    public void Apply(Flag flag)
+    public Flag? Find(string idOrName)
+    {
+        var t = _table;
+        return t.ById.TryGetValue(idOrName, out var f) || t.ByName.TryGetValue(idOrName, out f) ? f : null;
+    }
+
+    public Flag? FindByKey(string key) => _table.ByKey.TryGetValue(key, out var f) ? f : null;
+
+    /// <summary>A committed change: this replica's own (before it answers), or one read from the feed.</summary>
+    public void Apply(FeedEntry entry)
     {
         lock (_gate)
         {
-            // ids are never reused: a flag deleted here stays deleted, even if a slow read hands it back
-            if (_deletedAtSeq.ContainsKey(flag.Id)) return;
-            if (_byId.TryGetValue(flag.Id, out var held) && held.Flag.Version >= flag.Version) return;
-            var seq = ++_seq;
-            if (Compile(flag, held) is { } compiled) _byId[flag.Id] = new Entry(flag, compiled, seq);
-            else _byId.Remove(flag.Id);
-            PublishLocked();
+            if (ApplyLocked(entry)) PublishLocked();
         }
+        // the follower moves the revision on once every earlier one is in too
+        Wake();
     }
 
-    /// <summary>A committed delete on this replica.</summary>
-    public void Remove(Flag flag)
+    /// <summary>A flag as committed, outside any feed entry (tests, tools): same rules as <see cref="Apply(FeedEntry)"/>.</summary>
+    public void Apply(Flag flag) => Apply(new FeedEntry(0, null!, flag, false));
+
+    /// <summary>A committed delete, outside any feed entry: the id never comes back.</summary>
+    public void Remove(Flag flag) => Apply(new FeedEntry(0, null!, flag, true));
+
+    private bool ApplyLocked(FeedEntry entry)
     {
-        lock (_gate)
+        var flag = entry.Flag;
+        if (entry.Deleted)
         {
-            var seq = ++_seq;
-            _deletedAtSeq[flag.Id] = seq;
-            _byId.Remove(flag.Id);
-            PublishLocked();
+            var had = _byId.Remove(flag.Id);
+            return _deleted.Add(flag.Id) | had;
         }
+        if (_deleted.Contains(flag.Id)) return false;
+        if (_byId.TryGetValue(flag.Id, out var held) && held.Flag.Version >= flag.Version) return false;
+        _byId[flag.Id] = new Entry(flag, Compile(flag, held), entry.Revision);
+        return true;
     }
 
-    /// <summary>Whether the snapshot already holds this flag at this version or later (an echo of our own write).</summary>
+    /// <summary>Whether the snapshot holds this flag at this version or later.</summary>
     public bool Holds(string flagId, long version)
     {
         lock (_gate) return _byId.TryGetValue(flagId, out var e) && e.Flag.Version >= version;
@@ -66,38 +91,83 @@ public sealed partial class FlagSnapshotStore(Db db, ILogger<FlagSnapshotStore> 
         lock (_gate) return _byId.ContainsKey(flagId);
     }
 
-    /// <summary>Asks the background loop to reload from SQLite; repeated requests coalesce.</summary>
-    public void RequestReload()
+    /// <summary>Wakes the follower: a new revision was announced (Redis, PostgreSQL) or committed here. Repeated wakes coalesce.</summary>
+    public void Wake()
     {
-        try { _reloadSignal.Release(); }
-        catch (SemaphoreFullException) { } // a reload is already pending
+        try { _wake.Release(); }
+        catch (SemaphoreFullException) { } // already awake
     }
 
-    internal async Task<bool> WaitForReloadRequestAsync(TimeSpan timeout, CancellationToken ct) => await _reloadSignal.WaitAsync(timeout, ct);
+    /// <summary>Kept for callers that asked for a reload: following the feed by revision now covers what a reload did.</summary>
+    public void RequestReload() => Wake();
 
-    /// <summary>Reads every flag from SQLite and swaps in the result, merged with anything applied meanwhile.</summary>
+    internal async Task<bool> WaitForWakeAsync(TimeSpan timeout, CancellationToken ct) => await _wake.WaitAsync(timeout, ct);
+
+    /// <summary>
+    /// Applies every committed change after this snapshot's revision, in revision order, and moves the revision on. Revisions
+    /// become visible in order, so reading <c>revision &gt; applied</c> never skips one; a gap at the start means the rows
+    /// were pruned while this replica was behind, and a full load takes their place.
+    /// </summary>
+    public async Task FollowAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            var from = Revision;
+            List<FeedEntry> entries;
+            await using (var conn = await db.OpenAsync(ct))
+                entries = await ChangeFeed.ReadAfterAsync(conn, from, FollowBatch, ct);
+            if (entries.Count == 0) return;
+            if (entries[0].Revision != from + 1)
+            {
+                LogGap(from, entries[0].Revision);
+                await ReloadAsync(ct);
+                return;
+            }
+            lock (_gate)
+            {
+                foreach (var e in entries) ApplyLocked(e);
+                _revision = Math.Max(_revision, entries[^1].Revision);
+                PublishLocked();
+            }
+            if (entries.Count < FollowBatch) return;
+        }
+    }
+
+    /// <summary>
+    /// Reads every flag and the revision they reflect in one read transaction (so the revision is exactly what the flags
+    /// show), and swaps in the result, keeping anything newer applied meanwhile.
+    /// </summary>
     public async Task ReloadAsync(CancellationToken ct)
     {
-        long startSeq;
-        lock (_gate) startSeq = _seq;
         List<Flag> flags;
+        long revision;
         await using (var conn = await db.OpenAsync(ct))
-            flags = await FlagStore.ListAllAsync(conn, ct);
+        // one snapshot for both reads: PostgreSQL's REPEATABLE READ; on SQLite a deferred transaction, whose first read
+        // fixes what the second sees (WAL), without taking the write lock
+        await using (var tx = conn is Microsoft.Data.Sqlite.SqliteConnection sqlite
+            ? sqlite.BeginTransaction(deferred: true)
+            : await conn.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct))
+        {
+            revision = await ChangeFeed.CurrentRevisionAsync(conn, tx, ct);
+            flags = await FlagStore.ListAllAsync(conn, tx, ct);
+            await tx.CommitAsync(ct);
+        }
 
         lock (_gate)
         {
-            var next = new Dictionary<string, Entry>(StringComparer.Ordinal);
+            var present = new HashSet<string>(StringComparer.Ordinal);
             foreach (var f in flags)
             {
-                if (_deletedAtSeq.ContainsKey(f.Id)) continue;
-                _byId.TryGetValue(f.Id, out var held);
-                if (held is not null && held.Flag.Version >= f.Version) { next[f.Id] = held; continue; }
-                if (Compile(f, held) is { } compiled) next[f.Id] = new Entry(f, compiled, startSeq);
+                present.Add(f.Id);
+                ApplyLocked(new FeedEntry(revision, null!, f, false));
             }
-            // created or changed here after the read started: the read could not see it
-            foreach (var (id, e) in _byId)
-                if (e.Seq > startSeq && (!next.TryGetValue(id, out var n) || n.Flag.Version < e.Flag.Version)) next[id] = e;
-            _byId = next;
+            // gone from the database as of `revision`, unless applied here from a later revision (a create the read could not see)
+            foreach (var (id, _) in _byId.Where(p => !present.Contains(p.Key) && p.Value.Revision <= revision).ToList())
+            {
+                _byId.Remove(id);
+                _deleted.Add(id);
+            }
+            _revision = Math.Max(_revision, revision);
             PublishLocked();
         }
     }
@@ -113,12 +183,24 @@ public sealed partial class FlagSnapshotStore(Db db, ILogger<FlagSnapshotStore> 
     private void PublishLocked()
     {
         var byKey = new Dictionary<string, CompiledFlag>(StringComparer.Ordinal);
-        foreach (var e in _byId.Values.OrderBy(e => e.Flag.Id, StringComparer.Ordinal)) byKey.TryAdd(e.Compiled.Key, e.Compiled);
-        var snapshot = new FlagSnapshot(byKey.ToFrozenDictionary(StringComparer.Ordinal));
+        var byName = new Dictionary<string, Flag>(StringComparer.Ordinal);
+        var byFlagKey = new Dictionary<string, Flag>(StringComparer.Ordinal);
+        foreach (var e in _byId.Values.OrderBy(e => e.Flag.Id, StringComparer.Ordinal))
+        {
+            if (e.Compiled is { } c) byKey.TryAdd(c.Key, c);
+            byName.TryAdd(e.Flag.Name, e.Flag);
+            byFlagKey.TryAdd(e.Flag.Key, e.Flag);
+        }
+        _table = new FlagTable(_byId.ToFrozenDictionary(p => p.Key, p => p.Value.Flag, StringComparer.Ordinal),
+            byName.ToFrozenDictionary(StringComparer.Ordinal), byFlagKey.ToFrozenDictionary(StringComparer.Ordinal));
+        var snapshot = new FlagSnapshot(byKey.ToFrozenDictionary(StringComparer.Ordinal), _revision);
         _current = snapshot;
         Swapped?.Invoke(snapshot);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Flag {Flag} cannot be evaluated and is left out of the snapshot: {Errors}")]
     private partial void LogUnservable(string flag, string errors);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The change feed after revision {Applied} starts at {First}: the rows between were pruned while this replica was behind; reloading every flag")]
+    private partial void LogGap(long applied, long first);
 }

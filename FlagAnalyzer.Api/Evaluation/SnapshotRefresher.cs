@@ -1,3 +1,4 @@
+using System.Globalization;
 using FlagAnalyzer.Api.Flags;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -6,8 +7,12 @@ namespace FlagAnalyzer.Api.Evaluation;
 
 public sealed class EvaluationOptions
 {
-    /// <summary><c>Evaluation:SnapshotRefreshSeconds</c>: the safety-net reload from SQLite, in case an announcement was lost.</summary>
-    public int SnapshotRefreshSeconds { get; set; } = 30;
+    /// <summary>
+    /// <c>Evaluation:FeedPollMilliseconds</c>: how often the snapshot looks for new revisions when nothing woke it — the
+    /// safety net behind the Redis announcement and PostgreSQL's notification, and so the bound on how stale another
+    /// replica's change can be here while both are lost (a stalled Redis, a listener reconnecting).
+    /// </summary>
+    public int FeedPollMilliseconds { get; set; } = 500;
 
     /// <summary><c>Evaluation:ExposureFlushSeconds</c>: how often counted exposures are written, one transaction per flush.</summary>
     public int ExposureFlushSeconds { get; set; } = 10;
@@ -20,9 +25,11 @@ public sealed class EvaluationOptions
 }
 
 /// <summary>
-/// Keeps the snapshot current: loads it before the API serves, reloads it when another replica announces a flag
-/// change on the flag cache's Redis channel, when Redis comes back (announcements may have been lost), and
-/// every <see cref="EvaluationOptions.SnapshotRefreshSeconds"/>.
+/// Keeps this replica's snapshot on the change feed: a full load before the API serves, then every revision after it, in
+/// order (<see cref="FlagSnapshotStore.FollowAsync"/>), whenever something says there is one — the Redis announcement
+/// (<see cref="ChangeFeed.AnnounceChannel"/>), PostgreSQL's commit notification (<see cref="FlagChangeListener"/>), this
+/// replica's own commit — and at the latest every <see cref="EvaluationOptions.FeedPollMilliseconds"/>. A lost
+/// announcement costs at most one poll interval; nothing is reconciled, the revision says what is missing.
 /// </summary>
 internal sealed partial class SnapshotRefresher(FlagSnapshotStore store, IServiceProvider services, IOptions<EvaluationOptions> options,
     ILogger<SnapshotRefresher> log) : BackgroundService
@@ -33,7 +40,7 @@ internal sealed partial class SnapshotRefresher(FlagSnapshotStore store, IServic
     public override async Task StartAsync(CancellationToken ct)
     {
         await store.ReloadAsync(ct);
-        _redis = services.GetService<RedisFlagCache>() is not null ? services.GetService<IConnectionMultiplexer>() : null;
+        _redis = services.GetService<IConnectionMultiplexer>();
         if (_redis is not null)
         {
             _redis.ConnectionRestored += OnRestored;
@@ -48,8 +55,13 @@ internal sealed partial class SnapshotRefresher(FlagSnapshotStore store, IServic
         if (_redis is null || Interlocked.CompareExchange(ref _subscribed, 1, 0) != 0) return;
         try
         {
-            var queue = await _redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(RedisFlagCache.Channel));
-            queue.OnMessage(OnAnnouncement);
+            var queue = await _redis.GetSubscriber().SubscribeAsync(RedisChannel.Literal(ChangeFeed.AnnounceChannel)).WaitAsync(TimeSpan.FromSeconds(2));
+            queue.OnMessage(m =>
+            {
+                // a revision this snapshot already reflects (our own, usually) needs no read
+                if (!long.TryParse(m.Message.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var revision) || revision > store.Revision)
+                    store.Wake();
+            });
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
@@ -58,38 +70,21 @@ internal sealed partial class SnapshotRefresher(FlagSnapshotStore store, IServic
         }
     }
 
-    private void OnAnnouncement(ChannelMessage m)
-    {
-        if (NeedsReload((string?)m.Message ?? "", store.Holds)) store.RequestReload();
-    }
-
-    /// <summary>
-    /// Whether a message on the flag cache's channel announces a change this snapshot does not hold yet:
-    /// <c>replica|id|version|names…</c> as RedisFlagCache publishes a write (our own are already applied), never the
-    /// cache's heartbeats (<c>hb|replica|timestamp</c>, several a second from every replica).
-    /// </summary>
-    internal static bool NeedsReload(string message, Func<string, long, bool> holds)
-    {
-        var parts = message.Split('|');
-        if (parts[0] == RedisFlagCache.HeartbeatTag) return false;
-        return !(parts.Length >= 3 && long.TryParse(parts[2], out var version) && holds(parts[1], version));
-    }
-
     private void OnRestored(object? sender, ConnectionFailedEventArgs e)
     {
         _ = TrySubscribeAsync();
-        store.RequestReload(); // announcements made while we were away are lost
+        store.Wake(); // announcements made while we were away are lost; the revision tells what they were
     }
 
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
-        var period = TimeSpan.FromSeconds(Math.Max(1, options.Value.SnapshotRefreshSeconds));
+        var poll = TimeSpan.FromMilliseconds(Math.Max(10, options.Value.FeedPollMilliseconds));
         while (!ct.IsCancellationRequested)
         {
             try
             {
-                await store.WaitForReloadRequestAsync(period, ct);
-                await store.ReloadAsync(ct);
+                await store.WaitForWakeAsync(poll, ct);
+                await store.FollowAsync(ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
@@ -97,7 +92,7 @@ internal sealed partial class SnapshotRefresher(FlagSnapshotStore store, IServic
             }
             catch (Exception e)
             {
-                LogReloadFailed(e);
+                LogFollowFailed(e);
             }
         }
     }
@@ -108,39 +103,36 @@ internal sealed partial class SnapshotRefresher(FlagSnapshotStore store, IServic
         base.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Not subscribed to flag announcements (Redis unavailable); until it returns the snapshot refreshes on its timer only")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Not subscribed to change feed announcements (Redis unavailable); until it returns the snapshot follows the feed by polling")]
     private partial void LogNoSubscription(Exception e);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reloading the flag snapshot failed; the previous snapshot is still served")]
-    private partial void LogReloadFailed(Exception e);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Following the change feed failed; the previous snapshot is still served and the next poll retries")]
+    private partial void LogFollowFailed(Exception e);
 }
 
 /// <summary>
-/// Wraps the flag cache so that every committed write, which the flag service hands to the cache after its
-/// commit, also swaps the snapshot. Reads pass through.
+/// The cross-replica announcement: publishes each dispatched revision on Redis (<see cref="ChangeFeed.AnnounceChannel"/>),
+/// so the other replicas read it at once instead of at their next poll. Fire and forget: a stalled Redis must not hold up
+/// the write that is being answered, and a lost announcement only costs one poll interval.
 /// </summary>
-internal sealed class SnapshotUpdatingFlagCache(IFlagCache inner, FlagSnapshotStore store) : IFlagCache
+internal sealed class FeedAnnouncer(IServiceProvider services) : IChangeFeedSubscriber
 {
-    /// <summary>The cache this one passes every call to (Redis, in-process or none).</summary>
-    public IFlagCache Inner => inner;
+    private readonly IConnectionMultiplexer? _redis = services.GetService<IConnectionMultiplexer>();
 
-    public ValueTask<Flag?> GetAsync(string idOrName, CancellationToken ct = default) => inner.GetAsync(idOrName, ct);
-
-    public async ValueTask SetAsync(Flag flag, string? previousName = null, CancellationToken ct = default)
+    public ValueTask OnChangeAsync(FeedEntry entry, CancellationToken ct)
     {
-        store.Apply(flag);
-        await inner.SetAsync(flag, previousName, ct);
+        if (_redis is { IsConnected: true } redis)
+        {
+            try
+            {
+                redis.GetSubscriber().Publish(RedisChannel.Literal(ChangeFeed.AnnounceChannel),
+                    entry.Revision.ToString(CultureInfo.InvariantCulture), CommandFlags.FireAndForget);
+            }
+            catch (RedisException)
+            {
+                // the poll covers it
+            }
+        }
+        return ValueTask.CompletedTask;
     }
-
-    public async ValueTask RemoveAsync(Flag flag, CancellationToken ct = default)
-    {
-        store.Remove(flag);
-        await inner.RemoveAsync(flag, ct);
-    }
-
-    /// <summary>
-    /// A read's cache fill is not a write: it passes to the inner cache's fill (which never brings back a flag deleted
-    /// meanwhile) and leaves the snapshot alone, which only committed writes and announcements move.
-    /// </summary>
-    public ValueTask FillAsync(Flag flag, CancellationToken ct = default) => inner.FillAsync(flag, ct);
 }

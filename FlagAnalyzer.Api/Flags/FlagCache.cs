@@ -1,101 +1,25 @@
-using System.Collections.Concurrent;
-
 namespace FlagAnalyzer.Api.Flags;
 
 /// <summary>
-/// The read cache in front of <c>feature_flags</c> (the seed's KV <c>FLAG_CACHE</c>). Writers call
-/// <see cref="SetAsync"/>/<see cref="RemoveAsync"/> after they commit; readers fall back to SQLite on a miss.
-/// Implementations never throw: a cache that is down is a miss.
+/// The one flag cache: this replica's evaluation snapshot (Evaluation's <c>FlagSnapshotStore</c> implements it), kept
+/// current from the change feed by revision. OFREP, REST reads (<see cref="FlagReader"/>) and telemetry attribution all
+/// read it; a flag it does not hold is read from the database (and not put back: only the feed moves the snapshot, so
+/// a slow read can never bring back a flag deleted meanwhile).
 /// </summary>
 public interface IFlagCache
 {
-    ValueTask<Flag?> GetAsync(string idOrName, CancellationToken ct = default);
-    ValueTask SetAsync(Flag flag, string? previousName = null, CancellationToken ct = default);
-    ValueTask RemoveAsync(Flag flag, CancellationToken ct = default);
+    /// <summary>The flag of this id, else of this name; null when not held.</summary>
+    Flag? Find(string idOrName);
 
-    /// <summary>A flag the caller just read from SQLite (not a change): a cache may take it or leave it.</summary>
-    ValueTask FillAsync(Flag flag, CancellationToken ct = default) => SetAsync(flag, null, ct);
-}
-
-/// <summary>
-/// <c>FlagCache</c> configuration. Both switches exist to measure and troubleshoot the cache; the defaults
-/// are what the product runs.
-/// </summary>
-public sealed class FlagCacheOptions
-{
-    /// <summary><c>FlagCache:Enabled</c>: false sends every flag read to SQLite.</summary>
-    public bool Enabled { get; set; } = true;
-
-    /// <summary><c>FlagCache:LocalCopy</c>: false makes every cached read a Redis round trip.</summary>
-    public bool LocalCopy { get; set; } = true;
+    /// <summary>The flag an OpenFeature key names; null when not held.</summary>
+    Flag? FindByKey(string key);
 
     /// <summary>
-    /// <c>FlagCache:RedisTimeout</c>: how long one Redis call may take before Redis counts as not answering and
-    /// the circuit opens (loopback calls take well under a millisecond; this is for a stalled Redis).
+    /// This replica's own committed change, applied before the writer answers (read your writes). Entries only move
+    /// forward (a flag's version), and a deleted flag never comes back.
     /// </summary>
-    public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
+    void Apply(FeedEntry entry);
 
-    /// <summary><c>FlagCache:ProbeInterval</c>: how often a replica proves Redis answers (heartbeat, or PING while the circuit is open).</summary>
-    public TimeSpan ProbeInterval { get; set; } = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>
-    /// <c>FlagCache:LocalCopyLease</c>: how long after its last heartbeat came back a replica still answers from its
-    /// local copy; the most a copy can lag behind Redis when Redis stops delivering.
-    /// </summary>
-    public TimeSpan LocalCopyLease { get; set; } = TimeSpan.FromSeconds(1);
-}
-
-/// <summary>No cache at all (<c>FlagCache:Enabled=false</c>): every read is a miss, so it comes from SQLite.</summary>
-public sealed class NoFlagCache : IFlagCache
-{
-    public ValueTask<Flag?> GetAsync(string idOrName, CancellationToken ct = default) => ValueTask.FromResult<Flag?>(null);
-    public ValueTask SetAsync(Flag flag, string? previousName = null, CancellationToken ct = default) => ValueTask.CompletedTask;
-    public ValueTask RemoveAsync(Flag flag, CancellationToken ct = default) => ValueTask.CompletedTask;
-}
-
-/// <summary>
-/// The cache of a single API process, used when no Redis is configured. A deleted flag leaves a tombstone, so a
-/// read that fetched it from SQLite just before the delete cannot put it back afterwards.
-/// </summary>
-public sealed class InProcessFlagCache : IFlagCache
-{
-    private static readonly TimeSpan TombstoneLife = TimeSpan.FromHours(1);
-    private readonly ConcurrentDictionary<string, Flag> _byId = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, string> _idByName = new(StringComparer.Ordinal);
-    // deleted flag id → when; ids are never reused, so an hour outlives any read that started before the delete
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _deleted = new(StringComparer.Ordinal);
-
-    public ValueTask<Flag?> GetAsync(string idOrName, CancellationToken ct = default)
-    {
-        if (_byId.TryGetValue(idOrName, out var f)) return ValueTask.FromResult<Flag?>(f);
-        if (_idByName.TryGetValue(idOrName, out var id) && _byId.TryGetValue(id, out f)) return ValueTask.FromResult<Flag?>(f);
-        return ValueTask.FromResult<Flag?>(null);
-    }
-
-    public ValueTask SetAsync(Flag flag, string? previousName = null, CancellationToken ct = default)
-    {
-        lock (_deleted)
-        {
-            if (_deleted.ContainsKey(flag.Id)) return ValueTask.CompletedTask;
-            if (previousName is not null && previousName != flag.Name) _idByName.TryRemove(previousName, out _);
-            // keep the newest version when two writers race to fill the cache
-            var kept = _byId.AddOrUpdate(flag.Id, flag, (_, existing) => existing.Version > flag.Version ? existing : flag);
-            if (ReferenceEquals(kept, flag)) _idByName[flag.Name] = flag.Id;
-        }
-        return ValueTask.CompletedTask;
-    }
-
-    public ValueTask RemoveAsync(Flag flag, CancellationToken ct = default)
-    {
-        var now = DateTimeOffset.UtcNow;
-        lock (_deleted)
-        {
-            _deleted[flag.Id] = now;
-            _byId.TryRemove(flag.Id, out _);
-            _idByName.TryRemove(new KeyValuePair<string, string>(flag.Name, flag.Id));
-            foreach (var (id, at) in _deleted)
-                if (now - at > TombstoneLife) _deleted.TryRemove(id, out _);
-        }
-        return ValueTask.CompletedTask;
-    }
+    /// <summary>The newest feed revision this cache reflects completely (every revision up to it is in).</summary>
+    long Revision { get; }
 }

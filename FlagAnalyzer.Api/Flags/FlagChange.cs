@@ -24,6 +24,13 @@ public sealed record FlagChange
     public string? PredictionId { get; init; }
     /// <summary>Why the change was made, when the system made it (e.g. the anomaly behind a rollback).</summary>
     public string? Reason { get; init; }
+
+    /// <summary>
+    /// The change's place in the change feed: unique and increasing in commit order across the deployment. Set when its
+    /// transaction commits (<see cref="ChangeFeed"/>), so a change still being written has 0.
+    /// </summary>
+    [JsonInclude]
+    public long Revision { get; internal set; }
 }
 
 /// <summary>What a change did to its flag; wire words in snake_case.</summary>

@@ -118,8 +118,9 @@ public sealed partial class FlagService
                 {
                     await FlagStore.InsertAsync(s, after, ct);
                     var change = NewChange(after, ChangeType.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(after), after.TargetEnvironment, "imported");
-                    await FlagStore.InsertChangeAsync(s, change, ct);
-                    mutations.Add(new FlagMutation(null, after, change, null));
+                    var created = new FlagMutation(null, after, change, null);
+                    await feed.EnlistAsync(s, created, ct);
+                    mutations.Add(created);
                 }
                 else if (await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Reason = "imported", Actor = command.Actor }, ct) is { } m) mutations.Add(m);
                 else unchanged++;

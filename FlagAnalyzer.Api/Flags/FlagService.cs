@@ -61,7 +61,11 @@ public abstract record FlagWriteResult
 /// A committed or about-to-commit mutation: what to tell the cache, the live clients and the refiners once
 /// the transaction is durable.
 /// </summary>
-public sealed record FlagMutation(Flag? Before, Flag? After, FlagChange Change, PredictedChange? Prediction);
+public sealed record FlagMutation(Flag? Before, Flag? After, FlagChange Change, PredictedChange? Prediction)
+{
+    /// <summary>The feed's entry for this mutation (its change carries the revision once committed).</summary>
+    public FeedEntry ToEntry() => new(Change.Revision, Change, After ?? Before!, After is null) { Prediction = Prediction };
+}
 
 /// <summary>
 /// One mutation inside a caller's transaction: write <see cref="After"/> over <see cref="Before"/>. What the change
@@ -77,11 +81,12 @@ public sealed record FlagMutationRequest(Flag Before, Flag After, string Changed
 }
 
 /// <summary>
-/// Every flag mutation goes through here: the flag row, its <c>flag_changes</c> row and its prediction are
-/// written in one transaction; cache, live events and LLM refinement follow the commit.
+/// Every flag mutation goes through here: the flag row, its <c>flag_changes</c> row, its prediction and its outbox row
+/// (with the change's revision, <see cref="ChangeFeed"/>) are written in one transaction; after the commit the writer's
+/// snapshot takes the change and the dispatcher hands it to the feed's subscribers (<see cref="ChangeDispatcher"/>).
 /// </summary>
-public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredictor predictions, ILiveEventPublisher live, TimeProvider clock,
-    IFlagDefinitionCheck? definitionCheck = null, IEnvironmentRegistry? environments = null)
+public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredictor predictions, ChangeFeed feed, ChangeDispatcher dispatcher,
+    TimeProvider clock, IFlagDefinitionCheck? definitionCheck = null, IEnvironmentRegistry? environments = null)
 {
     /// <summary>
     /// Whether the flag as it would be stored can be served. A default or off variant the request did not name,
@@ -174,9 +179,9 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
             if (await KeyConflictAsync(s, flag, null, ct) is { } taken) return new FlagWriteResult.NameTaken(taken);
             await FlagStore.InsertAsync(s, flag, ct);
             var change = NewChange(flag, ChangeType.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(flag), flag.TargetEnvironment);
-            await FlagStore.InsertChangeAsync(s, change, ct);
-            await s.CommitAsync(ct);
             m = new FlagMutation(null, flag, change, null);
+            await feed.EnlistAsync(s, m, ct);
+            await s.CommitAsync(ct);
         }
         await AfterCommitAsync(m, ct);
         return new FlagWriteResult.Done(flag, m.Change);
@@ -223,9 +228,9 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
             deleted = before;
             await FlagStore.DeleteAsync(s, before.Id, before.Version, ct);
             var change = NewChange(before, ChangeType.Deleted, changedBy, command.Actor, clock.GetUtcNow(), FlagDiff.Snapshot(before), null, before.TargetEnvironment);
-            await FlagStore.InsertChangeAsync(s, change, ct);
-            await s.CommitAsync(ct);
             m = new FlagMutation(before, null, change, null);
+            await feed.EnlistAsync(s, m, ct);
+            await s.CommitAsync(ct);
         }
         await AfterCommitAsync(m, ct);
         return new FlagWriteResult.Done(deleted, m.Change);
@@ -339,27 +344,21 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
             FlagDiff.ToElement(prevDiff), FlagDiff.ToElement(nextDiff),
             stored.TargetEnvironment, r.Reason) with { PredictionId = Ids.New("prd", clock) };
         var prediction = await predictions.PredictAsync(s, before, stored, change, ct);
-        await FlagStore.InsertChangeAsync(s, change, ct);
-        return new FlagMutation(before, stored, change, prediction);
+        var m = new FlagMutation(before, stored, change, prediction);
+        await feed.EnlistAsync(s, m, ct);
+        return m;
     }
 
-    /// <summary>Cache write-through, live events and refinement hand-off for a committed mutation.</summary>
+    /// <summary>
+    /// After the commit of <paramref name="m"/>: this replica's snapshot takes it before the caller answers (read your
+    /// writes), then the dispatcher hands it to the feed's subscribers (live events, refinement, announcement). Never throws
+    /// for a subscriber: the change is committed, and what was not dispatched is dispatched from the outbox.
+    /// </summary>
     public async Task AfterCommitAsync(FlagMutation m, CancellationToken ct)
     {
-        if (m.After is { } after) await cache.SetAsync(after, m.Before?.Name, ct);
-        else if (m.Before is { } gone) await cache.RemoveAsync(gone, ct);
-
-        var flagId = m.Change.FlagId;
-        var flagEvent = m.Change.ChangeType switch
-        {
-            ChangeType.Created => LiveEventTypes.FlagCreated,
-            ChangeType.Deleted => LiveEventTypes.FlagDeleted,
-            _ => LiveEventTypes.FlagUpdated,
-        };
-        var environment = (m.After ?? m.Before!).TargetEnvironment;
-        await live.PublishAsync(new LiveEvent(flagEvent, (object?)m.After ?? m.Before!, flagId) { Environment = environment }, ct);
-        await live.PublishAsync(new LiveEvent(LiveEventTypes.FlagChanged, m.Change, flagId) { Environment = environment }, ct);
-        if (m.Prediction is { } p) await predictions.AfterCommitAsync(p, ct);
+        var entry = m.ToEntry();
+        cache.Apply(entry);
+        await dispatcher.DispatchCommittedAsync(entry, ct);
     }
 
     private FlagChange NewChange(Flag f, ChangeType type, string changedBy, Actor? actor, DateTimeOffset now, JsonElement? previous, JsonElement? next,

@@ -20,8 +20,11 @@ public static class FlagStore
         "@Id, @Name, @Description, @Enabled, @RolloutPercentage, @TargetEnvironment, @Owner, @Tags, @AutoRollback, @Variants, @Rules, @CreatedAt, @UpdatedAt, @Version, "
         + "@FlagKey, @DefaultVariant, @OffVariant, @Targeting";
 
-    private const string ChangeColumns =
+    private const string InsertedChangeColumns =
         "id, flag_id, flag_name, change_type, previous_value, new_value, changed_by, environment, timestamp, prediction_id, reason, actor_key_id, actor_name";
+
+    // the revision is not inserted: the change feed stamps it as the transaction's last statement (ChangeFeed)
+    private const string ChangeColumns = InsertedChangeColumns + ", revision";
 
     private const string ChangeValues =
         "@Id, @FlagId, @FlagName, @ChangeType, @PreviousValue, @NewValue, @ChangedBy, @Environment, @Timestamp, @PredictionId, @Reason, @ActorKeyId, @ActorName";
@@ -84,6 +87,7 @@ public static class FlagStore
         public string? Reason { get; set; }
         public string? ActorKeyId { get; set; }
         public string? ActorName { get; set; }
+        public long? Revision { get; set; }
 
         public static ChangeRow From(FlagChange c) => new()
         {
@@ -97,7 +101,7 @@ public static class FlagStore
         {
             Id = Id, FlagId = FlagId, FlagName = FlagName, ChangeType = type, PreviousValue = ParseJson(PreviousValue),
             NewValue = ParseJson(NewValue), ChangedBy = ChangedBy, Environment = Environment, Timestamp = Time.FromMs(Timestamp),
-            PredictionId = PredictionId, Reason = Reason, ActorKeyId = ActorKeyId, ActorName = ActorName,
+            PredictionId = PredictionId, Reason = Reason, ActorKeyId = ActorKeyId, ActorName = ActorName, Revision = Revision ?? 0,
         };
     }
 
@@ -170,17 +174,14 @@ public static class FlagStore
     }
 
     /// <summary>Every flag, for the evaluation snapshot.</summary>
-    public static async Task<List<Flag>> ListAllAsync(DbConnection conn, CancellationToken ct) =>
-        (await conn.ListAsync<FlagRow>(null, $"SELECT {FlagColumns} FROM feature_flags", null, ct)).ConvertAll(r => r.ToFlag());
+    public static Task<List<Flag>> ListAllAsync(DbConnection conn, CancellationToken ct) => ListAllAsync(conn, null, ct);
 
-    // On PostgreSQL every statement that writes a flag row also announces it (FlagNotification): pg_notify in its RETURNING
-    // clause queues the notification in the writer's transaction, delivered to every listening replica at commit, at no
-    // extra round trip. SQLite has one process, which learns of its own writes directly.
-    private const string NotifyWritten = $" RETURNING pg_notify('{FlagNotification.Channel}', id || '|' || version)";
-    private const string NotifyDeleted = $" RETURNING pg_notify('{FlagNotification.Channel}', id || '|' || version || '|{FlagNotification.DeletedTag}|' || name)";
+    /// <summary>Every flag, inside the caller's read transaction (the snapshot reads them with the feed's revision).</summary>
+    public static async Task<List<Flag>> ListAllAsync(DbConnection conn, DbTransaction? tx, CancellationToken ct) =>
+        (await conn.ListAsync<FlagRow>(tx, $"SELECT {FlagColumns} FROM feature_flags", null, ct)).ConvertAll(r => r.ToFlag());
 
     public static Task InsertAsync(WriteScope s, Flag f, CancellationToken ct) =>
-        s.ExecAsync($"INSERT INTO feature_flags({FlagColumns}) VALUES ({FlagValues})" + s.Pick("", NotifyWritten), FlagRow.From(f), ct);
+        s.ExecAsync($"INSERT INTO feature_flags({FlagColumns}) VALUES ({FlagValues})", FlagRow.From(f), ct);
 
     /// <summary>Writes the flag only if the stored version is still <paramref name="expectedVersion"/>.</summary>
     public static async Task<bool> UpdateAsync(WriteScope s, Flag f, long expectedVersion, CancellationToken ct)
@@ -192,7 +193,7 @@ public static class FlagStore
                 rules = @Rules, updated_at = @UpdatedAt, version = @Version,
                 flag_key = @FlagKey, default_variant = @DefaultVariant, off_variant = @OffVariant, targeting = @Targeting
             WHERE id = @Id AND version = @Expected
-            """ + s.Pick("", NotifyWritten), new
+            """, new
             {
                 row.Id, row.Name, row.Description, row.Enabled, row.RolloutPercentage, row.TargetEnvironment, row.Owner, row.Tags,
                 row.AutoRollback, row.Variants, row.Rules, row.UpdatedAt, row.Version, row.FlagKey, row.DefaultVariant, row.OffVariant,
@@ -201,11 +202,11 @@ public static class FlagStore
     }
 
     public static async Task<bool> DeleteAsync(WriteScope s, string id, long expectedVersion, CancellationToken ct) =>
-        await s.ExecAsync("DELETE FROM feature_flags WHERE id = @id AND version = @expectedVersion" + s.Pick("", NotifyDeleted),
+        await s.ExecAsync("DELETE FROM feature_flags WHERE id = @id AND version = @expectedVersion",
             new { id, expectedVersion }, ct) == 1;
 
     public static Task InsertChangeAsync(WriteScope s, FlagChange c, CancellationToken ct) =>
-        s.ExecAsync($"INSERT INTO flag_changes({ChangeColumns}) VALUES ({ChangeValues})", ChangeRow.From(c), ct);
+        s.ExecAsync($"INSERT INTO flag_changes({InsertedChangeColumns}) VALUES ({ChangeValues})", ChangeRow.From(c), ct);
 
     public sealed record ChangeFilter(string? FlagId, ChangeType? ChangeType, string? Environment, DateTimeOffset? Since);
 
@@ -226,6 +227,25 @@ public static class FlagStore
                 flag = filter.FlagId, type = filter.ChangeType?.ToWire(), env = filter.Environment,
                 since = filter.Since is { } since ? Time.ToMs(since) : (long?)null, before = beforeId, take,
             }, ct);
+        return rows.Known(r => r.ToChange());
+    }
+
+    /// <summary>
+    /// The change feed: changes after <paramref name="afterRevision"/> in revision order, filtered like the log (the
+    /// environment is the one each change was logged in, so a scoped reader also sees its flags' deletions). Every committed change has its revision before anyone can read it, and revisions
+    /// become visible in order, so a reader that continues from the last revision it saw misses nothing.
+    /// </summary>
+    public static async Task<List<FlagChange>> ListChangesAfterAsync(DbConnection conn, long afterRevision, ChangeFilter filter, int take,
+        CancellationToken ct)
+    {
+        var rows = await conn.ListAsync<ChangeRow>(null, $"""
+            SELECT {ChangeColumns} FROM flag_changes
+            WHERE revision > @afterRevision
+              AND (@flag IS NULL OR flag_id = @flag)
+              AND (@type IS NULL OR change_type = @type)
+              AND (@env IS NULL OR environment = @env)
+            ORDER BY revision LIMIT @take
+            """, new { afterRevision, flag = filter.FlagId, type = filter.ChangeType?.ToWire(), env = filter.Environment, take }, ct);
         return rows.Known(r => r.ToChange());
     }
 

@@ -21,7 +21,8 @@ public static class FlagsApi
         // registration order does not matter: among endpoints accepting the method, routing ranks a literal segment
         // above a parameter, so GET /changes is the change log even if a flag is named "changes"
         api.MapPost("/change", RecordChange).WithName("RecordChange").WithSummary("Record a change (the seed's call): applies it and returns the change with its prediction");
-        api.MapGet("/changes", ListAllChanges).WithName("ListAllChanges").WithSummary("The change log of all flags, newest first");
+        api.MapGet("/changes", ListAllChanges).WithName("ListAllChanges")
+            .WithSummary("The change log of all flags, newest first; with afterRevision, the change feed: the changes after that revision, oldest first");
         api.MapGet("/{idOrName}", GetFlag).WithName("GetFlag").WithSummary("One flag by id or name, with its ETag");
         api.MapPatch("/{idOrName}", PatchFlag).WithName("PatchFlag").WithSummary("Change a flag's fields (If-Match for optimistic concurrency)");
         api.MapDelete("/{idOrName}", DeleteFlag).WithName("DeleteFlag").WithSummary("Delete a flag (its change log stays)");
@@ -135,15 +136,37 @@ public static class FlagsApi
         return TypedResults.Ok(Paging.Build(rows, take, c => c.Id));
     }
 
+    /// <summary>
+    /// The change log, newest first; or, with <paramref name="afterRevision"/>, the change feed: every change after that
+    /// revision in revision (commit) order. A client that asks again with the last revision it got (or follows
+    /// <c>nextCursor</c>) sees every change exactly once, whichever replica committed it.
+    /// </summary>
     public static async Task<Results<Ok<Page<FlagChange>>, ValidationProblem>> ListAllChanges(
-        [AsParameters] FlagServices s, int? limit, string? cursor, string? flagId, string? changeType, string? environment, HttpContext http, CancellationToken ct)
+        [AsParameters] FlagServices s, int? limit, string? cursor, string? flagId, string? changeType, string? environment, string? afterRevision,
+        HttpContext http, CancellationToken ct)
     {
         var v = new Validator();
         var (take, after) = Paging.Read(limit, cursor, v);
         var type = ChangeTypeFilter(changeType, v);
+        long? from = null;
+        if (afterRevision is not null)
+        {
+            if (long.TryParse(afterRevision, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var r)) from = r;
+            else v.Add("afterRevision", "must be a revision: a whole number, 0 or more");
+            // in the feed a cursor is a revision too (nextCursor of a feed page)
+            if (after is not null && !long.TryParse(after, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _))
+                v.Add("cursor", "is not a cursor of the change feed");
+        }
         if (!v.IsValid) return v.ToProblem();
+        var filter = new FlagStore.ChangeFilter(flagId, type, environment ?? http.GetActor().ListEnvironment(), null);
         await using var conn = await s.Db.OpenAsync(ct);
-        var rows = await FlagStore.ListChangesAsync(conn, null, new FlagStore.ChangeFilter(flagId, type, environment ?? http.GetActor().ListEnvironment(), null), after, take + 1, ct);
+        if (from is { } start)
+        {
+            var position = after is not null ? Math.Max(start, long.Parse(after, System.Globalization.CultureInfo.InvariantCulture)) : start;
+            var feed = await FlagStore.ListChangesAfterAsync(conn, position, filter, take + 1, ct);
+            return TypedResults.Ok(Paging.Build(feed, take, c => c.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        var rows = await FlagStore.ListChangesAsync(conn, null, filter, after, take + 1, ct);
         return TypedResults.Ok(Paging.Build(rows, take, c => c.Id));
     }
 

@@ -156,7 +156,23 @@ public sealed class WriteScope(DbConnection connection, DbTransaction transactio
     /// <summary>Whether this transaction holds <paramref name="flagId"/>'s lock (its own, or <see cref="WriteLock.All"/>).</summary>
     public bool Holds(string flagId) => Lock.Covers(flagId);
 
-    public Task CommitAsync(CancellationToken ct = default) => Transaction.CommitAsync(ct);
+    private List<Func<WriteScope, CancellationToken, Task>>? _beforeCommit;
+
+    /// <summary>
+    /// A step to run as the transaction's last statements, right before it commits (the change feed takes its revisions
+    /// there, so the counter row it locks is held only until the commit). Steps run once, in the order added.
+    /// </summary>
+    public void BeforeCommit(Func<WriteScope, CancellationToken, Task> step) => (_beforeCommit ??= []).Add(step);
+
+    public async Task CommitAsync(CancellationToken ct = default)
+    {
+        if (_beforeCommit is { } steps)
+        {
+            _beforeCommit = null;
+            foreach (var step in steps) await step(this, ct);
+        }
+        await Transaction.CommitAsync(ct);
+    }
 
     public async ValueTask DisposeAsync()
     {

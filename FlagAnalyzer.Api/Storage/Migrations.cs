@@ -3,7 +3,7 @@ namespace FlagAnalyzer.Api.Storage;
 /// <summary>
 /// The schema, as an append-only list of versioned steps. A step never changes once released; a new
 /// need is a new step. Version ranges by owner keep parallel work from colliding:
-/// 1–99 core, 100–199 analysis, 200–299 assistant, 300–399 live, 400–499 cache, 500–599 access, 600–699 evaluation,
+/// 1–99 core, 100–199 analysis, 200–299 assistant, 300–399 live, 400–499 cache/feed, 500–599 access, 600–699 evaluation,
 /// 700–799 telemetry, 800–899 reliability, 900–999 rollouts.
 /// All times are INTEGER Unix milliseconds. Each step has its SQLite and its PostgreSQL text, with the same version
 /// numbers: on PostgreSQL integers and ms timestamps are BIGINT, REAL is DOUBLE PRECISION, flags are BOOLEAN, blobs
@@ -297,6 +297,51 @@ public static class Migrations
             ALTER TABLE chat_sessions ADD COLUMN environment TEXT COLLATE "C" NULL;
             """),
         // access: API keys (only a hash of each secret), their own audit trail, and the key that acted on each audited row
+        // every change gets its place in one order across the deployment; rows logged before this step are numbered
+        // in id order (ids are time-ordered), so an upgraded database has a feed from its first change
+        new(400, "change feed: revisions and outbox", """
+            ALTER TABLE flag_changes ADD COLUMN revision INTEGER NULL;
+            UPDATE flag_changes SET revision = r.n
+              FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM flag_changes) AS r WHERE flag_changes.id = r.id;
+            CREATE UNIQUE INDEX ux_flag_changes_revision ON flag_changes(revision);
+            CREATE TABLE feed_revision (
+                id        INTEGER PRIMARY KEY CHECK (id = 1),
+                revision  INTEGER NOT NULL
+            );
+            INSERT INTO feed_revision(id, revision) SELECT 1, COUNT(*) FROM flag_changes;
+            CREATE TABLE flag_outbox (
+                revision       INTEGER PRIMARY KEY,
+                flag_id        TEXT NOT NULL,
+                environment    TEXT NOT NULL,
+                payload        TEXT NOT NULL,
+                created_at     INTEGER NOT NULL,
+                lease_owner    TEXT NULL,
+                lease_until    INTEGER NOT NULL,
+                dispatched_at  INTEGER NULL
+            );
+            CREATE INDEX ix_flag_outbox_undispatched ON flag_outbox(dispatched_at, lease_until);
+            """, """
+            ALTER TABLE flag_changes ADD COLUMN revision BIGINT NULL;
+            UPDATE flag_changes SET revision = r.n
+              FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM flag_changes) AS r WHERE flag_changes.id = r.id;
+            CREATE UNIQUE INDEX ux_flag_changes_revision ON flag_changes(revision);
+            CREATE TABLE feed_revision (
+                id        BIGINT PRIMARY KEY CHECK (id = 1),
+                revision  BIGINT NOT NULL
+            );
+            INSERT INTO feed_revision(id, revision) SELECT 1, COUNT(*) FROM flag_changes;
+            CREATE TABLE flag_outbox (
+                revision       BIGINT PRIMARY KEY,
+                flag_id        TEXT COLLATE "C" NOT NULL,
+                environment    TEXT COLLATE "C" NOT NULL,
+                payload        TEXT NOT NULL,
+                created_at     BIGINT NOT NULL,
+                lease_owner    TEXT NULL,
+                lease_until    BIGINT NOT NULL,
+                dispatched_at  BIGINT NULL
+            );
+            CREATE INDEX ix_flag_outbox_undispatched ON flag_outbox(dispatched_at, lease_until);
+            """),
         new(500, "api keys", """
             CREATE TABLE api_keys (
                 id            TEXT PRIMARY KEY,

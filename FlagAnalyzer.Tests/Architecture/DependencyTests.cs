@@ -120,6 +120,9 @@ public sealed class DependencyTests
     {
         ["feature_flags"] = "Flags",
         ["flag_changes"] = "Flags",
+        ["feed_revision"] = "Flags",
+        ["flag_outbox"] = "Flags",
+        ["environments"] = "Environments",
         ["impact_metrics"] = "Metrics",
         ["api_keys"] = "Access",
         ["api_key_events"] = "Access",

@@ -38,10 +38,6 @@ public sealed class RedisReplicas : IAsyncDisposable
     /// <summary>Redis itself, to look at or change what it holds behind the API's back.</summary>
     public IDatabase Inspect => _inspector.GetDatabase();
 
-    /// <summary>The flag as Redis holds it.</summary>
-    public async Task<Flag?> InRedis(string id) =>
-        Json.Deserialize<Flag>(await _inspector.GetDatabase().HashGetAsync(RedisFlagCache.FlagKeyPrefix + id, "json").WaitAsync(Timeout));
-
     /// <summary>The <c>cache</c> check's status in <c>/health</c>.</summary>
     public static async Task<string?> CacheStatus(HttpClient api) =>
         (await (await api.GetAsync("/health").WaitAsync(Timeout)).ReadJson()).GetProperty("checks").GetProperty("cache").GetProperty("status").GetString();

@@ -38,11 +38,10 @@ public sealed class SharedRedisConnectionTests : IAsyncLifetime
         var services = _app.Factory.Services;
         var shared = Assert.Single(services.GetServices<IConnectionMultiplexer>());
         Assert.Same(shared, await services.GetRequiredService<IOptions<RedisOptions>>().Value.ConnectionFactory!(TextWriter.Null));
-        // the flag cache in use is the Redis one (behind the evaluation snapshot's write-through)
-        var cache = services.GetRequiredService<IFlagCache>();
-        Assert.IsType<RedisFlagCache>(cache is FlagAnalyzer.Api.Evaluation.SnapshotUpdatingFlagCache snapshot ? snapshot.Inner : cache);
+        // the flag cache is the evaluation snapshot: Redis holds no copy of the flags, it announces revisions
+        Assert.IsType<FlagAnalyzer.Api.Evaluation.FlagSnapshotStore>(services.GetRequiredService<IFlagCache>());
 
-        // all three in use: a flag written through and read from the cache, an event over the backplane and over /ws
+        // all in use: a change announced on Redis, an event over the backplane and over /ws
         var flagId = await _app.CreateFlagAsync("shared-connection");
         var (hub, inbox) = await _app.ConnectHubAsync();
         await hub.InvokeAsync("Subscribe", LiveTopics.Flag(flagId));

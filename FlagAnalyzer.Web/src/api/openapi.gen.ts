@@ -321,7 +321,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The change log of all flags, newest first */
+        /** The change log of all flags, newest first; with afterRevision, the change feed: the changes after that revision, oldest first */
         get: operations["ListAllChanges"];
         put?: never;
         post?: never;
@@ -833,6 +833,8 @@ export interface components {
             timestamp: string;
             predictionId: null | string;
             reason: null | string;
+            /** Format: int64 */
+            revision: number;
         };
         FlagExposures: {
             flagId: string;
@@ -1849,6 +1851,7 @@ export interface operations {
                 flagId?: string;
                 changeType?: string;
                 environment?: string;
+                afterRevision?: string;
             };
             header?: never;
             path?: never;
