@@ -160,6 +160,8 @@ public static class OfrepApi
         CancellationToken ct)
     {
         if (StreamHub.Reflects(snapshot, environment, announced)) return snapshot;
+        // behind the replica whose stream announced it: read the database now rather than wait for the feed or the safety net
+        s.Streams.Hub.RequestReload();
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
         wait.CancelAfter(Math.Max(0, s.Streams.Options.Value.FreshnessWaitMs));
         try

@@ -106,6 +106,9 @@ public sealed partial class StreamHub(FlagSnapshotStore snapshots, ApiKeyVerifie
         return revision > 0 && snapshot.Revision >= revision;
     }
 
+    /// <summary>Asks the snapshot to reload from the database (a bulk request named a configuration this replica has not seen).</summary>
+    public void RequestReload() => snapshots.RequestReload();
+
     /// <summary>Completes at the hub's next pass over a swapped snapshot (a bulk request waiting for freshness awaits it).</summary>
     public Task NextPassAsync() => Volatile.Read(ref _nextPass).Task;
 
