@@ -16,5 +16,6 @@ export const keys = {
   rollout: (flagId: string) => ['rollouts', 'flag', flagId] as const,
   health: ['health'] as const,
   exposures: (flagId: string) => ['exposures', flagId] as const,
+  streams: ['streams'] as const,
   chat: (sessionId: string) => ['chat', sessionId] as const,
 };

@@ -21,6 +21,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/streams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many SDK event streams are open on this replica, per environment. */
+        get: operations["GetEventStreamCounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/flags/{idOrName}/exposures": {
         parameters: {
             query?: never;
@@ -704,6 +721,11 @@ export interface components {
             rolloutPercentage?: null | number;
             changedBy?: null | string;
         };
+        EnvironmentStreams: {
+            environment: null | string;
+            /** Format: int32 */
+            streams: number;
+        };
         ExposureSrm: {
             defaultVariant: string;
             offVariant: string;
@@ -1123,6 +1145,12 @@ export interface components {
             /** Format: double */
             requestsLeft: number;
         };
+        StreamCounts: {
+            scope: string;
+            /** Format: int32 */
+            total: number;
+            environments: components["schemas"]["EnvironmentStreams"][];
+        };
         /** @enum {string} */
         UserImpact: "none" | "minimal" | "moderate" | "significant" | "severe";
         VariantExposure: {
@@ -1175,6 +1203,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WhoAmI"];
+                };
+            };
+        };
+    };
+    GetEventStreamCounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamCounts"];
                 };
             };
         };
