@@ -10,7 +10,7 @@ namespace FlagAnalyzer.Tests.Api.Evaluation;
 /// <summary>
 /// <c>flagConfigEtag</c> across replicas (ADR-0008: the server checks its own freshness before it answers a re-fetch the
 /// stream triggered): B shares A's database but hears of no change by itself (no Redis, no safety-net reload within the
-/// test), so only the etag from A's stream can make B read the database before it answers.
+/// test; on SQLite), so only the etag from A's stream can make B read the database before it answers.
 /// </summary>
 public sealed class EventStreamReplicaTests : IDisposable
 {
@@ -59,7 +59,11 @@ public sealed class EventStreamReplicaTests : IDisposable
         while ((data = await reader.ReadLineAsync(timeout.Token)) is not null && !data.StartsWith("data: ", StringComparison.Ordinal)) { }
         var etag = System.Text.Json.JsonDocument.Parse(data![6..]).RootElement.GetProperty("etag").GetString()!;
 
-        Assert.True(await ServedOnB("")); // B has not heard of it: without the etag it still serves the old value
+#if !POSTGRES
+        // B has not heard of it: without the etag it still serves the old value (on PostgreSQL B also hears commits through
+        // LISTEN/NOTIFY, so there it may already know, and only the answer below is checked)
+        Assert.True(await ServedOnB(""));
+#endif
         Assert.False(await ServedOnB($"?flagConfigEtag={Uri.EscapeDataString(etag)}"));
     }
 }
