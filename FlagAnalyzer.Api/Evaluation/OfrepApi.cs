@@ -80,7 +80,7 @@ public static class OfrepApi
         if (http.Request.Query["flagConfigEtag"].ToString() is { Length: > 0 } announced)
             snapshot = await AwaitConfigurationAsync(snapshot, scope.Environment, announced, s, http.RequestAborted);
         var version = ConfigVersion(snapshot, scope.Environment);
-        var stream = await StreamsApi.UrlForAsync(http, scope.Environment, s.Streams);
+        var stream = await StreamsApi.UrlForAsync(http, scope.Environment, snapshot, s.Streams);
         // the stream URL's issue period is part of the answer: a provider holding an expired URL gets a 200 with a new one, not a 304
         var etag = BulkETag(version, scope, rawContext, stream?.Period);
         if (http.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Any(t => t.Trim().TrimStart('W', '/') == etag)))

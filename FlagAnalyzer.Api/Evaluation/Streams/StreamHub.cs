@@ -5,19 +5,33 @@ using Microsoft.Extensions.Options;
 namespace FlagAnalyzer.Api.Evaluation.Streams;
 
 /// <summary>What a stream is told: re-fetch, with the configuration's etag and the revision it reflects (the SSE id).</summary>
-public sealed record StreamNotice(long Revision, string ConfigEtag);
+public sealed record StreamNotice(long Revision, string ConfigEtag)
+{
+    private byte[]? _bytes;
 
-/// <summary>One open stream: the latest notice not yet written and whether a heartbeat is due; the writer takes both.</summary>
+    /// <summary>The event as written, encoded once per notice: a change fanned out to 10,000 streams allocates it once, not 10,000 times.</summary>
+    public byte[] Bytes => _bytes ??= System.Text.Encoding.UTF8.GetBytes(
+        $"id: {Revision.ToString(System.Globalization.CultureInfo.InvariantCulture)}\ndata: {System.Text.Json.JsonSerializer.Serialize(new { type = "refetchEvaluation", etag = ConfigEtag })}\n\n");
+}
+
+/// <summary>What the writer of a stream is to do next.</summary>
+public enum StreamWake { Notice, Beat, Closed }
+
+/// <summary>
+/// One open stream: the latest notice not yet written, whether a heartbeat is due, and whether it is closed; its one
+/// writer takes them. An idle stream holds this object and at most one pending task: no semaphore, no token source
+/// (10,000 idle streams are 10,000 of these; issue 28 bounds what they cost).
+/// </summary>
 public sealed class StreamSubscriber(string? environment, string? keyId)
 {
     private StreamNotice? _notice;
     private int _beat;
-    private readonly SemaphoreSlim _signal = new(0, 1);
-    private readonly CancellationTokenSource _closed = new();
+    private int _closed;
+    private TaskCompletionSource? _waiter;
 
     public string? Environment => environment;
     public string? KeyId => keyId;
-    public CancellationToken Closed => _closed.Token;
+    public bool IsClosed => Volatile.Read(ref _closed) == 1;
 
     /// <summary>Only the newest notice matters (each one says "re-fetch now"): a burst leaves one write.</summary>
     public void Post(StreamNotice notice)
@@ -32,24 +46,38 @@ public sealed class StreamSubscriber(string? environment, string? keyId)
         Signal();
     }
 
+    /// <summary>Ends the stream: its writer wakes and leaves (key revoked, client gone, server stopping).</summary>
     public void Close()
     {
-        try { _closed.Cancel(); }
-        catch (ObjectDisposedException) { }
+        Volatile.Write(ref _closed, 1);
+        Signal();
     }
 
-    public async Task<(StreamNotice? Notice, bool Beat)> TakeAsync(CancellationToken ct)
+    /// <summary>Waits until there is something to do; a notice is preferred to a heartbeat, closing to both.</summary>
+    public async ValueTask<(StreamWake Wake, StreamNotice? Notice)> TakeAsync()
     {
-        await _signal.WaitAsync(ct);
-        return (Interlocked.Exchange(ref _notice, null), Interlocked.Exchange(ref _beat, 0) == 1);
+        while (true)
+        {
+            if (Volatile.Read(ref _closed) == 1) return (StreamWake.Closed, null);
+            if (Interlocked.Exchange(ref _notice, null) is { } notice)
+            {
+                Interlocked.Exchange(ref _beat, 0);
+                return (StreamWake.Notice, notice);
+            }
+            if (Interlocked.Exchange(ref _beat, 0) == 1) return (StreamWake.Beat, null);
+            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Interlocked.Exchange(ref _waiter, waiter);
+            // a post between the checks above and publishing the waiter found no waiter to wake: look again before sleeping
+            if (Volatile.Read(ref _closed) == 1 || Volatile.Read(ref _notice) is not null || Volatile.Read(ref _beat) == 1)
+            {
+                Interlocked.CompareExchange(ref _waiter, null, waiter);
+                continue;
+            }
+            await waiter.Task.ConfigureAwait(false);
+        }
     }
 
-    private void Signal()
-    {
-        if (_signal.CurrentCount > 0) return;
-        try { _signal.Release(); }
-        catch (SemaphoreFullException) { } // a writer is already due to look
-    }
+    private void Signal() => Interlocked.Exchange(ref _waiter, null)?.TrySetResult();
 }
 
 /// <summary>
@@ -159,6 +187,24 @@ public sealed partial class StreamHub(FlagSnapshotStore snapshots, ApiKeyVerifie
             if (group.History.Count == HistoryLength && last < group.History.Peek()) return now;
             return group.History.Any(r => r > last) ? now : null;
         }
+    }
+
+    /// <summary>
+    /// What a stream opened from a bulk answer that reflected <paramref name="seenEtag"/> (the configuration etag its URL
+    /// carries) must be told at once: a notice when the caller's environment changed since that answer (a change made
+    /// between the provider's bulk request and its stream's opening would otherwise never be sent); null when nothing
+    /// did, or when this replica is behind the answer (its pass notifies the stream when it catches up).
+    /// </summary>
+    public StreamNotice? Since(string? environment, string seenEtag)
+    {
+        var snapshot = snapshots.Current;
+        var text = seenEtag.Trim('"');
+        var dot = text.IndexOf('.');
+        if (dot > 0 && string.Equals(text[(dot + 1)..], OfrepApi.ConfigVersion(snapshot, environment), StringComparison.Ordinal)) return null;
+        if (dot > 0 && long.TryParse(text.AsSpan(0, dot), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seen)
+            && seen > 0 && snapshot.Revision > 0 && snapshot.Revision < seen)
+            return null;
+        return new StreamNotice(snapshot.Revision, ConfigEtag(snapshot, environment));
     }
 
     private Group GroupOf(string? environment) => _groups.GetOrAdd(environment ?? "", _ =>

@@ -17,6 +17,12 @@ public static class StreamsApi
     public const string Path = "/ofrep/v1/events";
     public const string TokenParameter = "token";
 
+    /// <summary>
+    /// The configuration etag of the bulk answer that gave the URL (not under the MAC: altering it only changes whether
+    /// its own holder is told to re-fetch at once).
+    /// </summary>
+    public const string SinceParameter = "since";
+
     public sealed record StreamServices(StreamHub Hub, ApiKeyVerifier Keys, IOptions<StreamOptions> Options, IOptions<AccessOptions> Access,
         TimeProvider Clock, IHostApplicationLifetime Lifetime);
 
@@ -45,7 +51,12 @@ public static class StreamsApi
     /// The <c>eventStreams</c> entry for a bulk answer to <paramref name="http"/>'s caller, or null (streams off, or a caller
     /// no credential can be bound to). <paramref name="period"/> is the URL's issue period, which the bulk ETag includes.
     /// </summary>
-    public static async ValueTask<(string Url, long Period)?> UrlForAsync(HttpContext http, string? environment, StreamServices s)
+    /// <remarks>
+    /// The URL carries the configuration etag of <paramref name="answered"/>, the snapshot the bulk answer was made from,
+    /// so a stream opened after a change it did not reflect is told to re-fetch at once. The URL changes with the
+    /// configuration, which the bulk ETag already does, so a provider reconnects only after a 200.
+    /// </remarks>
+    public static async ValueTask<(string Url, long Period)?> UrlForAsync(HttpContext http, string? environment, FlagSnapshot answered, StreamServices s)
     {
         var options = s.Options.Value;
         if (!options.Enabled) return null;
@@ -59,7 +70,7 @@ public static class StreamsApi
             token = StreamToken.Issue(new StreamToken.Claims(keyId, environment, expires), bound.Secret);
         }
         var request = http.Request;
-        return ($"{request.Scheme}://{request.Host}{request.PathBase}{Path}?{TokenParameter}={Uri.EscapeDataString(token)}", period);
+        return ($"{request.Scheme}://{request.Host}{request.PathBase}{Path}?{TokenParameter}={Uri.EscapeDataString(token)}&{SinceParameter}={Uri.EscapeDataString(StreamHub.ConfigEtag(answered, environment).Trim('"'))}", period);
     }
 
     public static async Task Stream(HttpContext http, StreamServices s)
@@ -85,8 +96,11 @@ public static class StreamsApi
             Deny(http, StatusCodes.Status503ServiceUnavailable);
             return;
         }
+        // one object per idle stream, woken by the hub, the key's revocation, the client leaving or the server stopping:
+        // registrations on token sources that exist anyway instead of a linked source per stream
         using var revoked = keyId is null ? null : s.Keys.OnRevoked(keyId, subscriber.Close);
-        using var end = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, subscriber.Closed, s.Lifetime.ApplicationStopping);
+        using var aborted = http.RequestAborted.UnsafeRegister(static o => ((StreamSubscriber)o!).Close(), subscriber);
+        using var stopping = s.Lifetime.ApplicationStopping.UnsafeRegister(static o => ((StreamSubscriber)o!).Close(), subscriber);
 
         http.Response.StatusCode = StatusCodes.Status200OK;
         http.Response.ContentType = "text/event-stream";
@@ -96,28 +110,26 @@ public static class StreamsApi
         var body = http.Response.BodyWriter;
         try
         {
-            // the first line reaches the client now, so it knows the stream is open; a reconnect that missed a change re-fetches at once
+            // the first line reaches the client now, so it knows the stream is open. A reconnect that missed a change
+            // re-fetches at once (Last-Event-ID, newer than the URL); so does a first opening after a change its bulk
+            // answer did not reflect (the URL's since). Both go through the subscriber, so a pass's notice coalesces with them.
             body.Write(": open\n\n"u8);
-            if (http.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } last && s.Hub.Resume(environment, last) is { } missed)
-                WriteNotice(body, missed);
-            await body.FlushAsync(end.Token);
-            while (!end.IsCancellationRequested)
+            if (http.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } last)
             {
-                var (notice, beat) = await subscriber.TakeAsync(end.Token);
-                if (notice is not null) WriteNotice(body, notice);
-                else if (beat) body.Write(": heartbeat\n\n"u8);
-                await body.FlushAsync(end.Token);
+                if (s.Hub.Resume(environment, last) is { } missed) subscriber.Post(missed);
+            }
+            else if (http.Request.Query[SinceParameter].ToString() is { Length: > 0 } since && s.Hub.Since(environment, since) is { } changed)
+                subscriber.Post(changed);
+            var flushed = await body.FlushAsync(http.RequestAborted);
+            while (!flushed.IsCompleted)
+            {
+                var (wake, notice) = await subscriber.TakeAsync();
+                if (wake == StreamWake.Closed) break;
+                body.Write(wake == StreamWake.Notice ? notice!.Bytes : ": heartbeat\n\n"u8);
+                flushed = await body.FlushAsync(http.RequestAborted);
             }
         }
-        catch (OperationCanceledException) { } // the client left, the key was revoked, or the server stops
-    }
-
-    private static void WriteNotice(System.IO.Pipelines.PipeWriter body, StreamNotice notice)
-    {
-        var text = new StringBuilder(128)
-            .Append("id: ").Append(notice.Revision.ToString(CultureInfo.InvariantCulture)).Append('\n')
-            .Append("data: ").Append(JsonSerializer.Serialize(new { type = "refetchEvaluation", etag = notice.ConfigEtag })).Append("\n\n");
-        body.Write(Encoding.UTF8.GetBytes(text.ToString()));
+        catch (OperationCanceledException) { } // the client left
     }
 
     /// <summary>Whether the token opens a stream, and for which key and environment: well formed, unexpired, its MAC right for a live key of that environment.</summary>

@@ -202,6 +202,49 @@ public sealed class EventStreamTests : IDisposable
             missed.Value.Data.GetProperty("etag").GetString());
     }
 
+    [Fact]
+    public async Task ChangeBetweenTheBulkAnswerAndTheStreamsOpening_IsSentAtOnce()
+    {
+        var flag = await CreateFlagAsync("stream-gap", "production");
+        var (sdk, _, _) = await SdkAsync("production");
+        var url = await StreamUrlAsync(sdk); // the provider has its answer and the URL, and has not opened the stream yet
+
+        var hub = _app.Services.GetRequiredService<StreamHub>();
+        var passed = hub.NextPassAsync();
+        await SetEnabledAsync(flag, false); // no stream is open to hear it
+        await passed.WaitAsync(Wait.Arrival);
+
+        using var sse = await Sse.OpenAsync(_app.CreateClient().WithoutKey(), url);
+        var e = await sse.NextAsync();
+        Assert.NotNull(e);
+        Assert.Equal("refetchEvaluation", e.Value.Data.GetProperty("type").GetString());
+        Assert.Equal(StreamHub.ConfigEtag(_app.Services.GetRequiredService<FlagSnapshotStore>().Current, "production"),
+            e.Value.Data.GetProperty("etag").GetString());
+    }
+
+    [Fact]
+    public async Task StreamOpenedFromACurrentAnswer_OrAfterAnotherEnvironmentsChange_IsNotToldToRefetch()
+    {
+        var prod = await CreateFlagAsync("stream-current", "production");
+        var staging = await CreateFlagAsync("stream-elsewhere", "staging");
+        var (sdk, _, _) = await SdkAsync("production");
+        var url = await StreamUrlAsync(sdk);
+        var hub = _app.Services.GetRequiredService<StreamHub>();
+        var passed = hub.NextPassAsync();
+        await SetEnabledAsync(staging, false); // between the answer and the opening, but not in production
+        await passed.WaitAsync(Wait.Arrival);
+
+        using var sse = await Sse.OpenAsync(_app.CreateClient().WithoutKey(), url);
+        await sse.OpenedAsync();
+        await SetEnabledAsync(prod, false);
+
+        // a needless refetch at opening would come first, with the configuration before the production change
+        var e = await sse.NextAsync();
+        Assert.NotNull(e);
+        Assert.Equal(StreamHub.ConfigEtag(_app.Services.GetRequiredService<FlagSnapshotStore>().Current, "production"),
+            e.Value.Data.GetProperty("etag").GetString());
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("?token=")]
