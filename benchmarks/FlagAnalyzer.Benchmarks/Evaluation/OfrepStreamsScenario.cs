@@ -67,15 +67,26 @@ public sealed class OfrepStreamsScenario : IScenario
         using var stopIdle = new CancellationTokenSource();
         GC.Collect();
         var rssBefore = api.ResidentBytes();
+        var heapBefore = GcHeap.AfterFullGc(api.ProcessId, TimeSpan.FromSeconds(30));
         var idleRounds = new Rounds();
         var held = await OpenAsync(client, url, idle, idleRounds, stopIdle.Token);
         var open = held.Count(t => !t.IsCompleted);
         var rssAfter = api.ResidentBytes();
+        var heapAfter = GcHeap.AfterFullGc(api.ProcessId, TimeSpan.FromSeconds(30));
+        if (Option(args, "--hold-seconds", 0) is > 0 and var hold)
+        {
+            // time to inspect the API holding the idle streams (dotnet-gcdump collect -p <pid>); bounded
+            Console.WriteLine($"  holding {open} idle streams for {hold} s: API pid {api.ProcessId}");
+            await Task.Delay(TimeSpan.FromSeconds(Math.Min(hold, 300)));
+        }
+        var rssAfterGc = api.ResidentBytes();
         var one = idleRounds.Begin(idle);
         await admin.PatchAsJsonAsync($"/api/flags/{flagId}", new { enabled = !enabled });
         var toAll = Stopwatch.GetTimestamp();
         var reached = (await one.WaitAsync(TimeSpan.FromSeconds(30))).Count;
         Console.WriteLine($"idle: {open}/{idle} streams open; API RSS {rssBefore / 1048576.0:F1} MiB -> {rssAfter / 1048576.0:F1} MiB = +{(rssAfter - rssBefore) / 1048576.0:F1} MiB ({(rssAfter - rssBefore) / 1024.0 / Math.Max(1, open):F1} KiB per stream)");
+        if (heapBefore is { } hb && heapAfter is { } ha)
+            Console.WriteLine($"  API GC heap after a full GC {hb / 1048576.0:F1} MiB -> {ha / 1048576.0:F1} MiB = +{(ha - hb) / 1048576.0:F1} MiB ({(ha - hb) / 1024.0 / Math.Max(1, open):F2} KiB per stream); RSS right after that GC {rssAfterGc / 1048576.0:F1} MiB = +{(rssAfterGc - rssBefore) / 1048576.0:F1} MiB");
         Console.WriteLine($"  one change reached {reached}/{idle} of them ({Stopwatch.GetElapsedTime(toAll).TotalMilliseconds:F0} ms until the last or the limit)");
         stopIdle.Cancel();
         await Task.WhenAll(held.Select(t => t.ContinueWith(_ => { })));
