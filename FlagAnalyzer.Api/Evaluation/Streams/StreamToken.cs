@@ -9,7 +9,7 @@ namespace FlagAnalyzer.Api.Evaluation.Streams;
 /// The credential in a stream URL: <c>{keyId}.{environment, base64url}.{expiry, Unix s}.{HMAC-SHA256, base64url}</c>, the
 /// MAC keyed by a secret bound to the key (<c>ApiKeyVerifier.BoundSecretAsync</c>, derived from its stored hash), so it
 /// names the key without carrying it, every replica checks it, and it dies with the key. Deterministic for a (key,
-/// environment, expiry): the URL stays the same for a whole period, so a provider's re-fetch keeps its connection.
+/// environment, expiry): the token stays the same for a whole period (the URL's <c>since</c> changes only with the configuration).
 /// </summary>
 public static class StreamToken
 {
