@@ -35,7 +35,7 @@ public static class StreamsApi
     public static IEndpointRouteBuilder MapStreamsApi(this IEndpointRouteBuilder app)
     {
         var evaluation = app.ServiceProvider.GetRequiredService<IOptions<EvaluationOptions>>().Value;
-        var events = app.MapGet(Path, Stream).WithTags("OFREP").ExcludeFromDescription()
+        var events = app.MapGet(Path, Stream).WithTags("OFREP").ExcludeFromDescription().WithMetadata(LeanBranch.Instance)
             .WithName("OfrepEventStream").WithSummary("OFREP event stream (server-sent events): refetchEvaluation on each relevant change.");
         // EventSource is a GET from the page's origin; the OFREP rate limit is not applied: a stream is one long request,
         // and opening one costs a MAC check
@@ -45,6 +45,26 @@ public static class StreamsApi
         app.MapGet("/api/streams", Counts).WithTags("OFREP")
             .WithName("GetEventStreamCounts").WithSummary("How many SDK event streams are open on this replica, per environment.");
         return app;
+    }
+
+    /// <summary>Marks the stream endpoint for <see cref="UseEventStreams"/>.</summary>
+    private sealed class LeanBranch
+    {
+        public static readonly LeanBranch Instance = new();
+    }
+
+    /// <summary>
+    /// Serves the stream endpoint (routing has matched it, CORS has run on its policy) straight away instead of through
+    /// the rest of the pipeline: an idle stream is a request held open for hours, and each middleware after this point
+    /// (key check, rate limiter, flag scope, endpoint dispatch) would hold a pending call per stream. The stream checks its
+    /// own URL credential, so it needs none of them; the endpoint stays mapped, so routing, CORS and the access rules see it.
+    /// </summary>
+    public static IApplicationBuilder UseEventStreams(this IApplicationBuilder app)
+    {
+        var services = app.ApplicationServices.GetRequiredService<StreamServices>();
+        return app.MapWhen(
+            static http => http.GetEndpoint()?.Metadata.GetMetadata<LeanBranch>() is not null,
+            branch => branch.Run(http => Stream(http, services)));
     }
 
     /// <summary>
