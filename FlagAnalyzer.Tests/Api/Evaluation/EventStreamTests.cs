@@ -278,6 +278,23 @@ public sealed class EventStreamTests : IDisposable
     }
 
     [Fact]
+    public async Task Stream_StillPassesTheHostCheck_AndCarriesTheSecurityHeaders()
+    {
+        // the stream is served on a branch before the key check: the Host check and security headers must still run on it
+        var (sdk, _, _) = await SdkAsync("production");
+        var pathAndQuery = new Uri(await StreamUrlAsync(sdk)).PathAndQuery;
+        var foreign = _app.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { BaseAddress = new Uri("http://evil.example") }).WithoutKey();
+
+        using (var served = await _app.CreateClient().WithoutKey().GetAsync(pathAndQuery, HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+            Assert.Equal(["nosniff"], served.Headers.GetValues("X-Content-Type-Options"));
+        }
+        using var refused = await foreign.GetAsync(pathAndQuery, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+    }
+
+    [Fact]
     public async Task ExpiredToken_Is401()
     {
         var (_, keyId, _) = await SdkAsync("production");
