@@ -21,6 +21,12 @@ public static class ServiceDefaultsExtensions
     public const string HealthPath = "/health";
     public const string AlivePath = "/alive";
 
+    /// <summary>
+    /// OFREP event streams: requests held open for hours; a trace per stream would be one Activity (and its tags) held in
+    /// memory per connected SDK, and its duration says nothing.
+    /// </summary>
+    public const string EventStreamPath = "/ofrep/v1/events";
+
     /// <summary>Activity sources and meters of the app; services add theirs with <see cref="AddTelemetrySource"/>.</summary>
     private static readonly HashSet<string> TelemetrySources = ["FlagAnalyzer.*"];
 
@@ -58,7 +64,8 @@ public static class ServiceDefaultsExtensions
                 .AddAspNetCoreInstrumentation(o =>
                     // health probes arrive every few seconds and would drown real traces
                     o.Filter = ctx => !ctx.Request.Path.StartsWithSegments(HealthPath)
-                                      && !ctx.Request.Path.StartsWithSegments(AlivePath))
+                                      && !ctx.Request.Path.StartsWithSegments(AlivePath)
+                                      && !ctx.Request.Path.StartsWithSegments(EventStreamPath))
                 .AddHttpClientInstrumentation());
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))

@@ -65,13 +65,19 @@ public static class AccessExtensions
     /// After routing and before the endpoints: the Host check, the client's address from a known proxy, headers, CORS,
     /// the rule table, then the per-key write limiter.
     /// </summary>
-    public static IApplicationBuilder UseAccess(this IApplicationBuilder app)
+    /// <param name="beforeKeys">
+    /// Branches that authenticate themselves (a URL credential) and hold their request open: they run after the Host
+    /// check, forwarded headers, security headers and CORS, but before the key check and the rate limiter, so an idle
+    /// one holds no pending call in either.
+    /// </param>
+    public static IApplicationBuilder UseAccess(this IApplicationBuilder app, Action<IApplicationBuilder>? beforeKeys = null)
     {
         AllowedHosts.UseHostCheck(app);
         if (app.ApplicationServices.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value.ForwardedHeaders != ForwardedHeaders.None)
             app.UseForwardedHeaders();
         app.UseSecurityHeaders();
         app.UseCors();
+        beforeKeys?.Invoke(app);
         app.UseMiddleware<AccessMiddleware>();
         app.UseRateLimiter();
         return app;

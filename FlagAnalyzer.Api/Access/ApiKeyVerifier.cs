@@ -12,6 +12,8 @@ internal interface IApiKeySource
 {
     Task<IReadOnlyList<StoredApiKey>> FindByPrefixAsync(string prefix, CancellationToken ct);
     Task TouchAsync(string keyId, DateTimeOffset at, CancellationToken ct);
+    /// <summary>A key by id (credentials bound to a key name it by id); sources that cannot look keys up by id know none.</summary>
+    Task<StoredApiKey?> GetByIdAsync(string keyId, CancellationToken ct) => Task.FromResult<StoredApiKey?>(null);
 }
 
 internal sealed class DatabaseApiKeySource(Db db) : IApiKeySource
@@ -26,6 +28,12 @@ internal sealed class DatabaseApiKeySource(Db db) : IApiKeySource
     {
         await using var conn = await db.OpenAsync(ct);
         await ApiKeyStore.TouchAsync(conn, keyId, at, ct);
+    }
+
+    public async Task<StoredApiKey?> GetByIdAsync(string keyId, CancellationToken ct)
+    {
+        await using var conn = await db.OpenAsync(ct);
+        return await ApiKeyStore.GetAsync(conn, null, keyId, ct);
     }
 }
 
@@ -74,6 +82,9 @@ public sealed class ApiKeyVerifier : IDisposable
     private readonly ConcurrentDictionary<string, long> _touched = new(StringComparer.Ordinal);
 
     private sealed record Entry(StoredApiKey Stored, KeyVerification Result, long VerifiedAt);
+
+    // live keys by id, for credentials bound to a key (BoundSecretAsync); dropped with the key like _cache
+    private readonly ConcurrentDictionary<string, (StoredApiKey Stored, long VerifiedAt)> _byId = new(StringComparer.Ordinal);
 
     internal ApiKeyVerifier(IApiKeySource source, IOptions<AccessOptions> options, TimeProvider clock, ILogger<ApiKeyVerifier> log,
         IConnectionMultiplexer? redis = null)
@@ -131,6 +142,29 @@ public sealed class ApiKeyVerifier : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// A secret bound to one live key, for a credential its holder must carry where no header goes (the URL of an OFREP
+    /// event stream): HMAC-SHA256 keyed by the key's stored hash over <paramref name="purpose"/>. Every replica derives the
+    /// same secret from the shared database, it never reveals the key's secret or hash, and it stops existing with the key:
+    /// null when the key is unknown or revoked. Cached like verified keys (same TTLs, dropped on revocation) unless
+    /// <paramref name="fresh"/> asks the database.
+    /// </summary>
+    public async ValueTask<(ApiKey Key, byte[] Secret)?> BoundSecretAsync(string keyId, string purpose, bool fresh, CancellationToken ct)
+    {
+        var now = _clock.GetTimestamp();
+        var ttl = _invalidationsLive ? _options.KeyCacheTtl : _options.KeyCacheTtlWithoutInvalidation;
+        StoredApiKey? stored = null;
+        if (!fresh && _byId.TryGetValue(keyId, out var held) && _clock.GetElapsedTime(held.VerifiedAt, now) < ttl) stored = held.Stored;
+        if (stored is null)
+        {
+            var generation = Interlocked.Read(ref _generation);
+            stored = await _source.GetByIdAsync(keyId, ct);
+            if (stored is null || stored.Key.IsRevoked) return null;
+            if (Interlocked.Read(ref _generation) == generation) _byId[keyId] = (stored, now);
+        }
+        return (stored.Key, System.Security.Cryptography.HMACSHA256.HashData(stored.SecretHash, System.Text.Encoding.UTF8.GetBytes(purpose)));
+    }
+
     /// <summary>Forgets a key here at once and tells the other replicas (after its revocation committed).</summary>
     public async Task RevokedAsync(string keyId)
     {
@@ -170,6 +204,7 @@ public sealed class ApiKeyVerifier : IDisposable
     private void Drop(string keyId)
     {
         Interlocked.Increment(ref _generation);
+        _byId.TryRemove(keyId, out _);
         foreach (var (k, e) in _cache)
             if (e.Stored.Key.Id == keyId) _cache.TryRemove(new KeyValuePair<string, Entry>(k, e));
         if (_open.TryRemove(keyId, out var connections))
@@ -235,11 +270,13 @@ public sealed class ApiKeyVerifier : IDisposable
         // an invalidation may be lost from now on: fall back to the short TTL and start from nothing
         _invalidationsLive = false;
         _cache.Clear();
+        _byId.Clear();
     }
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
         _cache.Clear();
+        _byId.Clear();
         // the multiplexer restores the subscription itself once it has been made
         _invalidationsLive = _redis!.IsConnected && _redis.GetSubscriber().IsConnected(InvalidationChannel);
         if (!_invalidationsLive) _ = SubscribeAsync();

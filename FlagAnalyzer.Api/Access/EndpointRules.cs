@@ -9,8 +9,12 @@ namespace FlagAnalyzer.Api.Access;
 /// The endpoint serves one environment per request (OFREP): a key must be scoped to one environment or be an
 /// admin/editor key; the handler filters what it returns with <c>Actor.CanAccessEnvironment</c>.
 /// </param>
+/// <param name="UrlCredential">
+/// No key header (a browser's EventSource cannot send one): the URL carries a short-lived credential bound to a key, which
+/// the handler checks and answers 401 without. Public to this middleware for that reason only.
+/// </param>
 public sealed record EndpointRule(IReadOnlySet<ApiRole> Roles, bool Public = false, bool OptionalKey = false, bool Live = false,
-    bool EnvironmentScoped = false)
+    bool EnvironmentScoped = false, bool UrlCredential = false)
 {
     public bool Allows(ApiRole role) => Roles.Contains(role);
 }
@@ -50,6 +54,8 @@ public static class EndpointRules
     /// evaluating records exposures, which are the evidence rollouts decide on.
     /// </summary>
     public static readonly EndpointRule Evaluate = new(Set(ApiRole.Admin, ApiRole.Editor, ApiRole.Sdk), EnvironmentScoped: true);
+    /// <summary>OFREP event streams: the stream URL's own credential (from a bulk answer to an sdk, admin or editor key), no header.</summary>
+    public static readonly EndpointRule StreamCredential = new(Set(), Public: true, UrlCredential: true);
     /// <summary>Live events (SignalR, /ws): readers, from allowed origins.</summary>
     public static readonly EndpointRule LiveRead = new(Set(ApiRole.Admin, ApiRole.Editor, ApiRole.Viewer), Live: true);
 
@@ -123,6 +129,8 @@ public static class EndpointRules
         // announced by other branches (a row for an endpoint not mapped yet does no harm)
         [("POST", "/ofrep/v1/evaluate/flags")] = Evaluate,
         [("POST", "/ofrep/v1/evaluate/flags/{key}")] = Evaluate,
+        [("GET", "/ofrep/v1/events")] = StreamCredential,
+        [("GET", "/api/streams")] = Read,
         [("POST", "/v1/traces")] = Ingest,
         [("POST", "/v1/logs")] = Ingest,
         [("POST", "/v1/metrics")] = Ingest,

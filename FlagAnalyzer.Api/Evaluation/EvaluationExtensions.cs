@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Threading.RateLimiting;
 using FlagAnalyzer.Api.Evaluation.Exposures;
 using FlagAnalyzer.Api.Evaluation.Flagd;
+using FlagAnalyzer.Api.Evaluation.Streams;
 using FlagAnalyzer.Api.Flags;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -32,6 +33,10 @@ public static class EvaluationExtensions
             builder.Services.AddHostedService(sp => sp.GetRequiredService<FlagChangeListener>());
             builder.Services.AddHealthChecks().AddCheck<FlagChangeListenerHealthCheck>("flag-notifications");
         }
+        builder.Services.Configure<StreamOptions>(section.GetSection("Streams"));
+        builder.Services.AddSingleton<StreamHub>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<StreamHub>());
+        builder.Services.AddSingleton<StreamsApi.StreamServices>();
         builder.Services.AddSingleton<ExposureFlusher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ExposureFlusher>());
 
@@ -41,7 +46,7 @@ public static class EvaluationExtensions
 
         if (options.CorsOrigins.Length > 0)
             builder.Services.AddCors(o => o.AddPolicy(OfrepApi.CorsPolicy, p => p.WithOrigins(options.CorsOrigins)
-                .WithMethods("POST").WithHeaders("Content-Type", "Authorization", "X-API-Key", "If-None-Match").WithExposedHeaders("ETag")));
+                .WithMethods("POST", "GET").WithHeaders("Content-Type", "Authorization", "X-API-Key", "If-None-Match").WithExposedHeaders("ETag")));
         if (options.RequestsPerSecond > 0)
             builder.Services.AddRateLimiter(o =>
             {
@@ -66,6 +71,7 @@ public static class EvaluationExtensions
         if (options.CorsOrigins.Length > 0) app.UseCors();
         if (options.RequestsPerSecond > 0) app.UseRateLimiter();
         app.MapOfrepApi();
+        app.MapStreamsApi();
         app.MapExposuresApi();
         app.MapFlagdApi();
         return app;

@@ -5,20 +5,23 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using FlagAnalyzer.Api.Evaluation.Exposures;
+using FlagAnalyzer.Api.Evaluation.Streams;
 
 namespace FlagAnalyzer.Api.Evaluation;
 
 /// <summary>
 /// OpenFeature Remote Evaluation Protocol (open-feature/protocol <c>service/openapi.yaml</c>): single and bulk
 /// evaluation over the replica's snapshot, never SQLite. Failures carry <c>key</c> and <c>errorCode</c>, which
-/// the JS providers require before they read an error; 401/403 carry no body.
+/// the JS providers require before they read an error; 401/403 carry no body. The bulk answer lists the caller's event
+/// stream (<c>eventStreams</c>, OFREP 0.3; <see cref="StreamsApi"/>) and honours <c>flagConfigEtag</c> from it.
 /// </summary>
 public static class OfrepApi
 {
     public const string CorsPolicy = "ofrep";
     public const string RateLimitPolicy = "ofrep";
 
-    public sealed record OfrepServices(IFlagSnapshot Snapshots, IOfrepAccess Access, FlagEvaluator Evaluator, ExposureCounter Exposures);
+    public sealed record OfrepServices(IFlagSnapshot Snapshots, IOfrepAccess Access, FlagEvaluator Evaluator, ExposureCounter Exposures,
+        StreamsApi.StreamServices Streams);
 
     public static IEndpointRouteBuilder MapOfrepApi(this IEndpointRouteBuilder app)
     {
@@ -71,9 +74,15 @@ public static class OfrepApi
             return;
         }
 
+        // flagConfigEtag (ADR-0008): the stream announced a configuration; answer once this replica's snapshot reflects it
+        // (another replica may have announced it a moment before this one swapped), or after a bounded wait with what it has
         var snapshot = s.Snapshots.Current;
-        var version = VersionFor(snapshot, scope);
-        var etag = BulkETag(version, scope, rawContext);
+        if (http.Request.Query["flagConfigEtag"].ToString() is { Length: > 0 } announced)
+            snapshot = await AwaitConfigurationAsync(snapshot, scope.Environment, announced, s, http.RequestAborted);
+        var version = ConfigVersion(snapshot, scope.Environment);
+        var stream = await StreamsApi.UrlForAsync(http, scope.Environment, snapshot, s.Streams);
+        // the stream URL's issue period is part of the answer: a provider holding an expired URL gets a 200 with a new one, not a 304
+        var etag = BulkETag(version, scope, rawContext, stream?.Period);
         if (http.Request.Headers.IfNoneMatch.Any(v => v is not null && v.Split(',').Any(t => t.Trim().TrimStart('W', '/') == etag)))
         {
             http.Response.StatusCode = StatusCodes.Status304NotModified;
@@ -98,6 +107,16 @@ public static class OfrepApi
                 }
             }
             w.WriteEndArray();
+            if (stream is { } sse)
+            {
+                w.WriteStartArray("eventStreams");
+                w.WriteStartObject();
+                w.WriteString("type", "sse");
+                w.WriteString("url", sse.Url);
+                w.WriteNumber("inactivityDelaySec", Math.Max(1, s.Streams.Options.Value.InactivityDelaySec));
+                w.WriteEndObject();
+                w.WriteEndArray();
+            }
             w.WriteStartObject("metadata");
             w.WriteString("version", version);
             w.WriteEndObject();
@@ -117,20 +136,46 @@ public static class OfrepApi
     /// the keys and versions of the flags it sees only, so another environment's changes neither invalidate its ETag nor
     /// tell it that they happened (FlagScope).
     /// </summary>
-    private static string VersionFor(FlagSnapshot snapshot, OfrepScope scope)
+    /// <remarks>The event streams compare it per environment before and after a swap: what an unrelated change leaves alone.</remarks>
+    internal static string ConfigVersion(FlagSnapshot snapshot, string? environment)
     {
-        if (scope.Environment is null) return snapshot.Version;
+        if (environment is null) return snapshot.Version;
+        var scope = new OfrepScope(null, environment);
         var text = new StringBuilder();
         foreach (var flag in snapshot.ByKey.Values.Where(scope.Sees).OrderBy(f => f.Key, StringComparer.Ordinal))
             text.Append(flag.Key).Append('\n').Append(flag.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
-        return $"{scope.Environment}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())).AsSpan(0, 8))}";
+        return $"{environment}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())).AsSpan(0, 8))}";
     }
 
-    /// <summary>The version, qualified by what else changes the answer: the caller's scope and the context.</summary>
-    private static string BulkETag(string version, OfrepScope scope, byte[] rawContext)
+    /// <summary>The version, qualified by what else changes the answer: the caller's scope, the context and the stream URL's period.</summary>
+    private static string BulkETag(string version, OfrepScope scope, byte[] rawContext, long? streamPeriod)
     {
         var digest = SHA256.HashData([.. Encoding.UTF8.GetBytes($"{scope.Environment}\n"), .. rawContext]);
-        return $"\"{version}-{Convert.ToHexStringLower(digest.AsSpan(0, 6))}\"";
+        var period = streamPeriod is { } p ? $"-s{p.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : "";
+        return $"\"{version}-{Convert.ToHexStringLower(digest.AsSpan(0, 6))}{period}\"";
+    }
+
+    /// <summary>The current snapshot once it reflects <paramref name="announced"/>, or when the wait runs out.</summary>
+    private static async Task<FlagSnapshot> AwaitConfigurationAsync(FlagSnapshot snapshot, string? environment, string announced, OfrepServices s,
+        CancellationToken ct)
+    {
+        if (StreamHub.Reflects(snapshot, environment, announced)) return snapshot;
+        // behind the replica whose stream announced it: read the database now rather than wait for the feed or the safety net
+        s.Streams.Hub.RequestReload();
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        wait.CancelAfter(Math.Max(0, s.Streams.Options.Value.FreshnessWaitMs));
+        try
+        {
+            while (true)
+            {
+                // the pass is taken before the snapshot is read, so a swap between the two is not waited for twice
+                var next = s.Streams.Hub.NextPassAsync();
+                if (StreamHub.Reflects(snapshot = s.Snapshots.Current, environment, announced)) break;
+                await next.WaitAsync(wait.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested) { } // stale 200, as ADR-0008 allows
+        return snapshot;
     }
 
     private readonly record struct ContextError(EvaluationErrorCode Code, string Details);

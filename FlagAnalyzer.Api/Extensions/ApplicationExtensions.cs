@@ -53,7 +53,7 @@ public static class ApplicationExtensions
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseBodySizeLimit();
-        app.UseAccess();
+        app.UseAccess(beforeKeys: a => Evaluation.Streams.StreamsApi.UseEventStreams(a));
         app.UseFlagScope();
         app.UseChangedByCheck();
 

@@ -29,7 +29,13 @@ public sealed class EndpointRulesTests
     [Fact]
     public void OnlyTheServicePages_ArePublic() =>
         Assert.Equal(["* /alive", "* /health", "GET /", "GET /openapi/{documentName}.json", "GET /ui/{**path}"],
-            EndpointRules.All.Where(r => r.Value.Public).Select(r => $"{r.Key.Method} {r.Key.Pattern}").Order(StringComparer.Ordinal));
+            EndpointRules.All.Where(r => r.Value.Public && !r.Value.UrlCredential).Select(r => $"{r.Key.Method} {r.Key.Pattern}").Order(StringComparer.Ordinal));
+
+    /// <summary>Keyless for the access layer, but not public: the handler answers 401 without the URL's own credential.</summary>
+    [Fact]
+    public void OnlyTheOfrepEventStream_TakesItsCredentialFromTheUrl() =>
+        Assert.Equal(["GET /ofrep/v1/events"],
+            EndpointRules.All.Where(r => r.Value.UrlCredential).Select(r => $"{r.Key.Method} {r.Key.Pattern}").Order(StringComparer.Ordinal));
 
     [Fact]
     public void Roles_AreSerialisedLowerCase() =>

@@ -1,7 +1,7 @@
 import type {
   Anomaly, AnomalyStatus, ApiKey, ChangeResponse, CreateApiKeyInput, CreatedApiKey, EnvironmentList, ChatHistory, ChatReply, CreateFlagInput, Evaluation, Flag, FlagChange,
   FlagExposures, Health, MetricSample, MetricSampleInput, MetricsAccepted, Page, PatchFlagInput, Prediction, RolloutAction,
-  RolloutStage, RolloutView, ServiceInfo, WhoAmI,
+  RolloutStage, RolloutView, ServiceInfo, StreamCounts, WhoAmI,
 } from './types';
 import { clearApiKey, getApiKey } from '../auth/session';
 
@@ -167,6 +167,7 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a), o
     exposures: (idOrName: string, minutes = 1440) =>
       request<FlagExposures>('GET', `/api/flags/${encodeURIComponent(idOrName)}/exposures${query({ minutes })}`),
 
+    streamCounts: () => request<StreamCounts>('GET', '/api/streams'),
     recordMetrics: (samples: MetricSampleInput | MetricSampleInput[]) => request<MetricsAccepted>('POST', '/api/metrics', samples),
     listMetrics: (idOrName: string, opts: { since?: string; limit?: number } = {}) =>
       request<Page<MetricSample>>('GET', `/api/flags/${encodeURIComponent(idOrName)}/metrics${query({ ...opts })}`),

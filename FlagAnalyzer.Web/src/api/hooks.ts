@@ -70,6 +70,11 @@ export function useExposures(flagId: string | undefined) {
   });
 }
 
+export function useStreamCounts() {
+  // streams open and close without a live event: poll, like exposures
+  return useQuery({ queryKey: keys.streams, queryFn: () => api.streamCounts(), refetchInterval: 5000 });
+}
+
 /** Saves variants, default/off variant and targeting; validation messages come back per JSON path. */
 export function useSaveEvaluation() {
   const qc = useQueryClient();

@@ -18,5 +18,6 @@ export const keys = {
   environments: ['environments'] as const,
   apiKeys: ['api-keys'] as const,
   exposures: (flagId: string) => ['exposures', flagId] as const,
+  streams: ['streams'] as const,
   chat: (sessionId: string) => ['chat', sessionId] as const,
 };

@@ -12,6 +12,7 @@ export interface Page<T> {
 }
 
 export type Flag = Schemas['Flag'];
+export type StreamCounts = Schemas['StreamCounts'];
 export type CreateFlagInput = Schemas['CreateFlagRequest'];
 export type PatchFlagInput = Schemas['PatchFlagRequest'];
 export type RecordChangeInput = Schemas['RecordChangeRequest'];

@@ -4,6 +4,7 @@ import { useAnomalies, useChanges, useFlag, useMetrics, usePredictions } from '.
 import type { FlagChange } from '../api/types';
 import { AnomalyItem } from '../components/AnomalyItem';
 import { EvaluateAs, ExposuresCard, VariantsEditor } from '../components/EvaluationPanel';
+import { SdkStreamsCard } from '../components/SdkStreamsCard';
 import { FlagCard } from '../components/FlagCard';
 import { MetricChart } from '../components/MetricChart';
 import { PredictionCard } from '../components/PredictionCard';
@@ -70,6 +71,7 @@ export default function FlagDetail() {
         <VariantsEditor key={`${flag.data.id}:${flag.data.version}`} flag={flag.data} />
         <EvaluateAs flag={flag.data} />
         <ExposuresCard flag={flag.data} />
+        <SdkStreamsCard flag={flag.data} />
       </div>
 
       <div className="grid gap-6 lg:grid-cols-2">

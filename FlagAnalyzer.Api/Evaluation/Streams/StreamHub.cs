@@ -1,0 +1,317 @@
+using System.Collections.Concurrent;
+using FlagAnalyzer.Api.Access;
+using Microsoft.Extensions.Options;
+
+namespace FlagAnalyzer.Api.Evaluation.Streams;
+
+/// <summary>What a stream is told: re-fetch, with the configuration's etag and the revision it reflects (the SSE id).</summary>
+public sealed record StreamNotice(long Revision, string ConfigEtag)
+{
+    private byte[]? _bytes;
+
+    /// <summary>The event as written, encoded once per notice: a change fanned out to 10,000 streams allocates it once, not 10,000 times.</summary>
+    public byte[] Bytes => _bytes ??= System.Text.Encoding.UTF8.GetBytes(
+        $"id: {Revision.ToString(System.Globalization.CultureInfo.InvariantCulture)}\ndata: {System.Text.Json.JsonSerializer.Serialize(new { type = "refetchEvaluation", etag = ConfigEtag })}\n\n");
+}
+
+/// <summary>What the writer of a stream is to do next.</summary>
+public enum StreamWake { Notice, Beat, Closed }
+
+/// <summary>
+/// One open stream: the latest notice not yet written, whether a heartbeat is due, and whether it is closed; its one
+/// writer takes them. An idle stream holds this object and at most one pending task: no semaphore, no token source
+/// (10,000 idle streams are 10,000 of these; issue 28 bounds what they cost).
+/// </summary>
+public sealed class StreamSubscriber(string? environment, string? keyId)
+{
+    private StreamNotice? _notice;
+    private int _beat;
+    private int _closed;
+    private TaskCompletionSource? _waiter;
+
+    public string? Environment => environment;
+    public string? KeyId => keyId;
+    public bool IsClosed => Volatile.Read(ref _closed) == 1;
+
+    /// <summary>Only the newest notice matters (each one says "re-fetch now"): a burst leaves one write.</summary>
+    public void Post(StreamNotice notice)
+    {
+        Volatile.Write(ref _notice, notice);
+        Signal();
+    }
+
+    public void Beat()
+    {
+        Volatile.Write(ref _beat, 1);
+        Signal();
+    }
+
+    /// <summary>Ends the stream: its writer wakes and leaves (key revoked, client gone, server stopping).</summary>
+    public void Close()
+    {
+        Volatile.Write(ref _closed, 1);
+        Signal();
+    }
+
+    /// <summary>Waits until there is something to do; a notice is preferred to a heartbeat, closing to both.</summary>
+    public async ValueTask<(StreamWake Wake, StreamNotice? Notice)> TakeAsync()
+    {
+        while (true)
+        {
+            if (Volatile.Read(ref _closed) == 1) return (StreamWake.Closed, null);
+            if (Interlocked.Exchange(ref _notice, null) is { } notice)
+            {
+                Interlocked.Exchange(ref _beat, 0);
+                return (StreamWake.Notice, notice);
+            }
+            if (Interlocked.Exchange(ref _beat, 0) == 1) return (StreamWake.Beat, null);
+            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            Interlocked.Exchange(ref _waiter, waiter);
+            // a post between the checks above and publishing the waiter found no waiter to wake: look again before sleeping
+            if (Volatile.Read(ref _closed) == 1 || Volatile.Read(ref _notice) is not null || Volatile.Read(ref _beat) == 1)
+            {
+                Interlocked.CompareExchange(ref _waiter, null, waiter);
+                continue;
+            }
+            await waiter.Task.ConfigureAwait(false);
+        }
+    }
+
+    private void Signal() => Interlocked.Exchange(ref _waiter, null)?.TrySetResult();
+}
+
+/// <summary>
+/// This replica's OFREP event streams, grouped by the environment their credential reaches ("" = every environment).
+/// On every snapshot swap (which the change feed makes on every replica for every committed change) it compares each
+/// group's configuration version with the last one it announced and notifies that group only when it differs, so a
+/// change in another environment sends nothing. Swaps that arrive while it works coalesce into one pass. It also
+/// sends heartbeats and re-checks the keys of open streams.
+/// </summary>
+public sealed partial class StreamHub(FlagSnapshotStore snapshots, ApiKeyVerifier keys, IOptions<StreamOptions> options, TimeProvider clock,
+    ILogger<StreamHub> log) : BackgroundService
+{
+    private const int HistoryLength = 256;
+
+    private sealed class Group(string? environment)
+    {
+        public readonly string? Environment = environment;
+        public readonly ConcurrentDictionary<StreamSubscriber, byte> Members = new();
+        public readonly Lock Gate = new();
+        public string Version = "";
+        public long KnownFrom = -1;
+        public long LastRevision;
+        public readonly Queue<long> History = new();
+    }
+
+    private readonly ConcurrentDictionary<string, Group> _groups = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _swapped = new(0, 1);
+    private TaskCompletionSource _nextPass = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _count;
+
+    /// <summary>Open streams on this replica.</summary>
+    public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Open streams per environment on this replica ("" = streams of keys that reach every environment).</summary>
+    public IReadOnlyDictionary<string, int> CountsByEnvironment() =>
+        _groups.Where(g => !g.Value.Members.IsEmpty).ToDictionary(g => g.Key, g => g.Value.Members.Count, StringComparer.Ordinal);
+
+    /// <summary>The configuration etag a stream of <paramref name="environment"/> would be sent now.</summary>
+    public static string ConfigEtag(FlagSnapshot snapshot, string? environment) =>
+        $"\"{snapshot.Revision.ToString(System.Globalization.CultureInfo.InvariantCulture)}.{OfrepApi.ConfigVersion(snapshot, environment)}\"";
+
+    /// <summary>
+    /// Whether <paramref name="snapshot"/> already reflects the configuration <paramref name="configEtag"/> names (or a
+    /// later one): the same version, or, once revisions are assigned, a revision at least as new. An etag this server
+    /// did not issue is treated as satisfied (nothing to wait for).
+    /// </summary>
+    public static bool Reflects(FlagSnapshot snapshot, string? environment, string configEtag)
+    {
+        var text = configEtag.Trim().TrimStart('W', '/').Trim('"');
+        var dot = text.IndexOf('.');
+        if (dot < 1 || !long.TryParse(text.AsSpan(0, dot), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var revision))
+            return true;
+        if (string.Equals(text[(dot + 1)..], OfrepApi.ConfigVersion(snapshot, environment), StringComparison.Ordinal)) return true;
+        return revision > 0 && snapshot.Revision >= revision;
+    }
+
+    /// <summary>Asks the snapshot to reload from the database (a bulk request named a configuration this replica has not seen).</summary>
+    public void RequestReload() => snapshots.RequestReload();
+
+    /// <summary>Completes at the hub's next pass over a swapped snapshot (a bulk request waiting for freshness awaits it).</summary>
+    public Task NextPassAsync() => Volatile.Read(ref _nextPass).Task;
+
+    /// <summary>Adds a stream; null when the replica holds its maximum. Dispose the registration when the stream ends.</summary>
+    public IDisposable? Join(StreamSubscriber s)
+    {
+        var max = options.Value.MaxStreams;
+        if (Interlocked.Increment(ref _count) > max && max > 0)
+        {
+            Interlocked.Decrement(ref _count);
+            return null;
+        }
+        var group = GroupOf(s.Environment);
+        group.Members.TryAdd(s, 0);
+        return new Leave(() =>
+        {
+            if (group.Members.TryRemove(s, out _)) Interlocked.Decrement(ref _count);
+        });
+    }
+
+    private sealed class Leave(Action leave) : IDisposable
+    {
+        private int _done;
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0) leave();
+        }
+    }
+
+    /// <summary>
+    /// What a reconnecting stream that last saw <paramref name="lastEventId"/> must be told at once: a notice when a
+    /// change relevant to it happened after that revision, or when the hub cannot tell (an id it cannot read, older than
+    /// what it remembers, or revisions not assigned yet); null when it has missed nothing.
+    /// </summary>
+    public StreamNotice? Resume(string? environment, string lastEventId)
+    {
+        var snapshot = snapshots.Current;
+        var group = GroupOf(environment);
+        var now = new StreamNotice(snapshot.Revision, ConfigEtag(snapshot, environment));
+        if (!long.TryParse(lastEventId, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var last))
+            return now;
+        if (snapshot.Revision == 0) return now; // no revisions yet: nothing to compare with, so re-fetch to be sure
+        if (last >= snapshot.Revision) return null;
+        lock (group.Gate)
+        {
+            // too far behind: older than what this replica has watched, or than the history it keeps
+            if (group.KnownFrom < 0 || last < group.KnownFrom) return now;
+            if (group.History.Count == HistoryLength && last < group.History.Peek()) return now;
+            return group.History.Any(r => r > last) ? now : null;
+        }
+    }
+
+    /// <summary>
+    /// What a stream opened from a bulk answer that reflected <paramref name="seenEtag"/> (the configuration etag its URL
+    /// carries) must be told at once: a notice when the caller's environment changed since that answer (a change made
+    /// between the provider's bulk request and its stream's opening would otherwise never be sent); null when nothing
+    /// did, or when this replica is behind the answer (its pass notifies the stream when it catches up).
+    /// </summary>
+    public StreamNotice? Since(string? environment, string seenEtag)
+    {
+        var snapshot = snapshots.Current;
+        var text = seenEtag.Trim('"');
+        var dot = text.IndexOf('.');
+        if (dot > 0 && string.Equals(text[(dot + 1)..], OfrepApi.ConfigVersion(snapshot, environment), StringComparison.Ordinal)) return null;
+        if (dot > 0 && long.TryParse(text.AsSpan(0, dot), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seen)
+            && seen > 0 && snapshot.Revision > 0 && snapshot.Revision < seen)
+            return null;
+        return new StreamNotice(snapshot.Revision, ConfigEtag(snapshot, environment));
+    }
+
+    private Group GroupOf(string? environment) => _groups.GetOrAdd(environment ?? "", _ =>
+    {
+        var g = new Group(environment);
+        var snapshot = snapshots.Current;
+        lock (g.Gate)
+        {
+            g.Version = OfrepApi.ConfigVersion(snapshot, environment);
+            g.KnownFrom = snapshot.Revision;
+            g.LastRevision = snapshot.Revision;
+        }
+        return g;
+    });
+
+    private void OnSwapped(FlagSnapshot _)
+    {
+        // raised under the snapshot store's lock: only note it, the pass runs on the hub's own loop
+        if (_swapped.CurrentCount > 0) return;
+        try { _swapped.Release(); }
+        catch (SemaphoreFullException) { }
+    }
+
+    /// <summary>One pass: each group whose configuration version moved is notified, once.</summary>
+    internal void Pass()
+    {
+        var snapshot = snapshots.Current;
+        foreach (var group in _groups.Values)
+        {
+            var version = OfrepApi.ConfigVersion(snapshot, group.Environment);
+            StreamNotice notice;
+            lock (group.Gate)
+            {
+                if (string.Equals(version, group.Version, StringComparison.Ordinal)) continue;
+                group.Version = version;
+                group.LastRevision = snapshot.Revision;
+                group.History.Enqueue(snapshot.Revision);
+                if (group.History.Count > HistoryLength) group.History.Dequeue();
+                notice = new StreamNotice(snapshot.Revision, ConfigEtag(snapshot, group.Environment));
+            }
+            foreach (var member in group.Members.Keys) member.Post(notice);
+        }
+        Interlocked.Exchange(ref _nextPass, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        snapshots.Swapped += OnSwapped;
+        try
+        {
+            await Task.WhenAll(PassesAsync(stoppingToken), HeartbeatsAsync(stoppingToken), KeyChecksAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
+        finally
+        {
+            snapshots.Swapped -= OnSwapped;
+            foreach (var g in _groups.Values)
+                foreach (var m in g.Members.Keys) m.Close();
+        }
+    }
+
+    private async Task PassesAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            await _swapped.WaitAsync(ct);
+            try { Pass(); }
+            catch (Exception e) { LogPassFailed(e); }
+        }
+    }
+
+    private async Task HeartbeatsAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.HeartbeatSeconds)), clock);
+        while (await timer.WaitForNextTickAsync(ct))
+            foreach (var g in _groups.Values)
+                foreach (var m in g.Members.Keys) m.Beat();
+    }
+
+    private async Task KeyChecksAsync(CancellationToken ct)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.KeyRecheckSeconds)), clock);
+        while (await timer.WaitForNextTickAsync(ct))
+        {
+            var byKey = _groups.Values.SelectMany(g => g.Members.Keys).Where(m => m.KeyId is not null).GroupBy(m => m.KeyId!);
+            foreach (var streams in byKey)
+            {
+                try
+                {
+                    if (await keys.BoundSecretAsync(streams.Key, StreamToken.Purpose, fresh: true, ct) is not null) continue;
+                    LogClosedForKey(streams.Count(), streams.Key);
+                    foreach (var m in streams) m.Close();
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogKeyCheckFailed(e, streams.Key);
+                }
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "An event-stream pass failed; the next swap retries")]
+    private partial void LogPassFailed(Exception e);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Closed {Count} event streams: key {KeyId} is revoked or gone")]
+    private partial void LogClosedForKey(int count, string keyId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not re-check key {KeyId} of open event streams; they stay open until the next check")]
+    private partial void LogKeyCheckFailed(Exception e, string keyId);
+}
