@@ -12,6 +12,7 @@ using FlagAnalyzer.Api.Rollouts;
 using FlagAnalyzer.Api.Storage;
 using FlagAnalyzer.Api.Telemetry;
 using FlagAnalyzer.Api.Ui;
+using FlagAnalyzer.Api.Webhooks;
 using Microsoft.AspNetCore.Http.Json;
 
 namespace FlagAnalyzer.Api.Extensions;
@@ -43,6 +44,7 @@ public static class ApplicationExtensions
         builder.AddRollouts();
         builder.AddLlm();
         builder.AddAssistant();
+        builder.AddWebhooks();
         return builder;
     }
 
@@ -67,6 +69,7 @@ public static class ApplicationExtensions
         app.MapAnalysisApi();
         app.MapRolloutsApi();
         app.MapAssistantApi();
+        app.MapWebhooksApi();
         app.MapLiveEndpoints();
         app.MapWebUi();
         app.MapDefaultEndpoints();
