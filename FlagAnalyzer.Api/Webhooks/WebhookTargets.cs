@@ -23,18 +23,23 @@ public static class WebhookTargets
             return "must be an absolute http or https URL";
         if (!string.IsNullOrEmpty(uri.UserInfo)) return "must not carry user credentials";
         if (allowPrivate) return null;
+        var host = uri.DnsSafeHost;
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
+            return Internal;
         IPAddress[] addresses;
         try
         {
-            addresses = IPAddress.TryParse(uri.DnsSafeHost, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(uri.DnsSafeHost, ct);
+            addresses = IPAddress.TryParse(host, out var literal) ? [literal] : await Dns.GetHostAddressesAsync(host, ct);
         }
         catch (SocketException)
         {
-            return "must name a host that resolves";
+            // a name this host cannot resolve now is not refused: the check at connect time is the one that protects
+            return null;
         }
-        if (addresses.Length == 0) return "must name a host that resolves";
-        return addresses.Any(IsInternal) ? "must not resolve to a loopback, private, link-local, CGNAT, unique-local or metadata address" : null;
+        return addresses.Any(IsInternal) ? Internal : null;
     }
+
+    private const string Internal = "must not resolve to a loopback, private, link-local, CGNAT, unique-local or metadata address";
 
     public static bool IsInternal(IPAddress ip)
     {
