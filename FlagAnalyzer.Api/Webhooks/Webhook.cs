@@ -55,9 +55,9 @@ public sealed class WebhookOptions
 {
     /// <summary>
     /// <c>Webhooks:PublicBaseUrl</c>: the origin the UI links in payloads start with. A worker has no request to take an
-    /// origin from, so the default is the AppHost's local address; set it to the public URL in any real deployment.
+    /// origin from, so the default is the API's local launch address (launchSettings); set it to the public URL in any real deployment.
     /// </summary>
-    public string PublicBaseUrl { get; set; } = "http://localhost:5000";
+    public string PublicBaseUrl { get; set; } = "http://localhost:5080";
 
     /// <summary><c>Webhooks:AllowPrivateTargets</c>: allow loopback/private/link-local targets (tests and the local AppHost only).</summary>
     public bool AllowPrivateTargets { get; set; }
