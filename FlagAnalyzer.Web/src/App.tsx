@@ -12,6 +12,7 @@ import Anomalies from './pages/Anomalies';
 // the chart library only loads with the flag detail page; chat is rarely the first page
 const FlagDetail = lazy(() => import('./pages/FlagDetail'));
 const Chat = lazy(() => import('./pages/Chat'));
+const Webhooks = lazy(() => import('./pages/Webhooks'));
 
 function RouteError() {
   const error = useRouteError();
@@ -35,6 +36,7 @@ export const routes = [
       { path: 'flags/:id', element: lazyPage(<FlagDetail />) },
       { path: 'chat', element: lazyPage(<Chat />) },
       { path: 'anomalies', element: <Anomalies /> },
+      { path: 'webhooks', element: lazyPage(<Webhooks />) },
       { path: '*', element: <NotFound /> },
     ],
   },

@@ -285,7 +285,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The change log of all flags, newest first */
+        /** The change log of all flags, newest first; with afterRevision, the change feed: the changes after that revision, oldest first */
         get: operations["ListAllChanges"];
         put?: never;
         post?: never;
@@ -554,6 +554,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Webhooks (never their secrets) */
+        get: operations["ListWebhooks"];
+        put?: never;
+        /** Create a webhook; its secret signs every delivery and is never returned */
+        post: operations["CreateWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook, with its state (disabled after a run of failures) */
+        get: operations["GetWebhook"];
+        put?: never;
+        post?: never;
+        /** Delete a webhook and its delivery log */
+        delete: operations["DeleteWebhook"];
+        options?: never;
+        head?: never;
+        /** Change a webhook; enabled: true re-enables it */
+        patch: operations["UpdateWebhook"];
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A webhook's deliveries, newest first, with every attempt */
+        get: operations["ListWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries/{deliveryId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a delivery's event again (queued after the webhook's pending events) */
+        post: operations["RedeliverWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -704,6 +775,13 @@ export interface components {
             rolloutPercentage?: null | number;
             changedBy?: null | string;
         };
+        CreateWebhookRequest: {
+            url?: null | string;
+            events?: null | string[];
+            environments?: null | string[];
+            secret?: null | string;
+            format?: null | string;
+        };
         ExposureSrm: {
             defaultVariant: string;
             offVariant: string;
@@ -779,6 +857,8 @@ export interface components {
             timestamp: string;
             predictionId: null | string;
             reason: null | string;
+            /** Format: int64 */
+            revision: number;
         };
         FlagExposures: {
             flagId: string;
@@ -955,6 +1035,14 @@ export interface components {
             items: components["schemas"]["RolloutView"][];
             nextCursor: null | string;
         };
+        PageOfWebhook: {
+            items: components["schemas"]["Webhook"][];
+            nextCursor: null | string;
+        };
+        PageOfWebhookDelivery: {
+            items: components["schemas"]["WebhookDelivery"][];
+            nextCursor: null | string;
+        };
         PatchFlagRequest: {
             name?: null | string;
             description?: null | string;
@@ -1123,6 +1211,14 @@ export interface components {
             /** Format: double */
             requestsLeft: number;
         };
+        UpdateWebhookRequest: {
+            url?: null | string;
+            events?: null | string[];
+            environments?: null | string[];
+            secret?: null | string;
+            format?: null | string;
+            enabled?: null | boolean;
+        };
         /** @enum {string} */
         UserImpact: "none" | "minimal" | "moderate" | "significant" | "severe";
         VariantExposure: {
@@ -1137,6 +1233,49 @@ export interface components {
         };
         /** @enum {string} */
         Verdict: "regression" | "within_threshold" | "not_significant" | "insufficient_data";
+        Webhook: {
+            id: string;
+            url: string;
+            events: string[];
+            environments: null | string[];
+            format: string;
+            enabled: boolean;
+            disabledReason: null | string;
+            /** Format: int64 */
+            consecutiveFailures: number;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        WebhookAttempt: {
+            /** Format: date-time */
+            at: string;
+            /** Format: int64 */
+            statusCode: null | number;
+            /** Format: double */
+            durationMs: number;
+            error: null | string;
+        };
+        WebhookDelivery: {
+            id: string;
+            webhookId: string;
+            event: string;
+            state: string;
+            /** Format: int64 */
+            attempts: number;
+            /** Format: int64 */
+            lastStatusCode: null | number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            deliveredAt: null | string;
+            /** Format: date-time */
+            nextAttemptAt: null | string;
+            payload: components["schemas"]["JsonElement"];
+            attemptLog: components["schemas"]["WebhookAttempt"][];
+        };
         WhoAmI: {
             keyId: null | string;
             name: string;
@@ -1679,6 +1818,7 @@ export interface operations {
                 flagId?: string;
                 changeType?: string;
                 environment?: string;
+                afterRevision?: string;
             };
             header?: never;
             path?: never;
@@ -2234,6 +2374,205 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Conversation"];
+                };
+            };
+        };
+    };
+    ListWebhooks: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOfWebhook"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    CreateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    GetWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+        };
+    };
+    DeleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    UpdateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    ListWebhookDeliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOfWebhookDelivery"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    RedeliverWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
                 };
             };
         };

@@ -1,5 +1,5 @@
 import { NavLink, Outlet } from 'react-router';
-import { AlertOctagon, Flag, LayoutDashboard, MessageSquare, Radio } from 'lucide-react';
+import { AlertOctagon, Flag, LayoutDashboard, MessageSquare, Radio, Webhook } from 'lucide-react';
 import { useLive, type LiveStatus } from '../live/LiveProvider';
 import { AccountMenu } from '../auth/AuthGate';
 
@@ -8,6 +8,7 @@ const links = [
   { to: '/flags', label: 'Flags', icon: Flag, end: false },
   { to: '/chat', label: 'AI Chat', icon: MessageSquare, end: false },
   { to: '/anomalies', label: 'Anomalies', icon: AlertOctagon, end: false },
+  { to: '/webhooks', label: 'Webhooks', icon: Webhook, end: false },
 ];
 
 const statusText: Record<LiveStatus, string> = {
