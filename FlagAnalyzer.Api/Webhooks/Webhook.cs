@@ -80,7 +80,7 @@ public sealed class WebhookOptions
     public double PollSeconds { get; set; } = 1;
 
     /// <summary><c>Webhooks:Workers</c>: concurrent deliveries per replica (each to a different webhook).</summary>
-    public int Workers { get; set; } = 4;
+    public int Workers { get; set; } = 16;
 
     /// <summary>How long a claimed delivery is this replica's before another may take it (beyond the timeout: a crash).</summary>
     public double LeaseSeconds => TimeoutSeconds + 20;

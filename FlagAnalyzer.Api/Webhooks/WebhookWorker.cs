@@ -48,7 +48,8 @@ public sealed class WebhookWorker(Db db, IHttpClientFactory http, TimeProvider c
                 }
                 if (due.Count > 0)
                 {
-                    await Task.WhenAll(due.Select(d => DeliverAsync(d, stoppingToken)));
+                    var results = await Task.WhenAll(due.Select(d => DeliverAsync(d, stoppingToken)));
+                    await RecordAsync(results);
                     continue;
                 }
                 await signal.WaitAsync(TimeSpan.FromSeconds(o.PollSeconds), stoppingToken);
@@ -66,7 +67,21 @@ public sealed class WebhookWorker(Db db, IHttpClientFactory http, TimeProvider c
         }
     }
 
-    private async Task DeliverAsync(DueDelivery d, CancellationToken ct)
+    /// <summary>One transaction for a pass's attempts: on SQLite every write transaction queues behind the flag writes.</summary>
+    private async Task RecordAsync((DueDelivery Delivery, WebhookAttempt Attempt, bool Ok)[] results)
+    {
+        var o = options.Value;
+        await using var s = await WebhookStore.BeginAsync(db, CancellationToken.None);
+        foreach (var (d, attempt, ok) in results)
+        {
+            await WebhookStore.RecordAttemptAsync(s, d, _owner, attempt, ok, o, clock, CancellationToken.None);
+            if (!ok) log.LogInformation("Webhook {WebhookId} delivery {DeliveryId} attempt {Attempt} failed: {Status} {Error}",
+                d.WebhookId, d.Id, d.Attempts + 1, attempt.StatusCode, attempt.Error);
+        }
+        await s.CommitAsync(CancellationToken.None);
+    }
+
+    private async Task<(DueDelivery, WebhookAttempt, bool)> DeliverAsync(DueDelivery d, CancellationToken ct)
     {
         var o = options.Value;
         var at = clock.GetUtcNow();
@@ -93,11 +108,6 @@ public sealed class WebhookWorker(Db db, IHttpClientFactory http, TimeProvider c
             error = ex.Message;
         }
         var attempt = new WebhookAttempt(at, status, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error);
-        var ok = status is >= 200 and < 300;
-        await using var s = await WebhookStore.BeginAsync(db, CancellationToken.None);
-        if (await WebhookStore.RecordAttemptAsync(s, d, _owner, attempt, ok, o, clock, CancellationToken.None))
-            await s.CommitAsync(CancellationToken.None);
-        if (!ok) log.LogInformation("Webhook {WebhookId} delivery {DeliveryId} attempt {Attempt} failed: {Status} {Error}", d.WebhookId, d.Id, d.Attempts + 1, status, error);
-        else signal.Wake(); // the webhook's next event is due now
+        return (d, attempt, status is >= 200 and < 300);
     }
 }
