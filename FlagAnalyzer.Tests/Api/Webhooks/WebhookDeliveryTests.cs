@@ -178,6 +178,27 @@ public sealed class WebhookDeliveryTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task RolloutStarted_IsDeliveredAsRolloutUpdated_WithTheFlag()
+    {
+        await HookAsync(["rollout.updated"]);
+        var flag = await (await _api.PostJson("/api/flags", new { name = Name("rollout"), targetEnvironment = "production" })).ReadAs<Flag>();
+        (await _api.PutAsync($"/api/flags/{flag.Id}/rollout", new StringContent("{}", System.Text.Encoding.UTF8, "application/json"))).EnsureSuccessStatusCode();
+        (await _api.PostAsync($"/api/flags/{flag.Id}/rollout/start", null)).EnsureSuccessStatusCode();
+
+        var states = new List<string>();
+        while (!states.Contains("running"))
+        {
+            var got = await _receiver.NextAsync();
+            var json = got.Json;
+            Assert.Equal("rollout.updated", json.GetProperty("type").GetString());
+            Assert.Equal(flag.Key, json.GetProperty("flag").GetProperty("key").GetString());
+            Assert.Equal("production", json.GetProperty("environment").GetString());
+            Assert.True(WebhookReceiver.Verify(Secret, got.Body, got.Signature));
+            states.Add(json.GetProperty("data").GetProperty("plan").GetProperty("state").GetString()!);
+        }
+    }
+
+    [Fact]
     public async Task InternalTarget_IsRefusedAgainAtDelivery_WhenPrivateTargetsAreNoLongerAllowed()
     {
         var hook = await HookAsync(["flag.created"]);
