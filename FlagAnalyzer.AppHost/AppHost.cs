@@ -34,6 +34,8 @@ var adminKey = builder.AddParameter("admin-key", new GenerateParameterDefault { 
 
 var api = builder.AddProject<Projects.FlagAnalyzer_Api>("api")
     .WithEnvironment("Auth__BootstrapAdminKey", adminKey)
+    // local development: webhooks may post to receivers on this machine (refused by default, SSRF)
+    .WithEnvironment("Webhooks__AllowPrivateTargets", "true")
     .WithHttpHealthCheck("/health")
     .OnResourceReady(Announce.ApiHealthy);
 // every replica gets the same flagdb and cache; the API runs its migrations under a lock, so replicas may start together

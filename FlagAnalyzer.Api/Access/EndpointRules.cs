@@ -82,6 +82,14 @@ public static class EndpointRules
         [("POST", "/api/environments/")] = Admin,
         [("GET", "/api/environments/{environment}")] = Read,
         [("PATCH", "/api/environments/{environment}")] = Admin,
+        // webhooks: their URLs (often carrying a chat tool's token) and secrets are admin business
+        [("GET", "/api/webhooks/")] = Admin,
+        [("POST", "/api/webhooks/")] = Admin,
+        [("GET", "/api/webhooks/{id}")] = Admin,
+        [("PATCH", "/api/webhooks/{id}")] = Admin,
+        [("DELETE", "/api/webhooks/{id}")] = Admin,
+        [("GET", "/api/webhooks/{id}/deliveries")] = Admin,
+        [("POST", "/api/webhooks/{id}/deliveries/{deliveryId}/redeliver")] = Admin,
 
         // flags
         [("GET", "/api/flags/")] = Read,

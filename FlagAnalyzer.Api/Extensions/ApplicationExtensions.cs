@@ -13,6 +13,7 @@ using FlagAnalyzer.Api.Rollouts;
 using FlagAnalyzer.Api.Storage;
 using FlagAnalyzer.Api.Telemetry;
 using FlagAnalyzer.Api.Ui;
+using FlagAnalyzer.Api.Webhooks;
 using Microsoft.AspNetCore.Http.Json;
 
 namespace FlagAnalyzer.Api.Extensions;
@@ -45,6 +46,7 @@ public static class ApplicationExtensions
         builder.AddRollouts();
         builder.AddLlm();
         builder.AddAssistant();
+        builder.AddWebhooks();
         return builder;
     }
 
@@ -70,6 +72,7 @@ public static class ApplicationExtensions
         app.MapAnalysisApi();
         app.MapRolloutsApi();
         app.MapAssistantApi();
+        app.MapWebhooksApi();
         app.MapLiveEndpoints();
         app.MapWebUi();
         app.MapDefaultEndpoints();

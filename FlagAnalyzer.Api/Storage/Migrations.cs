@@ -4,7 +4,7 @@ namespace FlagAnalyzer.Api.Storage;
 /// The schema, as an append-only list of versioned steps. A step never changes once released; a new
 /// need is a new step. Version ranges by owner keep parallel work from colliding:
 /// 1–99 core, 100–199 analysis, 200–299 assistant, 300–399 live, 400–499 cache/feed, 500–599 access, 600–699 evaluation,
-/// 700–799 telemetry, 800–899 reliability, 900–999 rollouts.
+/// 700–799 telemetry, 800–899 reliability, 900–999 rollouts, 1000–1099 webhooks.
 /// All times are INTEGER Unix milliseconds. Each step has its SQLite and its PostgreSQL text, with the same version
 /// numbers: on PostgreSQL integers and ms timestamps are BIGINT, REAL is DOUBLE PRECISION, flags are BOOLEAN, blobs
 /// BYTEA, rowid keys identity columns, and the text that is compared or ordered (ids, names, keys) is
@@ -529,6 +529,95 @@ public static class Migrations
             """, """
             ALTER TABLE rollout_plans ADD COLUMN guardrails TEXT NULL;
             ALTER TABLE rollout_plans ADD COLUMN evidence_wait_factor BIGINT NULL;
+            """),
+        // webhooks (1000–1099): subscriptions, one delivery row per (webhook, event) — the unique dedupe key makes a
+        // repeated feed revision a no-op — delivered in seq order per webhook, and every attempt with its status and duration
+        new(1000, "webhooks", """
+            CREATE TABLE webhooks (
+                id                    TEXT PRIMARY KEY,
+                url                   TEXT NOT NULL,
+                events                TEXT NOT NULL,
+                environments          TEXT NULL,
+                secret                TEXT NOT NULL,
+                format                TEXT NOT NULL,
+                enabled               INTEGER NOT NULL,
+                disabled_reason       TEXT NULL,
+                consecutive_failures  INTEGER NOT NULL,
+                created_by            TEXT NOT NULL,
+                created_at            INTEGER NOT NULL,
+                updated_at            INTEGER NOT NULL
+            );
+            CREATE TABLE webhook_deliveries (
+                seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+                id               TEXT NOT NULL UNIQUE,
+                webhook_id       TEXT NOT NULL,
+                dedupe_key       TEXT NOT NULL,
+                event            TEXT NOT NULL,
+                payload          TEXT NOT NULL,
+                state            TEXT NOT NULL,
+                attempts         INTEGER NOT NULL,
+                next_attempt_at  INTEGER NOT NULL,
+                lease_owner      TEXT NULL,
+                lease_until      INTEGER NULL,
+                last_status      INTEGER NULL,
+                created_at       INTEGER NOT NULL,
+                delivered_at     INTEGER NULL,
+                UNIQUE (webhook_id, dedupe_key)
+            );
+            CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries(state, webhook_id, seq);
+            CREATE TABLE webhook_attempts (
+                id            TEXT PRIMARY KEY,
+                delivery_id   TEXT NOT NULL,
+                webhook_id    TEXT NOT NULL,
+                attempted_at  INTEGER NOT NULL,
+                status_code   INTEGER NULL,
+                duration_ms   REAL NOT NULL,
+                error         TEXT NULL
+            );
+            CREATE INDEX ix_webhook_attempts_delivery ON webhook_attempts(delivery_id, attempted_at);
+            """, """
+            CREATE TABLE webhooks (
+                id                    TEXT COLLATE "C" PRIMARY KEY,
+                url                   TEXT NOT NULL,
+                events                TEXT NOT NULL,
+                environments          TEXT NULL,
+                secret                TEXT NOT NULL,
+                format                TEXT COLLATE "C" NOT NULL,
+                enabled               BOOLEAN NOT NULL,
+                disabled_reason       TEXT NULL,
+                consecutive_failures  BIGINT NOT NULL,
+                created_by            TEXT NOT NULL,
+                created_at            BIGINT NOT NULL,
+                updated_at            BIGINT NOT NULL
+            );
+            CREATE TABLE webhook_deliveries (
+                seq              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                id               TEXT COLLATE "C" NOT NULL UNIQUE,
+                webhook_id       TEXT COLLATE "C" NOT NULL,
+                dedupe_key       TEXT COLLATE "C" NOT NULL,
+                event            TEXT COLLATE "C" NOT NULL,
+                payload          TEXT NOT NULL,
+                state            TEXT COLLATE "C" NOT NULL,
+                attempts         BIGINT NOT NULL,
+                next_attempt_at  BIGINT NOT NULL,
+                lease_owner      TEXT NULL,
+                lease_until      BIGINT NULL,
+                last_status      BIGINT NULL,
+                created_at       BIGINT NOT NULL,
+                delivered_at     BIGINT NULL,
+                UNIQUE (webhook_id, dedupe_key)
+            );
+            CREATE INDEX ix_webhook_deliveries_due ON webhook_deliveries(state, webhook_id, seq);
+            CREATE TABLE webhook_attempts (
+                id            TEXT COLLATE "C" PRIMARY KEY,
+                delivery_id   TEXT COLLATE "C" NOT NULL,
+                webhook_id    TEXT COLLATE "C" NOT NULL,
+                attempted_at  BIGINT NOT NULL,
+                status_code   BIGINT NULL,
+                duration_ms   DOUBLE PRECISION NOT NULL,
+                error         TEXT NULL
+            );
+            CREATE INDEX ix_webhook_attempts_delivery ON webhook_attempts(delivery_id, attempted_at);
             """),
     ];
 }

@@ -33,6 +33,7 @@ public sealed class DependencyTests
         ["Predictions"] = 5,
         ["Rollouts"] = 5,
         ["Llm"] = 6,
+        ["Webhooks"] = 6, // above Flags (the feed) and Rollouts/Anomalies (their live events, read as JSON)
         ["Assistant"] = 7,
         ["Live"] = 8,
         ["Ui"] = 8,

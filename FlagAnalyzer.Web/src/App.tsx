@@ -13,6 +13,7 @@ import Anomalies from './pages/Anomalies';
 const FlagDetail = lazy(() => import('./pages/FlagDetail'));
 const Chat = lazy(() => import('./pages/Chat'));
 const Keys = lazy(() => import('./pages/Keys'));
+const Webhooks = lazy(() => import('./pages/Webhooks'));
 
 function RouteError() {
   const error = useRouteError();
@@ -37,6 +38,7 @@ export const routes = [
       { path: 'chat', element: lazyPage(<Chat />) },
       { path: 'anomalies', element: <Anomalies /> },
       { path: 'keys', element: lazyPage(<Keys />) },
+      { path: 'webhooks', element: lazyPage(<Webhooks />) },
       { path: '*', element: <NotFound /> },
     ],
   },

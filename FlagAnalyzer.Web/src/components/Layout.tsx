@@ -1,5 +1,5 @@
 import { NavLink, Outlet, useSearchParams } from 'react-router';
-import { AlertOctagon, Flag, KeyRound, LayoutDashboard, MessageSquare, Radio } from 'lucide-react';
+import { AlertOctagon, Flag, KeyRound, LayoutDashboard, MessageSquare, Radio, Webhook } from 'lucide-react';
 import { useLive, type LiveStatus } from '../live/LiveProvider';
 import { AccountMenu, useAuth } from '../auth/AuthGate';
 import { EnvironmentSwitcher } from './EnvironmentSwitcher';
@@ -9,6 +9,7 @@ const links = [
   { to: '/flags', label: 'Flags', icon: Flag, end: false },
   { to: '/chat', label: 'AI Chat', icon: MessageSquare, end: false },
   { to: '/anomalies', label: 'Anomalies', icon: AlertOctagon, end: false },
+  { to: '/webhooks', label: 'Webhooks', icon: Webhook, end: false },
 ];
 
 /** Only admins manage keys; the page is hidden from others (the API refuses them anyway). */

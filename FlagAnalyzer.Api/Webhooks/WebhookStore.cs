@@ -1,0 +1,232 @@
+using System.Data.Common;
+using System.Text.Json;
+using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Storage;
+
+namespace FlagAnalyzer.Api.Webhooks;
+
+/// <summary>A webhook row with what only the worker sees: its secret.</summary>
+public sealed record StoredWebhook(Webhook Webhook, string Secret);
+
+/// <summary>A claimed delivery: what to send where.</summary>
+public sealed class DueDelivery
+{
+    public long Seq { get; init; }
+    public string Id { get; init; } = "";
+    public string WebhookId { get; init; } = "";
+    public string Event { get; init; } = "";
+    public string Payload { get; init; } = "";
+    public long Attempts { get; init; }
+    public string Url { get; init; } = "";
+    public string Secret { get; init; } = "";
+    public string Format { get; init; } = "";
+}
+
+/// <summary>The webhooks folder's tables: <c>webhooks</c>, <c>webhook_deliveries</c>, <c>webhook_attempts</c>.</summary>
+public static class WebhookStore
+{
+    private sealed class Row
+    {
+        public string Id { get; set; } = "";
+        public string Url { get; set; } = "";
+        public string Events { get; set; } = "[]";
+        public string? Environments { get; set; }
+        public string Secret { get; set; } = "";
+        public string Format { get; set; } = "";
+        public bool Enabled { get; set; }
+        public string? DisabledReason { get; set; }
+        public long ConsecutiveFailures { get; set; }
+        public string CreatedBy { get; set; } = "";
+        public long CreatedAt { get; set; }
+        public long UpdatedAt { get; set; }
+
+        public StoredWebhook ToStored() => new(new Webhook(Id, Url, Json.Deserialize<List<string>>(Events)!,
+            Environments is null ? null : Json.Deserialize<List<string>>(Environments), Format, Enabled, DisabledReason, ConsecutiveFailures,
+            CreatedBy, Time.FromMs(CreatedAt), Time.FromMs(UpdatedAt)), Secret);
+    }
+
+    private sealed class DeliveryRow
+    {
+        public long Seq { get; set; }
+        public string Id { get; set; } = "";
+        public string WebhookId { get; set; } = "";
+        public string Event { get; set; } = "";
+        public string Payload { get; set; } = "";
+        public string State { get; set; } = "";
+        public long Attempts { get; set; }
+        public long NextAttemptAt { get; set; }
+        public long? LastStatus { get; set; }
+        public long CreatedAt { get; set; }
+        public long? DeliveredAt { get; set; }
+    }
+
+    private sealed class AttemptRow
+    {
+        public string DeliveryId { get; set; } = "";
+        public long AttemptedAt { get; set; }
+        public long? StatusCode { get; set; }
+        public double DurationMs { get; set; }
+        public string? Error { get; set; }
+    }
+
+    private const string Columns = "id, url, events, environments, secret, format, enabled, disabled_reason, consecutive_failures, created_by, created_at, updated_at";
+
+    /// <summary>
+    /// A transaction for this folder's rows. Its rows are only ever touched by id or by claim (row locks on PostgreSQL,
+    /// <c>FOR UPDATE SKIP LOCKED</c>), so it does not take the deployment's write lock there; SQLite has one writer anyway.
+    /// </summary>
+    public static async Task<WriteScope> BeginAsync(Db db, CancellationToken ct)
+    {
+        if (db.Provider == DbProvider.Sqlite) return await db.BeginWriteAsync(ct);
+        var conn = await db.OpenAsync(ct);
+        try
+        {
+            return new WriteScope(conn, await conn.BeginTransactionAsync(ct));
+        }
+        catch
+        {
+            await conn.DisposeAsync();
+            throw;
+        }
+    }
+
+    public static Task InsertAsync(WriteScope s, StoredWebhook w, CancellationToken ct) => s.ExecAsync($"""
+        INSERT INTO webhooks({Columns}) VALUES (@Id, @Url, @Events, @Environments, @Secret, @Format, @Enabled, @DisabledReason,
+            @ConsecutiveFailures, @CreatedBy, @CreatedAt, @UpdatedAt)
+        """, Params(w), ct);
+
+    public static Task UpdateAsync(WriteScope s, StoredWebhook w, CancellationToken ct) => s.ExecAsync("""
+        UPDATE webhooks SET url = @Url, events = @Events, environments = @Environments, secret = @Secret, format = @Format,
+            enabled = @Enabled, disabled_reason = @DisabledReason, consecutive_failures = @ConsecutiveFailures, updated_at = @UpdatedAt
+        WHERE id = @Id
+        """, Params(w), ct);
+
+    private static object Params(StoredWebhook s)
+    {
+        var w = s.Webhook;
+        return new
+        {
+            w.Id, w.Url, Events = Json.Serialize(w.Events), Environments = w.Environments is null ? null : Json.Serialize(w.Environments),
+            s.Secret, w.Format, w.Enabled, w.DisabledReason, w.ConsecutiveFailures, w.CreatedBy,
+            CreatedAt = Time.ToMs(w.CreatedAt), UpdatedAt = Time.ToMs(w.UpdatedAt),
+        };
+    }
+
+    public static async Task<StoredWebhook?> GetAsync(DbConnection conn, DbTransaction? tx, string id, CancellationToken ct) =>
+        (await conn.FirstOrDefaultAsync<Row>(tx, $"SELECT {Columns} FROM webhooks WHERE id = @id", new { id }, ct))?.ToStored();
+
+    public static async Task<List<Webhook>> ListAsync(DbConnection conn, string? after, int take, CancellationToken ct) =>
+        (await conn.ListAsync<Row>(null, $"SELECT {Columns} FROM webhooks WHERE (@after IS NULL OR id > @after) ORDER BY id LIMIT @take",
+            new { after, take }, ct)).ConvertAll(r => r.ToStored().Webhook);
+
+    public static async Task<List<Webhook>> EnabledAsync(DbConnection conn, DbTransaction? tx, CancellationToken ct) =>
+        (await conn.ListAsync<Row>(tx, $"SELECT {Columns} FROM webhooks WHERE enabled = @yes", new { yes = true }, ct)).ConvertAll(r => r.ToStored().Webhook);
+
+    public static Task DeleteAsync(WriteScope s, string id, CancellationToken ct) => s.ExecAsync("""
+        DELETE FROM webhook_attempts WHERE webhook_id = @id;
+        DELETE FROM webhook_deliveries WHERE webhook_id = @id;
+        DELETE FROM webhooks WHERE id = @id;
+        """, new { id }, ct);
+
+    /// <summary>Queues one event for one webhook; a (webhook, dedupe key) seen before is left as it is. True when queued.</summary>
+    public static async Task<bool> EnqueueAsync(WriteScope s, string webhookId, string dedupeKey, string evt, string payload, long nowMs, TimeProvider clock,
+        CancellationToken ct) =>
+        await s.ExecAsync("""
+            INSERT INTO webhook_deliveries(id, webhook_id, dedupe_key, event, payload, state, attempts, next_attempt_at, created_at)
+            VALUES (@id, @webhookId, @dedupeKey, @evt, @payload, 'pending', 0, @nowMs, @nowMs)
+            ON CONFLICT (webhook_id, dedupe_key) DO NOTHING
+            """, new { id = Ids.New("whd", clock), webhookId, dedupeKey, evt, payload, nowMs }, ct) == 1;
+
+    /// <summary>
+    /// Claims up to <paramref name="take"/> due deliveries, each the oldest undelivered one of its webhook (a webhook's
+    /// next event waits for the one before), and leases them to <paramref name="owner"/>.
+    /// </summary>
+    public static async Task<List<DueDelivery>> ClaimAsync(WriteScope s, string owner, long nowMs, long leaseMs, int take, CancellationToken ct)
+    {
+        var rows = await s.ListAsync<DueDelivery>("""
+            SELECT d.seq, d.id, d.webhook_id, d.event, d.payload, d.attempts, w.url, w.secret, w.format
+            FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
+            WHERE d.state = 'pending' AND w.enabled = @yes AND d.next_attempt_at <= @nowMs
+              AND (d.lease_until IS NULL OR d.lease_until < @nowMs)
+              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.webhook_id = d.webhook_id AND e.state = 'pending' AND e.seq < d.seq)
+            ORDER BY d.seq LIMIT @take
+            """ + s.Pick("", " FOR UPDATE OF d SKIP LOCKED"), new { nowMs, take, yes = true }, ct);
+        foreach (var r in rows)
+            await s.ExecAsync("UPDATE webhook_deliveries SET lease_owner = @owner, lease_until = @until WHERE seq = @seq",
+                new { owner, until = nowMs + leaseMs, seq = r.Seq }, ct);
+        return rows;
+    }
+
+    /// <summary>Logs one attempt and moves the delivery and its webhook on; false when the lease was lost meanwhile.</summary>
+    public static async Task<bool> RecordAttemptAsync(WriteScope s, DueDelivery d, string owner, WebhookAttempt a, bool ok, WebhookOptions o,
+        TimeProvider clock, CancellationToken ct)
+    {
+        var nowMs = Time.ToMs(a.At);
+        var attempts = d.Attempts + 1;
+        var state = ok ? DeliveryStates.Delivered : attempts >= o.MaxAttempts ? DeliveryStates.Failed : DeliveryStates.Pending;
+        var delay = Math.Min(o.MaxRetrySeconds, o.FirstRetrySeconds * Math.Pow(2, attempts - 1));
+        var changed = await s.ExecAsync("""
+            UPDATE webhook_deliveries SET state = @state, attempts = @attempts, last_status = @status, lease_owner = NULL, lease_until = NULL,
+                next_attempt_at = @next, delivered_at = @deliveredAt
+            WHERE seq = @seq AND lease_owner = @owner AND state = 'pending'
+            """, new
+        {
+            state, attempts, status = a.StatusCode, next = nowMs + (long)(delay * 1000), deliveredAt = ok ? nowMs : (long?)null, seq = d.Seq, owner,
+        }, ct);
+        if (changed == 0) return false;
+        await s.ExecAsync("""
+            INSERT INTO webhook_attempts(id, delivery_id, webhook_id, attempted_at, status_code, duration_ms, error)
+            VALUES (@id, @deliveryId, @webhookId, @at, @status, @duration, @error)
+            """, new { id = Ids.New("wha", clock), deliveryId = d.Id, webhookId = d.WebhookId, at = nowMs, status = a.StatusCode, duration = a.DurationMs, error = a.Error }, ct);
+        if (ok)
+            await s.ExecAsync("UPDATE webhooks SET consecutive_failures = 0 WHERE id = @id", new { id = d.WebhookId }, ct);
+        else
+            await s.ExecAsync("""
+                UPDATE webhooks SET consecutive_failures = consecutive_failures + 1,
+                    enabled = CASE WHEN consecutive_failures + 1 >= @limit THEN @no ELSE enabled END,
+                    disabled_reason = CASE WHEN consecutive_failures + 1 >= @limit THEN @reason ELSE disabled_reason END
+                WHERE id = @id
+                """, new { id = d.WebhookId, limit = o.DisableAfterFailures, no = false, reason = $"disabled after {o.DisableAfterFailures} failed attempts in a row" }, ct);
+        return true;
+    }
+
+    /// <summary>A webhook's deliveries, newest first, with their attempts; the cursor is the last one's sequence number.</summary>
+    public static async Task<List<(long Seq, WebhookDelivery Delivery)>> ListDeliveriesAsync(DbConnection conn, string webhookId, long? before, int take,
+        CancellationToken ct)
+    {
+        var rows = await conn.ListAsync<DeliveryRow>(null, """
+            SELECT seq, id, webhook_id, event, payload, state, attempts, next_attempt_at, last_status, created_at, delivered_at
+            FROM webhook_deliveries WHERE webhook_id = @webhookId AND (@before IS NULL OR seq < @before) ORDER BY seq DESC LIMIT @take
+            """, new { webhookId, before, take }, ct);
+        var ids = rows.ConvertAll(r => r.Id);
+        var attempts = ids.Count == 0 ? [] : await conn.ListAsync<AttemptRow>(null,
+            "SELECT delivery_id, attempted_at, status_code, duration_ms, error FROM webhook_attempts WHERE webhook_id = @webhookId AND "
+            + conn.Pick("delivery_id IN @ids", "delivery_id = ANY(@ids)") + " ORDER BY attempted_at", new { webhookId, ids = ids.ToArray() }, ct);
+        var byDelivery = attempts.ToLookup(a => a.DeliveryId);
+        return rows.ConvertAll(r => (r.Seq, ToDelivery(r, byDelivery[r.Id].Select(a =>
+            new WebhookAttempt(Time.FromMs(a.AttemptedAt), a.StatusCode, a.DurationMs, a.Error)).ToList())));
+    }
+
+    public static async Task<WebhookDelivery?> GetDeliveryAsync(DbConnection conn, DbTransaction? tx, string webhookId, string id, CancellationToken ct)
+    {
+        var r = await conn.FirstOrDefaultAsync<DeliveryRow>(tx, """
+            SELECT seq, id, webhook_id, event, payload, state, attempts, next_attempt_at, last_status, created_at, delivered_at
+            FROM webhook_deliveries WHERE webhook_id = @webhookId AND id = @id
+            """, new { webhookId, id }, ct);
+        return r is null ? null : ToDelivery(r, []);
+    }
+
+    public static async Task<WebhookDelivery?> GetDeliveryByDedupeAsync(DbConnection conn, DbTransaction? tx, string webhookId, string dedupeKey,
+        CancellationToken ct)
+    {
+        var r = await conn.FirstOrDefaultAsync<DeliveryRow>(tx, """
+            SELECT seq, id, webhook_id, event, payload, state, attempts, next_attempt_at, last_status, created_at, delivered_at
+            FROM webhook_deliveries WHERE webhook_id = @webhookId AND dedupe_key = @dedupeKey
+            """, new { webhookId, dedupeKey }, ct);
+        return r is null ? null : ToDelivery(r, []);
+    }
+
+    private static WebhookDelivery ToDelivery(DeliveryRow r, IReadOnlyList<WebhookAttempt> attempts) =>
+        new(r.Id, r.WebhookId, r.Event, r.State, r.Attempts, r.LastStatus, Time.FromMs(r.CreatedAt), r.DeliveredAt is { } d ? Time.FromMs(d) : null,
+            r.State == DeliveryStates.Pending ? Time.FromMs(r.NextAttemptAt) : null, JsonDocument.Parse(r.Payload).RootElement.Clone(), attempts);
+}
