@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Rollouts;
@@ -97,10 +98,11 @@ public sealed class RolloutGuardian(Db db, RolloutService rollouts, ScheduleServ
 }
 
 /// <summary>
-/// New metrics may decide a plan: a live-event sink that wakes the guardian early (a bounded, coalesced signal) and
-/// remembers which flags the metrics were for, so the early pass looks at their plans only.
+/// New metrics may decide a plan, and so may a committed change of its flag (someone disables it, or moves its rollout,
+/// on any replica): a live-event sink and a change-feed subscriber that wake the guardian early (a bounded, coalesced
+/// signal) and remember which flags they were for, so the early pass looks at their plans only.
 /// </summary>
-public sealed class RolloutNudges : ILiveEventSink
+public sealed class RolloutNudges : ILiveEventSink, IChangeFeedSubscriber
 {
     private readonly Channel<bool> _signal = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
     private readonly object _gate = new();
@@ -112,6 +114,14 @@ public sealed class RolloutNudges : ILiveEventSink
     {
         if (e.Type != LiveEventTypes.MetricsRecorded || e.FlagId is not { } flagId) return ValueTask.CompletedTask;
         lock (_gate) _flags.Add(flagId);
+        _signal.Writer.TryWrite(true);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The guardian nudge of the change feed: at least once per committed change (a repeat costs one early look).</summary>
+    public ValueTask OnChangeAsync(FeedEntry entry, CancellationToken ct)
+    {
+        lock (_gate) _flags.Add(entry.Change.FlagId);
         _signal.Writer.TryWrite(true);
         return ValueTask.CompletedTask;
     }

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Common;
 
 namespace FlagAnalyzer.Api.Rollouts;
@@ -16,6 +17,7 @@ public static class RolloutsExtensions
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RolloutGuardian>());
         builder.Services.AddSingleton<RolloutNudges>();
         builder.Services.AddSingleton<ILiveEventSink>(sp => sp.GetRequiredService<RolloutNudges>());
+        builder.Services.AddSingleton<IChangeFeedSubscriber>(sp => sp.GetRequiredService<RolloutNudges>());
         return builder;
     }
 }

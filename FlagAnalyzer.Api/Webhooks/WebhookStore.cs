@@ -73,22 +73,9 @@ public static class WebhookStore
 
     /// <summary>
     /// A transaction for this folder's rows. Its rows are only ever touched by id or by claim (row locks on PostgreSQL,
-    /// <c>FOR UPDATE SKIP LOCKED</c>), so it does not take the deployment's write lock there; SQLite has one writer anyway.
+    /// <c>FOR UPDATE SKIP LOCKED</c>), so it takes no advisory lock there (<see cref="WriteLock.None"/>); SQLite has one writer anyway.
     /// </summary>
-    public static async Task<WriteScope> BeginAsync(Db db, CancellationToken ct)
-    {
-        if (db.Provider == DbProvider.Sqlite) return await db.BeginWriteAsync(ct);
-        var conn = await db.OpenAsync(ct);
-        try
-        {
-            return new WriteScope(conn, await conn.BeginTransactionAsync(ct));
-        }
-        catch
-        {
-            await conn.DisposeAsync();
-            throw;
-        }
-    }
+    public static Task<WriteScope> BeginAsync(Db db, CancellationToken ct) => db.BeginWriteAsync(WriteLock.None, ct);
 
     public static Task InsertAsync(WriteScope s, StoredWebhook w, CancellationToken ct) => s.ExecAsync($"""
         INSERT INTO webhooks({Columns}) VALUES (@Id, @Url, @Events, @Environments, @Secret, @Format, @Enabled, @DisabledReason,

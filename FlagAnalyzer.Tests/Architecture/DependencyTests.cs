@@ -124,6 +124,9 @@ public sealed class DependencyTests
         ["feed_revision"] = "Flags",
         ["flag_outbox"] = "Flags",
         ["environments"] = "Environments",
+        ["webhooks"] = "Webhooks",
+        ["webhook_deliveries"] = "Webhooks",
+        ["webhook_attempts"] = "Webhooks",
         ["impact_metrics"] = "Metrics",
         ["api_keys"] = "Access",
         ["api_key_events"] = "Access",
@@ -167,7 +170,10 @@ public sealed class DependencyTests
     [Fact]
     public void EachFolder_QueriesOnlyItsOwnTables()
     {
-        var words = TableOwners.Keys.ToDictionary(t => t, t => new Regex($@"(?<![\w.]){t}(?!\w)"));
+        // a table where SQL names one (after FROM, JOIN, INTO, UPDATE, TABLE, COPY, REFERENCES), not a column that shares its
+        // word (webhooks.environments is not the environments table)
+        var words = TableOwners.Keys.ToDictionary(t => t,
+            t => new Regex($@"\b(?:FROM|JOIN|INTO|UPDATE|TABLE|COPY|REFERENCES)\s+{t}(?![\w.])", RegexOptions.IgnoreCase));
         var trespasses = new List<string>();
         var statements = 0;
         foreach (var (folder, file, literals) in SourceLiterals())

@@ -1,4 +1,5 @@
 using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Rollouts;
 
 namespace FlagAnalyzer.Tests.Unit.Rollouts;
@@ -18,5 +19,17 @@ public sealed class RolloutNudgesTests
         Assert.Equal(["flg_a", "flg_b"], nudges.Drain().Order());
         Assert.False(nudges.Reader.TryPeek(out _));
         Assert.Empty(nudges.Drain());
+    }
+
+    [Fact]
+    public async Task ACommittedFlagChange_FromTheChangeFeed_WakesTheGuardianForThatFlag()
+    {
+        var nudges = new RolloutNudges();
+        var flag = new Flag { Id = "flg_fed", Name = "fed" };
+        var change = new FlagChange { Id = "chg_1", FlagId = flag.Id, FlagName = flag.Name, ChangeType = ChangeType.Disabled };
+        await ((IChangeFeedSubscriber)nudges).OnChangeAsync(new FeedEntry(7, change, flag, Deleted: false), default);
+
+        Assert.True(nudges.Reader.TryPeek(out _));
+        Assert.Equal(["flg_fed"], nudges.Drain());
     }
 }

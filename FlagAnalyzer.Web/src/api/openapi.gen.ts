@@ -21,6 +21,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/streams": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How many SDK event streams are open on this replica, per environment. */
+        get: operations["GetEventStreamCounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/flags/{idOrName}/exposures": {
         parameters: {
             query?: never;
@@ -590,6 +607,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Webhooks (never their secrets) */
+        get: operations["ListWebhooks"];
+        put?: never;
+        /** Create a webhook; its secret signs every delivery and is never returned */
+        post: operations["CreateWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One webhook, with its state (disabled after a run of failures) */
+        get: operations["GetWebhook"];
+        put?: never;
+        post?: never;
+        /** Delete a webhook and its delivery log */
+        delete: operations["DeleteWebhook"];
+        options?: never;
+        head?: never;
+        /** Change a webhook; enabled: true re-enables it */
+        patch: operations["UpdateWebhook"];
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A webhook's deliveries, newest first, with every attempt */
+        get: operations["ListWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries/{deliveryId}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a delivery's event again (queued after the webhook's pending events) */
+        post: operations["RedeliverWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -744,6 +832,13 @@ export interface components {
             rolloutPercentage?: null | number;
             changedBy?: null | string;
         };
+        CreateWebhookRequest: {
+            url?: null | string;
+            events?: null | string[];
+            environments?: null | string[];
+            secret?: null | string;
+            format?: null | string;
+        };
         EnvironmentList: {
             items: components["schemas"]["EnvironmentResource"][];
         };
@@ -757,6 +852,11 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+        };
+        EnvironmentStreams: {
+            environment: null | string;
+            /** Format: int32 */
+            streams: number;
         };
         ExposureSrm: {
             defaultVariant: string;
@@ -1011,6 +1111,14 @@ export interface components {
             items: components["schemas"]["RolloutView"][];
             nextCursor: null | string;
         };
+        PageOfWebhook: {
+            items: components["schemas"]["Webhook"][];
+            nextCursor: null | string;
+        };
+        PageOfWebhookDelivery: {
+            items: components["schemas"]["WebhookDelivery"][];
+            nextCursor: null | string;
+        };
         PatchEnvironmentRequest: {
             color?: null | string;
             /** Format: int32 */
@@ -1185,6 +1293,20 @@ export interface components {
             /** Format: double */
             requestsLeft: number;
         };
+        StreamCounts: {
+            scope: string;
+            /** Format: int32 */
+            total: number;
+            environments: components["schemas"]["EnvironmentStreams"][];
+        };
+        UpdateWebhookRequest: {
+            url?: null | string;
+            events?: null | string[];
+            environments?: null | string[];
+            secret?: null | string;
+            format?: null | string;
+            enabled?: null | boolean;
+        };
         /** @enum {string} */
         UserImpact: "none" | "minimal" | "moderate" | "significant" | "severe";
         VariantExposure: {
@@ -1199,6 +1321,49 @@ export interface components {
         };
         /** @enum {string} */
         Verdict: "regression" | "within_threshold" | "not_significant" | "insufficient_data";
+        Webhook: {
+            id: string;
+            url: string;
+            events: string[];
+            environments: null | string[];
+            format: string;
+            enabled: boolean;
+            disabledReason: null | string;
+            /** Format: int64 */
+            consecutiveFailures: number;
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        WebhookAttempt: {
+            /** Format: date-time */
+            at: string;
+            /** Format: int64 */
+            statusCode: null | number;
+            /** Format: double */
+            durationMs: number;
+            error: null | string;
+        };
+        WebhookDelivery: {
+            id: string;
+            webhookId: string;
+            event: string;
+            state: string;
+            /** Format: int64 */
+            attempts: number;
+            /** Format: int64 */
+            lastStatusCode: null | number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            deliveredAt: null | string;
+            /** Format: date-time */
+            nextAttemptAt: null | string;
+            payload: components["schemas"]["JsonElement"];
+            attemptLog: components["schemas"]["WebhookAttempt"][];
+        };
         WhoAmI: {
             keyId: null | string;
             name: string;
@@ -1237,6 +1402,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WhoAmI"];
+                };
+            };
+        };
+    };
+    GetEventStreamCounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StreamCounts"];
                 };
             };
         };
@@ -2407,6 +2592,205 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Conversation"];
+                };
+            };
+        };
+    };
+    ListWebhooks: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOfWebhook"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    CreateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    GetWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+        };
+    };
+    DeleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No Content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    UpdateWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    ListWebhookDeliveries: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOfWebhookDelivery"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    RedeliverWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                deliveryId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
                 };
             };
         };

@@ -8,7 +8,7 @@ const flag: Flag = {
   id: 'flg_1', name: 'checkout', key: 'checkout', description: '', enabled: true, rolloutPercentage: 100,
   targetEnvironment: 'production', owner: '', tags: [], autoRollback: false,
   createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', version: 2,
-  variants: null, defaultVariant: null, offVariant: null, targeting: null, rules: null, eTag: null,
+  variants: null, defaultVariant: 'on', offVariant: 'off', targeting: null, rules: null, eTag: null,
 };
 
 afterEach(() => vi.unstubAllGlobals());
