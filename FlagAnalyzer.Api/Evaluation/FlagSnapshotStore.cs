@@ -53,9 +53,17 @@ public sealed partial class FlagSnapshotStore(Db db, ILogger<FlagSnapshotStore> 
     {
         lock (_gate)
         {
-            if (ApplyLocked(entry)) PublishLocked();
+            var changed = ApplyLocked(entry);
+            // the next revision after everything this snapshot holds (the usual case for a replica's own writes) moves the
+            // revision on at once, in the same swap: a snapshot never shows a change under an older revision than its own
+            if (entry.Revision > 0 && entry.Revision == _revision + 1)
+            {
+                _revision = entry.Revision;
+                changed = true;
+            }
+            if (changed) PublishLocked();
         }
-        // the follower moves the revision on once every earlier one is in too
+        // otherwise the follower moves the revision on once every earlier one is in too
         Wake();
     }
 

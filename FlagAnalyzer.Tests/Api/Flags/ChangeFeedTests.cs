@@ -130,12 +130,14 @@ public sealed class ChangeFeedTests : IAsyncLifetime
     public async Task AChangeCommittedButNeverDispatched_ByAWriterThatDied_IsDispatchedByAnotherReplica_AndReachesItsSnapshot()
     {
         var live = new LiveRecorder();
-        // the writer commits and answers but never dispatches: what a crash right after its commit leaves behind
-        await using var writer = new ApiFactory(_app.DatabasePath)
+        // the writer commits and answers but never dispatches: what a crash right after its commit leaves behind. The two
+        // replicas get a database of their own: any replica may drain an expired row, and the class's shared app would
+        // race the one this test listens on
+        await using var writer = new ApiFactory()
         {
             Settings = { ["ChangeFeed:DispatchAfterCommit"] = "false", ["ChangeFeed:LeaseSeconds"] = "1", ["ChangeFeed:DrainSeconds"] = "3600" },
         };
-        var other = new ApiFactory(_app.DatabasePath)
+        var other = new ApiFactory(writer.DatabasePath)
         {
             Settings = { ["ChangeFeed:LeaseSeconds"] = "1", ["ChangeFeed:DrainSeconds"] = "0.2" },
             ConfigureServices = s => s.AddSingleton<ILiveEventSink>(live),
@@ -149,7 +151,7 @@ public sealed class ChangeFeedTests : IAsyncLifetime
         Assert.Equal(changeId, ((FlagChange)changed.Payload).Id);
         Assert.True(((FlagChange)changed.Payload).Revision > 0);
         Assert.Contains(live.Events, e => e.Type == LiveEventTypes.FlagCreated && e.FlagId == flag.Id);
-        Assert.True(await Wait.Until(async () => await TestDatabase.ScalarAsync(_app.DatabasePath,
+        Assert.True(await Wait.Until(async () => await TestDatabase.ScalarAsync(writer.DatabasePath,
             "SELECT COUNT(*) FROM flag_outbox WHERE dispatched_at IS NULL") == 0), "the outbox row was never marked dispatched");
         Assert.Equal(flag.Id, (await (await otherClient.GetAsync($"/api/flags/{flag.Name}")).ReadAs<Flag>()).Id);
         Assert.True(other.Services.GetRequiredService<FlagAnalyzer.Api.Evaluation.IFlagSnapshot>().Current.TryGet(flag.Key, out _));
