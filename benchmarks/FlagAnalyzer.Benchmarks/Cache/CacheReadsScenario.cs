@@ -2,6 +2,7 @@ using FlagAnalyzer.Benchmarks.Common;
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
+using static FlagAnalyzer.Benchmarks.Common.Measure;
 
 namespace FlagAnalyzer.Benchmarks.Cache;
 
@@ -157,11 +158,6 @@ public sealed class CacheReadsScenario : IScenario
         Console.WriteLine($"apphost-start: median {times[times.Count / 2]:F1} s, min {times[0]:F1} s, max {times[^1]:F1} s");
     }
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var v) ? v : fallback;
-    }
 
     private static string RepositoryRoot()
     {

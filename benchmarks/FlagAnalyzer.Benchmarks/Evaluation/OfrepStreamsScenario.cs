@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
 using FlagAnalyzer.Benchmarks.Common;
+using static FlagAnalyzer.Benchmarks.Common.Measure;
 
 namespace FlagAnalyzer.Benchmarks.Evaluation;
 
@@ -153,11 +154,5 @@ public sealed class OfrepStreamsScenario : IScenario
         if (xs.Count == 0) return double.NaN;
         var sorted = xs.Order().ToArray();
         return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p / 100.0 * sorted.Length) - 1)];
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var v) ? v : fallback;
     }
 }

@@ -6,6 +6,7 @@ using FlagAnalyzer.Benchmarks.Common;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 using FlagAnalyzer.Api.Common;
+using static FlagAnalyzer.Benchmarks.Common.Measure;
 
 namespace FlagAnalyzer.Benchmarks.Live;
 
@@ -140,11 +141,6 @@ public sealed class LiveFanoutScenario : IScenario
         return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p / 100.0 * sorted.Length) - 1)];
     }
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var v) ? v : fallback;
-    }
 
     /// <summary>Arrival times of one change's <c>flag.changed</c>, one per client; events of other changes are ignored.</summary>
     private sealed class PendingChange

@@ -7,6 +7,7 @@ using FlagAnalyzer.Api.Telemetry;
 using FlagAnalyzer.Api.Telemetry.Otlp;
 using FlagAnalyzer.Benchmarks.Common;
 using Google.Protobuf;
+using static FlagAnalyzer.Benchmarks.Common.Measure;
 
 namespace FlagAnalyzer.Benchmarks.Telemetry;
 
@@ -259,10 +260,4 @@ public sealed class OtlpIntakeScenario : IScenario
     }
 
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
-
-    private static int Option(string[] args, string name, int @default)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var v) ? v : @default;
-    }
 }

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text.Json;
 using FlagAnalyzer.Benchmarks.Common;
+using static FlagAnalyzer.Benchmarks.Common.Measure;
 
 namespace FlagAnalyzer.Benchmarks.Webhooks;
 
@@ -110,16 +111,5 @@ public sealed class WebhooksScenario : IScenario
         Console.WriteLine($"load average at the end {LoadAverage()} (the machine is shared: read the numbers with it)");
         receivers.ForEach(r => r.Dispose());
         return failures == 0 ? 0 : 1;
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out var v) ? v : fallback;
-    }
-
-    private static string LoadAverage()
-    {
-        try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; } catch { return "?"; }
     }
 }
