@@ -3,6 +3,9 @@ import type {
   FlagExposures, Health, MetricSample, MetricSampleInput, MetricsAccepted, Page, PatchFlagInput, Prediction, RolloutAction,
   RolloutStage, RolloutView, ServiceInfo, StreamCounts, WhoAmI,
 } from './types';
+import type {
+  ConfigurationOutcome, ConfigurationPatch, EnvironmentFlagList, FlagConfiguration, FlagConfigurationList, PendingChangeRequest, PromotionDiff,
+} from './environments';
 import { clearApiKey, getApiKey } from '../auth/session';
 
 /**
@@ -89,6 +92,11 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a), o
   };
 
   async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    return (await send<T>(method, path, body, headers)).body;
+  }
+
+  /** A request whose success status matters (202 = accepted for approval, not applied). */
+  async function send<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> {
     let res: Response;
     try {
       res = await fetchImpl(base + path, {
@@ -102,10 +110,18 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a), o
     }
     if (res.status === 401 && getKey()) onUnauthorized();
     if (!res.ok) throw await readProblem(res, `${method} ${path.split('?')[0]}`);
-    if (res.status === 204) return undefined as T;
+    if (res.status === 204) return { status: 204, body: undefined as T };
     const text = await res.text();
-    return (text ? JSON.parse(text) : undefined) as T;
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
   }
+
+  const flagPath = (idOrName: string) => `/api/flags/${encodeURIComponent(idOrName)}`;
+  const configurationPath = (idOrName: string, environment: string) => `${flagPath(idOrName)}/environments/${encodeURIComponent(environment)}`;
+  /** A protected environment answers 202 `{ changeRequest }` (issue 27) instead of the applied configuration. */
+  const outcome = (r: { status: number; body: unknown }): ConfigurationOutcome =>
+    r.status === 202 && r.body && typeof r.body === 'object' && 'changeRequest' in r.body
+      ? { kind: 'pending', changeRequest: (r.body as { changeRequest: PendingChangeRequest }).changeRequest }
+      : { kind: 'applied', configuration: r.body as FlagConfiguration };
 
   return {
     serviceInfo: () => request<ServiceInfo>('GET', '/'),
@@ -141,8 +157,8 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a), o
       flagId: string; flagName?: string; changeType: string; previousValue?: unknown; newValue?: unknown;
       changedBy?: string; environment?: string;
     }) => request<ChangeResponse>('POST', '/api/flags/change', body),
-    listChanges: (idOrName: string, limit = 100) =>
-      request<Page<FlagChange>>('GET', `/api/flags/${encodeURIComponent(idOrName)}/changes${query({ limit })}`),
+    listChanges: (idOrName: string, limit = 100, environment?: string) =>
+      request<Page<FlagChange>>('GET', `/api/flags/${encodeURIComponent(idOrName)}/changes${query({ limit, environment })}`),
     listRecentChanges: (limit = 20) => request<Page<FlagChange>>('GET', `/api/flags/changes${query({ limit })}`),
 
     /** OFREP single evaluation; evaluation errors (400/404 with key + errorCode) are answers, not failures. */
@@ -164,38 +180,53 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a), o
       } catch { /* not an OFREP body */ }
       throw new ApiError(res.status, res.statusText || `HTTP ${res.status}`, text.slice(0, 300) || undefined);
     },
-    exposures: (idOrName: string, minutes = 1440) =>
-      request<FlagExposures>('GET', `/api/flags/${encodeURIComponent(idOrName)}/exposures${query({ minutes })}`),
+    exposures: (idOrName: string, minutes = 1440, environment?: string) =>
+      request<FlagExposures>('GET', `/api/flags/${encodeURIComponent(idOrName)}/exposures${query({ minutes, environment })}`),
 
     streamCounts: () => request<StreamCounts>('GET', '/api/streams'),
     recordMetrics: (samples: MetricSampleInput | MetricSampleInput[]) => request<MetricsAccepted>('POST', '/api/metrics', samples),
-    listMetrics: (idOrName: string, opts: { since?: string; limit?: number } = {}) =>
+    listMetrics: (idOrName: string, opts: { since?: string; limit?: number; environment?: string } = {}) =>
       request<Page<MetricSample>>('GET', `/api/flags/${encodeURIComponent(idOrName)}/metrics${query({ ...opts })}`),
 
-    listPredictions: (opts: { flagId?: string; riskLevel?: string; limit?: number } = {}) =>
+    listPredictions: (opts: { flagId?: string; riskLevel?: string; limit?: number; environment?: string } = {}) =>
       request<Page<Prediction>>('GET', `/api/predictions${query({ ...opts })}`),
     analyze: (flagId: string) => request<unknown>('POST', '/api/analyze', { flagId }),
 
-    listAnomalies: (opts: { status?: AnomalyStatus | 'open' | 'all'; flagId?: string; limit?: number } = {}) =>
+    listAnomalies: (opts: { status?: AnomalyStatus | 'open' | 'all'; flagId?: string; limit?: number; environment?: string } = {}) =>
       request<Page<Anomaly>>('GET', `/api/anomalies${query({ ...opts })}`),
     acknowledgeAnomaly: (id: string, acknowledgedBy = 'web-ui') =>
       request<Anomaly>('POST', `/api/anomalies/${encodeURIComponent(id)}/acknowledge`, { acknowledgedBy }),
 
     /** A flag's rollout plan, or null when it has none. */
-    getRollout: async (idOrName: string): Promise<RolloutView | null> => {
+    getRollout: async (idOrName: string, environment?: string): Promise<RolloutView | null> => {
       try {
-        return await request<RolloutView>('GET', `/api/flags/${encodeURIComponent(idOrName)}/rollout`);
+        return await request<RolloutView>('GET', `/api/flags/${encodeURIComponent(idOrName)}/rollout${query({ environment })}`);
       } catch (e) {
         if (e instanceof ApiError && e.status === 404 && e.title === 'Rollout not found') return null;
         throw e;
       }
     },
     /** Saves a pending plan; no stages means the default 1 → 5 → 25 → 50 → 100 %. */
-    saveRollout: (idOrName: string, stages?: RolloutStage[], changedBy = 'web-ui') =>
-      request<RolloutView>('PUT', `/api/flags/${encodeURIComponent(idOrName)}/rollout`, { stages, changedBy }),
-    rolloutAction: (idOrName: string, action: RolloutAction, changedBy = 'web-ui') =>
-      request<RolloutView>('POST', `/api/flags/${encodeURIComponent(idOrName)}/rollout/${action}${query({ changedBy })}`),
-    listActiveRollouts: () => request<Page<RolloutView>>('GET', '/api/rollouts'),
+    saveRollout: (idOrName: string, stages?: RolloutStage[], changedBy = 'web-ui', environment?: string) =>
+      request<RolloutView>('PUT', `/api/flags/${encodeURIComponent(idOrName)}/rollout${query({ environment })}`, { stages, changedBy }),
+    rolloutAction: (idOrName: string, action: RolloutAction, changedBy = 'web-ui', environment?: string) =>
+      request<RolloutView>('POST', `/api/flags/${encodeURIComponent(idOrName)}/rollout/${action}${query({ changedBy, environment })}`),
+    listActiveRollouts: (environment?: string) => request<Page<RolloutView>>('GET', `/api/rollouts${query({ environment })}`),
+
+    /** Issue 26: the flag's configuration in each environment, in promotion order. */
+    listConfigurations: (idOrName: string) => request<FlagConfigurationList>('GET', `${flagPath(idOrName)}/environments`),
+    getConfiguration: (idOrName: string, environment: string) => request<FlagConfiguration>('GET', configurationPath(idOrName, environment)),
+    /** With `version`, a stale configuration is refused (412) rather than overwritten. */
+    patchConfiguration: async (idOrName: string, environment: string, patch: ConfigurationPatch, version?: number, changedBy = 'web-ui') =>
+      outcome(await send<unknown>('PATCH', `${configurationPath(idOrName, environment)}${query({ changedBy })}`, patch,
+        version !== undefined ? { 'If-Match': `"${version}"` } : {})),
+    promotionDiff: (idOrName: string, to: string, from: string) =>
+      request<PromotionDiff>('GET', `${configurationPath(idOrName, to)}/promote${query({ from })}`),
+    promote: async (idOrName: string, to: string, from: string, changedBy = 'web-ui') =>
+      outcome(await send<unknown>('POST', `${configurationPath(idOrName, to)}/promote${query({ changedBy })}`, { from })),
+    /** Every flag with its configuration in one environment. */
+    listEnvironmentFlags: (environment: string) =>
+      request<EnvironmentFlagList>('GET', `/api/environments/${encodeURIComponent(environment)}/flags`),
 
     chat: (message: string, sessionId?: string) => request<ChatReply>('POST', '/api/chat', { message, sessionId }),
     chatHistory: (sessionId: string) => request<ChatHistory>('GET', `/api/chat/${encodeURIComponent(sessionId)}`),

@@ -1,15 +1,17 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useLive } from '../live/LiveProvider';
-import { api, type FlagFilter } from './client';
+import { api, ApiError, type FlagFilter } from './client';
 import { keys } from './keys';
 import { laterRollout } from './rolloutOrder';
 import type { CreateApiKeyInput, CreateFlagInput, Flag, NewMetricSample, PatchFlagInput, RolloutAction, RolloutView } from './types';
+import type { ConfigurationOutcome, ConfigurationPatch, FlagConfiguration, FlagConfigurationList } from './environments';
 
 // Server state hooks. While the live connection is down they poll, so the screen never goes stale silently.
 
-export function useFlags(filter: FlagFilter = {}) {
+export function useFlags(filter: FlagFilter = {}, enabled = true) {
   const { pollInterval } = useLive();
   return useQuery({
+    enabled,
     queryKey: keys.flags(filter),
     queryFn: () => api.listFlags(filter),
     placeholderData: keepPreviousData,
@@ -22,27 +24,29 @@ export function useFlag(idOrName: string) {
   return useQuery({ queryKey: keys.flag(idOrName), queryFn: () => api.getFlag(idOrName), refetchInterval: pollInterval });
 }
 
-export function useChanges(flagId: string | undefined) {
+// `environment` of a flag-scoped hook: the environment the header chose ('' = the flag's home, no ?environment=).
+
+export function useChanges(flagId: string | undefined, environment = '') {
   const { pollInterval } = useLive();
   return useQuery({
-    queryKey: keys.changes(flagId ?? ''),
-    queryFn: () => api.listChanges(flagId!, 200),
+    queryKey: keys.changes(flagId ?? '', environment),
+    queryFn: () => api.listChanges(flagId!, 200, environment || undefined),
     enabled: !!flagId,
     refetchInterval: pollInterval,
   });
 }
 
-export function useMetrics(flagId: string | undefined) {
+export function useMetrics(flagId: string | undefined, environment = '') {
   const { pollInterval } = useLive();
   return useQuery({
-    queryKey: keys.metrics(flagId ?? ''),
-    queryFn: () => api.listMetrics(flagId!, { limit: 2000 }),
+    queryKey: keys.metrics(flagId ?? '', environment),
+    queryFn: () => api.listMetrics(flagId!, { limit: 2000, environment: environment || undefined }),
     enabled: !!flagId,
     refetchInterval: pollInterval,
   });
 }
 
-export function usePredictions(o: { flagId?: string; limit?: number } = {}) {
+export function usePredictions(o: { flagId?: string; limit?: number; environment?: string } = {}) {
   const { pollInterval } = useLive();
   return useQuery({
     queryKey: keys.predictions(o),
@@ -51,20 +55,22 @@ export function usePredictions(o: { flagId?: string; limit?: number } = {}) {
   });
 }
 
-export function useAnomalies(o: { status?: 'open' | 'active' | 'acknowledged' | 'resolved' | 'all'; flagId?: string } = {}) {
+export function useAnomalies(o: { status?: 'open' | 'active' | 'acknowledged' | 'resolved' | 'all'; flagId?: string; environment?: string } = {},
+  enabled = true) {
   const { pollInterval } = useLive();
   return useQuery({
+    enabled,
     queryKey: keys.anomalies(o),
     queryFn: () => api.listAnomalies({ ...o, limit: 200 }),
     refetchInterval: pollInterval,
   });
 }
 
-export function useExposures(flagId: string | undefined) {
+export function useExposures(flagId: string | undefined, environment = '') {
   // counted per minute and flushed in batches: poll, there is no live event per evaluation
   return useQuery({
-    queryKey: keys.exposures(flagId ?? ''),
-    queryFn: () => api.exposures(flagId!),
+    queryKey: keys.exposures(flagId ?? '', environment),
+    queryFn: () => api.exposures(flagId!, 1440, environment || undefined),
     enabled: !!flagId,
     refetchInterval: 10000,
   });
@@ -151,15 +157,15 @@ export function useAcknowledge() {
   });
 }
 
-export function useRollout(flagId: string | undefined) {
+export function useRollout(flagId: string | undefined, environment = '') {
   const { pollInterval } = useLive();
   const qc = useQueryClient();
-  const key = keys.rollout(flagId ?? '');
+  const key = keys.rollout(flagId ?? '', environment);
   return useQuery({
     queryKey: key,
     // the GET may have been read before a transition whose live event is already shown: keep the later of the two
     queryFn: async () => {
-      const answer = await api.getRollout(flagId!);
+      const answer = await api.getRollout(flagId!, environment || undefined);
       return laterRollout(qc.getQueryData<RolloutView | null>(key), answer);
     },
     enabled: !!flagId,
@@ -167,19 +173,21 @@ export function useRollout(flagId: string | undefined) {
   });
 }
 
-export function useActiveRollouts() {
+export function useActiveRollouts(environment = '') {
   const { pollInterval } = useLive();
-  return useQuery({ queryKey: keys.activeRollouts, queryFn: api.listActiveRollouts, refetchInterval: pollInterval });
+  return useQuery({ queryKey: keys.activeRollouts(environment), queryFn: () => api.listActiveRollouts(environment || undefined), refetchInterval: pollInterval });
 }
 
 /** Saves the default plan or acts on it; the answer is the plan itself, put straight into the cache. */
-export function useRolloutCommand(flagId: string) {
+export function useRolloutCommand(flagId: string, environment = '') {
   const qc = useQueryClient();
+  const env = environment || undefined;
   return useMutation({
-    mutationFn: (action: RolloutAction | 'create') => (action === 'create' ? api.saveRollout(flagId) : api.rolloutAction(flagId, action)),
+    mutationFn: (action: RolloutAction | 'create') => (action === 'create' ? api.saveRollout(flagId, undefined, 'web-ui', env) : api.rolloutAction(flagId, action, 'web-ui', env)),
     onSuccess: (view: RolloutView) => {
-      qc.setQueryData<RolloutView | null>(keys.rollout(flagId), (old) => laterRollout(old, view));
-      void qc.invalidateQueries({ queryKey: keys.activeRollouts });
+      qc.setQueryData<RolloutView | null>(keys.rollout(flagId, environment), (old) => laterRollout(old, view));
+      void qc.invalidateQueries({ queryKey: keys.activeRolloutsAll });
+      void qc.invalidateQueries({ queryKey: keys.configurations(flagId) });
     },
   });
 }
@@ -210,11 +218,104 @@ export function useRevokeApiKey() {
 }
 
 /**
- * The ids of the flags in one environment ('' = no narrowing: null), for lists whose endpoint has no environment
- * filter (anomalies, predictions, rollouts): they are narrowed to these flags. Undefined while loading.
+ * The flags a list page shows. For one environment: every flag with that environment's configuration (its on/off,
+ * %, version), filtered here by the page's other filters; for all environments (or a server without the route),
+ * `GET /api/flags` as before, each flag showing its home configuration. `environment` of the answer says which.
  */
-export function useFlagIdsIn(environment: string): Set<string> | null | undefined {
-  const flags = useFlags({ environment: environment || undefined, limit: 500 });
-  if (!environment) return null;
-  return flags.data ? new Set(flags.data.items.map((f) => f.id)) : undefined;
+export function useFlagList(filter: FlagFilter) {
+  const chosen = filter.environment ?? '';
+  const perEnvironment = useEnvironmentFlags(chosen);
+  const fallback = !chosen || perEnvironment.data === null;
+  const flags = useFlags(filter, fallback);
+  if (fallback) return { data: flags.data, error: flags.error, isPending: flags.isPending || (!flags.data && !flags.error), environment: '' };
+  const q = filter.q?.toLowerCase();
+  const matches = (f: Flag) => (!q || f.name.toLowerCase().includes(q) || f.description.toLowerCase().includes(q))
+    && (!filter.owner || f.owner === filter.owner) && (!filter.tag || f.tags.includes(filter.tag))
+    && (filter.enabled === undefined || f.enabled === filter.enabled);
+  const all = perEnvironment.data?.items.filter(matches);
+  const limit = filter.limit ?? all?.length ?? 0;
+  const data = all ? { items: all.slice(0, limit) as Flag[], nextCursor: all.length > limit ? String(limit) : null } : undefined;
+  return { data, error: perEnvironment.error, isPending: perEnvironment.isPending || (!data && !perEnvironment.error), environment: chosen };
+}
+
+/** A flag's configuration in every environment, in promotion order (issue 26). */
+export function useConfigurations(flagId: string | undefined) {
+  const { pollInterval } = useLive();
+  return useQuery({
+    queryKey: keys.configurations(flagId ?? ''),
+    queryFn: () => api.listConfigurations(flagId!),
+    enabled: !!flagId,
+    refetchInterval: pollInterval,
+  });
+}
+
+/** Puts an applied configuration into the flag's rows at once; the rest of what it touches is refetched. */
+export function applyConfiguration(qc: ReturnType<typeof useQueryClient>, flagId: string, configuration: FlagConfiguration) {
+  qc.setQueryData<FlagConfigurationList>(keys.configurations(flagId), (old) =>
+    old ? { ...old, items: old.items.map((c) => (c.environment === configuration.environment && configuration.version >= c.version ? configuration : c)) } : old);
+  void qc.invalidateQueries({ queryKey: keys.configurations(flagId) });
+  void qc.invalidateQueries({ queryKey: keys.flag(flagId) });
+  void qc.invalidateQueries({ queryKey: keys.flagsAll });
+  void qc.invalidateQueries({ queryKey: keys.environmentFlagsAll });
+  void qc.invalidateQueries({ queryKey: keys.changesAll });
+}
+
+/** Changes one environment's configuration, refused (412) if it changed since `version` was read. */
+export function usePatchConfiguration(flagId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (v: { environment: string; patch: ConfigurationPatch; version: number }): Promise<ConfigurationOutcome> =>
+      api.patchConfiguration(flagId, v.environment, v.patch, v.version),
+    onSuccess: (outcome) => {
+      if (outcome.kind === 'applied') applyConfiguration(qc, flagId, outcome.configuration);
+    },
+    onError: (e) => {
+      // stale: show what the environment holds now, so the next attempt starts from it
+      if (e instanceof ApiError && e.status === 412) void qc.invalidateQueries({ queryKey: keys.configurations(flagId) });
+    },
+  });
+}
+
+/** What promoting `from` into `to` would change; read fresh each time the dialog opens. */
+export function usePromotionDiff(flagId: string, to: string, from: string, enabled: boolean) {
+  return useQuery({
+    queryKey: keys.promotionDiff(flagId, to, from),
+    queryFn: () => api.promotionDiff(flagId, to, from),
+    enabled,
+    staleTime: 0,
+    gcTime: 0,
+  });
+}
+
+export function usePromote(flagId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (v: { to: string; from: string }) => api.promote(flagId, v.to, v.from),
+    onSuccess: (outcome) => {
+      if (outcome.kind === 'applied') applyConfiguration(qc, flagId, outcome.configuration);
+    },
+  });
+}
+
+/**
+ * The flags of one environment with that environment's configuration (`GET /api/environments/{env}/flags`).
+ * Against a server without the route (404/405: before issue 26) it answers null, and the caller lists by home.
+ */
+export function useEnvironmentFlags(environment: string) {
+  const { pollInterval } = useLive();
+  return useQuery({
+    queryKey: [...keys.environmentFlagsAll, environment],
+    queryFn: async () => {
+      try {
+        return await api.listEnvironmentFlags(environment);
+      } catch (e) {
+        // the route missing altogether (the framework's bare 404/405), not an environment the API says it does not know
+        if (e instanceof ApiError && (e.status === 405 || (e.status === 404 && (e.title === 'Not Found' || !!e.detail?.endsWith('is not available on this server'))))) return null;
+        throw e;
+      }
+    },
+    enabled: !!environment,
+    placeholderData: keepPreviousData,
+    refetchInterval: pollInterval,
+  });
 }

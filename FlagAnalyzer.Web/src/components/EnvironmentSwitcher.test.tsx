@@ -72,23 +72,25 @@ describe('EnvironmentSwitcher', () => {
     expect(screen.getByTestId('filter-environment')).toHaveValue('production');
   });
 
-  it('narrows the anomalies to the flags of the chosen environment', async () => {
+  it('narrows the anomalies to the chosen environment: the API is asked for that environment\'s anomalies', async () => {
     const anomaly = (id: string, flagId: string) => ({
       id, flagId, type: 'error_spike', severity: 'high', metric: 'error_rate', baselineValue: 1, observedValue: 3.5, changePercent: 250,
       confidence: 0.99, pValue: 0.001, message: `spike on ${flagId}`, status: 'active', detectedAt: '2026-01-01T00:00:00Z', resolvedAt: null,
     }) as unknown as Anomaly;
+    // issue 26: an anomaly is one environment's (of any flag), so the API narrows them, not the flags' home
+    const all = [{ ...anomaly('ano_1', 'flg_1'), environment: 'production' }, { ...anomaly('ano_2', 'flg_1'), environment: 'staging' }];
     mockFetch((url) => {
       if (url.pathname === '/api/environments') return json({ items: environments });
-      if (url.pathname === '/api/anomalies') return json({ items: [anomaly('ano_1', 'flg_prod'), anomaly('ano_2', 'flg_stg')], nextCursor: null });
-      if (url.pathname === '/api/flags') {
+      if (url.pathname === '/api/anomalies') {
         const e = url.searchParams.get('environment');
-        const all = [{ id: 'flg_prod', name: 'prod-flag', targetEnvironment: 'production' }, { id: 'flg_stg', name: 'stg-flag', targetEnvironment: 'staging' }];
-        return json({ items: all.filter((f) => !e || f.targetEnvironment === e), nextCursor: null });
+        return json({ items: all.filter((a) => !e || a.environment === e).map(({ environment: _e, ...a }) => a), nextCursor: null });
       }
+      if (url.pathname === '/api/flags') return json({ items: [{ id: 'flg_1', name: 'checkout', targetEnvironment: 'production' }], nextCursor: null });
     });
     render(renderTree(<><EnvironmentSwitcher /><Anomalies /></>, undefined, '/anomalies?environment=staging').ui);
     await waitFor(() => expect(screen.getAllByTestId('anomaly')).toHaveLength(1), slow);
-    expect(screen.getByTestId('anomaly')).toHaveTextContent('spike on flg_stg');
+    expect(screen.getByTestId('anomaly')).toHaveTextContent('spike on flg_1');
+    expect(screen.getByTestId('anomaly')).toHaveAttribute('id', 'ano_2');
 
     await userEvent.selectOptions(screen.getByTestId('env-switcher'), '');
     await waitFor(() => expect(screen.getAllByTestId('anomaly')).toHaveLength(2), slow);

@@ -127,8 +127,8 @@ export function EvaluateAs({ flag }: { flag: Flag }) {
 }
 
 /** Served variants (last 24 h) and the sample-ratio check of the served split against the rollout. */
-export function ExposuresCard({ flag }: { flag: Flag }) {
-  const exposures = useExposures(flag.id);
+export function ExposuresCard({ flag, environment = '' }: { flag: Flag; environment?: string }) {
+  const exposures = useExposures(flag.id, environment);
   const total = exposures.data?.variants.reduce((s, v) => s + v.count, 0) ?? 0;
   const srm = exposures.data?.srm;
   return (

@@ -2,14 +2,32 @@ import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
 import { Activity, Power, PowerOff, Tag, User } from 'lucide-react';
 import type { Flag } from '../api/types';
-import { useChangeFlag, useRecordMetrics } from '../api/hooks';
+import { useChangeFlag, usePatchConfiguration, useRecordMetrics } from '../api/hooks';
+import { ApiError } from '../api/client';
 import { simulateBatch } from '../simulate';
 import { Button, ErrorBanner, Pill, RiskBadge, When } from './ui';
 import { flagState, flagStateClass } from './flagState';
 
-/** A flag with its controls: enable/disable, the rollout slider and "simulate metrics". */
-export function FlagCard({ flag }: { flag: Flag }) {
-  const change = useChangeFlag();
+/**
+ * A flag with its controls: enable/disable, the rollout slider and "simulate metrics". With `environment`, the flag
+ * shows (and its controls change) that environment's configuration; its home is changed through the change record,
+ * as without, so the API predicts the change's risk.
+ */
+export function FlagCard({ flag, environment }: { flag: Flag; environment?: string }) {
+  const elsewhere = !!environment && environment !== flag.targetEnvironment;
+  const recorded = useChangeFlag();
+  const patched = usePatchConfiguration(flag.id);
+  const change = {
+    mutate: (v: { flag: Flag; enabled?: boolean; rolloutPercentage?: number }) => {
+      if (!elsewhere) return recorded.mutate(v);
+      const { flag: _f, ...patch } = v;
+      patched.mutate({ environment: environment!, patch, version: flag.version });
+    },
+    isPending: recorded.isPending || patched.isPending,
+    error: recorded.error ?? patched.error,
+  };
+  const pending = patched.data?.kind === 'pending';
+  const stale = patched.error instanceof ApiError && patched.error.status === 412;
   const metrics = useRecordMetrics();
   const [rollout, setRollout] = useState(flag.rolloutPercentage);
   const state = flagState(flag);
@@ -33,7 +51,7 @@ export function FlagCard({ flag }: { flag: Flag }) {
       </div>
       {state.hint && <p data-testid="flag-state-hint" className="text-xs text-amber-800">{state.hint}</p>}
       <div className="flex flex-wrap items-center gap-1.5 text-xs">
-        <Pill>{flag.targetEnvironment}</Pill>
+        <Pill>{environment ?? flag.targetEnvironment}</Pill>
         {flag.owner && <Pill><User className="mr-1 h-3 w-3" />{flag.owner}</Pill>}
         {flag.tags.map((t) => <Pill key={t}><Tag className="mr-1 h-3 w-3" />{t}</Pill>)}
         <span className="ml-auto text-slate-500">v{flag.version} · <When at={flag.updatedAt} /></span>
@@ -58,12 +76,14 @@ export function FlagCard({ flag }: { flag: Flag }) {
           {metrics.data.accepted} samples recorded{metrics.data.anomalies.length ? `, ${metrics.data.anomalies.length} anomalies detected` : ''}.
         </p>
       )}
-      {change.isSuccess && change.data.prediction && (
+      {recorded.isSuccess && recorded.data.prediction && (
         <p data-testid="change-prediction" className="flex items-center gap-2 text-xs text-slate-600">
-          Predicted risk <RiskBadge level={change.data.prediction.riskLevel} /> {change.data.prediction.riskScore.toFixed(0)}/100
+          Predicted risk <RiskBadge level={recorded.data.prediction.riskLevel} /> {recorded.data.prediction.riskScore.toFixed(0)}/100
         </p>
       )}
-      <ErrorBanner error={change.error} what="Change failed" />
+      {pending && <p role="status" data-testid="change-pending" className="text-xs text-amber-800">pending approval: {environment} is protected.</p>}
+      {stale ? <p role="alert" data-testid="change-stale" className="text-xs text-amber-800">{environment} was changed elsewhere: reloaded, try again.</p>
+        : <ErrorBanner error={change.error} what="Change failed" />}
       <ErrorBanner error={metrics.error} what="Metrics rejected" />
     </article>
   );

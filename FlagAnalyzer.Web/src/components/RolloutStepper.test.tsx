@@ -113,7 +113,7 @@ describe('RolloutStepper', () => {
     render(tree.ui);
     await waitFor(() => expect(screen.getByTestId('rollout')).toHaveAttribute('data-stage', '2'));
     await waitFor(() => expect(live.conn.state).toBe('Connected'));
-    const cached = () => tree.qc.getQueryData<RolloutView>(keys.rollout('flg_1'))!.plan;
+    const cached = () => tree.qc.getQueryData<RolloutView>(keys.rollout('flg_1', ''))!.plan;
 
     // the same plan one transition earlier, and an earlier plan of the flag: neither replaces what is shown
     act(() => live.emit('rollout.updated', view({ ...shown, currentStage: 1, version: 4 }, { reason: 'Waiting at stage 2 of 5 (5 %): stale' })));

@@ -127,12 +127,12 @@ export function RolloutStepperView({ view, onAction, busy }: { view: RolloutView
 }
 
 /** The flag page's rollout card: the plan live (rollout.updated and new metrics refresh it), or a button to create one. */
-export function RolloutCard({ flagId }: { flagId: string }) {
-  const rollout = useRollout(flagId);
-  const command = useRolloutCommand(flagId);
+export function RolloutCard({ flagId, environment = '' }: { flagId: string; environment?: string }) {
+  const rollout = useRollout(flagId, environment);
+  const command = useRolloutCommand(flagId, environment);
   const finished = rollout.data && ['completed', 'rolled_back', 'aborted'].includes(rollout.data.plan.state);
   return (
-    <Card title="Guarded rollout" icon={<Rocket className="h-4 w-4" />} testId="rollout-card"
+    <Card title={environment ? `Guarded rollout in ${environment}` : 'Guarded rollout'} icon={<Rocket className="h-4 w-4" />} testId="rollout-card"
       actions={(!rollout.data || finished) && !rollout.isPending
         ? <Button data-testid="rollout-create" disabled={command.isPending} onClick={() => command.mutate('create')}>{finished ? 'New plan' : 'Plan a rollout'}</Button>
         : undefined}>

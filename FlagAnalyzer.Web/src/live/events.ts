@@ -1,5 +1,6 @@
 import type { QueryClient } from '@tanstack/react-query';
 import type { Anomaly, Flag, LiveEnvelope, Page, Prediction, RolloutView } from '../api/types';
+import type { FlagConfigurationList } from '../api/environments';
 import { keys } from '../api/keys';
 import { laterRollout } from '../api/rolloutOrder';
 
@@ -20,15 +21,28 @@ export function applyLiveEvent(qc: QueryClient, e: LiveEnvelope): void {
       qc.setQueriesData<Page<Flag>>({ queryKey: keys.flagsAll }, (old) =>
         old ? { ...old, items: old.items.map((f) => (f.id === flag.id ? flag : f)) } : old);
       void qc.invalidateQueries({ queryKey: keys.flagsAll });
+      // the seed-shaped flag is its home configuration: that row changed too
+      void qc.invalidateQueries({ queryKey: keys.configurations(flag.id) });
+      void qc.invalidateQueries({ queryKey: keys.environmentFlagsAll });
       break;
     }
     case 'flag.deleted':
       qc.removeQueries({ queryKey: keys.flag((p as unknown as Flag).id) });
       void qc.invalidateQueries({ queryKey: keys.flagsAll });
       break;
-    case 'flag.changed':
+    case 'flag.changed': {
       void qc.invalidateQueries({ queryKey: keys.changesAll });
+      // a change in one environment (issue 26: the event names it) moves that environment's row, wherever it was made
+      if (flagId) {
+        const environment = typeof p?.environment === 'string' ? p.environment : undefined;
+        const shown = qc.getQueryData<FlagConfigurationList>(keys.configurations(flagId));
+        if (!environment || !shown || shown.items.some((c) => c.environment === environment)) {
+          void qc.invalidateQueries({ queryKey: keys.configurations(flagId) });
+        }
+        void qc.invalidateQueries({ queryKey: keys.environmentFlagsAll });
+      }
       break;
+    }
     case 'metrics.recorded':
       if (flagId) {
         void qc.invalidateQueries({ queryKey: keys.metrics(flagId) });
@@ -38,9 +52,18 @@ export function applyLiveEvent(qc: QueryClient, e: LiveEnvelope): void {
       break;
     case 'rollout.updated': {
       const view = p as unknown as RolloutView;
+      const flagId = view.plan.flagId;
+      // a plan is one environment's (issue 26): it goes into the view read in that environment, and into the home
+      // view ('') when it is the home's; a plan that names no environment is the home's (a server before issue 26)
+      const environment = (view.plan as { environment?: string | null }).environment ?? null;
+      const home = qc.getQueryData<Flag>(keys.flag(flagId))?.targetEnvironment;
+      const into = environment === null ? [''] : environment === home ? ['', environment] : [environment];
       // an event older than what is shown (a transition published late, or a GET that answered after it) is ignored
-      qc.setQueryData<RolloutView | null>(keys.rollout(view.plan.flagId), (old) => laterRollout(old, view));
-      void qc.invalidateQueries({ queryKey: keys.activeRollouts });
+      for (const e of into) qc.setQueryData<RolloutView | null>(keys.rollout(flagId, e), (old) => laterRollout(old, view));
+      // a view whose environment is not known here (home unknown) is read again rather than guessed
+      if (environment !== null && home === undefined) void qc.invalidateQueries({ queryKey: keys.rollout(flagId, '') });
+      void qc.invalidateQueries({ queryKey: keys.activeRolloutsAll });
+      void qc.invalidateQueries({ queryKey: keys.configurations(flagId) });
       break;
     }
     case 'prediction.created':

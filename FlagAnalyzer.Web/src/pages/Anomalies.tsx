@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { AlertOctagon } from 'lucide-react';
-import { useAnomalies, useFlagIdsIn, useFlags } from '../api/hooks';
+import { useAnomalies, useFlags } from '../api/hooks';
 import { useEnvironmentChoice } from '../environments/useEnvironmentChoice';
 import { AnomalyItem } from '../components/AnomalyItem';
 import { Empty, ErrorBanner, Loading } from '../components/ui';
@@ -14,9 +14,9 @@ const tabs = [
 export default function Anomalies() {
   const [tab, setTab] = useState<(typeof tabs)[number]['id']>('open');
   const { environment } = useEnvironmentChoice();
-  const inEnvironment = useFlagIdsIn(environment);
-  const anomalies = useAnomalies({ status: tab });
-  const items = (anomalies.data?.items ?? []).filter((a) => inEnvironment === null || inEnvironment?.has(a.flagId));
+  // anomalies are per environment (issue 26): the API narrows them to the chosen one
+  const anomalies = useAnomalies({ status: tab, environment: environment || undefined });
+  const items = anomalies.data?.items ?? [];
   const flags = useFlags({ limit: 500 });
   const names = new Map(flags.data?.items.map((f) => [f.id, f.name]));
 

@@ -1,6 +1,6 @@
 import { Link } from 'react-router';
 import { AlertOctagon, Flag as FlagIcon, Rocket, Sparkles } from 'lucide-react';
-import { useActiveRollouts, useAnomalies, useFlagIdsIn, useFlags, usePredictions } from '../api/hooks';
+import { useActiveRollouts, useAnomalies, useFlagList, usePredictions } from '../api/hooks';
 import { useEnvironmentChoice } from '../environments/useEnvironmentChoice';
 import { AnomalyItem } from '../components/AnomalyItem';
 import { HealthPanel } from '../components/HealthPanel';
@@ -19,16 +19,15 @@ function Stat({ label, value, testId }: { label: string; value: string | number;
 
 export default function Dashboard() {
   const { environment } = useEnvironmentChoice();
-  const flags = useFlags({ limit: 100, environment: environment || undefined });
-  const inEnvironment = useFlagIdsIn(environment);
-  const shown = <T extends { flagId: string }>(items: T[]) => inEnvironment === null ? items : items.filter((i) => inEnvironment?.has(i.flagId));
-  const anomalies = useAnomalies({ status: 'active' });
-  const anomalyItems = shown(anomalies.data?.items ?? []);
-  // narrowed to the environment's flags, a page of predictions may hold fewer than ten: ask for more
-  const predictions = usePredictions({ limit: environment ? 100 : 10 });
-  const predictionItems = shown(predictions.data?.items ?? []).slice(0, 10);
-  const rollouts = useActiveRollouts();
-  const inProgress = rollouts.data ? rollouts.data.items.filter((r) => inEnvironment === null || inEnvironment?.has(r.plan.flagId)) : [];
+  const env = environment || undefined;
+  // one environment: each flag's on/off and % there; anomalies, predictions and rollouts are that environment's (issue 26)
+  const flags = useFlagList({ limit: 100, environment: env });
+  const anomalies = useAnomalies({ status: 'active', environment: env });
+  const anomalyItems = anomalies.data?.items ?? [];
+  const predictions = usePredictions({ limit: 10, environment: env });
+  const predictionItems = predictions.data?.items ?? [];
+  const rollouts = useActiveRollouts(environment);
+  const inProgress = rollouts.data?.items ?? [];
   const names = new Map(flags.data?.items.map((f) => [f.id, f.name]));
 
   const flagCount = flags.data ? `${flags.data.items.length}${flags.data.nextCursor ? '+' : ''}` : '…';
@@ -71,7 +70,7 @@ export default function Dashboard() {
           <Card title="Flags" icon={<FlagIcon className="h-4 w-4" />} testId="dashboard-flags"
             actions={<Link to="/flags" className="text-sm text-indigo-700 hover:underline">manage</Link>}>
             {flags.isPending ? <Loading what="Loading flags" />
-              : flags.error ? <ErrorBanner error={flags.error} what="Flags" />
+              : flags.error || !flags.data ? <ErrorBanner error={flags.error} what="Flags" />
               : flags.data.items.length === 0 ? <Empty testId="flags-empty">No flags yet. <Link to="/flags" className="text-indigo-700 underline">Create one</Link>.</Empty>
               : (
                 <ul className="max-h-96 divide-y divide-slate-100 overflow-auto text-sm">
@@ -79,7 +78,7 @@ export default function Dashboard() {
                     <li key={f.id} data-testid="dashboard-flag" className="flex items-center gap-2 py-1.5">
                       <span className={`h-2 w-2 rounded-full ${f.enabled ? 'bg-emerald-500' : 'bg-slate-300'}`} />
                       <Link to={`/flags/${f.id}`} className="truncate font-medium text-slate-800 hover:text-indigo-700">{f.name}</Link>
-                      <span className="ml-auto flex gap-1"><Pill>{f.targetEnvironment}</Pill><Pill>{f.rolloutPercentage}%</Pill></span>
+                      <span className="ml-auto flex gap-1"><Pill>{flags.environment || f.targetEnvironment}</Pill><Pill>{f.rolloutPercentage}%</Pill></span>
                     </li>
                   ))}
                 </ul>

@@ -1,6 +1,8 @@
 import { Link, useParams } from 'react-router';
 import { ArrowLeft, History, LineChart as ChartIcon, Sparkles, AlertOctagon } from 'lucide-react';
 import { useAnomalies, useChanges, useFlag, useMetrics, usePredictions } from '../api/hooks';
+import { useEnvironmentChoice } from '../environments/useEnvironmentChoice';
+import { EnvironmentRows } from '../components/EnvironmentRows';
 import type { FlagChange } from '../api/types';
 import { AnomalyItem } from '../components/AnomalyItem';
 import { EvaluateAs, ExposuresCard, VariantsEditor } from '../components/EvaluationPanel';
@@ -30,10 +32,13 @@ export default function FlagDetail() {
   const { id = '' } = useParams();
   const flag = useFlag(id);
   const flagId = flag.data?.id;
-  const metrics = useMetrics(flagId);
-  const changes = useChanges(flagId);
-  const predictions = usePredictions({ flagId, limit: 20 });
-  const anomalies = useAnomalies({ status: 'all', flagId });
+  // the header's environment ('' = all): what hangs off the flag is read in it; all shows the flag's home
+  const { environment } = useEnvironmentChoice();
+  const env = environment || undefined;
+  const metrics = useMetrics(flagId, environment);
+  const changes = useChanges(flagId, environment);
+  const predictions = usePredictions({ flagId, limit: 20, environment: env });
+  const anomalies = useAnomalies({ status: 'all', flagId, environment: env }, !!flagId);
 
   if (flag.isPending) return <Loading what="Loading flag" />;
   if (flag.error) return <div className="space-y-3"><Link to="/flags" className="text-sm text-indigo-700">← flags</Link><ErrorBanner error={flag.error} what="Flag" /></div>;
@@ -47,7 +52,7 @@ export default function FlagDetail() {
       <div className="grid gap-6 lg:grid-cols-3">
         <div className="lg:col-span-1"><FlagCard flag={flag.data} /></div>
         <div className="lg:col-span-2">
-          <Card title="Metrics over time" icon={<ChartIcon className="h-4 w-4" />} testId="metrics-card">
+          <Card title={env ? `Metrics over time in ${env}` : 'Metrics over time'} icon={<ChartIcon className="h-4 w-4" />} testId="metrics-card">
             {metrics.isPending ? <Loading what="Loading metrics" />
               : metrics.error ? <ErrorBanner error={metrics.error} what="Metrics" />
               : samples.length === 0 ? <Empty testId="metrics-empty">No metrics yet — use “Simulate metrics” or POST /api/metrics.</Empty>
@@ -66,11 +71,12 @@ export default function FlagDetail() {
         </div>
       </div>
 
-      {flagId && <RolloutCard flagId={flagId} />}
+      <EnvironmentRows flag={flag.data} chosen={environment} />
+      {flagId && <RolloutCard flagId={flagId} environment={environment} />}
       <div className="grid gap-6 lg:grid-cols-3">
         <VariantsEditor key={`${flag.data.id}:${flag.data.version}`} flag={flag.data} />
         <EvaluateAs flag={flag.data} />
-        <ExposuresCard flag={flag.data} />
+        <ExposuresCard flag={flag.data} environment={environment} />
         <SdkStreamsCard flag={flag.data} />
       </div>
 

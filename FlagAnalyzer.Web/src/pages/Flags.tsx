@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { Plus, Search, X } from 'lucide-react';
-import { useCreateFlag, useEnvironments, useFlags } from '../api/hooks';
+import { useCreateFlag, useEnvironments, useFlagList } from '../api/hooks';
 import { rememberEnvironment, useEnvironmentChoice } from '../environments/useEnvironmentChoice';
 import { CreateFlagForm } from '../components/CreateFlagForm';
 import { FlagCard } from '../components/FlagCard';
@@ -23,7 +23,7 @@ export default function Flags() {
     enabled: params.get('enabled') === null ? undefined : params.get('enabled') === 'true',
     limit,
   };
-  const flags = useFlags(filter);
+  const flags = useFlagList(filter);
   const create = useCreateFlag();
 
   const set = (key: string, value: string) => {
@@ -68,13 +68,13 @@ export default function Flags() {
       </div>
 
       {flags.isPending ? <Loading what="Loading flags" />
-        : flags.error ? <ErrorBanner error={flags.error} what="Could not load flags" />
+        : flags.error || !flags.data ? <ErrorBanner error={flags.error} what="Could not load flags" />
         : flags.data.items.length === 0 ? (
           <Empty testId="flags-empty">{anyFilter ? 'No flag matches these filters.' : 'No flags yet — create the first one.'}</Empty>
         ) : (
           <>
             <div className="grid gap-4 md:grid-cols-2 xl:grid-cols-3" data-testid="flag-list">
-              {flags.data.items.map((f) => <FlagCard key={f.id} flag={f} />)}
+              {flags.data.items.map((f) => <FlagCard key={f.id} flag={f} environment={flags.environment || undefined} />)}
             </div>
             {flags.data.nextCursor && limit < 500 && (
               <div className="text-center"><Button onClick={() => setLimit((l) => Math.min(500, l + 60))}>Show more</Button></div>
