@@ -7,9 +7,8 @@ import { Card, Empty, ErrorBanner, Loading } from './ui';
  * How many SDKs hold an OFREP event stream that this flag's changes reach: the streams of the flag's environment and
  * those of keys that reach every environment. Counted by the replica that answered (GET /api/streams says so).
  */
-export function SdkStreamsCard({ flag }: { flag: Flag }) {
+export function SdkStreamsCard({ flag, environment = flag.targetEnvironment }: { flag: Flag; environment?: string }) {
   const counts = useStreamCounts();
-  const environment = flag.targetEnvironment;
   const mine = counts.data?.environments.find((e) => e.environment === environment)?.streams ?? 0;
   const everywhere = counts.data?.environments.find((e) => e.environment == null)?.streams ?? 0;
   return (

@@ -77,7 +77,7 @@ export default function FlagDetail() {
         <VariantsEditor key={`${flag.data.id}:${flag.data.version}`} flag={flag.data} />
         <EvaluateAs flag={flag.data} />
         <ExposuresCard flag={flag.data} environment={environment} />
-        <SdkStreamsCard flag={flag.data} />
+        <SdkStreamsCard flag={flag.data} environment={environment || flag.data.targetEnvironment} />
       </div>
 
       <div className="grid gap-6 lg:grid-cols-2">
