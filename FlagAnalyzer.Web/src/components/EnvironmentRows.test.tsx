@@ -35,7 +35,7 @@ function fakeServer(initial: FlagConfiguration[]) {
     openAnomalies: {} as Record<string, number>,
     diff: [] as { field: string; from: unknown; to: unknown }[],
   };
-  const fetch = mockFetch(async (url, init) => {
+  const fetch = mockFetch((url, init) => {
     const method = init?.method ?? 'GET';
     const body = init?.body ? JSON.parse(String(init.body)) : undefined;
     const headers = (init?.headers ?? {}) as Record<string, string>;
@@ -84,7 +84,8 @@ const row = (env: string) => screen.getAllByTestId('env-row').find((r) => r.getA
 
 afterEach(() => vi.unstubAllGlobals());
 
-describe('EnvironmentRows', () => {
+// several requests and renders per test: generous on a shared machine (no timing is asserted)
+describe('EnvironmentRows', { timeout: 30_000 }, () => {
   it('shows a row per environment in promotion order with its on/off, %, plan state, open anomalies and version', async () => {
     const { server } = fakeServer([
       config('development', { enabled: true, rolloutPercentage: 100, version: 4 }),

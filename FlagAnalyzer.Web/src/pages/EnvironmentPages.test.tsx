@@ -32,7 +32,8 @@ afterEach(() => {
   localStorage.clear();
 });
 
-describe('pages follow the header\'s environment', () => {
+// several requests and renders per test: generous on a shared machine (no timing is asserted)
+describe('pages follow the header\'s environment', { timeout: 30_000 }, () => {
   it('the flags list of one environment shows that environment\'s on/off and %, and a card changes that environment', async () => {
     const fetch = mockFetch((url, init) => {
       if (url.pathname === '/api/environments') return json({ items: environments });
