@@ -35,7 +35,7 @@ public sealed class FlagEnvironmentsTests(BrowserFixture browser)
         await Expect(production.GetByRole(AriaRole.Switch, new() { Name = "Enabled in production" })).ToHaveAttributeAsync("aria-checked", "false");
         await session.ShotAsync(page, "enabled-in-staging");
 
-        await production.GetByRole(AriaRole.Button, new() { Name = "Promote production from staging" }).ClickAsync();
+        await production.GetByRole(AriaRole.Button, new() { Name = "Promote from staging to production" }).ClickAsync();
         var dialog = page.GetByRole(AriaRole.Dialog, new() { Name = "from staging to production", Exact = false });
         await Expect(dialog).ToBeVisibleAsync();
         // the diff is visible before anything is applied: enabled goes from false to true

@@ -113,7 +113,7 @@ describe('EnvironmentRows', { timeout: 30_000 }, () => {
     expect(production).toHaveAttribute('aria-current', 'true');
     // the first environment has nowhere to be promoted from; each other one from the one before it
     expect(within(row('development')).queryByTestId('env-promote')).toBeNull();
-    expect(within(production).getByRole('button', { name: 'Promote production from staging' })).toBeInTheDocument();
+    expect(within(production).getByRole('button', { name: 'Promote from staging to production' })).toBeInTheDocument();
   });
 
   it('toggles one environment with PATCH and If-Match on that configuration\'s version, and the row shows the answer', async () => {
@@ -185,7 +185,7 @@ describe('EnvironmentRows', { timeout: 30_000 }, () => {
     render(renderTree(<EnvironmentRows flag={flag} chosen="" />).ui);
     await waitFor(() => expect(screen.getAllByTestId('env-row')).toHaveLength(2), slow);
 
-    await userEvent.click(within(row('production')).getByRole('button', { name: 'Promote production from staging' }));
+    await userEvent.click(within(row('production')).getByRole('button', { name: 'Promote from staging to production' }));
     const dialog = await screen.findByRole('dialog', { name: 'Promote checkout from staging to production' }, slow);
     const diff = await within(dialog).findByRole('table', { name: 'Changes to production' }, slow);
     expect(within(diff).getAllByTestId('promote-change').map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)))
@@ -202,6 +202,22 @@ describe('EnvironmentRows', { timeout: 30_000 }, () => {
     expect(post.body).toEqual({ from: 'staging' });
     await waitFor(() => expect(within(row('production')).getByRole('switch')).toHaveAttribute('aria-checked', 'true'), slow);
     expect(within(row('production')).getByRole('spinbutton')).toHaveValue(40);
+  });
+
+  it('closes the promote dialog on Escape without promoting', async () => {
+    const { server } = fakeServer([config('staging', { enabled: true }), config('production')]);
+    server.diff = [{ field: 'enabled', from: false, to: true }];
+    render(renderTree(<EnvironmentRows flag={flag} chosen="" />).ui);
+    await waitFor(() => expect(screen.getAllByTestId('env-row')).toHaveLength(2), slow);
+    await userEvent.click(within(row('production')).getByRole('button', { name: 'Promote from staging to production' }));
+    const dialog = await screen.findByRole('dialog', {}, slow);
+    await within(dialog).findByRole('table', {}, slow);
+    // focus starts on Cancel, so Escape (or Enter) never promotes
+    expect(within(dialog).getByRole('button', { name: 'Cancel' })).toHaveFocus();
+    await userEvent.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull(), slow);
+    expect(server.calls.some((c) => c.method === 'POST')).toBe(false);
+    expect(within(row('production')).getByRole('switch')).toHaveAttribute('aria-checked', 'false');
   });
 
   it('updates a row live when a flag.changed event names its environment', async () => {

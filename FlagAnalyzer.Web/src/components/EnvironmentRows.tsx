@@ -25,6 +25,7 @@ export function PromoteDialog({ flag, from, to, onClose, onDone }: {
   return (
     <div className="fixed inset-0 z-20 flex items-center justify-center bg-slate-900/30 p-4">
       <div role="dialog" aria-modal="true" aria-labelledby={titleId} data-testid="promote-dialog"
+        onKeyDown={(e) => { if (e.key === 'Escape') onClose(); }}
         className="w-full max-w-lg space-y-3 rounded-xl bg-white p-4 shadow-xl">
         <h2 id={titleId} className="text-lg font-semibold">Promote {flag.name} from {from} to {to}</h2>
         {diff.isPending ? <Loading what="Reading what would change" />
@@ -47,7 +48,8 @@ export function PromoteDialog({ flag, from, to, onClose, onDone }: {
         {diff.data && <p className="text-xs text-slate-500">Copies {from} at revision {diff.data.fromRevision}.</p>}
         <ErrorBanner error={promote.error} what="Promotion failed" />
         <div className="flex justify-end gap-2">
-          <Button onClick={onClose}>Cancel</Button>
+          {/* focus starts on the harmless choice: Enter on open cancels rather than promotes */}
+          <Button onClick={onClose} autoFocus>Cancel</Button>
           <Button variant="primary" data-testid="promote-apply" disabled={!diff.data || diff.data.changes.length === 0 || promote.isPending}
             onClick={() => promote.mutate({ to, from }, { onSuccess: (outcome) => { onDone(outcome); onClose(); } })}>
             {promote.isPending ? 'Promoting…' : `Promote to ${to}`}
@@ -116,7 +118,7 @@ function EnvironmentRow({ flag, configuration, previous, home, chosen, color }: 
       </td>
       <td className="py-2 text-right">
         {previous && (
-          <Button data-testid="env-promote" aria-label={`Promote ${env} from ${previous}`} onClick={() => setPromoting(true)}>
+          <Button data-testid="env-promote" aria-label={`Promote from ${previous} to ${env}`} onClick={() => setPromoting(true)}>
             <ArrowUpRight className="h-4 w-4" /> Promote from {previous}
           </Button>
         )}
