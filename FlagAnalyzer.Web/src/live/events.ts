@@ -1,6 +1,5 @@
 import type { QueryClient } from '@tanstack/react-query';
 import type { Anomaly, Flag, LiveEnvelope, Page, Prediction, RolloutView } from '../api/types';
-import type { FlagConfigurationList } from '../api/environments';
 import { keys } from '../api/keys';
 import { laterRollout } from '../api/rolloutOrder';
 
@@ -32,13 +31,10 @@ export function applyLiveEvent(qc: QueryClient, e: LiveEnvelope): void {
       break;
     case 'flag.changed': {
       void qc.invalidateQueries({ queryKey: keys.changesAll });
-      // a change in one environment (issue 26: the event names it) moves that environment's row, wherever it was made
+      // a change in one environment (issue 26: the event names it) moves that environment's row, wherever it was made;
+      // the rows are refetched whole (a promotion or a new environment can add what no cached row describes)
       if (flagId) {
-        const environment = typeof p?.environment === 'string' ? p.environment : undefined;
-        const shown = qc.getQueryData<FlagConfigurationList>(keys.configurations(flagId));
-        if (!environment || !shown || shown.items.some((c) => c.environment === environment)) {
-          void qc.invalidateQueries({ queryKey: keys.configurations(flagId) });
-        }
+        void qc.invalidateQueries({ queryKey: keys.configurations(flagId) });
         void qc.invalidateQueries({ queryKey: keys.environmentFlagsAll });
       }
       break;
