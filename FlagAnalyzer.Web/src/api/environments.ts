@@ -50,7 +50,9 @@ export interface PromotionDiff {
 }
 
 /** One item of `GET /api/environments/{environment}/flags`: the definition with that environment's configuration. */
-export type EnvironmentFlag = Flag & {
+export type EnvironmentFlag = Omit<Flag, 'eTag'> & {
+  /** Not sent here: the configuration's `version` is what a PATCH of it names. */
+  eTag?: null;
   /** The environment whose configuration `enabled`, `rolloutPercentage`, … and `version` are. */
   environment: string;
 };

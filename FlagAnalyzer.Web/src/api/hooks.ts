@@ -232,9 +232,10 @@ export function useFlagList(filter: FlagFilter) {
   const matches = (f: Flag) => (!q || f.name.toLowerCase().includes(q) || f.description.toLowerCase().includes(q))
     && (!filter.owner || f.owner === filter.owner) && (!filter.tag || f.tags.includes(filter.tag))
     && (filter.enabled === undefined || f.enabled === filter.enabled);
-  const all = perEnvironment.data?.items.filter(matches);
+  // shown as the seed-shaped flag it extends; the configuration's version stands where the flag's would
+  const all = perEnvironment.data?.items.map((f): Flag => ({ ...f, eTag: null })).filter(matches);
   const limit = filter.limit ?? all?.length ?? 0;
-  const data = all ? { items: all.slice(0, limit) as Flag[], nextCursor: all.length > limit ? String(limit) : null } : undefined;
+  const data = all ? { items: all.slice(0, limit), nextCursor: all.length > limit ? String(limit) : null } : undefined;
   return { data, error: perEnvironment.error, isPending: perEnvironment.isPending || (!data && !perEnvironment.error), environment: chosen };
 }
 

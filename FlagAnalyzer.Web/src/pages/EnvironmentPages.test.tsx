@@ -22,7 +22,11 @@ const flag = (over: Partial<Flag> = {}): Flag => ({
   owner: 'team', tags: [], autoRollback: false, createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', version: 1,
   variants: null, rules: null, eTag: '"1"', key: 'checkout', defaultVariant: 'on', offVariant: 'off', targeting: null, ...over,
 });
-const inEnvironment = (environment: string, over: Partial<Flag> = {}): EnvironmentFlag => ({ ...flag(over), environment });
+/** An item of GET /api/environments/{env}/flags: the flag's definition with that environment's configuration (no eTag). */
+const inEnvironment = (environment: string, over: Partial<Flag> = {}): EnvironmentFlag => {
+  const { eTag: _eTag, ...definition } = flag(over);
+  return { ...definition, environment };
+};
 
 const calls = (fetch: ReturnType<typeof mockFetch>) => fetch.mock.calls.map(([u, init]) =>
   ({ url: new URL(String(u), 'http://localhost'), method: (init as RequestInit | undefined)?.method ?? 'GET', init: init as RequestInit | undefined }));
