@@ -54,17 +54,25 @@ public static class StreamsApi
     }
 
     /// <summary>
-    /// Serves the stream endpoint (routing has matched it, CORS has run on its policy) straight away instead of through
-    /// the rest of the pipeline: an idle stream is a request held open for hours, and each middleware after this point
-    /// (key check, rate limiter, flag scope, endpoint dispatch) would hold a pending call per stream. The stream checks its
-    /// own URL credential, so it needs none of them; the endpoint stays mapped, so routing, CORS and the access rules see it.
+    /// Serves the stream endpoint on a branch of its own, first after routing: the edge every request meets (Host check,
+    /// forwarded headers, security headers, CORS: <see cref="AccessExtensions.UseEdge"/>), then the stream. An idle stream
+    /// is a request held open for hours, and every middleware that awaits the rest of the pipeline holds a frame per
+    /// stream: authentication and authorization (with the request's service scope and handler), the exception handler,
+    /// status-code pages, the body-size limit, the key check, the rate limiters, flag scope, endpoint dispatch. The
+    /// stream checks its own URL credential and answers its own errors without a body, so it needs none of them; the
+    /// endpoint stays mapped, so routing, CORS and the access rules see it. Call it before anything else in the pipeline
+    /// (and call UseAuthentication/UseAuthorization explicitly after it, or WebApplication puts them first).
     /// </summary>
     public static IApplicationBuilder UseEventStreams(this IApplicationBuilder app)
     {
         var services = app.ApplicationServices.GetRequiredService<StreamServices>();
         return app.MapWhen(
             static http => http.GetEndpoint()?.Metadata.GetMetadata<LeanBranch>() is not null,
-            branch => branch.Run(http => Stream(http, services)));
+            branch =>
+            {
+                AccessExtensions.UseEdge(branch);
+                branch.Run(http => Stream(http, services));
+            });
     }
 
     /// <summary>
