@@ -62,9 +62,10 @@ public sealed class EventStreamCostTests
         var left = new StreamSubscriber("production", key.Id);
         var open = new StreamSubscriber("production", key.Id);
         var bystander = new StreamSubscriber("production", other.Id);
-        using (hub.Join(left)) { } // the key's first stream leaves; the key still has one open
+        var leaving = hub.Join(left)!;
         using var stays = hub.Join(open)!;
         using var unrelated = hub.Join(bystander)!;
+        leaving.Dispose(); // one of the key's two streams leaves; the key still has one open
 
         (await admin.PostAsync($"/api/keys/{key.Id}/revoke", null)).EnsureSuccessStatusCode();
 
