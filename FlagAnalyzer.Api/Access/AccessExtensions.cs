@@ -62,24 +62,29 @@ public static class AccessExtensions
     }
 
     /// <summary>
-    /// After routing and before the endpoints: the Host check, the client's address from a known proxy, headers, CORS,
-    /// the rule table, then the per-key write limiter.
+    /// After routing and before the endpoints: the edge (<see cref="UseEdge"/>), then the rule table (the key check), then
+    /// the per-key write limiter.
     /// </summary>
-    /// <param name="beforeKeys">
-    /// Branches that authenticate themselves (a URL credential) and hold their request open: they run after the Host
-    /// check, forwarded headers, security headers and CORS, but before the key check and the rate limiter, so an idle
-    /// one holds no pending call in either.
-    /// </param>
-    public static IApplicationBuilder UseAccess(this IApplicationBuilder app, Action<IApplicationBuilder>? beforeKeys = null)
+    public static IApplicationBuilder UseAccess(this IApplicationBuilder app)
+    {
+        UseEdge(app);
+        app.UseMiddleware<AccessMiddleware>();
+        app.UseRateLimiter();
+        return app;
+    }
+
+    /// <summary>
+    /// What every request meets before any credential is looked at: the Host check, the client's address from a known
+    /// proxy, security headers and CORS. A branch that authenticates itself (the event stream's URL credential) runs these
+    /// same middlewares and nothing else.
+    /// </summary>
+    public static IApplicationBuilder UseEdge(IApplicationBuilder app)
     {
         AllowedHosts.UseHostCheck(app);
         if (app.ApplicationServices.GetRequiredService<IOptions<ForwardedHeadersOptions>>().Value.ForwardedHeaders != ForwardedHeaders.None)
             app.UseForwardedHeaders();
         app.UseSecurityHeaders();
         app.UseCors();
-        beforeKeys?.Invoke(app);
-        app.UseMiddleware<AccessMiddleware>();
-        app.UseRateLimiter();
         return app;
     }
 

@@ -54,15 +54,11 @@ public sealed class AllowedHosts
     public static IApplicationBuilder UseHostCheck(IApplicationBuilder app)
     {
         var hosts = app.ApplicationServices.GetRequiredService<AllowedHosts>();
-        return app.Use(async (http, next) =>
-        {
-            if (hosts.Allows(http.Request.Host))
-            {
-                await next(http);
-                return;
-            }
-            await AccessMiddleware.Problem(http, StatusCodes.Status400BadRequest, "Host not allowed",
-                $"This API does not answer to the host '{http.Request.Host}'; add it to {Section} (loopback names and IP addresses are always allowed).");
-        });
+        // not an async lambda: an allowed request passes through without a pending frame here (an idle event stream is a
+        // request held open for hours)
+        return app.Use((http, next) => hosts.Allows(http.Request.Host)
+            ? next(http)
+            : AccessMiddleware.Problem(http, StatusCodes.Status400BadRequest, "Host not allowed",
+                $"This API does not answer to the host '{http.Request.Host}'; add it to {Section} (loopback names and IP addresses are always allowed)."));
     }
 }

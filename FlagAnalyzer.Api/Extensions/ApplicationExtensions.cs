@@ -4,6 +4,7 @@ using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Environments;
 using FlagAnalyzer.Api.Evaluation;
+using FlagAnalyzer.Api.Evaluation.Streams;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Live;
 using FlagAnalyzer.Api.Llm;
@@ -52,10 +53,15 @@ public static class ApplicationExtensions
 
     public static WebApplication MapApplicationEndpoints(this WebApplication app)
     {
+        // the event stream's lean branch first (an idle stream holds a frame in every middleware before it); then
+        // authentication and authorization where WebApplication would have put them, ahead of the rest
+        app.UseEventStreams();
+        app.UseAuthentication();
+        app.UseAuthorization();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseBodySizeLimit();
-        app.UseAccess(beforeKeys: a => Evaluation.Streams.StreamsApi.UseEventStreams(a));
+        app.UseAccess();
         app.UseFlagScope();
         app.UseChangedByCheck();
 

@@ -54,17 +54,25 @@ public static class StreamsApi
     }
 
     /// <summary>
-    /// Serves the stream endpoint (routing has matched it, CORS has run on its policy) straight away instead of through
-    /// the rest of the pipeline: an idle stream is a request held open for hours, and each middleware after this point
-    /// (key check, rate limiter, flag scope, endpoint dispatch) would hold a pending call per stream. The stream checks its
-    /// own URL credential, so it needs none of them; the endpoint stays mapped, so routing, CORS and the access rules see it.
+    /// Serves the stream endpoint on a branch of its own, first after routing: the edge every request meets (Host check,
+    /// forwarded headers, security headers, CORS: <see cref="AccessExtensions.UseEdge"/>), then the stream. An idle stream
+    /// is a request held open for hours, and every middleware that awaits the rest of the pipeline holds a frame per
+    /// stream: authentication and authorization (with the request's service scope and handler), the exception handler,
+    /// status-code pages, the body-size limit, the key check, the rate limiters, flag scope, endpoint dispatch. The
+    /// stream checks its own URL credential and answers its own errors without a body, so it needs none of them; the
+    /// endpoint stays mapped, so routing, CORS and the access rules see it. Call it before anything else in the pipeline
+    /// (and call UseAuthentication/UseAuthorization explicitly after it, or WebApplication puts them first).
     /// </summary>
     public static IApplicationBuilder UseEventStreams(this IApplicationBuilder app)
     {
         var services = app.ApplicationServices.GetRequiredService<StreamServices>();
         return app.MapWhen(
             static http => http.GetEndpoint()?.Metadata.GetMetadata<LeanBranch>() is not null,
-            branch => branch.Run(http => Stream(http, services)));
+            branch =>
+            {
+                AccessExtensions.UseEdge(branch);
+                branch.Run(http => Stream(http, services));
+            });
     }
 
     /// <summary>
@@ -100,7 +108,7 @@ public static class StreamsApi
             http.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
         }
-        var (ok, keyId, environment) = await CheckAsync(http.Request.Query[TokenParameter], s, http.RequestAborted);
+        var (ok, keyId, environment) = await CheckAsync(QueryValue(http, TokenParameter), s, http.RequestAborted);
         if (!ok)
         {
             // no body and no detail: the URL is a secret and whatever is wrong with it is the same answer
@@ -116,11 +124,9 @@ public static class StreamsApi
             Deny(http, StatusCodes.Status503ServiceUnavailable);
             return;
         }
-        // one object per idle stream, woken by the hub, the key's revocation, the client leaving or the server stopping:
-        // registrations on token sources that exist anyway instead of a linked source per stream
-        using var revoked = keyId is null ? null : s.Keys.OnRevoked(keyId, subscriber.Close);
+        // one object per idle stream, woken by the hub (a change, a heartbeat, its key's revocation, the server stopping) or
+        // by the client leaving: a registration on the request's token, which exists anyway, not a linked source per stream
         using var aborted = http.RequestAborted.UnsafeRegister(static o => ((StreamSubscriber)o!).Close(), subscriber);
-        using var stopping = s.Lifetime.ApplicationStopping.UnsafeRegister(static o => ((StreamSubscriber)o!).Close(), subscriber);
 
         http.Response.StatusCode = StatusCodes.Status200OK;
         http.Response.ContentType = "text/event-stream";
@@ -138,12 +144,16 @@ public static class StreamsApi
             {
                 if (s.Hub.Resume(environment, last) is { } missed) subscriber.Post(missed);
             }
-            else if (http.Request.Query[SinceParameter].ToString() is { Length: > 0 } since && s.Hub.Since(environment, since) is { } changed)
+            else if (QueryValue(http, SinceParameter) is { Length: > 0 } since && s.Hub.Since(environment, since) is { } changed)
                 subscriber.Post(changed);
             var flushed = await body.FlushAsync(http.RequestAborted);
             while (!flushed.IsCompleted)
             {
-                var (wake, notice) = await subscriber.TakeAsync();
+                if (!subscriber.TryTake(out var wake, out var notice))
+                {
+                    await subscriber.WaitAsync();
+                    continue;
+                }
                 if (wake == StreamWake.Closed) break;
                 body.Write(wake == StreamWake.Notice ? notice!.Bytes : ": heartbeat\n\n"u8);
                 flushed = await body.FlushAsync(http.RequestAborted);
@@ -164,6 +174,14 @@ public static class StreamsApi
         if (bound.Key.Environment is { } env && !string.Equals(env, claims.Environment, StringComparison.Ordinal)) return (false, null, null);
         return (true, claims.KeyId, claims.Environment);
     }
+
+    /// <summary>
+    /// One query parameter, parsed from the query string and dropped, not through <c>Request.Query</c>, which the request
+    /// would keep (its feature, dictionary and strings) for as long as the stream stays open.
+    /// </summary>
+    private static string? QueryValue(HttpContext http, string name) =>
+        Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseNullableQuery(http.Request.QueryString.Value) is { } query
+        && query.TryGetValue(name, out var value) ? value.ToString() : null;
 
     private static void Deny(HttpContext http, int status)
     {
