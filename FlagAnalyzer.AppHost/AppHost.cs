@@ -31,9 +31,12 @@ IResourceBuilder<IResourceWithConnectionString>? flagdb = stack.Db switch
 // the first admin key: generated on the first run and kept in this project's user secrets (Parameters:admin-key),
 // shown in the dashboard's parameters; the API creates its first admin key from it
 var adminKey = builder.AddParameter("admin-key", new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
+// the key webhook secrets are encrypted with at rest: generated once, kept like the admin key, shared by every replica
+var webhookKey = builder.AddParameter("webhook-secret-key", new GenerateParameterDefault { MinLength = 48, Special = false }, secret: true, persist: true);
 
 var api = builder.AddProject<Projects.FlagAnalyzer_Api>("api")
     .WithEnvironment("Auth__BootstrapAdminKey", adminKey)
+    .WithEnvironment("Webhooks__SecretKey", webhookKey)
     // local development: webhooks may post to receivers on this machine (refused by default, SSRF)
     .WithEnvironment("Webhooks__AllowPrivateTargets", "true")
     .WithHttpHealthCheck("/health")

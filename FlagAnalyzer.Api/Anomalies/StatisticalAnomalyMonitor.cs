@@ -37,7 +37,7 @@ public sealed record DetectionRun(DetectionOutcome Outcome, IReadOnlyList<FlagAn
 /// Everything happens in the caller's transaction.
 /// </summary>
 public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, IRegressionGuard guard, TimeProvider clock,
-    ILogger<StatisticalAnomalyMonitor> logger) : IAnomalyMonitor
+    ILogger<StatisticalAnomalyMonitor> logger, IEventOutbox? outbox = null) : IAnomalyMonitor
 {
 
     /// <summary>
@@ -134,6 +134,7 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, IRegressi
 
         foreach (var a in r.Raise) await AnomalyStore.InsertAsync(s.Connection, s.Transaction, a, ct);
         foreach (var a in r.Resolve.Concat(r.Escalate)) await AnomalyStore.UpdateAsync(s.Connection, s.Transaction, a, ct);
+        await AnomalyNotices.EnlistAsync(outbox, s, flag, r.Raise.Concat(r.Escalate), r.Resolve, ct);
         // the guardian hears of every flag with open anomalies (what this pass raised or escalated, and what it still confirms)
         var rollback = r.Ongoing.Count == 0 ? null : await guard.OnAnomaliesAsync(s, new FlagAnomalies(flag, analysis, r.Ongoing), ct);
         var current = rollback?.Mutation.After ?? flag;

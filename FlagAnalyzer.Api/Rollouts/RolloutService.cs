@@ -47,7 +47,7 @@ public abstract record RolloutResult
 /// then publishes <c>rollout.updated</c> after the commit.
 /// </summary>
 public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher live, TimeProvider clock, RolloutEvidenceCache evidence,
-    ILogger<RolloutService> logger)
+    ILogger<RolloutService> logger, IEventOutbox? outbox = null)
 {
     public const string Guardian = "guardian";
     /// <summary>The most samples one evaluation reads (two cohorts, one sample a minute: about 17 days).</summary>
@@ -281,7 +281,9 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             Actor = t.Actor ?? (t.ChangedBy == Guardian ? Actor.System(Guardian) : null),
         }, ct);
         var after = m?.After ?? flag;
-        return new Applied(after, plan, m, await ViewAsync(s.Connection, s.Transaction, after, plan, ct, cached));
+        var view = await ViewAsync(s.Connection, s.Transaction, after, plan, ct, cached);
+        await RolloutNotices.EnlistAsync(outbox, s, after, view, t.Actor?.Name ?? t.ChangedBy, ct);
+        return new Applied(after, plan, m, view);
     }
 
     /// <summary>After commit of a flag change made outside a plan.</summary>

@@ -619,5 +619,47 @@ public static class Migrations
             );
             CREATE INDEX ix_webhook_attempts_delivery ON webhook_attempts(delivery_id, attempted_at);
             """),
+        // webhooks: whether a row's secret is sealed (AES-GCM, WebhookSecrets); rows from 1000 are sealed by the app at start
+        new(1001, "webhook secrets sealed", """
+            ALTER TABLE webhooks ADD COLUMN secret_sealed INTEGER NOT NULL DEFAULT 0;
+            """, """
+            ALTER TABLE webhooks ADD COLUMN secret_sealed BOOLEAN NOT NULL DEFAULT FALSE;
+            """),
+        // webhooks: the notice outbox (anomaly, rollout and change-request events enlisted in the transactions that commit
+        // them; seq from a one-row counter taken at enlistment, so seqs become visible in commit order with no gaps), and
+        // the pump's cursors over the two sources it follows in order (the flag feed by revision, notices by seq)
+        new(1002, "webhook notices and cursors", """
+            CREATE TABLE webhook_notices (
+                seq          INTEGER PRIMARY KEY,
+                type         TEXT NOT NULL,
+                environment  TEXT NULL,
+                flag_id      TEXT NULL,
+                flag_key     TEXT NULL,
+                flag_name    TEXT NULL,
+                actor        TEXT NULL,
+                data         TEXT NOT NULL,
+                at           INTEGER NOT NULL
+            );
+            CREATE TABLE webhook_notice_seq (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+            INSERT INTO webhook_notice_seq(id, seq) VALUES (1, 0);
+            CREATE TABLE webhook_cursors (source TEXT PRIMARY KEY, reached INTEGER NOT NULL);
+            INSERT INTO webhook_cursors(source, reached) VALUES ('flags', 0), ('notices', 0);
+            """, """
+            CREATE TABLE webhook_notices (
+                seq          BIGINT PRIMARY KEY,
+                type         TEXT COLLATE "C" NOT NULL,
+                environment  TEXT COLLATE "C" NULL,
+                flag_id      TEXT COLLATE "C" NULL,
+                flag_key     TEXT NULL,
+                flag_name    TEXT NULL,
+                actor        TEXT NULL,
+                data         TEXT NOT NULL,
+                at           BIGINT NOT NULL
+            );
+            CREATE TABLE webhook_notice_seq (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL);
+            INSERT INTO webhook_notice_seq(id, seq) VALUES (1, 0);
+            CREATE TABLE webhook_cursors (source TEXT COLLATE "C" PRIMARY KEY, reached BIGINT NOT NULL);
+            INSERT INTO webhook_cursors(source, reached) VALUES ('flags', 0), ('notices', 0);
+            """),
     ];
 }

@@ -28,12 +28,12 @@ public static class WebhookEvents
     public const string AnomalyOpened = "anomaly.opened";
     public const string AnomalyResolved = "anomaly.resolved";
     public const string RolloutUpdated = "rollout.updated";
+    public const string ChangeRequestCreated = "change_request.created";
+    public const string ChangeRequestDecided = "change_request.decided";
 
-    /// <summary>
-    /// What a webhook may subscribe to. <c>change_request.*</c> are left out until change requests exist: accepting a
-    /// subscription that can never fire would look like a broken receiver.
-    /// </summary>
-    public static readonly IReadOnlyList<string> All = [FlagCreated, FlagChanged, FlagDeleted, AnomalyOpened, AnomalyResolved, RolloutUpdated];
+    /// <summary>What a webhook may subscribe to: flag events from the change feed, the rest from the notice outbox (<see cref="WebhookOutbox"/>).</summary>
+    public static readonly IReadOnlyList<string> All =
+        [FlagCreated, FlagChanged, FlagDeleted, AnomalyOpened, AnomalyResolved, RolloutUpdated, ChangeRequestCreated, ChangeRequestDecided];
 }
 
 public static class WebhookFormats
@@ -81,6 +81,19 @@ public sealed class WebhookOptions
 
     /// <summary><c>Webhooks:Workers</c>: concurrent deliveries per replica (each to a different webhook).</summary>
     public int Workers { get; set; } = 16;
+
+    /// <summary>
+    /// <c>Webhooks:Batch</c>: how many consecutive pending events of one webhook a worker claims at once and sends one after
+    /// the other (stopping at the first failure), so a busy webhook costs one claim and one record per batch, not per event.
+    /// </summary>
+    public int Batch { get; set; } = 50;
+
+    /// <summary>
+    /// <c>Webhooks:SecretKey</c>: the key webhook secrets are encrypted with at rest (AES-256-GCM; any string of at least
+    /// 16 characters, stretched with HKDF-SHA256). Without it, SQLite keeps a generated key in a file beside the database;
+    /// PostgreSQL (several replicas) requires it.
+    /// </summary>
+    public string? SecretKey { get; set; }
 
     /// <summary>How long a claimed delivery is this replica's before another may take it (beyond the timeout: a crash).</summary>
     public double LeaseSeconds => TimeoutSeconds + 20;

@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 
 namespace FlagAnalyzer.Api.Webhooks;
 
-public sealed record WebhookServices(Db Db, TimeProvider Clock, IOptions<WebhookOptions> Options, WebhookSignal Signal, ILogger<Webhook> Log);
+public sealed record WebhookServices(Db Db, TimeProvider Clock, IOptions<WebhookOptions> Options, WebhookSignal Signal, WebhookSecrets Secrets,
+    ILogger<Webhook> Log);
 
 public static partial class WebhooksApi
 {
@@ -37,7 +38,7 @@ public static partial class WebhooksApi
         return TypedResults.Ok(Paging.Build(await WebhookStore.ListAsync(conn, after, take + 1, ct), take, w => w.Id));
     }
 
-    public static async Task<Results<Created<Webhook>, ValidationProblem>> Create([AsParameters] WebhookServices s, CreateWebhookRequest body,
+    public static async Task<Results<Created<Webhook>, ValidationProblem, ProblemHttpResult>> Create([AsParameters] WebhookServices s, CreateWebhookRequest body,
         HttpContext http, CancellationToken ct)
     {
         var v = new Validator();
@@ -48,13 +49,14 @@ public static partial class WebhooksApi
         ValidateSecret(body.Secret, v, required: true);
         var format = ValidateFormat(body.Format, v) ?? WebhookFormats.Json;
         if (!v.IsValid) return v.ToProblem();
+        if (NoKey(s) is { } noKey) return noKey;
 
         var actor = http.GetActorOrAnonymous();
         var now = s.Clock.GetUtcNow();
         var w = new Webhook(Ids.New("wh", s.Clock), url!, events!, environments, format, true, null, 0, actor.KeyId ?? actor.Name, now, now);
         await using (var scope = await WebhookStore.BeginAsync(s.Db, ct))
         {
-            await WebhookStore.InsertAsync(scope, new StoredWebhook(w, body.Secret!), ct);
+            await WebhookStore.InsertAsync(scope, new StoredWebhook(w, s.Secrets.Seal(w.Id, body.Secret!), true), ct);
             await scope.CommitAsync(ct);
         }
         s.Log.LogInformation("Webhook {WebhookId} created by {ActorKeyId} ({ActorName}) for {Events}", w.Id, actor.KeyId, actor.Name, string.Join(",", w.Events));
@@ -78,6 +80,7 @@ public static partial class WebhooksApi
         if (body.Secret is not null) ValidateSecret(body.Secret, v, required: true);
         var format = body.Format is null ? null : ValidateFormat(body.Format, v);
         if (!v.IsValid) return v.ToProblem();
+        if (body.Secret is not null && NoKey(s) is { } noKey) return noKey;
 
         Webhook updated;
         await using (var scope = await WebhookStore.BeginAsync(s.Db, ct))
@@ -98,7 +101,8 @@ public static partial class WebhooksApi
                 ConsecutiveFailures = reenable ? 0 : w.ConsecutiveFailures,
                 UpdatedAt = s.Clock.GetUtcNow(),
             };
-            await WebhookStore.UpdateAsync(scope, new StoredWebhook(updated, body.Secret ?? stored.Secret), ct);
+            await WebhookStore.UpdateAsync(scope, body.Secret is null ? stored with { Webhook = updated }
+                : new StoredWebhook(updated, s.Secrets.Seal(id, body.Secret), true), ct);
             await scope.CommitAsync(ct);
         }
         var actor = http.GetActorOrAnonymous();
@@ -158,6 +162,10 @@ public static partial class WebhooksApi
         s.Signal.Wake();
         return TypedResults.Accepted($"/api/webhooks/{id}/deliveries", queued!);
     }
+
+    /// <summary>503 when a secret cannot be sealed here (no usable key): a secret is never stored in clear.</summary>
+    private static ProblemHttpResult? NoKey(WebhookServices s) => s.Secrets.CanSeal ? null
+        : TypedResults.Problem(title: "Webhook secrets cannot be encrypted", detail: s.Secrets.Problem, statusCode: StatusCodes.Status503ServiceUnavailable);
 
     private static List<string>? ValidateEvents(IReadOnlyList<string>? events, Validator v, bool required)
     {

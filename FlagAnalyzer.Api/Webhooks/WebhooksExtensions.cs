@@ -9,9 +9,14 @@ public static class WebhooksExtensions
     {
         builder.Services.Configure<WebhookOptions>(builder.Configuration.GetSection("Webhooks"));
         builder.Services.AddSingleton<WebhookSignal>();
-        builder.Services.AddSingleton<WebhookEnqueuer>();
+        builder.Services.AddSingleton<WebhookSecrets>();
+        builder.Services.AddHostedService<WebhookSecretSealer>();
+        builder.Services.AddHealthChecks().AddCheck<WebhookSecretsHealthCheck>("webhooks");
+        builder.Services.AddSingleton<WebhookPayloads>();
+        builder.Services.AddSingleton<WebhookPump>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookPump>());
+        builder.Services.AddSingleton<IEventOutbox, WebhookOutbox>();
         builder.Services.AddSingleton<IChangeFeedSubscriber, WebhookFeedSubscriber>();
-        builder.Services.AddSingleton<ILiveEventSink, WebhookLiveSink>();
         var allowPrivate = builder.Configuration.GetValue<bool>("Webhooks:AllowPrivateTargets");
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers: the documented way to opt one client out of ConfigureHttpClientDefaults
         builder.Services.AddHttpClient(WebhookWorker.ClientName, c => c.Timeout = Timeout.InfiniteTimeSpan)

@@ -15,8 +15,14 @@ public sealed class WebhookDeliveryTests : IAsyncDisposable
     private readonly WebhookReceiver _receiver = new();
     private readonly HttpClient _api;
 
+    /// <summary>PostgreSQL requires <c>Webhooks:SecretKey</c> (replicas share it); SQLite tests use the generated key file.</summary>
+    public const string TestSecretKey = "test-webhook-secret-key-0123456789";
+
     public WebhookDeliveryTests()
     {
+#if POSTGRES
+        _factory.Settings["Webhooks:SecretKey"] = TestSecretKey;
+#endif
         _factory.Settings["Webhooks:AllowPrivateTargets"] = "true";
         _factory.Settings["Webhooks:PublicBaseUrl"] = "https://flags.example.com";
         _factory.Settings["Webhooks:DisableAfterFailures"] = "3";
