@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Storage;
 using FlagAnalyzer.Tests.Api;
@@ -18,7 +19,12 @@ public sealed class IngestLockTests : IDisposable
     private readonly ApiFactory _app = new();
     private readonly AnalysisClient _api;
 
-    public IngestLockTests() => _api = new AnalysisClient(_app.CreateClient());
+    public IngestLockTests()
+    {
+        // the rollout test reads the plan's evidence itself; the guardian's timer would only race it
+        _app.Settings["Rollouts:TickInterval"] = "1.00:00:00";
+        _api = new AnalysisClient(_app.CreateClient());
+    }
 
     public void Dispose() => _app.Dispose();
 
@@ -67,9 +73,44 @@ public sealed class IngestLockTests : IDisposable
         Assert.Equal(rebuilds, windows.Rebuilds);
     }
 
+    [Fact]
+    public async Task ARolloutReadWithoutTheFlagsLock_WhileAnEarlierBatchIsInFlight_DoesNotSkipThatBatchInTheEvidence()
+    {
+        var (one, two) = (await _api.CreateFlagAsync($"evidence-a-{Guid.NewGuid():N}"[..22]), await _api.CreateFlagAsync($"evidence-b-{Guid.NewGuid():N}"[..22]));
+        var (flag, held) = DetectionKey(one) > DetectionKey(two) ? (one, two) : (two, one);
+        Assert.Equal(HttpStatusCode.OK, (await _api.Http.PutAsJsonAsync($"/api/flags/{flag}/rollout", new
+        {
+            stages = new object[] { new { percentage = 10, minDurationSeconds = 3600, minRequests = 1_000_000 }, new { percentage = 100, minDurationSeconds = 0, minRequests = 0 } },
+        })).StatusCode);
+        // the start reads the plan's (empty) evidence inside its transaction and keeps it
+        Assert.Equal(HttpStatusCode.OK, (await _api.Http.PostAsync($"/api/flags/{flag}/rollout/start?changedBy=alice", null)).StatusCode);
+
+        Task<HttpResponseMessage> first;
+        var db = new Db(_app.DatabasePath);
+        await using (var detecting = await db.BeginWriteAsync(WriteLock.Ingest([held])))
+        {
+            await detecting.LockAsync(WriteLock.Flag(held));
+            first = _api.Http.PostJson("/api/metrics", Samples(flag, 3, "treatment").Concat(Samples(held, 2, "treatment")).ToArray());
+            Assert.True(await Wait.Until(async () => await WaitingForAsync(DetectionKey(held)) >= 1, Wait.Arrival),
+                "the first group never reached detection");
+            Assert.Equal(HttpStatusCode.OK, (await _api.Http.PostJson("/api/metrics", Samples(flag, 4, "treatment").ToArray()).WaitAsync(Wait.Arrival)).StatusCode);
+
+            // a read without the flag's lock sees the later batch (its ids above the earlier one's, still in flight)
+            Assert.Equal(4 * 7004, await TreatmentRequestsAsync(flag));
+        }
+        Assert.Equal(HttpStatusCode.OK, (await first.WaitAsync(Wait.Arrival)).StatusCode);
+
+        // both batches are in the evidence once the earlier one committed
+        Assert.Equal(3 * 7003 + 4 * 7004, await TreatmentRequestsAsync(flag));
+    }
+
+    private async Task<double> TreatmentRequestsAsync(string flagId) =>
+        (await (await _api.Http.GetAsync($"/api/flags/{flagId}/rollout")).ReadJson())
+        .GetProperty("evaluation").GetProperty("progress").GetProperty("treatmentRequests").GetDouble();
+
     /// <summary>Samples stamped now whose request count marks the batch they came in (7,000 + count).</summary>
-    private static IEnumerable<object> Samples(string flagId, int count) =>
-        Enumerable.Range(0, count).Select(_ => new { flagId, errorRate = 1.0, latencyP50 = 100.0, latencyP99 = 400.0, requestCount = 7000 + count });
+    private static IEnumerable<object> Samples(string flagId, int count, string? cohort = null) =>
+        Enumerable.Range(0, count).Select(_ => new { flagId, cohort, errorRate = 1.0, latencyP50 = 100.0, latencyP99 = 400.0, requestCount = 7000 + count });
 
     /// <summary>The highest (or lowest) id of the flag's samples from the batch of <paramref name="count"/>.</summary>
     private Task<long> IdsAsync(string flagId, int count, bool max) => TestDatabase.ScalarAsync(_app.DatabasePath,
