@@ -32,7 +32,9 @@ public sealed class FlagWindowCache
     /// scope, after <see cref="AnalysisStore.ReadInputsAsync"/> read <paramref name="committedToken"/> and stamped
     /// <paramref name="newToken"/>. <paramref name="recorded"/> are this transaction's new samples of the flag, when the caller has them:
     /// while the token matches, every committed sample is already in the window (each write stamps a new token),
-    /// so the only rows past <see cref="FlagWindow.LastSampleId"/> are this transaction's, and they need no read.
+    /// so the only rows missing are this transaction's, and they need no read. Their ids may be below the window's
+    /// <see cref="FlagWindow.LastSampleId"/>: on PostgreSQL groups for one flag copy at once and take turns only for
+    /// detection, so a group that reserved its ids later may have committed first.
     /// </summary>
     public async Task<FlagWindow> GetAsync(WriteScope s, string flagId, Anchor? anchor, string? committedToken, string newToken,
         CancellationToken ct, IReadOnlyList<MetricSample>? recorded = null)
@@ -47,7 +49,7 @@ public sealed class FlagWindowCache
         else
         {
             var last = entry.Window.LastSampleId;
-            var fresh = recorded is not null && recorded.All(m => m.Id > last)
+            var fresh = recorded is not null
                 ? recorded.OrderBy(m => m.Id)
                 : (IEnumerable<MetricSample>)await MetricStore.SamplesAfterAsync(s, flagId, last, ct);
             foreach (var sample in fresh) entry.Window.Add(sample);

@@ -59,8 +59,9 @@ public static class MetricStore
     /// statement run per row (<see cref="InsertSqlite"/>), ids are rowids — the write transaction holds SQLite's only
     /// write lock, so the rows of one batch get consecutive rowids ending at <c>last_insert_rowid()</c>. PostgreSQL: a run of ids reserved from the identity
     /// sequence first (<see cref="ReserveIdsSql"/>), then every row in one binary COPY. The caller holds the samples' flags'
-    /// locks: a flag's samples then get ids in the order their transactions commit, which detection's incremental window
-    /// relies on (<c>id &gt; last seen</c>).
+    /// ingest lock (<see cref="WriteLock.Ingest"/>), so two batches for one flag may commit in the other order than their
+    /// ids: detection's window takes a transaction's own samples as given, and a walk by id (<see cref="AfterIdAsync"/>)
+    /// runs under the flag's lock, which waits for every ingest into the flag.
     /// </summary>
     public static async Task<List<MetricSample>> InsertAsync(WriteScope scope, IReadOnlyList<MetricSample> samples, CancellationToken ct)
     {
@@ -194,7 +195,9 @@ public static class MetricStore
     /// <summary>
     /// A flag's samples stamped at or after <paramref name="since"/> with an id above <paramref name="afterId"/>, in id order:
     /// what an incremental reader (the rollout guardian's evidence) has not seen yet. New rows get higher ids (SQLite rowids;
-    /// PostgreSQL ids reserved under the write lock that serialises a flag's inserts).
+    /// PostgreSQL ids from the sequence). On PostgreSQL batches for one flag are copied at once and may commit out of id
+    /// order: a walk that keeps its position must read under the flag's lock (<see cref="WriteLock.Flag"/>), which waits
+    /// for every ingest into the flag, so no id below what it sees is still to commit.
     /// </summary>
     public static async Task<List<MetricSample>> AfterIdAsync(DbConnection conn, DbTransaction? tx, string flagId, long afterId, DateTimeOffset since,
         CancellationToken ct)

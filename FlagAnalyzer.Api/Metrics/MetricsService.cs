@@ -31,8 +31,10 @@ public sealed record MetricsRecorded(string FlagId, int Count, DateTimeOffset Fr
 /// <summary>
 /// The metrics write: samples, detection and guardian rollbacks commit together; live events follow the commit.
 /// Concurrent requests share one transaction (<see cref="GroupCommit{TItem,TResult}"/>): a writer takes every
-/// request queued while the previous group committed (on PostgreSQL: while it took its flags' locks), resolves their flags, inserts their samples and runs
-/// detection once for the group, commits, and only then answers each request — so a 2xx still means stored, and
+/// request queued while the previous group committed (on PostgreSQL: while it took its flags' ingest lock), resolves their
+/// flags, inserts their samples and runs detection once for the group, commits, and only then answers each request. On
+/// PostgreSQL groups for one flag copy their samples at once (<see cref="WriteLock.Ingest"/>) and take turns only for
+/// detection (<see cref="WriteLock.Flags"/> after the copy). A 2xx still means stored, and
 /// single-sample posts no longer queue one by one for SQLite's write lock. A request whose flag does not exist when
 /// its group's transaction runs is answered <see cref="RecordMetricsResult.FlagNotFound"/> and stores nothing; the
 /// others in its group are not affected.
@@ -64,18 +66,19 @@ public sealed class MetricsService : IAsyncDisposable
 
     public Task<RecordMetricsResult> RecordAsync(RecordMetricsRequest request, CancellationToken ct) => _commit.SubmitAsync(request, ct);
 
-    /// <summary>Groups in flight at once on PostgreSQL: at most one of them waits for its locks, the others hold theirs.</summary>
+    /// <summary>Groups in flight at once on PostgreSQL: they copy their samples alongside, and wait for each other only where
+    /// they detect on the same flags.</summary>
     private const int MaxConcurrentGroups = 4;
 
     /// <summary>
-    /// The flags the keys name, in a transaction begun with <see cref="WriteLock.None"/>: takes the found flags' locks (in
-    /// one order), then reads them again by id, since a writer that held a lock may have deleted or moved its flag
-    /// meanwhile. A name stays resolved to the flag it named before the lock.
+    /// The flags the keys name, in a transaction begun with <see cref="WriteLock.None"/>: takes the found flags' ingest lock
+    /// (<see cref="WriteLock.Ingest"/>, shared with other ingests), then reads them again by id, since a writer that held a
+    /// flag's lock may have deleted or moved its flag meanwhile. A name stays resolved to the flag it named before the lock.
     /// </summary>
     private async Task<Dictionary<string, FlagRef>> ResolveForWriteAsync(WriteScope scope, IReadOnlyList<string> keys, CancellationToken ct)
     {
         var seen = await _flags.ResolveAsync(scope.Connection, scope.Transaction, keys, ct);
-        await scope.LockAsync(WriteLock.Flags(seen.Values.Select(f => f.Id)), ct);
+        await scope.LockAsync(WriteLock.Ingest(seen.Values.Select(f => f.Id)), ct);
         if (scope.Provider == DbProvider.Sqlite) return seen;
         var now = await _flags.ResolveAsync(scope.Connection, scope.Transaction, seen.Values.Select(f => f.Id).Distinct(StringComparer.Ordinal), ct);
         var ids = new Dictionary<string, FlagRef>(StringComparer.Ordinal);
@@ -94,8 +97,8 @@ public sealed class MetricsService : IAsyncDisposable
         MetricsDetected? detected = null;
         await using (var scope = await _db.BeginWriteAsync(WriteLock.None, ct))
         {
-            // inside the transaction and under the flags' locks: a flag deleted a moment ago cannot receive samples (no
-            // orphan rows), and its samples' ids, window and anomalies change one group at a time
+            // inside the transaction and under the flags' ingest lock: a flag deleted a moment ago cannot receive samples
+            // (no orphan rows), while other groups for the same flags copy their samples alongside
             var ids = await ResolveForWriteAsync(scope, group.SelectMany(r => r.Samples.Select(m => m.FlagId)).Distinct(StringComparer.Ordinal).ToList(), ct);
             locked();
             for (var r = 0; r < group.Count; r++)
@@ -121,7 +124,11 @@ public sealed class MetricsService : IAsyncDisposable
             }
             if (samples.Count == 0) return results;
             stored = await MetricStore.InsertAsync(scope, samples, ct);
-            detected = await _detection.DetectAsync(scope, stored.Select(m => m.FlagId).Distinct().ToList(), stored, ct);
+            var written = stored.Select(m => m.FlagId).Distinct(StringComparer.Ordinal).ToList();
+            // detection's read-check-write (window token, anomalies, rollback) one group at a time per flag; what a group
+            // committed meanwhile is in the window already, and this group's own samples are passed in
+            await scope.LockAsync(WriteLock.Flags(written), ct);
+            detected = await _detection.DetectAsync(scope, written, stored, ct);
             await scope.CommitAsync(ct);
         }
 

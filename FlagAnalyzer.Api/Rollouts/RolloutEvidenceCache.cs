@@ -11,6 +11,9 @@ namespace FlagAnalyzer.Api.Rollouts;
 /// the rows added since the last one (<see cref="MetricStore.AfterIdAsync"/>), not the plan's whole history again. The first
 /// read of a plan on this replica is a full one; samples written by other replicas arrive through the same id walk.
 /// Read only inside transactions that insert no samples (the guardian's and the API's own), so a sample cached is committed.
+/// Kept only from reads inside a transaction (which holds the plan's flag lock): on PostgreSQL ingests into one flag copy at
+/// once (<c>WriteLock.Ingest</c>), so a read without the lock may see a later batch's ids before an earlier batch commits,
+/// and moving the walk past them would skip that batch for good; such a read answers, the cache stays as it was.
 /// </summary>
 public sealed class RolloutEvidenceCache
 {
@@ -47,7 +50,7 @@ public sealed class RolloutEvidenceCache
                 entry = new Entry(started, merged, Math.Max(entry.LastId, fresh[^1].Id));
             }
         }
-        _entries[plan.Id] = entry;
+        if (tx is not null) _entries[plan.Id] = entry;
         return entry.Samples;
     }
 

@@ -129,18 +129,35 @@ public sealed class WriteScope(DbConnection connection, DbTransaction transactio
     /// known only after a read. Once per transaction and before its first write — a second lock taken later could wait,
     /// in the wrong order, for a transaction waiting for this one. Re-read what the lock protects afterwards: a writer
     /// that held it may have committed meanwhile (on PostgreSQL; SQLite's write transaction excluded it from the start).
+    /// The one exception: a transaction holding <see cref="WriteLock.Ingest"/> may then take <see cref="WriteLock.Flags"/>
+    /// of (some of) those flags, for the detection on its samples (see <see cref="WriteLock.Ingest"/>).
     /// </summary>
     public async Task LockAsync(WriteLock writeLock, CancellationToken ct = default)
     {
         if (writeLock.IsNone) return;
-        if (!Lock.IsNone) throw new InvalidOperationException($"This write transaction already holds {Lock}; it cannot also take {writeLock}.");
+        var upgrade = Lock.Admits(writeLock);
+        if (!Lock.IsNone && !upgrade) throw new InvalidOperationException($"This write transaction already holds {Lock}; it cannot also take {writeLock}.");
         Lock = writeLock;
         if (Connection is not NpgsqlConnection) return;
         await using var cmd = Connection.CreateCommand();
         cmd.Transaction = Transaction;
+        if (upgrade)
+        {
+            // an ingest holds its flags' keys shared; taking them exclusively now could wait for another ingest doing the
+            // same (a deadlock), so its detection is kept apart from other ingests' by keys only ingests take, always last
+            cmd.CommandText = "SELECT pg_advisory_xact_lock(k) FROM unnest(@keys) AS k";
+            cmd.Parameters.Add(new NpgsqlParameter<long[]>("keys", writeLock.DetectionKeys().ToArray()));
+            await cmd.ExecuteNonQueryAsync(ct);
+            return;
+        }
         if (writeLock.IsAll)
         {
             cmd.CommandText = "SELECT pg_advisory_xact_lock(@all)";
+        }
+        else if (writeLock.IsShared)
+        {
+            cmd.CommandText = "SELECT pg_advisory_xact_lock_shared(@all); SELECT pg_advisory_xact_lock_shared(k) FROM unnest(@keys) AS k";
+            cmd.Parameters.Add(new NpgsqlParameter<long[]>("keys", writeLock.Keys.ToArray()));
         }
         else
         {

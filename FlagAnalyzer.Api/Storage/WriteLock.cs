@@ -6,7 +6,8 @@ namespace FlagAnalyzer.Api.Storage;
 
 /// <summary>
 /// What a PostgreSQL write transaction locks (<see cref="Db.BeginWriteAsync(WriteLock, CancellationToken)"/>): nothing
-/// (pure appends and single-statement upserts, which the rows' own locks order), one flag, several flags, a named
+/// (pure appends and single-statement upserts, which the rows' own locks order), one flag, several flags, samples appended
+/// to flags (<see cref="Ingest"/>: the flags' keys shared), a named
 /// resource (a table-wide read-check-write such as "the last admin key"), or everything. A flag's lock covers
 /// everything that hangs off the flag: its row and change log, its samples' ids and detection window, its anomalies,
 /// rollout plan and schedules. Each lock is one or more 64-bit advisory keys, taken in ascending order.
@@ -16,12 +17,13 @@ public sealed class WriteLock
     private readonly string[] _flagIds;
     private readonly string _label;
 
-    private WriteLock(IReadOnlyList<long> keys, string[] flagIds, string label, bool isAll = false)
+    private WriteLock(IReadOnlyList<long> keys, string[] flagIds, string label, bool isAll = false, bool isShared = false)
     {
         Keys = keys;
         _flagIds = flagIds;
         _label = label;
         IsAll = isAll;
+        IsShared = isShared;
     }
 
     /// <summary>No lock: a transaction whose writes cannot contradict a concurrent one's.</summary>
@@ -41,6 +43,30 @@ public sealed class WriteLock
         return new WriteLock(keys, ids, ids.Length == 1 ? $"flag {ids[0]}" : $"{ids.Length} flags");
     }
 
+    /// <summary>
+    /// Appending samples to these flags: their keys taken shared, so ingests into one flag copy their rows at once while
+    /// every holder of a flag's lock (exclusive) waits for all of them and holds them all off — a flag is never deleted
+    /// under an ingest, and a reader walking a flag's sample ids under its lock meets no batch still in flight. Covers no
+    /// flag: the ingest then takes <see cref="Flags"/> of the flags it wrote (<see cref="WriteScope.LockAsync"/>), which on
+    /// top of the shared keys takes each flag's detection key, so detections of one flag (window, anomalies, rollback)
+    /// take turns.
+    /// </summary>
+    public static WriteLock Ingest(IEnumerable<string> flagIds)
+    {
+        var flags = Flags(flagIds);
+        return flags.IsNone ? None : new WriteLock(flags.Keys, flags._flagIds, $"ingest into {flags._label}", isShared: true);
+    }
+
+    /// <summary>
+    /// The keys that keep two ingests' detections of a flag apart (<see cref="Ingest"/>), ascending: only ingests take
+    /// them, each after its shared flag keys, so no other transaction waits for them.
+    /// </summary>
+    public IReadOnlyList<long> DetectionKeys() => _flagIds.Select(id => KeyOf("detect", id)).Distinct().Order().ToArray();
+
+    /// <summary>Whether a transaction holding this (shared) lock may go on to take <paramref name="next"/>: the flags it ingests into, or some of them.</summary>
+    public bool Admits(WriteLock next) =>
+        IsShared && !next.IsShared && !next.IsAll && next._flagIds.All(id => Array.BinarySearch(_flagIds, id, StringComparer.Ordinal) >= 0);
+
     /// <summary>A resource that is not a flag, e.g. <c>api-keys</c> for a read-check-write over all keys.</summary>
     public static WriteLock Named(string name) => new([KeyOf("named", name)], [], $"'{name}'");
 
@@ -49,9 +75,11 @@ public sealed class WriteLock
 
     public bool IsNone => !IsAll && Keys.Count == 0;
     public bool IsAll { get; }
+    /// <summary>Taken in shared mode (<see cref="Ingest"/>).</summary>
+    public bool IsShared { get; }
 
-    /// <summary>Whether a transaction holding this lock may write <paramref name="flagId"/>'s rows.</summary>
-    public bool Covers(string flagId) => IsAll || Array.BinarySearch(_flagIds, flagId, StringComparer.Ordinal) >= 0;
+    /// <summary>Whether a transaction holding this lock may write <paramref name="flagId"/>'s rows (an ingest's shared lock: only its samples).</summary>
+    public bool Covers(string flagId) => IsAll || (!IsShared && Array.BinarySearch(_flagIds, flagId, StringComparer.Ordinal) >= 0);
 
     public override string ToString() => _label;
 
