@@ -64,6 +64,7 @@ public static class ApplicationExtensions
         app.MapAccessApi();
         app.MapEnvironmentsApi();
         app.MapFlagsApi();
+        app.MapFlagEnvironmentsApi();
         app.MapEvaluationApi();
         app.MapMetricsApi();
         app.MapTelemetryApi();

@@ -117,8 +117,9 @@ public sealed partial class FlagService
                 if (before is null)
                 {
                     await FlagStore.InsertAsync(s, after, ct);
+                    var configurations = await ConfigureNewFlagAsync(s, after, ct);
                     var change = NewChange(after, ChangeType.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(after), after.TargetEnvironment, "imported");
-                    var created = new FlagMutation(null, after, change, null);
+                    var created = new FlagMutation(null, after, change, null) { Configurations = configurations };
                     await feed.EnlistAsync(s, created, ct);
                     mutations.Add(created);
                 }
