@@ -19,6 +19,7 @@ public sealed class CompiledFlag
         Key = d.Key;
         FlagId = d.FlagId;
         Version = d.Version;
+        DefinitionVersion = d.DefinitionVersion;
         Environment = d.Environment;
         Enabled = d.Enabled;
         Variants = variants;
@@ -41,6 +42,8 @@ public sealed class CompiledFlag
     public string Key { get; }
     public string? FlagId { get; }
     public long Version { get; }
+    /// <summary>The flag definition's version (<see cref="FlagDefinition.DefinitionVersion"/>).</summary>
+    public long DefinitionVersion { get; }
     public string Environment { get; }
     public bool Enabled { get; }
     public FrozenDictionary<string, JsonElement> Variants { get; }
@@ -50,6 +53,15 @@ public sealed class CompiledFlag
     public Node? Targeting { get; }
     /// <summary>How many of the 10 000 rollout buckets get the default variant.</summary>
     public int RolloutThreshold { get; }
+
+    /// <summary>
+    /// This flag as an environment without a configuration of it serves it: disabled, the same variants (a new environment's
+    /// configuration, issue 26), version 0.
+    /// </summary>
+    internal CompiledFlag DisabledIn(string environment) => new(new FlagDefinition
+    {
+        Key = Key, FlagId = FlagId, Version = 0, DefinitionVersion = DefinitionVersion, Environment = environment, Enabled = false, RolloutPercentage = 0,
+    }, Variants, ValueType, DefaultVariant, OffVariant, null);
 
     internal EvaluationResult Disabled { get; }
     internal EvaluationResult Static { get; }
