@@ -20,6 +20,7 @@ public sealed class CompiledFlag
         FlagId = d.FlagId;
         Version = d.Version;
         DefinitionVersion = d.DefinitionVersion;
+        VariantsDigest = Digest(variants);
         Environment = d.Environment;
         Enabled = d.Enabled;
         Variants = variants;
@@ -44,6 +45,18 @@ public sealed class CompiledFlag
     public long Version { get; }
     /// <summary>The flag definition's version (<see cref="FlagDefinition.DefinitionVersion"/>).</summary>
     public long DefinitionVersion { get; }
+    /// <summary>
+    /// The variants' names and values, digested (the same on every replica): what of the definition an environment's
+    /// answers depend on, so a description edit (which moves <see cref="DefinitionVersion"/>) is not a change there.
+    /// </summary>
+    public string VariantsDigest { get; }
+
+    private static string Digest(FrozenDictionary<string, JsonElement> variants)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var (name, value) in variants.OrderBy(v => v.Key, StringComparer.Ordinal)) text.Append(name).Append('\0').Append(value.GetRawText()).Append('\0');
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString())).AsSpan(0, 6));
+    }
     public string Environment { get; }
     public bool Enabled { get; }
     public FrozenDictionary<string, JsonElement> Variants { get; }

@@ -62,7 +62,7 @@ public sealed class FlagSnapshot
 
     /// <summary>
     /// What an environment's answers depend on: <see cref="Version"/> for the homes (null); for one environment, the keys
-    /// and versions (configuration and definition) of its flags only, so another environment's changes neither move it
+    /// and versions (configuration, and the variants of the definition) of its flags only, so another environment's changes neither move it
     /// nor tell a caller of this one that they happened.
     /// </summary>
     public string VersionOf(string? environment) => environment is null ? Version : _versions.GetOrAdd(environment, e =>
@@ -70,7 +70,7 @@ public sealed class FlagSnapshot
         var text = new StringBuilder();
         foreach (var flag in ForEnvironment(e).Values.OrderBy(f => f.Key, StringComparer.Ordinal))
             text.Append(flag.Key).Append('\n').Append(flag.Version.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                .Append('.').Append(flag.DefinitionVersion.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+                .Append('.').Append(flag.VariantsDigest).Append('\n');
         return $"{e}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())).AsSpan(0, 8))}";
     });
 
