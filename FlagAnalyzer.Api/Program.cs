@@ -12,6 +12,8 @@ var app = builder.Build();
 RedisConnection.CreateFirst(app.Services);
 
 await app.MigrateDatabaseAsync();
+// flags stored before configurations per environment (issue 26) get theirs before anything reads them
+await app.Services.GetRequiredService<FlagAnalyzer.Api.Flags.FlagConfigurationBackfill>().RunAsync();
 app.MapApplicationEndpoints();
 
 app.Run();

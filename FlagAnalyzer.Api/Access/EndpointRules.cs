@@ -100,6 +100,14 @@ public static class EndpointRules
         [("PATCH", "/api/flags/{idOrName}")] = Write,
         [("DELETE", "/api/flags/{idOrName}")] = Write,
         [("GET", "/api/flags/{idOrName}/changes")] = Read,
+        // a flag's configuration per environment: a scoped key reaches its own environment's side of any flag (the access
+        // middleware refuses another {environment}; the flag scope middleware lets its own through)
+        [("GET", "/api/flags/{idOrName}/environments")] = Read,
+        [("GET", "/api/flags/{idOrName}/environments/{environment}")] = Read,
+        [("PATCH", "/api/flags/{idOrName}/environments/{environment}")] = Write,
+        [("POST", "/api/flags/{idOrName}/environments/{environment}/promote")] = Write,
+        [("GET", "/api/flags/{idOrName}/environments/{environment}/promote")] = Read,
+        [("GET", "/api/environments/{environment}/flags")] = Read,
         [("GET", "/api/flags/{idOrName}/exposures")] = Read,
         [("GET", "/api/flags/export")] = Read,
         [("POST", "/api/flags/import")] = Write,

@@ -24,4 +24,7 @@ public interface IEnvironmentRegistry
     /// is not an environment yet becomes one (the seed lets a flag name any environment), so the two commit together.
     /// </summary>
     Task<EnvironmentAdmission> AdmitAsync(DbConnection connection, DbTransaction transaction, string environment, CancellationToken ct);
+
+    /// <summary>Every environment, retired ones too, in promotion order; in the caller's transaction when it gives one.</summary>
+    Task<IReadOnlyList<EnvironmentEntry>> OrderAsync(DbConnection connection, DbTransaction? transaction, CancellationToken ct);
 }

@@ -22,15 +22,24 @@ public abstract record EnvironmentWriteResult
 }
 
 /// <summary>Every environment write goes through here, one transaction each; flags ask it through <see cref="IEnvironmentRegistry"/>.</summary>
-public sealed class EnvironmentService(Db db, TimeProvider clock) : IEnvironmentRegistry
+/// <remarks>
+/// An environment that comes into being (created, or registered by a flag that names it) gives every flag a disabled
+/// configuration there in the same transaction (<see cref="IEnvironmentFlags"/>, issue 26).
+/// </remarks>
+public sealed class EnvironmentService(Db db, TimeProvider clock, IEnvironmentFlags? flags = null) : IEnvironmentRegistry
 {
     public async Task<EnvironmentAdmission> AdmitAsync(DbConnection connection, DbTransaction transaction, string environment, CancellationToken ct)
     {
         if (await EnvironmentStore.GetAsync(connection, transaction, environment, ct) is { } existing)
             return existing.Retired ? EnvironmentAdmission.Retired : EnvironmentAdmission.Admitted;
-        return await EnvironmentStore.TryAddAsync(connection, transaction, environment, EnvironmentRules.DefaultColor, clock.GetUtcNow(), ct)
-            ? EnvironmentAdmission.Registered : EnvironmentAdmission.Admitted;
+        if (!await EnvironmentStore.TryAddAsync(connection, transaction, environment, EnvironmentRules.DefaultColor, clock.GetUtcNow(), ct))
+            return EnvironmentAdmission.Admitted;
+        if (flags is not null) await flags.ConfigureEveryFlagAsync(connection, transaction, environment, ct);
+        return EnvironmentAdmission.Registered;
     }
+
+    public async Task<IReadOnlyList<EnvironmentEntry>> OrderAsync(DbConnection connection, DbTransaction? transaction, CancellationToken ct) =>
+        (await EnvironmentStore.ListAsync(connection, transaction, ct)).ConvertAll(e => new EnvironmentEntry(e.Name, e.Retired));
 
     public async Task<EnvironmentWriteResult> CreateAsync(CreateEnvironmentRequest r, Actor? actor, CancellationToken ct)
     {
@@ -41,6 +50,7 @@ public sealed class EnvironmentService(Db db, TimeProvider clock) : IEnvironment
         await using var s = await db.BeginWriteAsync(WriteLock.Named("environments"), ct);
         if (!await EnvironmentStore.TryAddAsync(s.Connection, s.Transaction, name, r.Color ?? EnvironmentRules.DefaultColor, clock.GetUtcNow(), ct))
             return new EnvironmentWriteResult.NameTaken($"An environment named '{name}' already exists (retired environments keep their names).");
+        if (flags is not null) await flags.ConfigureEveryFlagAsync(s.Connection, s.Transaction, name, ct);
         var created = (await EnvironmentStore.GetAsync(s.Connection, s.Transaction, name, ct))!;
         await s.CommitAsync(ct);
         return new EnvironmentWriteResult.Done(created);

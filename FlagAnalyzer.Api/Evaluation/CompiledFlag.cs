@@ -19,6 +19,8 @@ public sealed class CompiledFlag
         Key = d.Key;
         FlagId = d.FlagId;
         Version = d.Version;
+        DefinitionVersion = d.DefinitionVersion;
+        VariantsDigest = Digest(variants);
         Environment = d.Environment;
         Enabled = d.Enabled;
         Variants = variants;
@@ -41,6 +43,20 @@ public sealed class CompiledFlag
     public string Key { get; }
     public string? FlagId { get; }
     public long Version { get; }
+    /// <summary>The flag definition's version (<see cref="FlagDefinition.DefinitionVersion"/>).</summary>
+    public long DefinitionVersion { get; }
+    /// <summary>
+    /// The variants' names and values, digested (the same on every replica): what of the definition an environment's
+    /// answers depend on, so a description edit (which moves <see cref="DefinitionVersion"/>) is not a change there.
+    /// </summary>
+    public string VariantsDigest { get; }
+
+    private static string Digest(FrozenDictionary<string, JsonElement> variants)
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (var (name, value) in variants.OrderBy(v => v.Key, StringComparer.Ordinal)) text.Append(name).Append('\0').Append(value.GetRawText()).Append('\0');
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(text.ToString())).AsSpan(0, 6));
+    }
     public string Environment { get; }
     public bool Enabled { get; }
     public FrozenDictionary<string, JsonElement> Variants { get; }
@@ -50,6 +66,15 @@ public sealed class CompiledFlag
     public Node? Targeting { get; }
     /// <summary>How many of the 10 000 rollout buckets get the default variant.</summary>
     public int RolloutThreshold { get; }
+
+    /// <summary>
+    /// This flag as an environment without a configuration of it serves it: disabled, the same variants (a new environment's
+    /// configuration, issue 26), version 0.
+    /// </summary>
+    internal CompiledFlag DisabledIn(string environment) => new(new FlagDefinition
+    {
+        Key = Key, FlagId = FlagId, Version = 0, DefinitionVersion = DefinitionVersion, Environment = environment, Enabled = false, RolloutPercentage = 0,
+    }, Variants, ValueType, DefaultVariant, OffVariant, null);
 
     internal EvaluationResult Disabled { get; }
     internal EvaluationResult Static { get; }

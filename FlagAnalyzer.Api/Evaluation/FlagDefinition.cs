@@ -18,6 +18,11 @@ public sealed record FlagDefinition
     public string Environment { get; init; } = "development";
     public string? FlagId { get; init; }
     public long Version { get; init; }
+    /// <summary>
+    /// The version of the flag's definition (variants, key) this was built from: with <see cref="Version"/> (the
+    /// configuration's) it says what an environment serves, since a definition change moves no other environment's version.
+    /// </summary>
+    public long DefinitionVersion { get; init; }
     /// <summary>flagd's <c>$evaluators</c>, for <c>$ref</c> in targeting (import only; stored flags are expanded).</summary>
     public IReadOnlyDictionary<string, JsonElement>? Evaluators { get; init; }
 }

@@ -17,7 +17,14 @@ public static class FlagDefinitions
         RolloutPercentage = f.RolloutPercentage,
         Targeting = f.Targeting,
         Environment = f.TargetEnvironment,
+        DefinitionVersion = f.Version,
     };
+
+    /// <summary>
+    /// The evaluation view of the flag in <paramref name="c"/>'s environment (issue 26): the flag's definition with that
+    /// environment's configuration and version.
+    /// </summary>
+    public static FlagDefinition From(Flag f, FlagConfiguration c) => From(FlagConfigurations.View(f, c)) with { Version = c.Version, DefinitionVersion = f.Version };
 }
 
 /// <summary>The flag service's pre-write check: a flag is saved only if it compiles.</summary>

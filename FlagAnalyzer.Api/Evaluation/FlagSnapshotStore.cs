@@ -14,8 +14,12 @@ namespace FlagAnalyzer.Api.Evaluation;
 /// </summary>
 public sealed partial class FlagSnapshotStore(Db db, ILogger<FlagSnapshotStore> log) : IFlagSnapshot, IFlagCache
 {
-    /// <summary>A flag and, when it can be served, its compiled form (REST still reads a flag OFREP cannot evaluate).</summary>
-    private sealed record Entry(Flag Flag, CompiledFlag? Compiled, long Revision);
+    /// <summary>
+    /// A flag and, when it can be served, its compiled form as its home serves it, and as each environment of its
+    /// configurations serves it (REST still reads a flag OFREP cannot evaluate).
+    /// </summary>
+    private sealed record Entry(Flag Flag, CompiledFlag? Compiled, long Revision, IReadOnlyList<FlagConfiguration> Configurations,
+        IReadOnlyDictionary<string, CompiledFlag?> ByEnvironment);
 
     /// <summary>The flags of one snapshot, by id, name and key, for REST and telemetry reads.</summary>
     private sealed record FlagTable(FrozenDictionary<string, Flag> ById, FrozenDictionary<string, Flag> ByName, FrozenDictionary<string, Flag> ByKey)
@@ -82,9 +86,34 @@ public sealed partial class FlagSnapshotStore(Db db, ILogger<FlagSnapshotStore> 
             return _deleted.Add(flag.Id) | had;
         }
         if (_deleted.Contains(flag.Id)) return false;
-        if (_byId.TryGetValue(flag.Id, out var held) && held.Flag.Version >= flag.Version) return false;
-        _byId[flag.Id] = new Entry(flag, Compile(flag, held), entry.Revision);
+        _byId.TryGetValue(flag.Id, out var held);
+        if (held is not null && !IsNewer(entry, held)) return false;
+        var configurations = ConfigurationsOf(entry, held);
+        var compiled = Compile(flag, held);
+        var byEnvironment = new Dictionary<string, CompiledFlag?>(StringComparer.Ordinal);
+        foreach (var c in configurations)
+            byEnvironment[c.Environment] = c.Environment == flag.TargetEnvironment ? compiled : Compile(flag, c, held);
+        _byId[flag.Id] = new Entry(flag, compiled, entry.Revision, configurations, byEnvironment);
         return true;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="entry"/> is a later state of its flag than <paramref name="held"/>. A change of another
+    /// environment's configuration leaves the flag's version alone (issue 26), so entries of the feed are ordered by revision;
+    /// a flag applied outside the feed (revision 0) by its version.
+    /// </summary>
+    private static bool IsNewer(FeedEntry entry, Entry held) =>
+        entry.Revision > 0 && held.Revision > 0 ? entry.Revision > held.Revision : entry.Flag.Version > held.Flag.Version;
+
+    /// <summary>
+    /// The entry's configurations; one without them (written before issue 26, or a flag applied outside the feed) keeps
+    /// what was held for the other environments and takes its home configuration from the flag itself.
+    /// </summary>
+    private static IReadOnlyList<FlagConfiguration> ConfigurationsOf(FeedEntry entry, Entry? held)
+    {
+        if (entry.Configurations is { } given) return given;
+        var home = FlagConfigurations.HomeOf(entry.Flag, entry.Flag.Version);
+        return [home, .. (held?.Configurations ?? []).Where(c => c.Environment != home.Environment)];
     }
 
     /// <summary>Whether the snapshot holds this flag at this version or later.</summary>
@@ -148,6 +177,7 @@ public sealed partial class FlagSnapshotStore(Db db, ILogger<FlagSnapshotStore> 
     public async Task ReloadAsync(CancellationToken ct)
     {
         List<Flag> flags;
+        Dictionary<string, List<FlagConfiguration>> configurations;
         long revision;
         await using (var conn = await db.OpenAsync(ct))
         // one snapshot for both reads: PostgreSQL's REPEATABLE READ; on SQLite a deferred transaction, whose first read
@@ -158,6 +188,7 @@ public sealed partial class FlagSnapshotStore(Db db, ILogger<FlagSnapshotStore> 
         {
             revision = await ChangeFeed.CurrentRevisionAsync(conn, tx, ct);
             flags = await FlagStore.ListAllAsync(conn, tx, ct);
+            configurations = await FlagConfigurationStore.ListAllAsync(conn, tx, ct);
             await tx.CommitAsync(ct);
         }
 
@@ -167,7 +198,7 @@ public sealed partial class FlagSnapshotStore(Db db, ILogger<FlagSnapshotStore> 
             foreach (var f in flags)
             {
                 present.Add(f.Id);
-                ApplyLocked(new FeedEntry(revision, null!, f, false));
+                ApplyLocked(new FeedEntry(revision, null!, f, false) { Configurations = configurations.GetValueOrDefault(f.Id) });
             }
             // gone from the database as of `revision`, unless applied here from a later revision (a create the read could not see)
             foreach (var (id, _) in _byId.Where(p => !present.Contains(p.Key) && p.Value.Revision <= revision).ToList())
@@ -188,20 +219,47 @@ public sealed partial class FlagSnapshotStore(Db db, ILogger<FlagSnapshotStore> 
         return null;
     }
 
+    /// <summary>The flag as another environment than its home serves it; the held one when neither the definition nor that configuration moved.</summary>
+    private CompiledFlag? Compile(Flag flag, FlagConfiguration c, Entry? held)
+    {
+        if (held is not null && held.Flag.Version == flag.Version && held.Flag.TargetEnvironment == flag.TargetEnvironment
+            && held.ByEnvironment.TryGetValue(c.Environment, out var same) && held.Configurations.Any(h => h.Environment == c.Environment && h.Version == c.Version))
+            return same;
+        if (FlagCompiler.TryCompile(FlagDefinitions.From(flag, c), out var compiled, out var errors)) return compiled;
+        LogUnservable($"{flag.Name} ({c.Environment})", string.Join("; ", errors.Select(e => $"{e.Path}: {e.Message}")));
+        return null;
+    }
+
     private void PublishLocked()
     {
         var byKey = new Dictionary<string, CompiledFlag>(StringComparer.Ordinal);
         var byName = new Dictionary<string, Flag>(StringComparer.Ordinal);
         var byFlagKey = new Dictionary<string, Flag>(StringComparer.Ordinal);
-        foreach (var e in _byId.Values.OrderBy(e => e.Flag.Id, StringComparer.Ordinal))
+        var environments = new HashSet<string>(StringComparer.Ordinal);
+        var ordered = _byId.Values.OrderBy(e => e.Flag.Id, StringComparer.Ordinal).ToList();
+        foreach (var e in ordered)
         {
             if (e.Compiled is { } c) byKey.TryAdd(c.Key, c);
             byName.TryAdd(e.Flag.Name, e.Flag);
             byFlagKey.TryAdd(e.Flag.Key, e.Flag);
+            environments.UnionWith(e.ByEnvironment.Keys);
+        }
+        // every environment serves every flag (issue 26): one without a configuration of it here serves it disabled
+        var byEnvironment = new Dictionary<string, FrozenDictionary<string, CompiledFlag>>(StringComparer.Ordinal);
+        foreach (var environment in environments)
+        {
+            var flags = new Dictionary<string, CompiledFlag>(StringComparer.Ordinal);
+            foreach (var e in ordered)
+            {
+                if (e.Compiled is not { } home) continue;
+                if (e.ByEnvironment.TryGetValue(environment, out var there)) { if (there is not null) flags.TryAdd(there.Key, there); }
+                else flags.TryAdd(home.Key, home.DisabledIn(environment));
+            }
+            byEnvironment[environment] = flags.ToFrozenDictionary(StringComparer.Ordinal);
         }
         _table = new FlagTable(_byId.ToFrozenDictionary(p => p.Key, p => p.Value.Flag, StringComparer.Ordinal),
             byName.ToFrozenDictionary(StringComparer.Ordinal), byFlagKey.ToFrozenDictionary(StringComparer.Ordinal));
-        var snapshot = new FlagSnapshot(byKey.ToFrozenDictionary(StringComparer.Ordinal), _revision);
+        var snapshot = new FlagSnapshot(byKey.ToFrozenDictionary(StringComparer.Ordinal), _revision, byEnvironment.ToFrozenDictionary(StringComparer.Ordinal));
         _current = snapshot;
         Swapped?.Invoke(snapshot);
     }

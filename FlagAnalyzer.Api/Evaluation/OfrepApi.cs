@@ -47,7 +47,8 @@ public static class OfrepApi
         var (context, _, error) = await ReadContextAsync(http, keepRaw: false);
         if (error is { } e) { await WriteAsync(http, 400, w => WriteFailure(w, key, e.Code, e.Details)); return; }
 
-        if (!s.Snapshots.Current.TryGet(key, out var flag) || !scope.Sees(flag))
+        // a scoped caller evaluates its environment's configuration of the flag, never another's (issue 26)
+        if (!s.Snapshots.Current.TryGet(key, scope.Environment, out var flag) || !scope.Sees(flag))
         {
             await WriteAsync(http, 404, w => WriteFailure(w, key, EvaluationErrorCode.FlagNotFound, $"Flag '{key}' was not found"));
             return;
@@ -95,7 +96,7 @@ public static class OfrepApi
         {
             w.WriteStartObject();
             w.WriteStartArray("flags");
-            foreach (var flag in snapshot.ByKey.Values)
+            foreach (var flag in snapshot.ForEnvironment(scope.Environment).Values)
             {
                 if (!scope.Sees(flag)) continue;
                 var result = s.Evaluator.Evaluate(flag, context!);
@@ -137,15 +138,7 @@ public static class OfrepApi
     /// tell it that they happened (FlagScope).
     /// </summary>
     /// <remarks>The event streams compare it per environment before and after a swap: what an unrelated change leaves alone.</remarks>
-    internal static string ConfigVersion(FlagSnapshot snapshot, string? environment)
-    {
-        if (environment is null) return snapshot.Version;
-        var scope = new OfrepScope(null, environment);
-        var text = new StringBuilder();
-        foreach (var flag in snapshot.ByKey.Values.Where(scope.Sees).OrderBy(f => f.Key, StringComparer.Ordinal))
-            text.Append(flag.Key).Append('\n').Append(flag.Version.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
-        return $"{environment}-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())).AsSpan(0, 8))}";
-    }
+    internal static string ConfigVersion(FlagSnapshot snapshot, string? environment) => snapshot.VersionOf(environment);
 
     /// <summary>The version, qualified by what else changes the answer: the caller's scope, the context and the stream URL's period.</summary>
     private static string BulkETag(string version, OfrepScope scope, byte[] rawContext, long? streamPeriod)

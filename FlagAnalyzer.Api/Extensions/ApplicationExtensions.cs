@@ -70,6 +70,7 @@ public static class ApplicationExtensions
         app.MapAccessApi();
         app.MapEnvironmentsApi();
         app.MapFlagsApi();
+        app.MapFlagEnvironmentsApi();
         app.MapEvaluationApi();
         app.MapMetricsApi();
         app.MapTelemetryApi();

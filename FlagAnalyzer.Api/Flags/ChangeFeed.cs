@@ -12,6 +12,16 @@ namespace FlagAnalyzer.Api.Flags;
 public sealed record FeedEntry(long Revision, FlagChange Change, Flag Flag, bool Deleted)
 {
     /// <summary>
+    /// Every configuration of the flag after the change (issue 26), so a replica updates each environment's view of it from
+    /// the entry alone; null for a delete, and in entries written before configurations existed (the flag's own fields are
+    /// then its home configuration).
+    /// </summary>
+    public IReadOnlyList<FlagConfiguration>? Configurations { get; init; }
+
+    /// <summary>The configuration of <paramref name="environment"/> this entry carries, if any.</summary>
+    public FlagConfiguration? ConfigurationOf(string environment) => Configurations?.FirstOrDefault(c => c.Environment == environment);
+
+    /// <summary>
     /// The prediction as the writer made it, in the writer's process only: it is not in the payload (a predictor's state
     /// is its own), so an entry dispatched from the outbox by another process has none and its refinement is skipped.
     /// </summary>

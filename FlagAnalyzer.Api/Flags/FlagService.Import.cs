@@ -67,7 +67,9 @@ public sealed partial class FlagService
             }
             if (await AdmitEnvironmentAsync(s, null, new Flag { Id = "", Name = "", TargetEnvironment = environment }, "environment", ct) is FlagWriteResult.Invalid retired)
                 return new ImportResult([], [], 0, retired.Errors);
-            var planned = new List<(Flag? Before, Flag After)>();
+            // Elsewhere: a flag whose home is another environment keeps its home; the set is imported into this environment's
+            // configuration of it (issue 26), and only its variants (the definition) change for every environment
+            var planned = new List<(Flag? Before, Flag After, FlagConfiguration? Elsewhere)>();
             var namesInSet = new HashSet<string>(StringComparer.Ordinal);
             foreach (var f in flags)
             {
@@ -78,7 +80,8 @@ public sealed partial class FlagService
 
                 var before = await FlagStore.FindByKeyAsync(s.Connection, s.Transaction, f.Key, ct);
                 if (before is not null && !s.Holds(before.Id)) return null;
-                // keys are unique across environments: the flag of this key elsewhere would be moved here, out of the caller's reach
+                // keys are unique across environments: an import writes the flag's definition (its variants) too, which a key
+                // scoped to another environment than the flag's home may not change
                 if (before is not null && !command.Actor.Sees(before.TargetEnvironment))
                     return new ImportResult([], [], 0)
                     {
@@ -97,28 +100,53 @@ public sealed partial class FlagService
                         Version = 1,
                         TargetEnvironment = environment,
                     }
-                    : before with { TargetEnvironment = environment };
-                after = after with
+                    : before;
+                FlagConfiguration? elsewhere = null;
+                if (before is not null && before.TargetEnvironment != environment)
                 {
-                    Enabled = f.Enabled,
-                    RolloutPercentage = 100,
-                    Variants = f.Variants,
-                    DefaultVariant = f.DefaultVariant,
-                    OffVariant = off,
-                    Targeting = f.Targeting,
-                };
+                    var current = await LoadConfigurationAsync(s.Connection, s.Transaction, before, environment, ct);
+                    elsewhere = current with
+                    {
+                        Enabled = f.Enabled, RolloutPercentage = 100, DefaultVariant = f.DefaultVariant, OffVariant = off, Targeting = f.Targeting,
+                    };
+                    after = after with { Variants = f.Variants };
+                    foreach (var (path, message) in definitionCheck?.Check(FlagConfigurations.View(after, elsewhere)) ?? []) errors.Add($"flags.{f.Key}.{path}", message);
+                }
+                else
+                    after = after with
+                    {
+                        Enabled = f.Enabled,
+                        RolloutPercentage = 100,
+                        Variants = f.Variants,
+                        DefaultVariant = f.DefaultVariant,
+                        OffVariant = off,
+                        Targeting = f.Targeting,
+                    };
                 foreach (var (path, message) in definitionCheck?.Check(after) ?? []) errors.Add($"flags.{f.Key}.{path}", message);
-                planned.Add((before, after));
+                planned.Add((before, after, elsewhere));
             }
             if (!errors.IsValid) return new ImportResult([], [], 0, errors);
 
-            foreach (var (before, after) in planned)
+            foreach (var (before, after, elsewhere) in planned)
             {
+                if (before is not null && elsewhere is not null)
+                {
+                    var definition = await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Reason = "imported", Actor = command.Actor }, ct);
+                    var flag = definition?.After ?? before;
+                    var current = await LoadConfigurationAsync(s.Connection, s.Transaction, flag, environment, ct);
+                    var configuration = await MutateConfigurationAsync(s, new ConfigurationMutationRequest(flag, current,
+                        elsewhere with { Version = current.Version, UpdatedAt = current.UpdatedAt }, changedBy) { Reason = "imported", Actor = command.Actor }, ct);
+                    if (definition is not null) mutations.Add(definition);
+                    if (configuration is not null) mutations.Add(configuration);
+                    if (definition is null && configuration is null) unchanged++;
+                    continue;
+                }
                 if (before is null)
                 {
                     await FlagStore.InsertAsync(s, after, ct);
+                    var configurations = await ConfigureNewFlagAsync(s, after, ct);
                     var change = NewChange(after, ChangeType.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(after), after.TargetEnvironment, "imported");
-                    var created = new FlagMutation(null, after, change, null);
+                    var created = new FlagMutation(null, after, change, null) { Configurations = configurations };
                     await feed.EnlistAsync(s, created, ct);
                     mutations.Add(created);
                 }
@@ -130,7 +158,7 @@ public sealed partial class FlagService
         foreach (var m in mutations) await AfterCommitAsync(m, ct);
         return new ImportResult(
             mutations.Where(m => m.Before is null).Select(m => m.After!).ToList(),
-            mutations.Where(m => m.Before is not null).Select(m => m.After!).ToList(), unchanged);
+            mutations.Where(m => m.Before is not null).Select(m => m.After!).GroupBy(f => f.Id).Select(g => g.Last()).ToList(), unchanged);
     }
 
     /// <summary>A name for a new flag from its key: lower-cased, with a numeric suffix when that name is taken.</summary>

@@ -55,6 +55,19 @@ public abstract record FlagWriteResult
 
     /// <summary>The flag would be stored in an environment the caller may not reach (<see cref="FlagScope"/>); nothing was written.</summary>
     public sealed record Forbidden(string Detail) : FlagWriteResult;
+
+    /// <summary>
+    /// A configuration written (or, when it changed nothing, left as it was: <see cref="Change"/> is null); <see cref="Flag"/>
+    /// is the seed-shaped flag after the write.
+    /// </summary>
+    public sealed record ConfigurationDone(Flag Flag, FlagConfiguration Configuration, FlagChange? Change = null, PredictedChange? Prediction = null)
+        : FlagWriteResult;
+
+    /// <summary>No environment has this name.</summary>
+    public sealed record UnknownEnvironment(string Name) : FlagWriteResult;
+
+    /// <summary>What a promotion would apply (nothing was written).</summary>
+    public sealed record Previewed(PromotionDiff Diff) : FlagWriteResult;
 }
 
 /// <summary>
@@ -63,8 +76,11 @@ public abstract record FlagWriteResult
 /// </summary>
 public sealed record FlagMutation(Flag? Before, Flag? After, FlagChange Change, PredictedChange? Prediction)
 {
+    /// <summary>Every configuration of the flag after the mutation (issue 26); null for a delete.</summary>
+    public IReadOnlyList<FlagConfiguration>? Configurations { get; init; }
+
     /// <summary>The feed's entry for this mutation (its change carries the revision once committed).</summary>
-    public FeedEntry ToEntry() => new(Change.Revision, Change, After ?? Before!, After is null) { Prediction = Prediction };
+    public FeedEntry ToEntry() => new(Change.Revision, Change, After ?? Before!, After is null) { Prediction = Prediction, Configurations = Configurations };
 }
 
 /// <summary>
@@ -178,8 +194,9 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
                 return new FlagWriteResult.NameTaken($"A flag named '{flag.Name}' already exists.");
             if (await KeyConflictAsync(s, flag, null, ct) is { } taken) return new FlagWriteResult.NameTaken(taken);
             await FlagStore.InsertAsync(s, flag, ct);
+            var configurations = await ConfigureNewFlagAsync(s, flag, ct);
             var change = NewChange(flag, ChangeType.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(flag), flag.TargetEnvironment);
-            m = new FlagMutation(null, flag, change, null);
+            m = new FlagMutation(null, flag, change, null) { Configurations = configurations };
             await feed.EnlistAsync(s, m, ct);
             await s.CommitAsync(ct);
         }
@@ -227,6 +244,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
             if (ifMatch is { } v && v != before.Version) return new FlagWriteResult.Stale(before.Version);
             deleted = before;
             await FlagStore.DeleteAsync(s, before.Id, before.Version, ct);
+            await FlagConfigurationStore.DeleteAllAsync(s, before.Id, ct);
             var change = NewChange(before, ChangeType.Deleted, changedBy, command.Actor, clock.GetUtcNow(), FlagDiff.Snapshot(before), null, before.TargetEnvironment);
             m = new FlagMutation(before, null, change, null);
             await feed.EnlistAsync(s, m, ct);
@@ -344,7 +362,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
             FlagDiff.ToElement(prevDiff), FlagDiff.ToElement(nextDiff),
             stored.TargetEnvironment, r.Reason) with { PredictionId = Ids.New("prd", clock) };
         var prediction = await predictions.PredictAsync(s, before, stored, change, ct);
-        var m = new FlagMutation(before, stored, change, prediction);
+        var m = new FlagMutation(before, stored, change, prediction) { Configurations = await SyncHomeAsync(s, before, stored, now, ct) };
         await feed.EnlistAsync(s, m, ct);
         return m;
     }

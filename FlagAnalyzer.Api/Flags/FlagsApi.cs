@@ -129,9 +129,11 @@ public static class FlagsApi
         // a deleted flag keeps its history: look the id up in the log when the flag row is gone
         var actor = http.GetActor();
         var flag = await FlagStore.FindAsync(conn, null, idOrName, ct);
-        if (flag is not null && !actor.Sees(flag.TargetEnvironment)) return Problems.NotFound("Flag", idOrName);
+        // ?environment= (issue 26): that environment's changes of the flag, which a key scoped to it may read for any flag
+        if (flag is not null && !actor.Sees(http.ActingEnvironment(flag.TargetEnvironment))) return Problems.NotFound("Flag", idOrName);
         // a deleted flag's rows: only those logged in the caller's environment
-        var rows = await FlagStore.ListChangesAsync(conn, null, new FlagStore.ChangeFilter(flag?.Id ?? idOrName, type, actor.ListEnvironment(), null), after, take + 1, ct);
+        var rows = await FlagStore.ListChangesAsync(conn, null,
+            new FlagStore.ChangeFilter(flag?.Id ?? idOrName, type, http.RequestedEnvironment() ?? actor.ListEnvironment(), null), after, take + 1, ct);
         if (rows.Count == 0 && after is null) return Problems.NotFound("Flag", idOrName);
         return TypedResults.Ok(Paging.Build(rows, take, c => c.Id));
     }

@@ -24,6 +24,8 @@ public static class FlagsExtensions
         builder.Services.AddSingleton<IFlagIds>(sp => sp.GetRequiredService<FlagReader>());
         builder.Services.AddSingleton<IFlagLookup, FlagLookup>();
         builder.Services.AddSingleton<FlagService>();
+        builder.Services.AddSingleton<IEnvironmentFlags, EnvironmentFlagRows>();
+        builder.Services.AddSingleton<FlagConfigurationBackfill>();
         return builder;
     }
 }

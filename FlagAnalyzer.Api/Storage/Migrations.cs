@@ -269,6 +269,40 @@ public static class Migrations
                 FROM (SELECT target_environment, MIN(created_at) AS first_at FROM feature_flags
                       WHERE target_environment NOT IN ('development', 'staging', 'production') GROUP BY target_environment) e;
             """),
+        // one configuration per flag and environment (issue 26); the seed-shaped feature_flags row mirrors the home one.
+        // Rows for flags stored before this step are written at start-up (Flags/FlagConfigurationBackfill), not here: on a
+        // new database this step runs before 600 adds the variant columns the home configuration is copied from
+        new(3, "flag configuration per environment", """
+            CREATE TABLE flag_environments (
+                flag_id             TEXT NOT NULL,
+                environment         TEXT NOT NULL,
+                enabled             INTEGER NOT NULL,
+                rollout_percentage  REAL NOT NULL,
+                targeting           TEXT NULL,
+                default_variant     TEXT NOT NULL,
+                off_variant         TEXT NOT NULL,
+                auto_rollback       INTEGER NOT NULL DEFAULT 0,
+                version             INTEGER NOT NULL,
+                updated_at          INTEGER NOT NULL,
+                PRIMARY KEY (flag_id, environment)
+            );
+            CREATE INDEX ix_flag_environments_env ON flag_environments(environment);
+            """, """
+            CREATE TABLE flag_environments (
+                flag_id             TEXT COLLATE "C" NOT NULL,
+                environment         TEXT COLLATE "C" NOT NULL,
+                enabled             BOOLEAN NOT NULL,
+                rollout_percentage  DOUBLE PRECISION NOT NULL,
+                targeting           TEXT NULL,
+                default_variant     TEXT COLLATE "C" NOT NULL,
+                off_variant         TEXT COLLATE "C" NOT NULL,
+                auto_rollback       BOOLEAN NOT NULL DEFAULT FALSE,
+                version             BIGINT NOT NULL,
+                updated_at          BIGINT NOT NULL,
+                PRIMARY KEY (flag_id, environment)
+            );
+            CREATE INDEX ix_flag_environments_env ON flag_environments(environment);
+            """),
         // analysis: a token per flag, rewritten by every detection pass, so the in-memory window cache can tell
         // whether its state matches what committed (a rolled-back pass leaves the old token behind)
         new(100, "analysis window tokens", """

@@ -123,6 +123,7 @@ public sealed class DependencyTests
         ["flag_changes"] = "Flags",
         ["feed_revision"] = "Flags",
         ["flag_outbox"] = "Flags",
+        ["flag_environments"] = "Flags",
         ["environments"] = "Environments",
         ["webhooks"] = "Webhooks",
         ["webhook_deliveries"] = "Webhooks",

@@ -17,7 +17,7 @@ public static class FlagdApi
     {
         // access: viewer
         app.MapGet("/api/flags/export", Export).WithTags("Flags")
-            .WithName("ExportFlags").WithSummary("The flags as a flagd flag-set file (?format=flagd, optional ?environment=).");
+            .WithName("ExportFlags").WithSummary("The flags as a flagd flag-set file (?format=flagd); ?environment= exports every flag with that environment's configuration, else each flag's home.");
         // access: editor
         app.MapPost("/api/flags/import", Import).WithTags("Flags")
             .WithName("ImportFlags").WithSummary("Creates or updates flags from a flagd flag-set file, all or nothing, each with its change-log row.");
@@ -31,7 +31,12 @@ public static class FlagdApi
         await using var conn = await s.Db.OpenAsync(ct);
         var flags = await FlagStore.ListAllAsync(conn, ct);
         var actor = http.GetActor();
-        return TypedResults.Json(FlagdFormat.Export(flags.Where(f => (environment is null || f.TargetEnvironment == environment) && actor.Sees(f.TargetEnvironment))));
+        if (environment is null) return TypedResults.Json(FlagdFormat.Export(flags.Where(f => actor.Sees(f.TargetEnvironment))));
+        if (!actor.Sees(environment)) return TypedResults.Json(FlagdFormat.Export([]));
+        // issue 26: every flag as that environment serves it (one not configured there yet: disabled)
+        var configurations = await FlagConfigurationStore.ListEnvironmentAsync(conn, null, environment, ct);
+        return TypedResults.Json(FlagdFormat.Export(flags.Select(f => FlagConfigurations.View(f,
+            configurations.TryGetValue(f.Id, out var c) ? c : FlagConfigurations.Disabled(f, environment, f.UpdatedAt)))));
     }
 
     public static async Task<Results<Ok<ImportSummary>, ValidationProblem, ProblemHttpResult>> Import([AsParameters] FlagdServices s, JsonElement body,

@@ -131,9 +131,11 @@ public sealed class EnvironmentScopeMatrixTests(EnvironmentScopeFixture f) : ICl
         ("GET", "/api/flags/export?environment=production", "staging-viewer", null, 403),
         ("GET", "/api/flags/export", "staging-viewer", null, 200),
         // OFREP single (bulk and its ETag below)
-        ("POST", "/ofrep/v1/evaluate/flags/mx-prod", "staging-sdk", """{"context":{"targetingKey":"u1"}}""", 404),
+        // issue 26: the same key in every environment — staging's (disabled) configuration of the production flag, never production's
+        ("POST", "/ofrep/v1/evaluate/flags/mx-prod", "staging-sdk", """{"context":{"targetingKey":"u1"}}""", 200),
         ("POST", "/ofrep/v1/evaluate/flags/mx-staging", "staging-sdk", """{"context":{"targetingKey":"u1"}}""", 200),
-        ("POST", "/ofrep/v1/evaluate/flags/mx-prod", "staging-editor", """{"context":{"targetingKey":"u1"}}""", 404),
+        // issue 26: the same key in every environment — staging's (disabled) configuration of the production flag, never production's
+        ("POST", "/ofrep/v1/evaluate/flags/mx-prod", "staging-editor", """{"context":{"targetingKey":"u1"}}""", 200),
         ("POST", "/ofrep/v1/evaluate/flags/mx-staging", "staging-viewer", """{"context":{"targetingKey":"u1"}}""", 403),
         ("POST", "/ofrep/v1/evaluate/flags/mx-prod", "staging-ingest", """{"context":{"targetingKey":"u1"}}""", 403),
         ("POST", "/ofrep/v1/evaluate/flags", "staging-sdk", """{"context":{"targetingKey":"u1"}}""", 200),
@@ -211,9 +213,10 @@ public sealed class EnvironmentScopeMatrixTests(EnvironmentScopeFixture f) : ICl
     {
         const string context = """{"context":{"targetingKey":"u1"}}""";
         using var first = await SendAsync("POST", "/ofrep/v1/evaluate/flags", "staging-sdk", context);
-        var keys = (await first.ReadAs<JsonElement>()).GetProperty("flags").EnumerateArray().Select(x => x.GetProperty("key").GetString()).ToList();
-        Assert.Contains("mx-staging", keys);
-        Assert.DoesNotContain("mx-prod", keys);
+        var flags = (await first.ReadAs<JsonElement>()).GetProperty("flags").EnumerateArray().ToDictionary(x => x.GetProperty("key").GetString()!);
+        Assert.Contains("mx-staging", flags.Keys);
+        // issue 26: the production flag is there as staging configures it (disabled), never with production's enabled value
+        Assert.Equal(("off", "DISABLED"), (flags["mx-prod"].GetProperty("variant").GetString(), flags["mx-prod"].GetProperty("reason").GetString()));
         var etag = first.Headers.ETag;
         Assert.NotNull(etag);
 

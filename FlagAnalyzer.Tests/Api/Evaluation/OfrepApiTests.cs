@@ -220,11 +220,17 @@ public sealed class OfrepAccessTests : IDisposable
         await client.PostRaw("/api/flags", """{"name":"dev-flag","targetEnvironment":"development","enabled":true,"rolloutPercentage":100}""");
 
         Assert.Equal(HttpStatusCode.OK, (await client.PostRaw("/ofrep/v1/evaluate/flags/prod-flag", """{"context":{}}""")).StatusCode);
+        // issue 26: every flag is configured in every environment, so the key gets production's configuration of the
+        // development flag (disabled: the off variant), never development's enabled one
         var hidden = await client.PostRaw("/ofrep/v1/evaluate/flags/dev-flag", """{"context":{}}""");
-        Assert.Equal(HttpStatusCode.NotFound, hidden.StatusCode);
-        Assert.Equal("FLAG_NOT_FOUND", (await hidden.ReadJson()).GetProperty("errorCode").GetString());
+        Assert.Equal(HttpStatusCode.OK, hidden.StatusCode);
+        var served = await hidden.ReadJson();
+        Assert.Equal(("off", "DISABLED", false), (served.GetProperty("variant").GetString(), served.GetProperty("reason").GetString(), served.GetProperty("value").GetBoolean()));
         var bulk = await (await client.PostRaw("/ofrep/v1/evaluate/flags", """{"context":{}}""")).ReadJson();
-        Assert.Equal(["prod-flag"], bulk.GetProperty("flags").EnumerateArray().Select(f => f.GetProperty("key").GetString()));
+        var flags = bulk.GetProperty("flags").EnumerateArray().ToDictionary(f => f.GetProperty("key").GetString()!);
+        Assert.Equal(["dev-flag", "prod-flag"], flags.Keys.Order());
+        Assert.Equal("DISABLED", flags["dev-flag"].GetProperty("reason").GetString());
+        Assert.Equal("on", flags["prod-flag"].GetProperty("variant").GetString());
     }
 
     [Theory]

@@ -96,4 +96,45 @@ public sealed class OfrepInteropTests(ITestOutputHelper output) : IDisposable
         Assert.False(r.GetProperty("afterChange").GetProperty("value").GetBoolean());
         Assert.Equal(("off", "DISABLED"), (S("afterChange", "variant"), S("afterChange", "reason")));
     }
+
+    /// <summary>
+    /// Issue 26 item 7: a staging and a production sdk key, each with its own OFREP provider in the same SDK, evaluate the
+    /// same key to their environment's configuration; a promotion staging → production is what the production SDK gets next.
+    /// </summary>
+    [Fact]
+    public async Task JsServerSdk_TwoEnvironmentKeys_EvaluateTheSameKeyToEachEnvironmentsValue_AndSeeAPromotion()
+    {
+        await ChildProcess.NpmCiOnceAsync(Folder);
+        _app.UseKestrel(0);
+        _app.StartServer();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        using var http = new HttpClient { BaseAddress = new Uri(address) }.WithAdminKey();
+        var created = await http.PostAsync("/api/flags", new StringContent("""
+            {"name":"checkout-theme","key":"checkoutTheme","targetEnvironment":"production","enabled":true,"rolloutPercentage":100,
+             "variants":{"classic":"classic","bold":"bold","plain":"plain"},"defaultVariant":"classic","offVariant":"plain"}
+            """, System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(created.IsSuccessStatusCode, await created.Content.ReadAsStringAsync());
+        var staged = await http.PatchAsync("/api/flags/checkout-theme/environments/staging", new StringContent(
+            """{"enabled":true,"rolloutPercentage":100,"defaultVariant":"bold"}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.True(staged.IsSuccessStatusCode, await staged.Content.ReadAsStringAsync());
+
+        var (exit, stdout, stderr) = await ChildProcess.RunAsync("node", ["interop-environments.mjs"], Folder, TimeSpan.FromMinutes(1),
+            new Dictionary<string, string>
+            {
+                ["FLAGANALYZER_URL"] = http.BaseAddress!.ToString().TrimEnd('/'),
+                ["FLAGANALYZER_STAGING_KEY"] = (await http.CreateKeyAsync("sdk", "staging", "interop-staging")).Secret,
+                ["FLAGANALYZER_PRODUCTION_KEY"] = (await http.CreateKeyAsync("sdk", "production", "interop-production")).Secret,
+                ["FLAGANALYZER_ADMIN_KEY"] = TestKeys.Admin,
+            });
+        output.WriteLine(stdout);
+        output.WriteLine(stderr);
+        Assert.True(exit == 0, $"node exited {exit}:\n{stdout}\n{stderr}");
+
+        var r = JsonDocument.Parse(stdout.Trim().Split('\n').Last()).RootElement;
+        (string?, string?) Of(string scenario) => (r.GetProperty(scenario).GetProperty("value").GetString(), r.GetProperty(scenario).GetProperty("reason").GetString());
+        Assert.Equal(("bold", "STATIC"), Of("staging"));
+        Assert.Equal(("classic", "STATIC"), Of("production"));
+        Assert.Equal(("bold", "STATIC"), Of("productionAfterPromotion"));
+        Assert.Equal(("bold", "STATIC"), Of("stagingAfterPromotion"));
+    }
 }
