@@ -110,10 +110,11 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, IRegressi
         {
             var r = AnomalyReconciler.Reconcile(flagId, analysis, open.Where(a => a.Variant == variant).ToList(), changeId, now,
                 () => Ids.New("anm", clock), variant, changeText);
+            // the reconciler knows flags, not environments: every anomaly it hands back is of this pass's environment
             raise.AddRange(r.Raise.Select(a => a with { Environment = environment }));
-            resolve.AddRange(r.Resolve);
-            escalate.AddRange(r.Escalate);
-            ongoing.AddRange(r.Ongoing);
+            resolve.AddRange(r.Resolve.Select(a => a with { Environment = environment }));
+            escalate.AddRange(r.Escalate.Select(a => a with { Environment = environment }));
+            ongoing.AddRange(r.Ongoing.Select(a => a with { Environment = environment }));
         }
         return new Reconciliation(raise, resolve, escalate, ongoing);
     }

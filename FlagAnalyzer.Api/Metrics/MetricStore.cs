@@ -188,6 +188,7 @@ public static class MetricStore
             """, new
             {
                 flagId,
+                environment,
                 since = since is { } s ? Time.ToMs(s) : (long?)null,
                 until = until is { } u ? Time.ToMs(u) : (long?)null,
                 cohort = cohort?.ToWire(),

@@ -491,6 +491,38 @@ public static class Migrations
                 PRIMARY KEY (flag_id, variant, minute)
             );
             """),
+        // envdata (issue 26 item 3): exposures are counted per environment served; the counts before this step are their
+        // flag's home's. SQLite cannot change a primary key, so the table is rebuilt (on both stores, alike)
+        new(602, "evaluation: exposures per environment", """
+            ALTER TABLE flag_exposures RENAME TO flag_exposures_before_environments;
+            CREATE TABLE flag_exposures (
+                flag_id      TEXT NOT NULL,
+                environment  TEXT NOT NULL,
+                variant      TEXT NOT NULL,
+                minute       INTEGER NOT NULL,
+                count        INTEGER NOT NULL,
+                PRIMARY KEY (flag_id, environment, variant, minute)
+            );
+            INSERT INTO flag_exposures(flag_id, environment, variant, minute, count)
+                SELECT e.flag_id, COALESCE((SELECT f.target_environment FROM feature_flags f WHERE f.id = e.flag_id), ''), e.variant, e.minute, e.count
+                FROM flag_exposures_before_environments e;
+            DROP TABLE flag_exposures_before_environments;
+            """, """
+            ALTER TABLE flag_exposures RENAME TO flag_exposures_before_environments;
+            ALTER TABLE flag_exposures_before_environments RENAME CONSTRAINT flag_exposures_pkey TO flag_exposures_before_environments_pkey;
+            CREATE TABLE flag_exposures (
+                flag_id      TEXT COLLATE "C" NOT NULL,
+                environment  TEXT COLLATE "C" NOT NULL,
+                variant      TEXT COLLATE "C" NOT NULL,
+                minute       BIGINT NOT NULL,
+                count        BIGINT NOT NULL,
+                PRIMARY KEY (flag_id, environment, variant, minute)
+            );
+            INSERT INTO flag_exposures(flag_id, environment, variant, minute, count)
+                SELECT e.flag_id, COALESCE(f.target_environment, ''), e.variant, e.minute, e.count
+                FROM flag_exposures_before_environments e LEFT JOIN feature_flags f ON f.id = e.flag_id;
+            DROP TABLE flag_exposures_before_environments;
+            """),
         // telemetry (700–799): the variant a sample's requests were served, and the variant an anomaly is about
         new(700, "metric sample variants", """
             ALTER TABLE impact_metrics ADD COLUMN variant TEXT NULL;

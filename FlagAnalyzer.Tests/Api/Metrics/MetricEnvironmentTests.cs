@@ -65,11 +65,14 @@ public sealed class MetricEnvironmentTests : IDisposable
     {
         var id = await _api.CreateFlagAsync("env-spike", environment: "production");
         await _api.SendBaselineAsync(id);
-        var quiet = DateTimeOffset.UtcNow.AddMinutes(-60);
-        // staging's own baseline, then its spike: production's samples stay as they were
-        await _http.PostJson("/api/metrics", Enumerable.Range(0, 30).Select(i => Sample(id, 1 + (i % 5 - 2) * 0.1, "staging", quiet.AddMinutes(i))).ToArray());
         await _api.RollOutAsync(id, 50);
-        var spike = await (await _http.PostJson("/api/metrics", Enumerable.Range(0, 8).Select(_ => Sample(id, 6.0, "staging")).ToArray())).ReadJson();
+        // staging's treatment fails six times as often as its control: production's samples stay as they were
+        object Cohort(string cohort, double errorRate, int i) => new
+        {
+            flagId = id, environment = "staging", cohort, errorRate, latencyP50 = 100.0 + i % 3, latencyP99 = 400.0, requestCount = 1000,
+        };
+        var spike = await (await _http.PostJson("/api/metrics",
+            Enumerable.Range(0, 8).SelectMany(i => new[] { Cohort("control", 1.0, i), Cohort("treatment", 6.0, i) }).ToArray())).ReadJson();
 
         var raised = spike.GetProperty("anomalies").EnumerateArray().ToList();
         Assert.NotEmpty(raised);
