@@ -6,7 +6,8 @@ using FlagAnalyzer.Api.Statistics;
 
 namespace FlagAnalyzer.Api.Anomalies;
 
-public sealed record AnalyzeRequest(string? FlagId);
+/// <param name="Environment">The environment to analyse (issue 26); null: each flag's home.</param>
+public sealed record AnalyzeRequest(string? FlagId, string? Environment = null);
 
 /// <summary>
 /// <c>POST /api/analyze</c>: what the detector found, per flag, plus what this pass changed (anomalies raised
@@ -35,8 +36,13 @@ public static class AnalysisApi
         [AsParameters] AnalysisServices s, AnalyzeRequest? body, HttpContext http, CancellationToken ct)
     {
         if (body?.FlagId is { } given && string.IsNullOrWhiteSpace(given)) return Problems.Invalid("flagId", "must be a flag id or name when given");
+        // the body's environment, else ?environment= (the flag routes' word)
+        var environment = body?.Environment ?? http.RequestedEnvironment();
+        var v = new Validator();
+        EnvironmentNames.Check(environment, v, body?.Environment is not null ? "environment" : FlagEnvironment.QueryParameter);
+        if (!v.IsValid) return v.ToProblem();
 
-        return await s.Service.AnalyzeAsync(new AnalyzeCommand(body?.FlagId) { Actor = http.GetActor() }, ct) switch
+        return await s.Service.AnalyzeAsync(new AnalyzeCommand(body?.FlagId) { Actor = http.GetActor(), Environment = environment }, ct) switch
         {
             AnalyzeResult.Analyzed done => TypedResults.Ok(done.Response),
             AnalyzeResult.FlagNotFound nf => Problems.NotFound("Flag", nf.Key),

@@ -20,9 +20,9 @@ public static class AnalysisStore
 {
     /// <summary>The flag's window token as this transaction sees it (the last committed pass's), then <c>@newToken</c> in its place.</summary>
     private const string SwapTokenSql = """
-        SELECT token FROM analysis_windows WHERE flag_id = @flagId;
-        INSERT INTO analysis_windows(flag_id, token) VALUES (@flagId, @newToken)
-        ON CONFLICT(flag_id) DO UPDATE SET token = excluded.token
+        SELECT token FROM analysis_windows WHERE flag_id = @flagId AND environment = @environment;
+        INSERT INTO analysis_windows(flag_id, environment, token) VALUES (@flagId, @environment, @newToken)
+        ON CONFLICT(flag_id, environment) DO UPDATE SET token = excluded.token
         """;
 
     /// <summary>
@@ -31,9 +31,12 @@ public static class AnalysisStore
     /// replaced by <paramref name="newToken"/>, see <see cref="FlagWindowCache"/>) and its open anomalies. A flag that no
     /// longer exists keeps no token.
     /// </summary>
-    public static async Task<DetectionInputs> ReadInputsAsync(WriteScope s, string flagId, string newToken, CancellationToken ct)
+    /// <remarks>Issue 26: everything is the flag's in <paramref name="environment"/> — its token and open anomalies. The change
+    /// log's anchor is the home configuration's (Flags answers for the flag, not yet per environment), so another
+    /// environment is analysed without a before/after split (cohorts only) rather than split around a change it never had.</remarks>
+    public static async Task<DetectionInputs> ReadInputsAsync(WriteScope s, string flagId, string environment, string newToken, CancellationToken ct)
     {
-        var parameters = new DynamicParameters(AnomalyStore.OpenParameters(flagId));
+        var parameters = new DynamicParameters(AnomalyStore.OpenParameters(flagId, environment));
         parameters.AddDynamicParams(FlagQueries.EffectiveChangeParameters);
         parameters.Add("newToken", newToken);
         var sql = string.Join(";\n", FlagStore.FlagByIdSql, FlagQueries.EffectiveChangeSql(s.Connection), SwapTokenSql, AnomalyStore.OpenSql);
@@ -41,7 +44,7 @@ public static class AnalysisStore
         await using (var batch = await s.Connection.QueryMultipleAsync(new CommandDefinition(sql, parameters, s.Transaction, cancellationToken: ct)))
         {
             var flag = await FlagStore.ReadFlagAsync(batch);
-            var anchor = await FlagQueries.ReadEffectiveChangeAsync(batch) is { } c
+            var anchor = await FlagQueries.ReadEffectiveChangeAsync(batch) is { } c && flag?.TargetEnvironment == environment
                 ? new Anchor(c.ChangeId, c.ChangeType, c.Timestamp, c.RolloutBefore, c.RolloutAfter) : null;
             var committedToken = await batch.ReadFirstOrDefaultAsync<string>();
             var open = await AnomalyStore.ReadAnomaliesAsync(batch);

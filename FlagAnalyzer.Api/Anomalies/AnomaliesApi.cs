@@ -14,7 +14,7 @@ public static class AnomaliesApi
     public static IEndpointRouteBuilder MapAnomaliesApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/anomalies").WithTags("Anomalies");
-        api.MapGet("/", ListAnomalies).WithName("ListAnomalies").WithSummary("Anomalies (open by default), newest first, paged");
+        api.MapGet("/", ListAnomalies).WithName("ListAnomalies").WithSummary("Anomalies (open by default; ?flagId=, ?environment=, ?status=, ?type=), newest first, paged");
         api.MapGet("/{id}", GetAnomaly).WithName("GetAnomaly").WithSummary("One anomaly");
         api.MapPost("/{id}/acknowledge", Acknowledge).WithName("AcknowledgeAnomaly").WithSummary("Acknowledge an active anomaly");
         return app;
@@ -22,7 +22,7 @@ public static class AnomaliesApi
 
     /// <summary><c>status</c>: open (default: active and acknowledged), active, acknowledged, resolved or all.</summary>
     public static async Task<Results<Ok<Page<Anomaly>>, ValidationProblem>> ListAnomalies([AsParameters] AnomalyServices s,
-        string? flagId, string? status, string? type, int? limit, string? cursor, HttpContext http, CancellationToken ct)
+        string? flagId, string? status, string? type, string? environment, int? limit, string? cursor, HttpContext http, CancellationToken ct)
     {
         var v = new Validator();
         var (take, after) = Paging.Read(limit, cursor, v);
@@ -39,9 +39,10 @@ public static class AnomaliesApi
             if (AnomalyTypes.TryParse(type, out var t)) anomalyType = t;
             else v.Add("type", $"must be one of {string.Join(", ", WireNames<AnomalyType>.AllWords)}");
         }
+        EnvironmentNames.Check(environment, v, "environment");
         if (!v.IsValid) return v.ToProblem();
         await using var conn = await s.Db.OpenAsync(ct);
-        var rows = await AnomalyStore.ListAsync(conn, flagId, statuses, anomalyType, after, take + 1, ct, http.GetActor().ListEnvironment());
+        var rows = await AnomalyStore.ListAsync(conn, flagId, statuses, anomalyType, after, take + 1, ct, http.GetActor().ListEnvironment(), environment);
         return TypedResults.Ok(Paging.Build(rows, take, a => a.Id));
     }
 
@@ -50,7 +51,7 @@ public static class AnomaliesApi
     {
         await using var conn = await s.Db.OpenAsync(ct);
         var a = await AnomalyStore.GetAsync(conn, null, id, ct);
-        return a is null || !await s.Flags.SeesAsync(http.GetActor(), a.FlagId, ct) ? Problems.NotFound("Anomaly", id) : TypedResults.Ok(a);
+        return a is null || !http.GetActor().Sees(a.Environment) ? Problems.NotFound("Anomaly", id) : TypedResults.Ok(a);
     }
 
     /// <summary>Active → acknowledged (idempotent); a resolved anomaly cannot be acknowledged (409).</summary>
@@ -59,9 +60,9 @@ public static class AnomaliesApi
     {
         if (body?.AcknowledgedBy is { Length: > 200 }) return Problems.Invalid("acknowledgedBy", "must be at most 200 characters");
         var by = body?.AcknowledgedBy is { Length: > 0 } given ? given : "api";
-        // an anomaly's flag never changes: checking it before the write is as good as inside it
+        // an anomaly's environment never changes: checking it before the write is as good as inside it
         await using (var conn = await s.Db.OpenAsync(ct))
-            if (await AnomalyStore.GetAsync(conn, null, id, ct) is { } a && !await s.Flags.SeesAsync(http.GetActor(), a.FlagId, ct))
+            if (await AnomalyStore.GetAsync(conn, null, id, ct) is { } a && !http.GetActor().Sees(a.Environment))
                 return Problems.NotFound("Anomaly", id);
         return await s.Service.AcknowledgeAsync(new AcknowledgeAnomalyCommand(id, by) { Actor = http.GetActor() }, ct) switch
         {

@@ -27,6 +27,9 @@ public sealed record AnalyzeCommand(string? FlagIdOrName)
 {
     /// <summary>Who asked: a key scoped to an environment analyzes only that environment's flags (<see cref="FlagScope"/>).</summary>
     public Actor? Actor { get; init; }
+
+    /// <summary>The environment analysed (issue 26); null: each flag's home.</summary>
+    public string? Environment { get; init; }
 }
 
 public abstract record AnalyzeResult
@@ -69,27 +72,28 @@ public sealed class AnomalyService(Db db, StatisticalAnomalyMonitor monitor, Ano
         DetectionRun run;
         await using (var scope = await db.BeginWriteAsync(WriteLock.None, ct))
         {
-            List<string> ids;
+            List<FlagInEnvironment> pairs;
             if (command.FlagIdOrName is { } key)
             {
                 var flag = await FlagStore.FindForWriteAsync(scope, key, ct);
-                if (flag is null || !command.Actor.Sees(flag.TargetEnvironment)) return new AnalyzeResult.FlagNotFound(key);
-                ids = [flag.Id];
+                if (flag is null || !command.Actor.Sees(command.Environment ?? flag.TargetEnvironment)) return new AnalyzeResult.FlagNotFound(key);
+                pairs = [new FlagInEnvironment(flag.Id, command.Environment ?? flag.TargetEnvironment)];
             }
             else
             {
-                ids = await FlagQueries.IdsByNameAsync(scope.Connection, scope.Transaction, ct);
-                if (command.Actor?.Environment is not null)
+                var ids = await FlagQueries.IdsByNameAsync(scope.Connection, scope.Transaction, ct);
+                pairs = new List<FlagInEnvironment>(ids.Count);
+                foreach (var id in ids)
                 {
-                    var visible = new List<string>(ids.Count);
-                    foreach (var id in ids)
-                        if (await FlagStore.FindAsync(scope.Connection, scope.Transaction, id, ct) is { } f && command.Actor.Sees(f.TargetEnvironment)) visible.Add(id);
-                    ids = visible;
+                    // the named environment of every flag needs no read; each flag's home does
+                    var environment = command.Environment
+                        ?? (await FlagStore.FindAsync(scope.Connection, scope.Transaction, id, ct))?.TargetEnvironment;
+                    if (environment is not null && command.Actor.Sees(environment)) pairs.Add(new FlagInEnvironment(id, environment));
                 }
                 // one pass over many flags holds all their locks, taken in one order (a flag created since is not analyzed)
-                await scope.LockAsync(WriteLock.Flags(ids), ct);
+                await scope.LockAsync(WriteLock.Flags(pairs.Select(p => p.FlagId)), ct);
             }
-            run = await monitor.RunAsync(scope, ids, ct);
+            run = await monitor.RunAsync(scope, pairs, ct);
             await scope.CommitAsync(ct);
         }
         await events.PublishAsync(run.Outcome, ct);

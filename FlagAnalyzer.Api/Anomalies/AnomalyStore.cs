@@ -12,11 +12,11 @@ public static class AnomalyStore
 {
     private const string Columns =
         "id, flag_id, type, severity, metric, baseline_value, observed_value, change_percent, confidence, p_value, message, status, detected_at, "
-        + "acknowledged_at, acknowledged_by, resolved_at, change_id, variant, acknowledged_by_key_id, acknowledged_by_name";
+        + "acknowledged_at, acknowledged_by, resolved_at, change_id, variant, acknowledged_by_key_id, acknowledged_by_name, environment";
 
     private const string Values =
         "@Id, @FlagId, @Type, @Severity, @Metric, @BaselineValue, @ObservedValue, @ChangePercent, @Confidence, @PValue, @Message, @Status, @DetectedAt, "
-        + "@AcknowledgedAt, @AcknowledgedBy, @ResolvedAt, @ChangeId, @Variant, @AcknowledgedByKeyId, @AcknowledgedByName";
+        + "@AcknowledgedAt, @AcknowledgedBy, @ResolvedAt, @ChangeId, @Variant, @AcknowledgedByKeyId, @AcknowledgedByName, @Environment";
 
     /// <summary>An <c>anomalies</c> row as stored (times as Unix ms).</summary>
     private sealed class AnomalyRow
@@ -41,6 +41,7 @@ public static class AnomalyStore
         public string? Variant { get; set; }
         public string? AcknowledgedByKeyId { get; set; }
         public string? AcknowledgedByName { get; set; }
+        public string Environment { get; set; } = "";
 
         public static AnomalyRow From(Anomaly a) => new()
         {
@@ -49,7 +50,7 @@ public static class AnomalyStore
             Message = a.Message, Status = a.Status.ToWire(), DetectedAt = Time.ToMs(a.DetectedAt),
             AcknowledgedAt = a.AcknowledgedAt is { } ack ? Time.ToMs(ack) : null, AcknowledgedBy = a.AcknowledgedBy,
             ResolvedAt = a.ResolvedAt is { } res ? Time.ToMs(res) : null, ChangeId = a.ChangeId, Variant = a.Variant,
-            AcknowledgedByKeyId = a.ActorKeyId, AcknowledgedByName = a.ActorName,
+            AcknowledgedByKeyId = a.ActorKeyId, AcknowledgedByName = a.ActorName, Environment = a.Environment,
         };
 
         /// <summary>Null when a closed-set column holds a word this build does not know (<see cref="StoredWords"/>).</summary>
@@ -64,7 +65,7 @@ public static class AnomalyStore
             ObservedValue = ObservedValue, ChangePercent = ChangePercent, Confidence = Confidence, PValue = PValue, Message = Message,
             Status = status, DetectedAt = Time.FromMs(DetectedAt), AcknowledgedAt = Time.FromMs(AcknowledgedAt), AcknowledgedBy = AcknowledgedBy,
             ResolvedAt = Time.FromMs(ResolvedAt), ChangeId = ChangeId, Variant = Variant, ActorKeyId = AcknowledgedByKeyId,
-            ActorName = AcknowledgedByName,
+            ActorName = AcknowledgedByName, Environment = Environment,
         };
     }
 
@@ -85,41 +86,44 @@ public static class AnomalyStore
         (await conn.FirstOrDefaultAsync<AnomalyRow>(tx, $"SELECT {Columns} FROM anomalies WHERE id = @id", new { id }, ct))?.ToAnomaly();
 
     /// <summary>
-    /// Open (active or acknowledged) anomalies of the flag <c>@flagId</c>, or of all flags when it is null, newest first; its
-    /// parameters are <see cref="OpenParameters"/>. Also one statement of a caller's batch (<see cref="ReadAnomaliesAsync"/>).
+    /// Open (active or acknowledged) anomalies of the flag <c>@flagId</c>, or of all flags when it is null, in the environment
+    /// <c>@environment</c> or all when it is null, newest first; its parameters are <see cref="OpenParameters"/>. Also one
+    /// statement of a caller's batch (<see cref="ReadAnomaliesAsync"/>).
     /// </summary>
     public const string OpenSql = $"""
         SELECT {Columns} FROM anomalies
-        WHERE status IN (@active, @acknowledged) AND (@flagId IS NULL OR flag_id = @flagId)
+        WHERE status IN (@active, @acknowledged) AND (@flagId IS NULL OR flag_id = @flagId) AND (@environment IS NULL OR environment = @environment)
         ORDER BY id DESC
         """;
 
     /// <summary>The parameters of <see cref="OpenSql"/>.</summary>
-    public static object OpenParameters(string? flagId) =>
-        new { active = AnomalyStatus.Active.ToWire(), acknowledged = AnomalyStatus.Acknowledged.ToWire(), flagId };
+    public static object OpenParameters(string? flagId, string? environment = null) =>
+        new { active = AnomalyStatus.Active.ToWire(), acknowledged = AnomalyStatus.Acknowledged.ToWire(), flagId, environment };
 
-    /// <summary>Open (active or acknowledged) anomalies of one flag, or of all flags when flagId is null.</summary>
-    public static async Task<List<Anomaly>> OpenAsync(DbConnection conn, DbTransaction? tx, string? flagId, CancellationToken ct) =>
-        (await conn.ListAsync<AnomalyRow>(tx, OpenSql, OpenParameters(flagId), ct)).Known(r => r.ToAnomaly());
+    /// <summary>Open (active or acknowledged) anomalies of one flag, or of all flags when flagId is null, in one environment or all.</summary>
+    public static async Task<List<Anomaly>> OpenAsync(DbConnection conn, DbTransaction? tx, string? flagId, CancellationToken ct, string? environment = null) =>
+        (await conn.ListAsync<AnomalyRow>(tx, OpenSql, OpenParameters(flagId, environment), ct)).Known(r => r.ToAnomaly());
 
     /// <summary>Reads the result of <see cref="OpenSql"/> from a batch.</summary>
     public static async Task<List<Anomaly>> ReadAnomaliesAsync(SqlMapper.GridReader batch) =>
         (await batch.ReadAsync<AnomalyRow>()).AsList().Known(r => r.ToAnomaly());
 
     /// <summary>Newest first; keyset on id.</summary>
-    /// <param name="scopeEnvironment">Only anomalies of flags stored in this environment (<see cref="FlagQueries.FlagInScope"/>); null = all.</param>
+    /// <param name="scopeEnvironment">Only anomalies of this environment (the caller's scope; issue 26: an anomaly is of the
+    /// environment whose samples showed it); null = all.</param>
+    /// <param name="environment">The list filter <c>?environment=</c>; null = all.</param>
     public static async Task<List<Anomaly>> ListAsync(DbConnection conn, string? flagId, IReadOnlyCollection<AnomalyStatus>? statuses,
-        AnomalyType? type, string? beforeId, int take, CancellationToken ct, string? scopeEnvironment = null)
+        AnomalyType? type, string? beforeId, int take, CancellationToken ct, string? scopeEnvironment = null, string? environment = null)
     {
         // Dapper expands "IN @statuses" to one parameter per value on SQLite; PostgreSQL takes the array as it is
         var statusFilter = statuses is { Count: > 0 } ? conn.Pick("AND status IN @statuses", "AND status = ANY(@statuses)") : "";
         var rows = await conn.ListAsync<AnomalyRow>(null, $"""
             SELECT {Columns} FROM anomalies
             WHERE (@flagId IS NULL OR flag_id = @flagId) AND (@type IS NULL OR type = @type) AND (@before IS NULL OR id < @before)
-              AND {FlagQueries.FlagInScope}
+              AND (@scopeEnvironment IS NULL OR environment = @scopeEnvironment) AND (@environment IS NULL OR environment = @environment)
             {statusFilter}
             ORDER BY id DESC LIMIT @take
-            """, new { flagId, type = type?.ToWire(), before = beforeId, take, scopeEnvironment, statuses = statuses?.Select(x => x.ToWire()).ToArray() ?? [] }, ct);
+            """, new { flagId, type = type?.ToWire(), before = beforeId, take, scopeEnvironment, environment, statuses = statuses?.Select(x => x.ToWire()).ToArray() ?? [] }, ct);
         return rows.Known(r => r.ToAnomaly());
     }
 }

@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Storage;
@@ -23,6 +24,6 @@ public interface IAnomalyMonitor
 {
     /// <param name="recorded">The samples this transaction just inserted, when the caller has them: a warm window
     /// takes them as they are instead of reading them back from SQLite.</param>
-    Task<DetectionOutcome> DetectAsync(WriteScope scope, IReadOnlyCollection<string> flagIds, CancellationToken ct,
+    Task<DetectionOutcome> DetectAsync(WriteScope scope, IReadOnlyCollection<FlagInEnvironment> flags, CancellationToken ct,
         IReadOnlyList<MetricSample>? recorded = null);
 }

@@ -23,6 +23,9 @@ public sealed record FlagAnalysisReport(
 {
     /// <summary>Each named treatment variant against control (empty when the samples do not name variants).</summary>
     public IReadOnlyList<VariantReport> Variants { get; init; } = [];
+
+    /// <summary>The environment whose samples were analysed (issue 26).</summary>
+    public string Environment { get; init; } = "";
 }
 
 /// <summary>One variant's comparison with control in a <see cref="FlagAnalysisReport"/>.</summary>
@@ -44,24 +47,27 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, IRegressi
     /// The write path: each flag runs under its own savepoint, so a detector failure is logged and undone for that
     /// flag alone — the metrics it was called for still commit.
     /// </summary>
-    public async Task<DetectionOutcome> DetectAsync(WriteScope scope, IReadOnlyCollection<string> flagIds, CancellationToken ct,
+    public async Task<DetectionOutcome> DetectAsync(WriteScope scope, IReadOnlyCollection<FlagInEnvironment> flags, CancellationToken ct,
         IReadOnlyList<MetricSample>? recorded = null) =>
-        (await RunAsync(scope, flagIds, ct, isolateFailures: true, recorded)).Outcome;
+        (await RunAsync(scope, flags, ct, isolateFailures: true, recorded)).Outcome;
 
     /// <summary>Detection for the given flags inside the caller's transaction; the caller commits, then publishes.</summary>
-    public async Task<DetectionRun> RunAsync(WriteScope s, IReadOnlyCollection<string> flagIds, CancellationToken ct, bool isolateFailures = false,
+    /// <remarks>Issue 26: each (flag, environment) is its own analysis — its window, token, anomalies and verdicts — so one
+    /// environment's samples never move another's baseline or decisions.</remarks>
+    public async Task<DetectionRun> RunAsync(WriteScope s, IReadOnlyCollection<FlagInEnvironment> flags, CancellationToken ct, bool isolateFailures = false,
         IReadOnlyList<MetricSample>? recorded = null)
     {
         // a flag's window, token and anomalies change only under its lock: two passes on one flag, on any replica, take turns
-        if (flagIds.FirstOrDefault(id => !s.Holds(id)) is { } unlocked)
-            throw new InvalidOperationException($"Detection for flag {unlocked} runs in a transaction holding {s.Lock}, not the flag's lock.");
-        var recordedByFlag = recorded?.GroupBy(m => m.FlagId).ToDictionary(g => g.Key, g => (IReadOnlyList<MetricSample>)g.ToList());
+        if (flags.FirstOrDefault(f => !s.Holds(f.FlagId)) is { FlagId: not null } unlocked)
+            throw new InvalidOperationException($"Detection for flag {unlocked.FlagId} runs in a transaction holding {s.Lock}, not the flag's lock.");
+        var recordedByFlag = recorded?.GroupBy(m => new FlagInEnvironment(m.FlagId, m.Environment))
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<MetricSample>)g.ToList());
         List<Anomaly> detected = [], resolved = [], escalated = [];
         List<GuardRollback> rollbacks = [];
         List<FlagAnalysisReport> reports = [];
         var now = clock.GetUtcNow();
 
-        foreach (var flagId in flagIds)
+        foreach (var flagId in flags)
         {
             FlagPass? pass;
             if (!isolateFailures) pass = await DetectFlagAsync(s, flagId, now, ct, recordedByFlag?.GetValueOrDefault(flagId));
@@ -78,7 +84,8 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, IRegressi
                     s.Transaction.Rollback(Savepoint);
                     s.Transaction.Release(Savepoint);
                     windows.Forget(flagId);
-                    logger.LogError(ex, "Anomaly detection failed for flag {FlagId}; its metrics are kept, detection is skipped this time", flagId);
+                    logger.LogError(ex, "Anomaly detection failed for flag {FlagId} in {Environment}; its metrics are kept, detection is skipped this time",
+                        flagId.FlagId, flagId.Environment);
                     continue;
                 }
             }
@@ -95,7 +102,7 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, IRegressi
     private const string Savepoint = "anomaly_detection";
 
     /// <summary>Each variant's comparison reconciles with that variant's open anomalies; the outcomes add up.</summary>
-    private Reconciliation Reconcile(string flagId, VariantAnalyses analyses, IReadOnlyList<Anomaly> open, string? changeId, DateTimeOffset now,
+    private Reconciliation Reconcile(string flagId, string environment, VariantAnalyses analyses, IReadOnlyList<Anomaly> open, string? changeId, DateTimeOffset now,
         string? changeText)
     {
         List<Anomaly> raise = [], resolve = [], escalate = [], ongoing = [];
@@ -103,10 +110,11 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, IRegressi
         {
             var r = AnomalyReconciler.Reconcile(flagId, analysis, open.Where(a => a.Variant == variant).ToList(), changeId, now,
                 () => Ids.New("anm", clock), variant, changeText);
-            raise.AddRange(r.Raise);
-            resolve.AddRange(r.Resolve);
-            escalate.AddRange(r.Escalate);
-            ongoing.AddRange(r.Ongoing);
+            // the reconciler knows flags, not environments: every anomaly it hands back is of this pass's environment
+            raise.AddRange(r.Raise.Select(a => a with { Environment = environment }));
+            resolve.AddRange(r.Resolve.Select(a => a with { Environment = environment }));
+            escalate.AddRange(r.Escalate.Select(a => a with { Environment = environment }));
+            ongoing.AddRange(r.Ongoing.Select(a => a with { Environment = environment }));
         }
         return new Reconciliation(raise, resolve, escalate, ongoing);
     }
@@ -116,21 +124,24 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, IRegressi
         public IReadOnlyList<Anomaly> Escalated { get; init; } = [];
     }
 
-    private async Task<FlagPass?> DetectFlagAsync(WriteScope s, string flagId, DateTimeOffset now, CancellationToken ct,
+    private async Task<FlagPass?> DetectFlagAsync(WriteScope s, FlagInEnvironment key, DateTimeOffset now, CancellationToken ct,
         IReadOnlyList<MetricSample>? recorded)
     {
         var token = Guid.NewGuid().ToString("N");
-        var (flag, anchor, committedToken, open) = await AnalysisStore.ReadInputsAsync(s, flagId, token, ct);
+        var (flag, anchor, committedToken, open) = await AnalysisStore.ReadInputsAsync(s, key.FlagId, key.Environment, token, ct);
         if (flag is null)
         {
-            windows.Forget(flagId);
+            windows.Forget(key.FlagId);
             return null;
         }
-        var window = await windows.GetAsync(s, flag.Id, anchor, committedToken, token, ct, recorded);
-        var analyses = RegressionDetector.AnalyzeVariants(window, flag.Enabled ? flag.RolloutPercentage : null);
+        var window = await windows.GetAsync(s, key, anchor, committedToken, token, ct, recorded);
+        // the split the rollout promises is known for the home configuration only (Flags reads it); another environment
+        // is checked for a sample-ratio mismatch once its configuration can be read here
+        var home = key.Environment == flag.TargetEnvironment;
+        var analyses = RegressionDetector.AnalyzeVariants(window, home && flag.Enabled ? flag.RolloutPercentage : null);
         var analysis = analyses.Overall;
         var changeText = anchor is null ? null : ChangeText.Describe(anchor.ChangeType, anchor.Timestamp, anchor.RolloutBefore, anchor.RolloutAfter, now);
-        var r = Reconcile(flag.Id, analyses, open, anchor?.ChangeId, now, changeText);
+        var r = Reconcile(flag.Id, key.Environment, analyses, open, anchor?.ChangeId, now, changeText);
 
         foreach (var a in r.Raise) await AnomalyStore.InsertAsync(s.Connection, s.Transaction, a, ct);
         foreach (var a in r.Resolve.Concat(r.Escalate)) await AnomalyStore.UpdateAsync(s.Connection, s.Transaction, a, ct);
@@ -145,6 +156,7 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, IRegressi
         var report = new FlagAnalysisReport(current.Id, current.Name, analysis.Mode, anchor?.ChangeId, anchor?.Timestamp,
             analysis.Baseline, analysis.Current, analysis.Srm, analysis.Findings, stillOpen)
         {
+            Environment = key.Environment,
             Variants = analyses.PerVariant.Where(v => v.Variant is not null)
                 .Select(v => new VariantReport(v.Variant!, v.Analysis.Current, v.Analysis.Findings)).ToList(),
         };

@@ -40,7 +40,7 @@ public sealed class AssistantData(Db db)
     public async Task<MetricSummary> MetricSummaryAsync(Flag flag, CancellationToken ct)
     {
         await using var conn = await db.OpenAsync(ct);
-        var samples = await MetricStore.RecentAsync(conn, null, flag.Id, SummarySamples, ct);
+        var samples = await MetricStore.RecentAsync(conn, null, flag.Id, flag.TargetEnvironment, SummarySamples, ct);
         var latest = (await FlagStore.ListChangesAsync(conn, null, new FlagStore.ChangeFilter(flag.Id, null, null, null), null, 1, ct))
             .FirstOrDefault(c => c.ChangeType != ChangeType.Created);
         return MetricSummary.Summarise(flag.Id, samples, latest?.Timestamp);

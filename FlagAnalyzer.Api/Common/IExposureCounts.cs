@@ -7,5 +7,6 @@ namespace FlagAnalyzer.Api.Common;
 /// </summary>
 public interface IExposureCounts
 {
-    void Add(string flagId, string variant, DateTimeOffset at, long count);
+    /// <param name="environment">The environment the evaluations were served in (issue 26).</param>
+    void Add(string flagId, string environment, string variant, DateTimeOffset at, long count);
 }

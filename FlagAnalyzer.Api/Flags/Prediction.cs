@@ -12,6 +12,8 @@ public sealed record Prediction
 {
     public required string Id { get; init; }
     public required string FlagId { get; init; }
+    /// <summary>The environment of the change predicted (issue 26).</summary>
+    public string Environment { get; init; } = "";
     public string? ChangeId { get; init; }
     public required RiskLevel RiskLevel { get; init; }
     public double RiskScore { get; init; }

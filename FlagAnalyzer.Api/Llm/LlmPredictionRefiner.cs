@@ -129,7 +129,7 @@ public sealed partial class LlmPredictionRefiner : BackgroundService, IPredictio
             }
         }
         LogRefined(prediction.Id, _llm.Model, prediction.RiskLevel.ToWire(), updated.RiskLevel.ToWire());
-        await _live.PublishAsync(new LiveEvent(LiveEventTypes.PredictionUpdated, updated, updated.FlagId), ct);
+        await _live.PublishAsync(new LiveEvent(LiveEventTypes.PredictionUpdated, updated, updated.FlagId) { Environment = updated.Environment }, ct);
         return updated;
     }
 

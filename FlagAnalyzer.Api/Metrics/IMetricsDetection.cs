@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Storage;
 
@@ -10,7 +11,8 @@ namespace FlagAnalyzer.Api.Metrics;
 public interface IMetricsDetection
 {
     /// <param name="recorded">The samples this transaction just inserted (their ids set).</param>
-    Task<MetricsDetected> DetectAsync(WriteScope scope, IReadOnlyCollection<string> flagIds, IReadOnlyList<MetricSample> recorded,
+    /// <param name="flags">The flags and environments the samples are of: each is analysed on its own.</param>
+    Task<MetricsDetected> DetectAsync(WriteScope scope, IReadOnlyCollection<FlagInEnvironment> flags, IReadOnlyList<MetricSample> recorded,
         CancellationToken ct);
 
     /// <summary>After commit: announces what the pass found and did.</summary>

@@ -17,6 +17,8 @@ public sealed record MetricSampleRequest
     public double? ConversionRate { get; init; }
     public double? UserSatisfactionScore { get; init; }
     public string? Variant { get; init; }
+    /// <summary>The environment the requests ran in; null: the flag's home (issue 26).</summary>
+    public string? Environment { get; init; }
 }
 
 /// <summary>Source-generated reader for the ingestion hot path (same rules as the API's JSON options).</summary>

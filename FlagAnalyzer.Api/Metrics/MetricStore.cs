@@ -13,14 +13,14 @@ public static class MetricStore
 {
     /// <summary>Every column, for reads.</summary>
     public const string Columns =
-        "id, flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant";
+        "id, flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant, environment";
 
     private const string InsertColumns =
-        "flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant";
+        "flag_id, timestamp, cohort, error_rate, latency_p50, latency_p99, request_count, conversion_rate, user_satisfaction_score, variant, environment";
 
     private const string InsertSql = $"""
         INSERT INTO impact_metrics({InsertColumns})
-        VALUES (@FlagId, @Timestamp, @Cohort, @ErrorRate, @LatencyP50, @LatencyP99, @RequestCount, @ConversionRate, @UserSatisfactionScore, @Variant)
+        VALUES (@FlagId, @Timestamp, @Cohort, @ErrorRate, @LatencyP50, @LatencyP99, @RequestCount, @ConversionRate, @UserSatisfactionScore, @Variant, @Environment)
         """;
 
     /// <summary>An <c>impact_metrics</c> row as stored (time as Unix ms).</summary>
@@ -37,12 +37,13 @@ public static class MetricStore
         public double? ConversionRate { get; set; }
         public double? UserSatisfactionScore { get; set; }
         public string? Variant { get; set; }
+        public string Environment { get; set; } = "";
 
         public static SampleRow From(MetricSample m) => new()
         {
             Id = m.Id, FlagId = m.FlagId, Timestamp = Time.ToMs(m.Timestamp), Cohort = m.Cohort?.ToWire(), ErrorRate = m.ErrorRate,
             LatencyP50 = m.LatencyP50, LatencyP99 = m.LatencyP99, RequestCount = m.RequestCount, ConversionRate = m.ConversionRate,
-            UserSatisfactionScore = m.UserSatisfactionScore, Variant = m.Variant,
+            UserSatisfactionScore = m.UserSatisfactionScore, Variant = m.Variant, Environment = m.Environment,
         };
 
         /// <summary>Null when the cohort is a word this build does not know (<see cref="StoredWords"/>).</summary>
@@ -50,7 +51,7 @@ public static class MetricStore
         {
             Id = Id, FlagId = FlagId, Timestamp = Time.FromMs(Timestamp), Cohort = cohort, ErrorRate = ErrorRate, LatencyP50 = LatencyP50,
             LatencyP99 = LatencyP99, RequestCount = RequestCount, ConversionRate = ConversionRate,
-            UserSatisfactionScore = UserSatisfactionScore, Variant = Variant,
+            UserSatisfactionScore = UserSatisfactionScore, Variant = Variant, Environment = Environment,
         };
     }
 
@@ -66,6 +67,9 @@ public static class MetricStore
     public static async Task<List<MetricSample>> InsertAsync(WriteScope scope, IReadOnlyList<MetricSample> samples, CancellationToken ct)
     {
         if (samples.Count == 0) return [];
+        // a sample without its environment would belong to no environment's analysis: the write path resolves it first
+        if (samples.FirstOrDefault(m => string.IsNullOrEmpty(m.Environment)) is { } unplaced)
+            throw new ArgumentException($"A sample of flag {unplaced.FlagId} has no environment.", nameof(samples));
         if (scope.Connection is SqliteConnection sqlite)
         {
             InsertSqlite(sqlite, (SqliteTransaction)scope.Transaction, samples);
@@ -90,6 +94,7 @@ public static class MetricStore
             await WriteNullableAsync(copy, m.ConversionRate, NpgsqlDbType.Double, ct);
             await WriteNullableAsync(copy, m.UserSatisfactionScore, NpgsqlDbType.Double, ct);
             await WriteNullableAsync(copy, m.Variant, NpgsqlDbType.Text, ct);
+            await copy.WriteAsync(m.Environment, NpgsqlDbType.Text, ct);
         }
         await copy.CompleteAsync(ct);
         return stored;
@@ -111,6 +116,7 @@ public static class MetricStore
             P("@Cohort", SqliteType.Text), P("@ErrorRate", SqliteType.Real), P("@LatencyP50", SqliteType.Real), P("@LatencyP99", SqliteType.Real));
         var (requests, conversion, satisfaction, variant) = (P("@RequestCount", SqliteType.Integer), P("@ConversionRate", SqliteType.Real),
             P("@UserSatisfactionScore", SqliteType.Real), P("@Variant", SqliteType.Text));
+        var environment = P("@Environment", SqliteType.Text);
         cmd.Prepare();
         foreach (var m in samples)
         {
@@ -125,6 +131,7 @@ public static class MetricStore
             conversion.Value = (object?)row.ConversionRate ?? DBNull.Value;
             satisfaction.Value = (object?)row.UserSatisfactionScore ?? DBNull.Value;
             variant.Value = (object?)row.Variant ?? DBNull.Value;
+            environment.Value = row.Environment;
             cmd.ExecuteNonQuery();
         }
     }
@@ -166,13 +173,13 @@ public static class MetricStore
     private static Task WriteNullableAsync(NpgsqlBinaryImporter copy, double? value, NpgsqlDbType type, CancellationToken ct) =>
         value is { } v ? copy.WriteAsync(v, type, ct) : copy.WriteNullAsync(ct);
 
-    /// <summary>A flag's samples in time order, optionally within [since, until), after a keyset position.</summary>
-    public static async Task<List<MetricSample>> ListAsync(DbConnection conn, DbTransaction? tx, string flagId,
+    /// <summary>A flag's samples in one environment in time order, optionally within [since, until), after a keyset position.</summary>
+    public static async Task<List<MetricSample>> ListAsync(DbConnection conn, DbTransaction? tx, string flagId, string environment,
         DateTimeOffset? since, DateTimeOffset? until, Cohort? cohort, (long Ts, long Id)? after, int limit, CancellationToken ct)
     {
         var rows = await conn.ListAsync<SampleRow>(tx, $"""
             SELECT {Columns} FROM impact_metrics
-            WHERE flag_id = @flagId
+            WHERE flag_id = @flagId AND environment = @environment
               AND (@since IS NULL OR timestamp >= @since)
               AND (@until IS NULL OR timestamp < @until)
               AND (@cohort IS NULL OR cohort = @cohort)
@@ -182,6 +189,7 @@ public static class MetricStore
             """, new
             {
                 flagId,
+                environment,
                 since = since is { } s ? Time.ToMs(s) : (long?)null,
                 until = until is { } u ? Time.ToMs(u) : (long?)null,
                 cohort = cohort?.ToWire(),
@@ -199,13 +207,13 @@ public static class MetricStore
     /// order: a walk that keeps its position must read under the flag's lock (<see cref="WriteLock.Flag"/>), which waits
     /// for every ingest into the flag, so no id below what it sees is still to commit.
     /// </summary>
-    public static async Task<List<MetricSample>> AfterIdAsync(DbConnection conn, DbTransaction? tx, string flagId, long afterId, DateTimeOffset since,
-        CancellationToken ct)
+    public static async Task<List<MetricSample>> AfterIdAsync(DbConnection conn, DbTransaction? tx, string flagId, string environment, long afterId,
+        DateTimeOffset since, CancellationToken ct)
     {
         var rows = await conn.ListAsync<SampleRow>(tx, conn.Pick(
-                sqlite: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND +flag_id = @flagId AND timestamp >= @since ORDER BY id",
-                postgres: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND flag_id = @flagId AND timestamp >= @since ORDER BY id"),
-            new { flagId, afterId, since = Time.ToMs(since) }, ct);
+                sqlite: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND +flag_id = @flagId AND +environment = @environment AND timestamp >= @since ORDER BY id",
+                postgres: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND flag_id = @flagId AND environment = @environment AND timestamp >= @since ORDER BY id"),
+            new { flagId, environment, afterId, since = Time.ToMs(since) }, ct);
         return rows.Known(r => r.ToSample());
     }
 
@@ -214,34 +222,36 @@ public static class MetricStore
     /// window catching up). On SQLite the <c>+</c> keeps the planner off the flag index, which would scan all the flag's rows;
     /// PostgreSQL has no such operator on text.
     /// </summary>
-    public static async Task<List<MetricSample>> SamplesAfterAsync(WriteScope s, string flagId, long afterId, CancellationToken ct)
+    public static async Task<List<MetricSample>> SamplesAfterAsync(WriteScope s, string flagId, string environment, long afterId, CancellationToken ct)
     {
         var rows = await s.ListAsync<SampleRow>(s.Pick(
-                sqlite: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND +flag_id = @flagId ORDER BY id",
-                postgres: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND flag_id = @flagId ORDER BY id"),
-            new { flagId, afterId }, ct);
+                sqlite: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND +flag_id = @flagId AND +environment = @environment ORDER BY id",
+                postgres: $"SELECT {Columns} FROM impact_metrics WHERE id > @afterId AND flag_id = @flagId AND environment = @environment ORDER BY id"),
+            new { flagId, environment, afterId }, ct);
         return rows.Known(r => r.ToSample());
     }
 
     /// <summary>
-    /// The newest <paramref name="max"/> samples of a flag, newest first, for a window rebuild: the index
-    /// (flag_id, timestamp, id) walked backwards gives the order, so there is no sort.
+    /// The newest <paramref name="max"/> samples of a flag in one environment, newest first, for a window rebuild: the index
+    /// (flag_id, environment, timestamp, id) walked backwards gives the order, so there is no sort.
     /// </summary>
-    public static async Task<List<MetricSample>> NewestFirstAsync(WriteScope s, string flagId, int max, CancellationToken ct)
+    public static async Task<List<MetricSample>> NewestFirstAsync(WriteScope s, string flagId, string environment, int max, CancellationToken ct)
     {
         var rows = await s.ListAsync<SampleRow>(
-            $"SELECT {Columns} FROM impact_metrics WHERE flag_id = @flagId ORDER BY timestamp DESC, id DESC LIMIT @max",
-            new { flagId, max }, ct);
+            $"SELECT {Columns} FROM impact_metrics WHERE flag_id = @flagId AND environment = @environment ORDER BY timestamp DESC, id DESC LIMIT @max",
+            new { flagId, environment, max }, ct);
         return rows.Known(r => r.ToSample());
     }
 
-    /// <summary>The newest <paramref name="max"/> samples of a flag, returned oldest first.</summary>
-    public static async Task<List<MetricSample>> RecentAsync(DbConnection conn, DbTransaction? tx, string flagId, int max, CancellationToken ct)
+    /// <summary>The newest <paramref name="max"/> samples of a flag in one environment, returned oldest first.</summary>
+    public static async Task<List<MetricSample>> RecentAsync(DbConnection conn, DbTransaction? tx, string flagId, string environment, int max,
+        CancellationToken ct)
     {
         var rows = await conn.ListAsync<SampleRow>(tx, $"""
-            SELECT * FROM (SELECT {Columns} FROM impact_metrics WHERE flag_id = @flagId ORDER BY timestamp DESC, id DESC LIMIT @max) AS recent
+            SELECT * FROM (SELECT {Columns} FROM impact_metrics WHERE flag_id = @flagId AND environment = @environment
+                           ORDER BY timestamp DESC, id DESC LIMIT @max) AS recent
             ORDER BY timestamp, id
-            """, new { flagId, max }, ct);
+            """, new { flagId, environment, max }, ct);
         return rows.Known(r => r.ToSample());
     }
 }

@@ -24,7 +24,7 @@ public static class MetricsApi
             .WithName("RecordMetrics").WithSummary("Record one metric sample or a batch; runs detection in the same transaction")
             .WithBodyLimit(MaxBodyBytes);
         app.MapGet("/api/flags/{idOrName}/metrics", ListMetrics).WithTags("Metrics")
-            .WithName("ListMetrics").WithSummary("A flag's metric samples, oldest first, paged");
+            .WithName("ListMetrics").WithSummary("A flag's metric samples in one environment (?environment=, default the flag's home), oldest first, paged");
         return app;
     }
 
@@ -56,6 +56,7 @@ public static class MetricsApi
             ConversionRate = r.ConversionRate,
             UserSatisfactionScore = r.UserSatisfactionScore,
             Variant = r.Variant,
+            Environment = r.Environment ?? "",
         }).ToList();
 
         return await s.Service.RecordAsync(new RecordMetricsRequest(samples, request.HttpContext.GetActor()), ct) switch
@@ -89,6 +90,7 @@ public static class MetricsApi
         if (r.Variant is { } variant && (variant.Length is 0 or > MaxVariantLength || variant.Any(char.IsControl)))
             v.Add(F("variant"), $"must be 1–{MaxVariantLength} characters without control characters");
         if (r.Timestamp is { } t && t > now + FutureTolerance) v.Add(F("timestamp"), "must not be in the future");
+        EnvironmentNames.Check(r.Environment, v, F("environment"));
     }
 
     private sealed record ParsedBody(List<MetricSampleRequest>? Samples, bool IsArray, ValidationProblem? Problem);
@@ -119,7 +121,7 @@ public static class MetricsApi
 
     public static async Task<Results<Ok<Page<MetricSample>>, ValidationProblem, ProblemHttpResult>> ListMetrics(
         [AsParameters] MetricsServices s, string idOrName, DateTimeOffset? since, DateTimeOffset? until, string? cohort,
-        int? limit, string? cursor, CancellationToken ct)
+        int? limit, string? cursor, HttpContext http, CancellationToken ct)
     {
         var v = new Validator();
         var (take, after) = Paging.Read(limit, cursor, v, max: 10_000, @default: 1_000);
@@ -139,9 +141,10 @@ public static class MetricsApi
         if (since is { } a && until is { } b && b <= a) v.Add("until", "must be after since");
         if (!v.IsValid) return v.ToProblem();
 
-        if (await s.Flags.ResolveAsync(idOrName, ct) is not { } flagId) return Problems.NotFound("Flag", idOrName);
+        if (await s.Flags.FindAsync(idOrName, ct) is not { } flag) return Problems.NotFound("Flag", idOrName);
         await using var conn = await s.Db.OpenAsync(ct);
-        var rows = await MetricStore.ListAsync(conn, null, flagId, since, until, cohortFilter, position, take + 1, ct);
+        var rows = await MetricStore.ListAsync(conn, null, flag.Id, http.ActingEnvironment(flag.Environment), since, until, cohortFilter, position,
+            take + 1, ct);
         return TypedResults.Ok(Paging.Build(rows, take, m => $"{Time.ToMs(m.Timestamp)}:{m.Id}"));
     }
 }

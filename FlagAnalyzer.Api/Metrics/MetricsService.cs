@@ -8,8 +8,8 @@ namespace FlagAnalyzer.Api.Metrics;
 /// Samples to store, already validated (<see cref="MetricsApi.Validate"/>): each <c>FlagId</c> is a flag's id or
 /// name, each timestamp set. All of them are stored in one transaction, or none.
 /// </summary>
-/// <param name="Caller">Who sent them: a key scoped to an environment may send samples only for that environment's flags
-/// (<see cref="FlagScope"/>); any other flag is answered as unknown.</param>
+/// <param name="Caller">Who sent them: a key scoped to an environment may send samples only for that environment — a
+/// sample naming none is its flag's home's (<see cref="FlagScope"/>); any other is answered as an unknown flag.</param>
 public sealed record RecordMetricsRequest(IReadOnlyList<MetricSample> Samples, Actor? Caller = null);
 
 /// <summary>The outcome of <see cref="MetricsService.RecordAsync"/>.</summary>
@@ -26,7 +26,11 @@ public abstract record RecordMetricsResult
 public sealed record MetricsAccepted(int Accepted, IReadOnlyList<Anomaly> Anomalies);
 
 /// <summary>The <c>metrics.recorded</c> payload: counts per flag, not the samples themselves.</summary>
-public sealed record MetricsRecorded(string FlagId, int Count, DateTimeOffset From, DateTimeOffset To, MetricSample Latest);
+public sealed record MetricsRecorded(string FlagId, int Count, DateTimeOffset From, DateTimeOffset To, MetricSample Latest)
+{
+    /// <summary>The environment the samples are of (one event per flag and environment).</summary>
+    public string Environment { get; init; } = "";
+}
 
 /// <summary>
 /// The metrics write: samples, detection and guardian rollbacks commit together; live events follow the commit.
@@ -106,7 +110,7 @@ public sealed class MetricsService : IAsyncDisposable
                 var given = group[r].Samples;
                 var missing = -1;
                 for (var i = 0; i < given.Count && missing < 0; i++)
-                    if (!ids.TryGetValue(given[i].FlagId, out var known) || !group[r].Caller.Sees(known.Environment)) missing = i;
+                    if (!ids.TryGetValue(given[i].FlagId, out var known) || !group[r].Caller.Sees(EnvironmentOf(given[i], known))) missing = i;
                 if (missing >= 0)
                 {
                     results[r] = new RecordMetricsResult.FlagNotFound(given[missing].FlagId, missing);
@@ -116,9 +120,9 @@ public sealed class MetricsService : IAsyncDisposable
                 var start = samples.Count;
                 foreach (var m in given)
                 {
-                    var id = ids[m.FlagId].Id;
-                    flagIds.Add(id);
-                    samples.Add(m.FlagId == id ? m : m with { FlagId = id });
+                    var known = ids[m.FlagId];
+                    flagIds.Add(known.Id);
+                    samples.Add(m.FlagId == known.Id && m.Environment.Length > 0 ? m : m with { FlagId = known.Id, Environment = EnvironmentOf(m, known) });
                 }
                 spans[r] = (start, given.Count, flagIds);
             }
@@ -128,15 +132,16 @@ public sealed class MetricsService : IAsyncDisposable
             // detection's read-check-write (window token, anomalies, rollback) one group at a time per flag; what a group
             // committed meanwhile is in the window already, and this group's own samples are passed in
             await scope.LockAsync(WriteLock.Flags(written), ct);
-            detected = await _detection.DetectAsync(scope, written, stored, ct);
+            detected = await _detection.DetectAsync(scope, stored.Select(m => new FlagInEnvironment(m.FlagId, m.Environment)).Distinct().ToList(), stored, ct);
             await scope.CommitAsync(ct);
         }
 
-        foreach (var flag in stored.GroupBy(m => m.FlagId))
+        foreach (var flag in stored.GroupBy(m => new FlagInEnvironment(m.FlagId, m.Environment)))
         {
             var latest = flag.MaxBy(m => m.Timestamp)!;
             await _live.PublishAsync(new LiveEvent(LiveEventTypes.MetricsRecorded,
-                new MetricsRecorded(flag.Key, flag.Count(), flag.Min(m => m.Timestamp), latest.Timestamp, latest), flag.Key), ct);
+                new MetricsRecorded(flag.Key.FlagId, flag.Count(), flag.Min(m => m.Timestamp), latest.Timestamp, latest) { Environment = flag.Key.Environment },
+                flag.Key.FlagId) { Environment = flag.Key.Environment }, ct);
         }
         await _detection.PublishAsync(detected, ct);
 
@@ -148,6 +153,9 @@ public sealed class MetricsService : IAsyncDisposable
         }
         return results;
     }
+
+    /// <summary>The environment a sample belongs to: the one it names, else its flag's home.</summary>
+    private static string EnvironmentOf(MetricSample m, FlagRef flag) => m.Environment.Length > 0 ? m.Environment : flag.Environment;
 
     public ValueTask DisposeAsync() => _commit.DisposeAsync();
 }

@@ -20,7 +20,9 @@ public sealed class PredictionService(IImpactPredictor predictor, IEnumerable<IP
         WriteScope s, Flag? before, Flag after, FlagChange change, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        var history = await MetricStore.RecentAsync(s.Connection, s.Transaction, after.Id, HistorySamples, ct);
+        // the change's environment's samples: a staging change is predicted from staging's history (issue 26)
+        var environment = string.IsNullOrEmpty(change.Environment) ? after.TargetEnvironment : change.Environment;
+        var history = await MetricStore.RecentAsync(s.Connection, s.Transaction, after.Id, environment, HistorySamples, ct);
         var changes = await FlagStore.ListChangesAsync(s.Connection, s.Transaction,
             new FlagStore.ChangeFilter(after.Id, null, null, now - ChangeWindow), null, 500, ct);
         var anomalies = await openAnomalies.ListAsync(s, after.Id, ct);
@@ -31,6 +33,7 @@ public sealed class PredictionService(IImpactPredictor predictor, IEnumerable<IP
         {
             Id = change.PredictionId ?? Ids.New("prd", clock),
             FlagId = after.Id,
+            Environment = environment,
             ChangeId = change.Id,
             RiskLevel = a.RiskLevel,
             RiskScore = Math.Round(Math.Clamp(a.RiskScore, 0, 100), 1),
@@ -58,7 +61,7 @@ public sealed class PredictionService(IImpactPredictor predictor, IEnumerable<IP
     {
         if (p is not PredictedWithInput { Input: var input }) return;
         var prediction = p.Prediction;
-        await live.PublishAsync(new LiveEvent(LiveEventTypes.PredictionCreated, prediction, prediction.FlagId), ct);
+        await live.PublishAsync(new LiveEvent(LiveEventTypes.PredictionCreated, prediction, prediction.FlagId) { Environment = prediction.Environment }, ct);
         HandOff(prediction, input);
     }
 

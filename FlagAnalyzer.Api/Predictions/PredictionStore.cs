@@ -11,17 +11,18 @@ public static class PredictionStore
 {
     private const string Columns =
         "id, flag_id, change_id, risk_level, risk_score, error_rate_change, latency_change, user_impact, recommendations, confidence, reasoning, "
-        + "evidence, source, created_at, updated_at";
+        + "evidence, source, created_at, updated_at, environment";
 
     private const string Values =
         "@Id, @FlagId, @ChangeId, @RiskLevel, @RiskScore, @ErrorRateChange, @LatencyChange, @UserImpact, @Recommendations, @Confidence, @Reasoning, "
-        + "@Evidence, @Source, @CreatedAt, @UpdatedAt";
+        + "@Evidence, @Source, @CreatedAt, @UpdatedAt, @Environment";
 
     /// <summary>A <c>predictions</c> row as stored (JSON as text, times as Unix ms).</summary>
     private sealed class PredictionRow
     {
         public string Id { get; set; } = "";
         public string FlagId { get; set; } = "";
+        public string Environment { get; set; } = "";
         public string? ChangeId { get; set; }
         public string RiskLevel { get; set; } = "";
         public double RiskScore { get; set; }
@@ -38,7 +39,7 @@ public static class PredictionStore
 
         public static PredictionRow From(Prediction p) => new()
         {
-            Id = p.Id, FlagId = p.FlagId, ChangeId = p.ChangeId, RiskLevel = p.RiskLevel.ToWire(), RiskScore = p.RiskScore,
+            Id = p.Id, FlagId = p.FlagId, Environment = p.Environment, ChangeId = p.ChangeId, RiskLevel = p.RiskLevel.ToWire(), RiskScore = p.RiskScore,
             ErrorRateChange = p.PredictedImpact.ErrorRateChange, LatencyChange = p.PredictedImpact.LatencyChange,
             UserImpact = p.PredictedImpact.UserImpact.ToWire(), Recommendations = Json.Serialize(p.Recommendations), Confidence = p.Confidence,
             Reasoning = p.Reasoning, Evidence = p.Evidence.ToJsonString(), Source = p.Source,
@@ -52,7 +53,7 @@ public static class PredictionStore
                 ? null
                 : new()
         {
-            Id = Id, FlagId = FlagId, ChangeId = ChangeId, RiskLevel = level, RiskScore = RiskScore,
+            Id = Id, FlagId = FlagId, Environment = Environment, ChangeId = ChangeId, RiskLevel = level, RiskScore = RiskScore,
             PredictedImpact = WithIntervals(new PredictedImpact(ErrorRateChange, LatencyChange, impact), Evidence, Source),
             Recommendations = Json.Deserialize<List<string>>(Recommendations) ?? [], Confidence = Confidence, Reasoning = Reasoning,
             Evidence = JsonNode.Parse(Evidence) as JsonObject ?? [], Source = Source,
@@ -79,9 +80,11 @@ public static class PredictionStore
     /// Newest first; keyset on id (ids sort by creation time). <c>source=llm</c> means any model: a prefix test that
     /// reads the same on both stores (SQLite's LIKE ignores case, PostgreSQL's does not).
     /// </summary>
-    /// <param name="scopeEnvironment">Only predictions of flags stored in this environment (<see cref="FlagQueries.FlagInScope"/>); null = all.</param>
+    /// <param name="scopeEnvironment">Only predictions of this environment (the caller's scope; a prediction is of its change's
+    /// environment); null = all.</param>
+    /// <param name="environment">The list filter <c>?environment=</c>; null = all.</param>
     public static async Task<List<Prediction>> ListAsync(DbConnection conn, string? flagId, RiskLevel? riskLevel, string? source,
-        string? beforeId, int take, CancellationToken ct, string? scopeEnvironment = null)
+        string? beforeId, int take, CancellationToken ct, string? scopeEnvironment = null, string? environment = null)
     {
         var rows = await conn.ListAsync<PredictionRow>(null, $"""
             SELECT {Columns} FROM predictions
@@ -89,11 +92,11 @@ public static class PredictionStore
               AND (@riskLevel IS NULL OR risk_level = @riskLevel)
               AND (@source IS NULL OR source = @source OR (@source = @llm AND substr(source, 1, length(@llmPrefix)) = @llmPrefix))
               AND (@before IS NULL OR id < @before)
-              AND {FlagQueries.FlagInScope}
+              AND (@scopeEnvironment IS NULL OR environment = @scopeEnvironment) AND (@environment IS NULL OR environment = @environment)
             ORDER BY id DESC LIMIT @take
             """, new
             {
-                flagId, riskLevel = riskLevel?.ToWire(), source, before = beforeId, take, scopeEnvironment,
+                flagId, riskLevel = riskLevel?.ToWire(), source, before = beforeId, take, scopeEnvironment, environment,
                 llm = PredictionSources.LlmKind, llmPrefix = PredictionSources.LlmPrefix,
             }, ct);
         return rows.Known(r => r.ToPrediction());

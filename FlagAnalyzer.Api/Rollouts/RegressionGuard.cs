@@ -24,13 +24,20 @@ public sealed class RegressionGuard(RolloutService rollouts, ILogger<RegressionG
             .OrderByDescending(a => a.Severity)
             .FirstOrDefault();
         if (trigger is null) return null;
+        // the anomalies are of one environment's samples: only that environment's configuration and plan answer for them
+        var environment = trigger.Environment.Length > 0 ? trigger.Environment : flag.TargetEnvironment;
+        if (!ConfigurationWriter.Supports(flag, environment))
+        {
+            logger.LogInformation("Guardian leaves flag {Flag} in {Environment} as it is: {Reason}", flag.Name, environment, ConfigurationWriter.NotYetSupported);
+            return null;
+        }
 
         var reason = string.Create(CultureInfo.InvariantCulture,
             $"Auto-rollback on {trigger.Type.ToWire()} {trigger.Id}: {AnomalyReconciler.Label(trigger.Metric)} " +
             $"{AnomalyReconciler.Format(trigger.Metric, trigger.BaselineValue)} → {AnomalyReconciler.Format(trigger.Metric, trigger.ObservedValue)} " +
             $"({trigger.ChangePercent:+0;-0}%), severity {trigger.Severity.ToWire()}, confidence {trigger.Confidence * 100:0.##}%; " +
             $"rollout was {flag.RolloutPercentage:0.##}%.");
-        if (await rollouts.RollBackOnRegressionAsync(scope, flag, reason, ct) is not { } done) return null;
+        if (await rollouts.RollBackOnRegressionAsync(scope, flag, environment, reason, ct) is not { } done) return null;
         logger.LogWarning("Guardian rolled back flag {Flag} ({FlagId}){Plan}: {Reason}", flag.Name, flag.Id,
             done.Plan is { } p ? $" and ended its rollout {p.Plan.Id}" : "", reason);
         return new Rollback(done.Mutation, done.Plan);

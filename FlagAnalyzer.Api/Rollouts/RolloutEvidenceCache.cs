@@ -6,7 +6,7 @@ using FlagAnalyzer.Api.Statistics;
 namespace FlagAnalyzer.Api.Rollouts;
 
 /// <summary>
-/// Each active plan's evidence (its flag's samples since the plan started, oldest first, at most
+/// Each active plan's evidence (its flag's samples in the plan's environment since the plan started, oldest first, at most
 /// <see cref="RolloutService.MaxSamples"/>) kept in memory and brought up to date incrementally: a guardian pass reads only
 /// the rows added since the last one (<see cref="MetricStore.AfterIdAsync"/>), not the plan's whole history again. The first
 /// read of a plan on this replica is a full one; samples written by other replicas arrive through the same id walk.
@@ -33,16 +33,16 @@ public sealed class RolloutEvidenceCache
         {
             // a finished plan is shown, not guarded: no reason to keep its samples in memory
             _entries.TryRemove(plan.Id, out _);
-            return await FullReadAsync(conn, tx, plan.FlagId, started, ct);
+            return await FullReadAsync(conn, tx, plan, started, ct);
         }
         if (!_entries.TryGetValue(plan.Id, out var entry) || entry.Started != started)
         {
-            var all = await FullReadAsync(conn, tx, plan.FlagId, started, ct);
+            var all = await FullReadAsync(conn, tx, plan, started, ct);
             entry = new Entry(started, all, all.Count == 0 ? 0 : all.Max(m => m.Id));
         }
         else
         {
-            var fresh = await MetricStore.AfterIdAsync(conn, tx, plan.FlagId, entry.LastId, started, ct);
+            var fresh = await MetricStore.AfterIdAsync(conn, tx, plan.FlagId, plan.Environment, entry.LastId, started, ct);
             if (fresh.Count > 0)
             {
                 // merged in (timestamp, id) order and cut at the cap, as the full read orders and cuts
@@ -54,9 +54,9 @@ public sealed class RolloutEvidenceCache
         return entry.Samples;
     }
 
-    private async Task<List<MetricSample>> FullReadAsync(DbConnection conn, DbTransaction? tx, string flagId, DateTimeOffset started, CancellationToken ct)
+    private async Task<List<MetricSample>> FullReadAsync(DbConnection conn, DbTransaction? tx, RolloutPlan plan, DateTimeOffset started, CancellationToken ct)
     {
         Interlocked.Increment(ref _fullReads);
-        return await MetricStore.ListAsync(conn, tx, flagId, started, null, null, null, RolloutService.MaxSamples, ct);
+        return await MetricStore.ListAsync(conn, tx, plan.FlagId, plan.Environment, started, null, null, null, RolloutService.MaxSamples, ct);
     }
 }

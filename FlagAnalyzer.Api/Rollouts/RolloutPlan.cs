@@ -28,6 +28,8 @@ public sealed record RolloutPlan
 {
     public required string Id { get; init; }
     public required string FlagId { get; init; }
+    /// <summary>The environment whose configuration the plan rolls out (issue 26: one plan per flag and environment).</summary>
+    public string Environment { get; init; } = "";
     public required IReadOnlyList<RolloutStage> Stages { get; init; }
     public RolloutState State { get; init; }
     /// <summary>Index into <see cref="Stages"/> (0 until started).</summary>

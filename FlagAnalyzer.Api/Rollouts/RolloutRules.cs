@@ -9,6 +9,8 @@ namespace FlagAnalyzer.Api.Rollouts;
 /// </summary>
 public sealed record SaveRolloutRequest(List<RolloutStageRequest?>? Stages, string? ChangedBy)
 {
+    /// <summary>The environment the plan rolls out (issue 26); null: <c>?environment=</c>, else the flag's home.</summary>
+    public string? Environment { get; init; }
     public List<string?>? Guardrails { get; init; }
     public int? EvidenceWaitFactor { get; init; }
 }

@@ -13,18 +13,27 @@ public enum ManualAction { Start, Pause, Resume, Abort, Promote }
 /// <summary>Save a flag's plan; <see cref="Stages"/> already validated (<see cref="RolloutRules"/>).</summary>
 public sealed record SaveRolloutCommand(string IdOrName, IReadOnlyList<RolloutStage> Stages, string ChangedBy)
 {
+    /// <summary>The environment the plan rolls out (issue 26); null: the flag's home.</summary>
+    public string? Environment { get; init; }
     /// <summary>Validated guardrail names; null for the default.</summary>
     public IReadOnlyList<string>? Guardrails { get; init; }
     public int? EvidenceWaitFactor { get; init; }
 }
 
-public sealed record RolloutActionCommand(string IdOrName, ManualAction Action, string ChangedBy, Actor? Actor = null);
+public sealed record RolloutActionCommand(string IdOrName, ManualAction Action, string ChangedBy, Actor? Actor = null)
+{
+    /// <summary>The environment of the plan acted on; null: the flag's home.</summary>
+    public string? Environment { get; init; }
+}
 
 /// <summary>A plan as the API and live events show it: the stored plan, its flag's name, and what the guardian sees now.</summary>
 public sealed record RolloutView(RolloutPlan Plan, string FlagName, RolloutDecision Evaluation)
 {
     [System.Text.Json.Serialization.JsonIgnore]
     public string FlagId => Plan.FlagId;
+
+    /// <summary>The plan's environment (issue 26).</summary>
+    public string Environment => Plan.Environment;
 }
 
 public abstract record RolloutResult
@@ -39,6 +48,9 @@ public abstract record RolloutResult
 
     /// <summary>The plan's state does not allow the request (one plan at a time; start only a pending plan, …).</summary>
     public sealed record Conflict(string Detail) : RolloutResult;
+
+    /// <summary>Rollouts cannot write the configuration of the environment asked for yet (<see cref="ConfigurationWriter"/>).</summary>
+    public sealed record EnvironmentNotSupported(string Environment) : RolloutResult;
 }
 
 /// <summary>
@@ -53,12 +65,13 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     /// <summary>The most samples one evaluation reads (two cohorts, one sample a minute: about 17 days).</summary>
     public const int MaxSamples = 50_000;
 
-    public async Task<RolloutResult> GetAsync(string idOrName, CancellationToken ct)
+    /// <param name="environment">The plan's environment; null: the flag's home.</param>
+    public async Task<RolloutResult> GetAsync(string idOrName, CancellationToken ct, string? environment = null)
     {
         await using var conn = await db.OpenAsync(ct);
         var flag = await FlagStore.FindAsync(conn, null, idOrName, ct);
         if (flag is null) return new RolloutResult.FlagNotFound();
-        var plan = await RolloutStore.CurrentAsync(conn, null, flag.Id, ct);
+        var plan = await RolloutStore.CurrentAsync(conn, null, flag.Id, environment ?? flag.TargetEnvironment, ct);
         if (plan is null) return new RolloutResult.NoPlan();
         return new RolloutResult.Done(await ViewAsync(conn, null, flag, plan, ct));
     }
@@ -71,7 +84,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         var plans = await RolloutStore.InStatesAsync(conn, null, [RolloutState.Running, RolloutState.Paused], limit, ct, caller.ListEnvironment());
         var views = new List<RolloutView>(plans.Count);
         foreach (var p in plans)
-            if (await FlagStore.FindAsync(conn, null, p.FlagId, ct) is { } flag && caller.Sees(flag.TargetEnvironment)) views.Add(await ViewAsync(conn, null, flag, p, ct));
+            if (await FlagStore.FindAsync(conn, null, p.FlagId, ct) is { } flag && caller.Sees(p.Environment)) views.Add(await ViewAsync(conn, null, flag, p, ct));
         return views;
     }
 
@@ -83,7 +96,9 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         {
             var flag = await FlagStore.FindForWriteAsync(s, command.IdOrName, ct);
             if (flag is null) return new RolloutResult.FlagNotFound();
-            var current = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, ct);
+            var environment = command.Environment ?? flag.TargetEnvironment;
+            if (!ConfigurationWriter.Supports(flag, environment)) return new RolloutResult.EnvironmentNotSupported(environment);
+            var current = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, environment, ct);
             if (current is { IsActive: true })
                 return new RolloutResult.Conflict($"Flag '{flag.Name}' already has a {RolloutStates.Name(current.State)} rollout; abort it or let it finish first.");
             var now = clock.GetUtcNow();
@@ -103,6 +118,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
                 {
                     Id = Ids.New("rol", clock),
                     FlagId = flag.Id,
+                    Environment = environment,
                     Stages = command.Stages,
                     Guardrails = command.Guardrails,
                     EvidenceWaitFactor = command.EvidenceWaitFactor,
@@ -130,7 +146,9 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         {
             var flag = await FlagStore.FindForWriteAsync(s, command.IdOrName, ct);
             if (flag is null) return new RolloutResult.FlagNotFound();
-            (result, applied) = await ActInAsync(s, flag, command.Action, command.ChangedBy, ct, command.Actor);
+            var environment = command.Environment ?? flag.TargetEnvironment;
+            if (!ConfigurationWriter.Supports(flag, environment)) return new RolloutResult.EnvironmentNotSupported(environment);
+            (result, applied) = await ActInAsync(s, flag, environment, command.Action, command.ChangedBy, ct, command.Actor);
             if (applied is null) return result;
             await s.CommitAsync(ct);
         }
@@ -138,10 +156,10 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     }
 
     /// <summary>A person's action inside the caller's transaction (a schedule's start); the caller commits, then calls <see cref="AfterCommitAsync"/>.</summary>
-    internal async Task<(RolloutResult Result, Applied? Applied)> ActInAsync(WriteScope s, Flag flag, ManualAction action, string by, CancellationToken ct,
-        Actor? actor = null)
+    internal async Task<(RolloutResult Result, Applied? Applied)> ActInAsync(WriteScope s, Flag flag, string environment, ManualAction action, string by,
+        CancellationToken ct, Actor? actor = null)
     {
-        var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, ct);
+        var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, environment, ct);
         if (plan is null) return (new RolloutResult.NoPlan(), null);
         var now = clock.GetUtcNow();
         Transition? t = (action, plan.State) switch
@@ -176,7 +194,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         // re-reads the plan inside it
         await using (var s = await db.BeginWriteAsync(WriteLock.Flag(seen.FlagId), ct))
         {
-            var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, seen.FlagId, ct);
+            var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, seen.FlagId, seen.Environment, ct);
             if (plan is null || plan.Id != seen.Id || plan.State != RolloutState.Running) return null;
             var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, plan.FlagId, ct);
             var now = clock.GetUtcNow();
@@ -222,17 +240,19 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     /// the same reason, in the same change — so one regression rolls the flag back once, and no tick of the stage machine
     /// can roll it back again. The caller commits, then calls <see cref="AfterCommitAsync"/> when a plan ended.
     /// </summary>
-    internal async Task<(FlagMutation Mutation, Applied? Plan)?> RollBackOnRegressionAsync(WriteScope s, Flag flag, string reason, CancellationToken ct)
+    /// <param name="environment">The environment whose samples regressed: its configuration and its plan are rolled back.</param>
+    internal async Task<(FlagMutation Mutation, Applied? Plan)?> RollBackOnRegressionAsync(WriteScope s, Flag flag, string environment, string reason,
+        CancellationToken ct)
     {
         var off = flag with { Enabled = false, RolloutPercentage = 0 };
-        var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, ct);
+        var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, environment, ct);
         if (plan is { IsActive: true })
         {
             var applied = await ApplyAsync(s, flag, plan, new Transition(plan with { State = RolloutState.RolledBack }, off, Guardian, reason, ChangeType.RolledBack), ct,
                 cached: false);
             return applied.Mutation is { } pm ? (pm, applied) : null;
         }
-        var m = await flags.MutateAsync(s, new FlagMutationRequest(flag, off, Guardian)
+        var m = await ConfigurationWriter.WriteAsync(flags, s, environment, new FlagMutationRequest(flag, off, Guardian)
             { ChangeType = ChangeType.RolledBack, Reason = reason, Actor = Actor.System(Guardian) }, ct);
         return m is null ? null : (m, null);
     }
@@ -242,7 +262,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     private async Task<RolloutEvidence> EvidenceAsync(DbConnection conn, DbTransaction? tx, RolloutPlan plan, CancellationToken ct, bool cached = true) =>
         plan.StartedAt is not { } started ? new RolloutEvidence([])
         : cached ? new RolloutEvidence(await evidence.SamplesAsync(conn, tx, plan, ct))
-        : new RolloutEvidence(await MetricStore.ListAsync(conn, tx, plan.FlagId, started, null, null, null, MaxSamples, ct));
+        : new RolloutEvidence(await MetricStore.ListAsync(conn, tx, plan.FlagId, plan.Environment, started, null, null, null, MaxSamples, ct));
 
     private sealed record Transition(RolloutPlan Plan, Flag? FlagAfter, string ChangedBy, string Reason, ChangeType? ChangeType)
     {
@@ -274,7 +294,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             throw new InvalidOperationException($"Rollout {before.Id} changed inside a write transaction.");
         // a plan step that leaves the flag as it is (pause, resume at the same percentage) is recorded on the plan and
         // published live; the change log only records what changed the flag
-        var m = await flags.MutateAsync(s, new FlagMutationRequest(flag, t.FlagAfter ?? flag, t.ChangedBy)
+        var m = await ConfigurationWriter.WriteAsync(flags, s, plan.Environment, new FlagMutationRequest(flag, t.FlagAfter ?? flag, t.ChangedBy)
         {
             ChangeType = t.ChangeType,
             Reason = t.Reason,
@@ -297,7 +317,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     }
 
     private ValueTask PublishAsync(RolloutView view, CancellationToken ct) =>
-        live.PublishAsync(new LiveEvent(LiveEventTypes.RolloutUpdated, view, view.FlagId), ct);
+        live.PublishAsync(new LiveEvent(LiveEventTypes.RolloutUpdated, view, view.FlagId) { Environment = view.Environment }, ct);
 
     private async Task<RolloutView> ViewAsync(DbConnection conn, DbTransaction? tx, Flag flag, RolloutPlan plan, CancellationToken ct, bool cached = true)
     {

@@ -12,10 +12,10 @@ namespace FlagAnalyzer.Api.Rollouts;
 public static class RolloutStore
 {
     private const string Columns =
-        "id, flag_id, stages, state, current_stage, started_at, stage_started_at, reason, created_by, created_at, updated_at, version, guardrails, evidence_wait_factor";
+        "id, flag_id, stages, state, current_stage, started_at, stage_started_at, reason, created_by, created_at, updated_at, version, guardrails, evidence_wait_factor, environment";
 
     private const string Values =
-        "@Id, @FlagId, @Stages, @State, @CurrentStage, @StartedAt, @StageStartedAt, @Reason, @CreatedBy, @CreatedAt, @UpdatedAt, @Version, @Guardrails, @EvidenceWaitFactor";
+        "@Id, @FlagId, @Stages, @State, @CurrentStage, @StartedAt, @StageStartedAt, @Reason, @CreatedBy, @CreatedAt, @UpdatedAt, @Version, @Guardrails, @EvidenceWaitFactor, @Environment";
 
     /// <summary>A <c>rollout_plans</c> row as stored (stages as JSON, state as its name, times as Unix ms).</summary>
     private sealed class PlanRow
@@ -35,6 +35,7 @@ public static class RolloutStore
         /// <summary>JSON array of metric names; null for the default guardrails.</summary>
         public string? Guardrails { get; set; }
         public long? EvidenceWaitFactor { get; set; }
+        public string Environment { get; set; } = "";
 
         public static PlanRow From(RolloutPlan p) => new()
         {
@@ -42,6 +43,7 @@ public static class RolloutStore
             StartedAt = p.StartedAt is { } a ? Time.ToMs(a) : null, StageStartedAt = p.StageStartedAt is { } b ? Time.ToMs(b) : null,
             Reason = p.Reason, CreatedBy = p.CreatedBy, CreatedAt = Time.ToMs(p.CreatedAt), UpdatedAt = Time.ToMs(p.UpdatedAt), Version = p.Version,
             Guardrails = p.Guardrails is { } g ? Json.Serialize(g) : null, EvidenceWaitFactor = p.EvidenceWaitFactor,
+            Environment = p.Environment,
         };
 
         public RolloutPlan ToPlan() => new()
@@ -50,22 +52,25 @@ public static class RolloutStore
             CurrentStage = checked((int)CurrentStage), StartedAt = Time.FromMs(StartedAt), StageStartedAt = Time.FromMs(StageStartedAt),
             Reason = Reason, CreatedBy = CreatedBy, CreatedAt = Time.FromMs(CreatedAt), UpdatedAt = Time.FromMs(UpdatedAt), Version = Version,
             Guardrails = Guardrails is { } g ? Json.Deserialize<List<string>>(g) : null, EvidenceWaitFactor = EvidenceWaitFactor is { } f ? checked((int)f) : null,
+            Environment = Environment,
         };
     }
 
-    public static async Task<RolloutPlan?> CurrentAsync(DbConnection conn, DbTransaction? tx, string flagId, CancellationToken ct) =>
+    /// <summary>The plan of the flag in <paramref name="environment"/>: its newest row there.</summary>
+    public static async Task<RolloutPlan?> CurrentAsync(DbConnection conn, DbTransaction? tx, string flagId, string environment, CancellationToken ct) =>
         (await conn.FirstOrDefaultAsync<PlanRow>(tx,
-            $"SELECT {Columns} FROM rollout_plans WHERE flag_id = @flagId ORDER BY created_at DESC, id DESC LIMIT 1", new { flagId }, ct))?.ToPlan();
+            $"SELECT {Columns} FROM rollout_plans WHERE flag_id = @flagId AND environment = @environment ORDER BY created_at DESC, id DESC LIMIT 1",
+            new { flagId, environment }, ct))?.ToPlan();
 
     /// <summary>Plans in the given states, oldest first (the guardian's work list, the dashboard's list).</summary>
-    /// <param name="scopeEnvironment">Only plans of flags stored in this environment (<see cref="FlagQueries.FlagInScope"/>), so a
-    /// scoped caller's page is full; null = all.</param>
+    /// <param name="scopeEnvironment">Only plans of this environment (a plan is of the environment it rolls out), so a scoped
+    /// caller's page is full; null = all.</param>
     public static async Task<List<RolloutPlan>> InStatesAsync(DbConnection conn, DbTransaction? tx, IReadOnlyList<RolloutState> states,
         int limit, CancellationToken ct, string? scopeEnvironment = null)
     {
         // Dapper expands "IN @states" on SQLite; PostgreSQL takes the array as it is
         var inStates = conn.Pick("state IN @states", "state = ANY(@states)");
-        var rows = await conn.ListAsync<PlanRow>(tx, $"SELECT {Columns} FROM rollout_plans WHERE {inStates} AND {FlagQueries.FlagInScope} ORDER BY created_at, id LIMIT @limit",
+        var rows = await conn.ListAsync<PlanRow>(tx, $"SELECT {Columns} FROM rollout_plans WHERE {inStates} AND (@scopeEnvironment IS NULL OR environment = @scopeEnvironment) ORDER BY created_at, id LIMIT @limit",
             new { states = states.Select(RolloutStates.Name).ToArray(), limit, scopeEnvironment }, ct);
         return rows.ConvertAll(r => r.ToPlan());
     }

@@ -9,7 +9,7 @@ public static class RolloutsApi
     {
         var flags = app.MapGroup("/api/flags/{idOrName}").WithTags("Rollouts");
         // access: viewer
-        flags.MapGet("/rollout", GetRollout).WithName("GetRollout").WithSummary("A flag's rollout plan, its state and the guardian's current evaluation");
+        flags.MapGet("/rollout", GetRollout).WithName("GetRollout").WithSummary("A flag's rollout plan in ?environment= (default its home), its state and the guardian's current evaluation");
         // access: editor
         flags.MapPut("/rollout", SaveRollout).WithName("SaveRollout").WithSummary("Create or replace a flag's pending plan (omitted stages: 1 → 5 → 25 → 50 → 100 %; omitted guardrails: error_rate and latency_p99, conversion_rate when samples carry it)");
         // access: editor
@@ -25,17 +25,26 @@ public static class RolloutsApi
         return app;
     }
 
-    public static async Task<Results<Ok<RolloutView>, ValidationProblem, ProblemHttpResult>> GetRollout(RolloutService rollouts, string idOrName, CancellationToken ct) =>
-        ToHttp(await rollouts.GetAsync(idOrName, ct), idOrName);
+    /// <summary>The plan of <c>?environment=</c> (default the flag's home; FlagScopeMiddleware checked name and scope).</summary>
+    public static async Task<Results<Ok<RolloutView>, ValidationProblem, ProblemHttpResult>> GetRollout(RolloutService rollouts, string idOrName,
+        HttpContext http, CancellationToken ct) =>
+        ToHttp(await rollouts.GetAsync(idOrName, ct, http.RequestedEnvironment()), idOrName);
 
     public static async Task<Results<Ok<RolloutView>, ValidationProblem, ProblemHttpResult>> SaveRollout(RolloutService rollouts, string idOrName,
-        SaveRolloutRequest? body, CancellationToken ct)
+        SaveRolloutRequest? body, HttpContext http, CancellationToken ct)
     {
         body ??= new SaveRolloutRequest(null, null);
         var v = RolloutRules.Validate(body, out var stages);
+        EnvironmentNames.Check(body.Environment, v, "environment");
+        var query = http.RequestedEnvironment();
+        if (body.Environment is not null && query is not null && body.Environment != query) v.Add("environment", "differs from ?environment=");
         if (!v.IsValid) return v.ToProblem();
+        var environment = body.Environment ?? query;
+        // the middleware checked ?environment= against the caller's scope; a body's environment is checked here, alike
+        if (body.Environment is not null && !http.GetActor().Sees(body.Environment)) return Problems.NotFound("Flag", idOrName);
         return ToHttp(await rollouts.SaveAsync(new SaveRolloutCommand(idOrName, stages, body.ChangedBy ?? "api")
         {
+            Environment = environment,
             Guardrails = body.Guardrails?.ConvertAll(g => g!),
             EvidenceWaitFactor = body.EvidenceWaitFactor,
         }, ct), idOrName);
@@ -55,7 +64,8 @@ public static class RolloutsApi
         };
         if (a is null) return Problems.Invalid("action", "must be start, pause, resume, abort or promote");
         if (changedBy is { Length: > 200 }) return Problems.Invalid("changedBy", "must be at most 200 characters");
-        return ToHttp(await rollouts.ActAsync(new RolloutActionCommand(idOrName, a.Value, changedBy ?? "api", http.GetActor()), ct), idOrName);
+        return ToHttp(await rollouts.ActAsync(new RolloutActionCommand(idOrName, a.Value, changedBy ?? "api", http.GetActor())
+            { Environment = http.RequestedEnvironment() }, ct), idOrName);
     }
 
     public static async Task<Ok<Page<RolloutView>>> ListActive(RolloutService rollouts, int? limit, HttpContext http, CancellationToken ct) =>
@@ -68,6 +78,7 @@ public static class RolloutsApi
         RolloutResult.NoPlan => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Rollout not found",
             detail: $"Flag '{idOrName}' has no rollout plan; PUT one first."),
         RolloutResult.Conflict c => Problems.Conflict(c.Detail),
+        RolloutResult.EnvironmentNotSupported e => Problems.Invalid("environment", $"'{e.Environment}': {ConfigurationWriter.NotYetSupported}"),
         _ => throw new InvalidOperationException($"Unexpected rollout result {r.GetType().Name}."),
     };
 }

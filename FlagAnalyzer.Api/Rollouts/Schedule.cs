@@ -19,6 +19,8 @@ public sealed record FlagSchedule
 {
     public required string Id { get; init; }
     public required string FlagId { get; init; }
+    /// <summary>The environment whose configuration the schedule changes (issue 26).</summary>
+    public string Environment { get; init; } = "";
     public ScheduleAction Action { get; init; }
     /// <summary>For <see cref="ScheduleAction.SetRollout"/>.</summary>
     public double? RolloutPercentage { get; init; }
@@ -43,7 +45,7 @@ public static class ScheduleActions
 /// </summary>
 public static class ScheduleStore
 {
-    private const string Columns = "id, flag_id, action, rollout_percentage, run_at, created_by, created_at, fired_at, outcome";
+    private const string Columns = "id, flag_id, action, rollout_percentage, run_at, created_by, created_at, fired_at, outcome, environment";
 
     /// <summary>A <c>flag_schedules</c> row as stored (action as its name, times as Unix ms).</summary>
     private sealed class ScheduleRow
@@ -57,11 +59,13 @@ public static class ScheduleStore
         public long CreatedAt { get; set; }
         public long? FiredAt { get; set; }
         public string? Outcome { get; set; }
+        public string Environment { get; set; } = "";
 
         public FlagSchedule ToSchedule() => new()
         {
             Id = Id,
             FlagId = FlagId,
+            Environment = Environment,
             Action = ScheduleActions.Parse(Action) ?? throw new InvalidOperationException($"Unknown schedule action '{Action}'."),
             RolloutPercentage = RolloutPercentage,
             At = Time.FromMs(RunAt),
@@ -73,16 +77,18 @@ public static class ScheduleStore
     }
 
     public static Task InsertAsync(WriteScope s, FlagSchedule x, CancellationToken ct) =>
-        s.ExecAsync($"INSERT INTO flag_schedules ({Columns}) VALUES (@Id, @FlagId, @Action, @RolloutPercentage, @RunAt, @CreatedBy, @CreatedAt, NULL, NULL)",
+        s.ExecAsync($"INSERT INTO flag_schedules ({Columns}) VALUES (@Id, @FlagId, @Action, @RolloutPercentage, @RunAt, @CreatedBy, @CreatedAt, NULL, NULL, @Environment)",
             new
             {
-                x.Id, x.FlagId, Action = ScheduleActions.Name(x.Action), x.RolloutPercentage, RunAt = Time.ToMs(x.At), x.CreatedBy,
+                x.Id, x.FlagId, x.Environment, Action = ScheduleActions.Name(x.Action), x.RolloutPercentage, RunAt = Time.ToMs(x.At), x.CreatedBy,
                 CreatedAt = Time.ToMs(x.CreatedAt),
             }, ct);
 
-    public static async Task<List<FlagSchedule>> ForFlagAsync(DbConnection conn, string flagId, CancellationToken ct) =>
-        (await conn.ListAsync<ScheduleRow>(null, $"SELECT {Columns} FROM flag_schedules WHERE flag_id = @flagId ORDER BY run_at, id LIMIT 500",
-            new { flagId }, ct)).ConvertAll(r => r.ToSchedule());
+    /// <summary>The flag's schedules in one environment.</summary>
+    public static async Task<List<FlagSchedule>> ForFlagAsync(DbConnection conn, string flagId, string environment, CancellationToken ct) =>
+        (await conn.ListAsync<ScheduleRow>(null,
+            $"SELECT {Columns} FROM flag_schedules WHERE flag_id = @flagId AND environment = @environment ORDER BY run_at, id LIMIT 500",
+            new { flagId, environment }, ct)).ConvertAll(r => r.ToSchedule());
 
     public static async Task<List<FlagSchedule>> DueAsync(DbConnection conn, DateTimeOffset now, int limit, CancellationToken ct) =>
         (await conn.ListAsync<ScheduleRow>(null,

@@ -4,12 +4,16 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace FlagAnalyzer.Api.Rollouts;
 
 /// <summary><c>POST /api/flags/{idOrName}/schedules</c>: <c>{"action":"set_rollout","at":"…Z","rolloutPercentage":25}</c>.</summary>
-public sealed record CreateScheduleRequest(string? Action, DateTimeOffset? At, double? RolloutPercentage, string? ChangedBy);
+public sealed record CreateScheduleRequest(string? Action, DateTimeOffset? At, double? RolloutPercentage, string? ChangedBy)
+{
+    /// <summary>The environment whose configuration it changes (issue 26); null: <c>?environment=</c>, else the flag's home.</summary>
+    public string? Environment { get; init; }
+}
 
 public static class ScheduleApi
 {
     public static async Task<Results<Created<FlagSchedule>, ValidationProblem, ProblemHttpResult>> CreateSchedule(ScheduleService schedules,
-        TimeProvider clock, string idOrName, CreateScheduleRequest body, CancellationToken ct)
+        TimeProvider clock, string idOrName, CreateScheduleRequest body, HttpContext http, CancellationToken ct)
     {
         var v = new Validator();
         var action = ScheduleActions.Parse(body.Action);
@@ -20,13 +24,26 @@ public static class ScheduleApi
         v.Range(body.RolloutPercentage, 0, 100, "rolloutPercentage");
         if (action is not ScheduleAction.SetRollout && body.RolloutPercentage is not null) v.Add("rolloutPercentage", "is only for set_rollout");
         Flags.FlagRules.CheckChangedBy(body.ChangedBy, v);
+        EnvironmentNames.Check(body.Environment, v, "environment");
+        var query = http.RequestedEnvironment();
+        if (body.Environment is not null && query is not null && body.Environment != query) v.Add("environment", "differs from ?environment=");
         if (!v.IsValid) return v.ToProblem();
-        var x = await schedules.CreateAsync(new CreateScheduleCommand(idOrName, action!.Value, body.RolloutPercentage, body.At!.Value, body.ChangedBy ?? "api"), ct);
-        return x is null ? Problems.NotFound("Flag", idOrName) : TypedResults.Created($"/api/flags/{x.FlagId}/schedules/{x.Id}", x);
+        // the middleware checked ?environment= against the caller's scope; a body's environment is checked here, alike
+        if (body.Environment is not null && !http.GetActor().Sees(body.Environment)) return Problems.NotFound("Flag", idOrName);
+        return await schedules.CreateAsync(new CreateScheduleCommand(idOrName, action!.Value, body.RolloutPercentage, body.At!.Value, body.ChangedBy ?? "api")
+            { Environment = body.Environment ?? query }, ct) switch
+        {
+            CreateScheduleResult.Created { Schedule: var x } => TypedResults.Created($"/api/flags/{x.FlagId}/schedules/{x.Id}", x),
+            CreateScheduleResult.EnvironmentNotSupported e => Problems.Invalid("environment", $"'{e.Environment}': {ConfigurationWriter.NotYetSupported}"),
+            _ => Problems.NotFound("Flag", idOrName),
+        };
     }
 
-    public static async Task<Results<Ok<Page<FlagSchedule>>, ProblemHttpResult>> ListSchedules(ScheduleService schedules, string idOrName, CancellationToken ct) =>
-        await schedules.ListAsync(idOrName, ct) is { } list ? TypedResults.Ok(new Page<FlagSchedule>(list, null)) : Problems.NotFound("Flag", idOrName);
+    /// <summary>The schedules of <c>?environment=</c> (default the flag's home).</summary>
+    public static async Task<Results<Ok<Page<FlagSchedule>>, ProblemHttpResult>> ListSchedules(ScheduleService schedules, string idOrName, HttpContext http,
+        CancellationToken ct) =>
+        await schedules.ListAsync(idOrName, ct, http.RequestedEnvironment()) is { } list
+            ? TypedResults.Ok(new Page<FlagSchedule>(list, null)) : Problems.NotFound("Flag", idOrName);
 
     public static async Task<Results<NoContent, ProblemHttpResult>> DeleteSchedule(ScheduleService schedules, string idOrName, string scheduleId,
         CancellationToken ct) => await schedules.DeleteAsync(idOrName, scheduleId, ct) switch

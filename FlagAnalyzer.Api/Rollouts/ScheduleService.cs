@@ -4,22 +4,40 @@ using FlagAnalyzer.Api.Storage;
 
 namespace FlagAnalyzer.Api.Rollouts;
 
-public sealed record CreateScheduleCommand(string IdOrName, ScheduleAction Action, double? RolloutPercentage, DateTimeOffset At, string ChangedBy);
+public sealed record CreateScheduleCommand(string IdOrName, ScheduleAction Action, double? RolloutPercentage, DateTimeOffset At, string ChangedBy)
+{
+    /// <summary>The environment whose configuration it changes; null: the flag's home.</summary>
+    public string? Environment { get; init; }
+}
+
+/// <summary>The outcome of <see cref="ScheduleService.CreateAsync"/>.</summary>
+public abstract record CreateScheduleResult
+{
+    private CreateScheduleResult() { }
+
+    public sealed record Created(FlagSchedule Schedule) : CreateScheduleResult;
+    public sealed record FlagNotFound : CreateScheduleResult;
+    /// <summary>Rollouts cannot write that environment's configuration yet (<see cref="ConfigurationWriter"/>).</summary>
+    public sealed record EnvironmentNotSupported(string Environment) : CreateScheduleResult;
+}
 
 /// <summary>Scheduled flag changes: created by people, fired by the <see cref="RolloutGuardian"/>'s tick.</summary>
 public sealed class ScheduleService(Db db, FlagService flags, RolloutService rollouts, ILiveEventPublisher live, TimeProvider clock,
     ILogger<ScheduleService> logger)
 {
-    public async Task<FlagSchedule?> CreateAsync(CreateScheduleCommand c, CancellationToken ct)
+    public async Task<CreateScheduleResult> CreateAsync(CreateScheduleCommand c, CancellationToken ct)
     {
         // under the flag's lock, so a delete of the flag cannot slip between the check and the insert
         await using var s = await db.BeginWriteAsync(WriteLock.None, ct);
         var flag = await FlagStore.FindForWriteAsync(s, c.IdOrName, ct);
-        if (flag is null) return null;
+        if (flag is null) return new CreateScheduleResult.FlagNotFound();
+        var environment = c.Environment ?? flag.TargetEnvironment;
+        if (!ConfigurationWriter.Supports(flag, environment)) return new CreateScheduleResult.EnvironmentNotSupported(environment);
         var x = new FlagSchedule
         {
             Id = Ids.New("sch", clock),
             FlagId = flag.Id,
+            Environment = environment,
             Action = c.Action,
             RolloutPercentage = c.RolloutPercentage,
             At = c.At,
@@ -28,15 +46,15 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
         };
         await ScheduleStore.InsertAsync(s, x, ct);
         await s.CommitAsync(ct);
-        return x;
+        return new CreateScheduleResult.Created(x);
     }
 
-    /// <summary>Null when the flag does not exist.</summary>
-    public async Task<List<FlagSchedule>?> ListAsync(string idOrName, CancellationToken ct)
+    /// <summary>The flag's schedules in <paramref name="environment"/> (null: its home); null when the flag does not exist.</summary>
+    public async Task<List<FlagSchedule>?> ListAsync(string idOrName, CancellationToken ct, string? environment = null)
     {
         await using var conn = await db.OpenAsync(ct);
         var flag = await FlagStore.FindAsync(conn, null, idOrName, ct);
-        return flag is null ? null : await ScheduleStore.ForFlagAsync(conn, flag.Id, ct);
+        return flag is null ? null : await ScheduleStore.ForFlagAsync(conn, flag.Id, environment ?? flag.TargetEnvironment, ct);
     }
 
     /// <summary>Null when the flag does not exist; false when the schedule is unknown or has fired.</summary>
@@ -89,10 +107,12 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
             var by = x.CreatedBy;
             var reason = $"Scheduled by {x.CreatedBy} for {x.At:yyyy-MM-dd'T'HH:mm:ss'Z'} ({x.Id}).";
             string outcome;
+            var environment = x.Environment.Length > 0 ? x.Environment : flag?.TargetEnvironment ?? "";
             if (flag is null) outcome = "skipped: the flag no longer exists";
+            else if (!ConfigurationWriter.Supports(flag, environment)) outcome = $"skipped: {ConfigurationWriter.NotYetSupported}";
             else if (x.Action == ScheduleAction.StartRollout)
             {
-                var (result, applied) = await rollouts.ActInAsync(s, flag, ManualAction.Start, by, ct);
+                var (result, applied) = await rollouts.ActInAsync(s, flag, environment, ManualAction.Start, by, ct);
                 started = applied;
                 outcome = result switch
                 {
@@ -109,7 +129,8 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
                     ScheduleAction.Disable => flag with { Enabled = false },
                     _ => flag with { RolloutPercentage = x.RolloutPercentage ?? flag.RolloutPercentage },
                 };
-                mutation = await flags.MutateAsync(s, new FlagMutationRequest(flag, after, by) { Reason = reason, Actor = Actor.System("scheduler") }, ct);
+                mutation = await ConfigurationWriter.WriteAsync(flags, s, environment,
+                    new FlagMutationRequest(flag, after, by) { Reason = reason, Actor = Actor.System("scheduler") }, ct);
                 outcome = mutation is null ? "no change: the flag already had that state" : $"done: {mutation.Change.ChangeType.ToWire()}";
             }
             await ScheduleStore.SetOutcomeAsync(s, x.Id, outcome, ct);
@@ -118,7 +139,7 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
         }
         if (mutation is not null) await flags.AfterCommitAsync(mutation, ct);
         if (started is not null) await rollouts.AfterCommitAsync(started, ct);
-        await live.PublishAsync(new LiveEvent(LiveEventTypes.ScheduleFired, done, done.FlagId), ct);
+        await live.PublishAsync(new LiveEvent(LiveEventTypes.ScheduleFired, done, done.FlagId) { Environment = done.Environment.Length > 0 ? done.Environment : null }, ct);
         return true;
     }
 }

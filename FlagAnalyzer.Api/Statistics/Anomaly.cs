@@ -8,6 +8,8 @@ public sealed record Anomaly
 {
     public required string Id { get; init; }
     public required string FlagId { get; init; }
+    /// <summary>The environment whose samples showed the regression (issue 26: each environment is analysed on its own).</summary>
+    public string Environment { get; init; } = "";
     public required AnomalyType Type { get; init; }
     public required Severity Severity { get; init; }
     public required string Metric { get; init; }

@@ -8,6 +8,8 @@ public sealed record MetricSample
 {
     public long Id { get; init; }
     public required string FlagId { get; init; }
+    /// <summary>The environment of the flag the requests ran in (issue 26); empty until the write path resolves it (the flag's home).</summary>
+    public string Environment { get; init; } = "";
     public DateTimeOffset Timestamp { get; init; }
     /// <summary><c>treatment</c> (flag on) or <c>control</c> (flag off); null when the sample is not split.</summary>
     public Cohort? Cohort { get; init; }

@@ -303,6 +303,20 @@ public static class Migrations
             );
             CREATE INDEX ix_flag_environments_env ON flag_environments(environment);
             """),
+        // envdata (issue 26 item 3): a metric sample belongs to one environment of its flag; the rows written before
+        // belong to their flag's home. The (flag, environment, time) index replaces (flag, time): every read names
+        // the environment, and a flag-only read still uses its prefix, so ingest pays for one index as before.
+        new(5, "metric sample environments", """
+            ALTER TABLE impact_metrics ADD COLUMN environment TEXT NOT NULL DEFAULT '';
+            UPDATE impact_metrics SET environment = COALESCE((SELECT f.target_environment FROM feature_flags f WHERE f.id = impact_metrics.flag_id), '');
+            DROP INDEX ix_impact_metrics_flag_time;
+            CREATE INDEX ix_impact_metrics_flag_env_time ON impact_metrics(flag_id, environment, timestamp);
+            """, """
+            ALTER TABLE impact_metrics ADD COLUMN environment TEXT COLLATE "C" NOT NULL DEFAULT '';
+            UPDATE impact_metrics SET environment = f.target_environment FROM feature_flags f WHERE f.id = impact_metrics.flag_id;
+            DROP INDEX ix_impact_metrics_flag_time;
+            CREATE INDEX ix_impact_metrics_flag_env_time ON impact_metrics(flag_id, environment, timestamp);
+            """),
         // analysis: a token per flag, rewritten by every detection pass, so the in-memory window cache can tell
         // whether its state matches what committed (a rolled-back pass leaves the old token behind)
         new(100, "analysis window tokens", """
@@ -315,6 +329,36 @@ public static class Migrations
                 flag_id  TEXT COLLATE "C" PRIMARY KEY,
                 token    TEXT NOT NULL
             );
+            """),
+        // envdata (issue 26 item 3): detection runs per flag and environment — a window token per pair (the tokens are a
+        // cache's check, so the old ones are dropped: the next pass rebuilds) — and anomalies and predictions carry the
+        // environment they are about, the rows before this step their flag's home
+        new(101, "analysis per environment", """
+            DROP TABLE analysis_windows;
+            CREATE TABLE analysis_windows (
+                flag_id      TEXT NOT NULL,
+                environment  TEXT NOT NULL,
+                token        TEXT NOT NULL,
+                PRIMARY KEY (flag_id, environment)
+            );
+            ALTER TABLE anomalies ADD COLUMN environment TEXT NOT NULL DEFAULT '';
+            UPDATE anomalies SET environment = COALESCE((SELECT f.target_environment FROM feature_flags f WHERE f.id = anomalies.flag_id), '');
+            CREATE INDEX ix_anomalies_environment ON anomalies(environment, id);
+            ALTER TABLE predictions ADD COLUMN environment TEXT NOT NULL DEFAULT '';
+            UPDATE predictions SET environment = COALESCE((SELECT f.target_environment FROM feature_flags f WHERE f.id = predictions.flag_id), '');
+            """, """
+            DROP TABLE analysis_windows;
+            CREATE TABLE analysis_windows (
+                flag_id      TEXT COLLATE "C" NOT NULL,
+                environment  TEXT COLLATE "C" NOT NULL,
+                token        TEXT NOT NULL,
+                PRIMARY KEY (flag_id, environment)
+            );
+            ALTER TABLE anomalies ADD COLUMN environment TEXT COLLATE "C" NOT NULL DEFAULT '';
+            UPDATE anomalies SET environment = f.target_environment FROM feature_flags f WHERE f.id = anomalies.flag_id;
+            CREATE INDEX ix_anomalies_environment ON anomalies(environment, id);
+            ALTER TABLE predictions ADD COLUMN environment TEXT COLLATE "C" NOT NULL DEFAULT '';
+            UPDATE predictions SET environment = f.target_environment FROM feature_flags f WHERE f.id = predictions.flag_id;
             """),
         new(200, "conversation message ids and sources", """
             ALTER TABLE conversations ADD COLUMN message_id TEXT NULL;
@@ -481,6 +525,38 @@ public static class Migrations
                 PRIMARY KEY (flag_id, variant, minute)
             );
             """),
+        // envdata (issue 26 item 3): exposures are counted per environment served; the counts before this step are their
+        // flag's home's. SQLite cannot change a primary key, so the table is rebuilt (on both stores, alike)
+        new(602, "evaluation: exposures per environment", """
+            ALTER TABLE flag_exposures RENAME TO flag_exposures_before_environments;
+            CREATE TABLE flag_exposures (
+                flag_id      TEXT NOT NULL,
+                environment  TEXT NOT NULL,
+                variant      TEXT NOT NULL,
+                minute       INTEGER NOT NULL,
+                count        INTEGER NOT NULL,
+                PRIMARY KEY (flag_id, environment, variant, minute)
+            );
+            INSERT INTO flag_exposures(flag_id, environment, variant, minute, count)
+                SELECT e.flag_id, COALESCE((SELECT f.target_environment FROM feature_flags f WHERE f.id = e.flag_id), ''), e.variant, e.minute, e.count
+                FROM flag_exposures_before_environments e;
+            DROP TABLE flag_exposures_before_environments;
+            """, """
+            ALTER TABLE flag_exposures RENAME TO flag_exposures_before_environments;
+            ALTER TABLE flag_exposures_before_environments RENAME CONSTRAINT flag_exposures_pkey TO flag_exposures_before_environments_pkey;
+            CREATE TABLE flag_exposures (
+                flag_id      TEXT COLLATE "C" NOT NULL,
+                environment  TEXT COLLATE "C" NOT NULL,
+                variant      TEXT COLLATE "C" NOT NULL,
+                minute       BIGINT NOT NULL,
+                count        BIGINT NOT NULL,
+                PRIMARY KEY (flag_id, environment, variant, minute)
+            );
+            INSERT INTO flag_exposures(flag_id, environment, variant, minute, count)
+                SELECT e.flag_id, COALESCE(f.target_environment, ''), e.variant, e.minute, e.count
+                FROM flag_exposures_before_environments e LEFT JOIN feature_flags f ON f.id = e.flag_id;
+            DROP TABLE flag_exposures_before_environments;
+            """),
         // telemetry (700–799): the variant a sample's requests were served, and the variant an anomaly is about
         new(700, "metric sample variants", """
             ALTER TABLE impact_metrics ADD COLUMN variant TEXT NULL;
@@ -563,6 +639,21 @@ public static class Migrations
             """, """
             ALTER TABLE rollout_plans ADD COLUMN guardrails TEXT NULL;
             ALTER TABLE rollout_plans ADD COLUMN evidence_wait_factor BIGINT NULL;
+            """),
+        // envdata (issue 26 item 3): one plan per flag and environment, schedules act on one environment's
+        // configuration; the rows before this step are their flag's home's
+        new(902, "rollouts per environment", """
+            ALTER TABLE rollout_plans ADD COLUMN environment TEXT NOT NULL DEFAULT '';
+            UPDATE rollout_plans SET environment = COALESCE((SELECT f.target_environment FROM feature_flags f WHERE f.id = rollout_plans.flag_id), '');
+            CREATE INDEX ix_rollout_plans_flag_env ON rollout_plans(flag_id, environment, created_at);
+            ALTER TABLE flag_schedules ADD COLUMN environment TEXT NOT NULL DEFAULT '';
+            UPDATE flag_schedules SET environment = COALESCE((SELECT f.target_environment FROM feature_flags f WHERE f.id = flag_schedules.flag_id), '');
+            """, """
+            ALTER TABLE rollout_plans ADD COLUMN environment TEXT COLLATE "C" NOT NULL DEFAULT '';
+            UPDATE rollout_plans SET environment = f.target_environment FROM feature_flags f WHERE f.id = rollout_plans.flag_id;
+            CREATE INDEX ix_rollout_plans_flag_env ON rollout_plans(flag_id, environment, created_at);
+            ALTER TABLE flag_schedules ADD COLUMN environment TEXT COLLATE "C" NOT NULL DEFAULT '';
+            UPDATE flag_schedules SET environment = f.target_environment FROM feature_flags f WHERE f.id = flag_schedules.flag_id;
             """),
         // webhooks (1000–1099): subscriptions, one delivery row per (webhook, event) — the unique dedupe key makes a
         // repeated feed revision a no-op — delivered in seq order per webhook, and every attempt with its status and duration

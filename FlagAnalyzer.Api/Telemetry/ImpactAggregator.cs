@@ -5,12 +5,16 @@ using FlagAnalyzer.Api.Statistics;
 namespace FlagAnalyzer.Api.Telemetry;
 
 /// <summary>A request observation whose flag is known: which flag (id), which cohort the variant belongs to.</summary>
-public readonly record struct ResolvedObservation(string FlagId, Cohort Cohort, FlagObservation Observation);
+/// <param name="Environment">The environment it counts in (<see cref="ObservationResolver.EnvironmentOf"/>).</param>
+public readonly record struct ResolvedObservation(string FlagId, Cohort Cohort, FlagObservation Observation, string Environment = "");
 
 /// <summary>One flag × variant × interval, ready to be stored as a metric sample.</summary>
 public sealed record ImpactSample(string FlagId, Cohort Cohort, string Variant, DateTimeOffset IntervalStart, DateTimeOffset Timestamp,
     long RequestCount, long Errors, double LatencyP50, double LatencyP99)
 {
+    /// <summary>The environment the requests ran in; empty: the flag's home.</summary>
+    public string Environment { get; init; } = "";
+
     /// <summary>Percent, 0–100.</summary>
     public double ErrorRate => RequestCount == 0 ? 0 : 100.0 * Errors / RequestCount;
 }
@@ -126,9 +130,9 @@ public sealed class ImpactAggregator(TimeSpan interval, int maxBuckets, int? max
     }
 
     private BucketKey KeyOf(in ResolvedObservation o) =>
-        new(o.FlagId, o.Observation.Variant, IntervalStart(o.Observation.At).UtcTicks);
+        new(o.FlagId, o.Environment, o.Observation.Variant, IntervalStart(o.Observation.At).UtcTicks);
 
-    private readonly record struct BucketKey(string FlagId, string Variant, long IntervalStartTicks);
+    private readonly record struct BucketKey(string FlagId, string Environment, string Variant, long IntervalStartTicks);
 
     private sealed class Bucket(BucketKey key, Cohort cohort) : ImpactBucket
     {
@@ -156,7 +160,7 @@ public sealed class ImpactAggregator(TimeSpan interval, int maxBuckets, int? max
         /// <summary>Stamped with its newest request, so a bucket that straddles a flag change counts after it.</summary>
         public override ImpactSample ToSample() => new(Key.FlagId, cohort, Key.Variant,
             new DateTimeOffset(Key.IntervalStartTicks, TimeSpan.Zero), new DateTimeOffset(_latestTicks, TimeSpan.Zero),
-            _count, _errors, _latency.GetValueAtPercentile(50) / 1000.0, _latency.GetValueAtPercentile(99) / 1000.0);
+            _count, _errors, _latency.GetValueAtPercentile(50) / 1000.0, _latency.GetValueAtPercentile(99) / 1000.0) { Environment = Key.Environment };
     }
 }
 

@@ -43,7 +43,7 @@ public sealed class LogIntake(TraceIntake traces, EvaluationJoin join, IngestGat
     {
         var now = clock.GetUtcNow();
         var rejected = new List<string>();
-        var usable = new List<(LogEvaluation Evaluation, string FlagId, DateTimeOffset At)>();
+        var usable = new List<(LogEvaluation Evaluation, string FlagId, string Environment, DateTimeOffset At)>();
         var known = new Dictionary<string, Flag?>(StringComparer.Ordinal);
         foreach (var record in export.ResourceLogs.SelectMany(r => r.ScopeLogs).SelectMany(s => s.LogRecords))
         {
@@ -82,7 +82,8 @@ public sealed class LogIntake(TraceIntake traces, EvaluationJoin join, IngestGat
                 rejected.Add($"{key}: the flag has no variant '{variant}'");
                 continue;
             }
-            usable.Add((new LogEvaluation(record.TraceId, record.SpanId, key, flagVariant), flag.Id, at));
+            // the log's resource is not read: the evaluation counts in the key's environment, else the flag's home
+            usable.Add((new LogEvaluation(record.TraceId, record.SpanId, key, flagVariant), flag.Id, caller?.Environment ?? flag.TargetEnvironment, at));
         }
 
         var warnings = new List<string>();
@@ -101,7 +102,7 @@ public sealed class LogIntake(TraceIntake traces, EvaluationJoin join, IngestGat
             else if (result.Response is ExportTraceServiceResponse { PartialSuccess.ErrorMessage: { Length: > 0 } partial })
                 warnings.Add($"of the request spans the evaluations were joined to: {partial}");
         }
-        foreach (var (evaluation, flagId, at) in usable) exposures.Add(flagId, evaluation.Variant, at, 1);
+        foreach (var (evaluation, flagId, environment, at) in usable) exposures.Add(flagId, environment, evaluation.Variant, at, 1);
         if (joined.NotKept > 0)
         {
             logger.LogWarning("OTLP logs: {Count} flag evaluation(s) could not wait for their span ({Max} waiting); counted as exposures only",

@@ -14,6 +14,7 @@ public sealed class MetricsImpactWriter(MetricsService metrics, ILogger<MetricsI
         var rows = samples.Select(s => new MetricSample
         {
             FlagId = s.FlagId,
+            Environment = s.Environment,
             Timestamp = s.Timestamp,
             Cohort = s.Cohort,
             Variant = s.Variant,

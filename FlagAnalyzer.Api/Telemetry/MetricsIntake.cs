@@ -51,11 +51,12 @@ public sealed class MetricsIntake(IngestGate gate, FlagReader flags, IExposureCo
     {
         var now = clock.GetUtcNow();
         var rejected = new List<string>();
-        var counted = new List<(string FlagId, string Variant, DateTimeOffset At, long Count)>();
+        var counted = new List<(string FlagId, string Environment, string Variant, DateTimeOffset At, long Count)>();
         var known = new Dictionary<string, Flag?>(StringComparer.Ordinal);
         foreach (var resource in export.ResourceMetrics)
         {
             var resourceId = Describe(resource.Resource?.Attributes);
+            var resourceEnvironment = SpanAttribution.EnvironmentOf(resource.Resource);
             foreach (var metric in resource.ScopeMetrics.SelectMany(s => s.Metrics))
             {
                 if (metric.Name != SuccessCounter || metric.Sum is not { } sum) continue;
@@ -73,6 +74,13 @@ public sealed class MetricsIntake(IngestGate gate, FlagReader flags, IExposureCo
                     }
                     if (!known.TryGetValue(key, out var flag)) known[key] = flag = await flags.GetByKeyForAsync(caller, key, ct);
                     if (flag is null) { rejected.Add($"{key}: not a flag FlagAnalyzer knows"); continue; }
+                    // issue 26: the resource's environment, else the key's, else the flag's home; a scoped key reports for its own only
+                    var environment = resourceEnvironment ?? caller?.Environment ?? flag.TargetEnvironment;
+                    if (!EnvironmentNames.IsValid(environment) || !caller.Sees(environment))
+                    {
+                        rejected.Add($"{key}: a point of the environment '{environment}', which this key may not report for");
+                        continue;
+                    }
                     if (ObservationResolver.VariantOf(flag, variant) is not { } named) { rejected.Add($"{key}: '{variant}' is not one of the flag's variants"); continue; }
                     variant = named;
                     long? delta = sum.AggregationTemporality switch
@@ -82,11 +90,11 @@ public sealed class MetricsIntake(IngestGate gate, FlagReader flags, IExposureCo
                         _ => null,
                     };
                     if (delta is null) { rejected.Add($"{key}: a sum without a known temporality, or one stream too many"); continue; }
-                    counted.Add((flag.Id, variant, at, delta.Value));
+                    counted.Add((flag.Id, environment, variant, at, delta.Value));
                 }
             }
         }
-        foreach (var (flagId, variant, at, count) in counted) exposures.Add(flagId, variant, at, count);
+        foreach (var (flagId, environment, variant, at, count) in counted) exposures.Add(flagId, environment, variant, at, count);
         if (rejected.Count > 0) logger.LogDebug("OTLP metrics: {Rejected} flag evaluation point(s) rejected, first: {First}", rejected.Count, rejected[0]);
         var response = new ExportMetricsServiceResponse();
         if (rejected.Count > 0)

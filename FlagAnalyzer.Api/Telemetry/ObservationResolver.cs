@@ -1,3 +1,4 @@
+using FlagAnalyzer.Api.Common;
 using System.Globalization;
 using System.Text.Json;
 using FlagAnalyzer.Api.Flags;
@@ -8,6 +9,14 @@ namespace FlagAnalyzer.Api.Telemetry;
 /// <summary>Observations of known flags with variants they have, and what was turned away for naming a variant they do not.</summary>
 public sealed record ResolvedObservations(List<ResolvedObservation> Accepted, int UnknownVariants, IReadOnlyList<string> UnknownVariantExamples)
 {
+    /// <summary>Observations whose environment the sender may not report for (or that is no environment's name): counted, not stored.</summary>
+    public int OutOfScope { get; init; }
+    public IReadOnlyList<string> OutOfScopeExamples { get; init; } = [];
+
+    /// <summary>For a partial-success message: the observations turned away for their environment.</summary>
+    public string? DescribeOutOfScope() => OutOfScope == 0 ? null : string.Create(CultureInfo.InvariantCulture,
+        $"{OutOfScope} span(s) named an environment this key may not report for: {string.Join(", ", OutOfScopeExamples)}{(OutOfScope > OutOfScopeExamples.Count ? ", …" : "")}");
+
     /// <summary>For a partial-success message: how many were rejected and a few of the flag/variant pairs.</summary>
     public string? Describe() => UnknownVariants == 0 ? null : string.Create(CultureInfo.InvariantCulture,
         $"{UnknownVariants} span(s) named a variant their flag does not have: {string.Join(", ", UnknownVariantExamples)}{(UnknownVariants > UnknownVariantExamples.Count ? ", …" : "")}");
@@ -41,14 +50,33 @@ public static class ObservationResolver
         return byValue;
     }
 
-    public static ResolvedObservations Resolve(IReadOnlyList<FlagObservation> observations, IReadOnlyDictionary<string, Flag?> known)
+    /// <summary>
+    /// The environment an observation counts in (issue 26): the one its resource names, else the sending key's, else the
+    /// flag's home. A key scoped to an environment reports for that one only: an observation naming another is turned
+    /// away (a staging key cannot write production's evidence), as is one naming no valid environment.
+    /// </summary>
+    public static string? EnvironmentOf(in FlagObservation o, Flag flag, Actor? caller)
+    {
+        var environment = o.Environment ?? caller?.Environment ?? flag.TargetEnvironment;
+        return EnvironmentNames.IsValid(environment) && caller.Sees(environment) ? environment : null;
+    }
+
+    public static ResolvedObservations Resolve(IReadOnlyList<FlagObservation> observations, IReadOnlyDictionary<string, Flag?> known, Actor? caller = null)
     {
         var accepted = new List<ResolvedObservation>(observations.Count);
         var unknownVariants = 0;
-        List<string>? examples = null;
+        var outOfScope = 0;
+        List<string>? examples = null, scopeExamples = null;
         foreach (var o in observations)
         {
             if (known[o.FlagKey] is not { } flag) continue;
+            if (EnvironmentOf(o, flag, caller) is not { } environment)
+            {
+                outOfScope++;
+                var example = $"{o.FlagKey}@{o.Environment}";
+                if ((scopeExamples ??= []).Count < MaxExamples && !scopeExamples.Contains(example)) scopeExamples.Add(example);
+                continue;
+            }
             if (VariantOf(flag, o.Variant) is not { } variant)
             {
                 unknownVariants++;
@@ -56,8 +84,8 @@ public static class ObservationResolver
                 continue;
             }
             var cohort = variant == TraceIntake.ControlVariantOf(flag) ? Cohort.Control : Cohort.Treatment;
-            accepted.Add(new ResolvedObservation(flag.Id, cohort, variant == o.Variant ? o : o with { Variant = variant }));
+            accepted.Add(new ResolvedObservation(flag.Id, cohort, variant == o.Variant ? o : o with { Variant = variant }, environment));
         }
-        return new ResolvedObservations(accepted, unknownVariants, examples ?? []);
+        return new ResolvedObservations(accepted, unknownVariants, examples ?? []) { OutOfScope = outOfScope, OutOfScopeExamples = scopeExamples ?? [] };
     }
 }

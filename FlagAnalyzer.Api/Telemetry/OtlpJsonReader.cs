@@ -42,9 +42,21 @@ public static partial class OtlpJsonReader
         ReadObject(ref reader, rs, static (ref r, x, name) =>
         {
             if (Is(name, "scopeSpans"u8, "scope_spans"u8)) ReadArray(ref r, x.ScopeSpans, ReadScopeSpans);
+            else if (name.SequenceEqual("resource"u8)) x.Resource = ReadResource(ref r);
             else r.Skip();
         });
         return rs;
+    }
+
+    private static Resource ReadResource(ref Utf8JsonReader reader)
+    {
+        var resource = new Resource();
+        ReadObject(ref reader, resource, static (ref r, x, name) =>
+        {
+            if (name.SequenceEqual("attributes"u8)) ReadArray(ref r, x.Attributes, ReadKeyValue);
+            else r.Skip();
+        });
+        return resource;
     }
 
     private static ScopeSpans ReadScopeSpans(ref Utf8JsonReader reader)

@@ -5,7 +5,9 @@ using Google.Protobuf.Collections;
 namespace FlagAnalyzer.Api.Telemetry;
 
 /// <summary>One request attributed to one flag and the variant it was served.</summary>
-public readonly record struct FlagObservation(string FlagKey, string Variant, DateTimeOffset At, long LatencyMicros, bool IsError);
+/// <param name="Environment">The environment its resource names (<c>deployment.environment.name</c>), or null.</param>
+public readonly record struct FlagObservation(string FlagKey, string Variant, DateTimeOffset At, long LatencyMicros, bool IsError,
+    string? Environment = null);
 
 /// <summary>A span that evaluated a flag (by its position in the export), whether or not it became an observation.</summary>
 public readonly record struct FlagEvaluation(int SpanIndex, string FlagKey);
@@ -48,6 +50,24 @@ public static class SpanAttribution
     public const string LegacyVariantAttribute = "feature_flag.variant";
     public const string HttpStatusAttribute = "http.response.status_code";
     public const string LegacyHttpStatusAttribute = "http.status_code";
+    /// <summary>The resource attribute naming the deployment environment (semantic conventions 1.27+).</summary>
+    public const string EnvironmentAttribute = "deployment.environment.name";
+    /// <summary>Its name before semantic conventions 1.27.</summary>
+    public const string LegacyEnvironmentAttribute = "deployment.environment";
+
+    /// <summary>The environment a resource names, the current attribute before the older one; null when it names none.</summary>
+    public static string? EnvironmentOf(Resource? resource)
+    {
+        if (resource is null) return null;
+        string? legacy = null;
+        var attributes = resource.Attributes;
+        for (var k = 0; k < attributes.Count; k++)
+        {
+            if (attributes[k].Key == EnvironmentAttribute && StringOf(attributes[k].Value) is { Length: > 0 } name) return name;
+            if (attributes[k].Key == LegacyEnvironmentAttribute) legacy = StringOf(attributes[k].Value);
+        }
+        return string.IsNullOrEmpty(legacy) ? null : legacy;
+    }
 
     // Span.flags bit 8: whether bit 9 is known; bit 9: the parent span is remote (OTLP SpanFlags)
     private const uint HasIsRemote = 0x100;
@@ -56,10 +76,17 @@ public static class SpanAttribution
     public static Attribution Attribute(ExportTraceServiceRequest request, DateTimeOffset now, SpanTimeLimits limits)
     {
         var spans = new List<Span>();
+        // each span's resource environment, by the span's position (one resource's spans share it)
+        var environments = new List<string?>();
         for (var r = 0; r < request.ResourceSpans.Count; r++)
         {
+            var environment = EnvironmentOf(request.ResourceSpans[r].Resource);
             var scopes = request.ResourceSpans[r].ScopeSpans;
-            for (var c = 0; c < scopes.Count; c++) spans.AddRange(scopes[c].Spans);
+            for (var c = 0; c < scopes.Count; c++)
+            {
+                spans.AddRange(scopes[c].Spans);
+                for (var k = 0; k < scopes[c].Spans.Count; k++) environments.Add(environment);
+            }
         }
 
         List<(int Span, string Key, string Variant)>? found = null;
@@ -86,7 +113,7 @@ public static class SpanAttribution
             if (CheckTimes(r, now, limits) is { } problem)
                 return new Attribution(spans.Count, [], evaluations, withoutVariant, $"span {Hex(r.TraceId)}/{Hex(r.SpanId)} {problem}");
             observations.Add(new FlagObservation(flagKey, variant, FromNanos(r.EndTimeUnixNano),
-                (long)((r.EndTimeUnixNano - r.StartTimeUnixNano) / 1000), IsError(r)));
+                (long)((r.EndTimeUnixNano - r.StartTimeUnixNano) / 1000), IsError(r), environments[requestIndex]));
         }
         return new Attribution(spans.Count, observations, evaluations, withoutVariant, null);
     }

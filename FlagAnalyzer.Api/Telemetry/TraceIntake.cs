@@ -44,7 +44,11 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
         return result;
     }
 
-    /// <summary>Attributes, resolves and counts a decoded export; a flag <paramref name="caller"/> does not see (FlagScope) counts as unknown.</summary>
+    /// <summary>
+    /// Attributes, resolves and counts a decoded export. Each request counts in the environment its resource names, else
+    /// <paramref name="caller"/>'s, else the flag's home (issue 26); a scoped caller's spans naming another environment are
+    /// rejected and counted in the partial success.
+    /// </summary>
     public async Task<IntakeResult> AcceptAsync(ExportTraceServiceRequest export, CancellationToken ct, Actor? caller = null)
     {
         var attribution = SpanAttribution.Attribute(export, clock.GetUtcNow(), _options.TimeLimits);
@@ -53,9 +57,9 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
 
         var known = new Dictionary<string, Flag?>(StringComparer.Ordinal);
         foreach (var e in attribution.Evaluations)
-            if (!known.ContainsKey(e.FlagKey)) known[e.FlagKey] = await flags.GetByKeyForAsync(caller, e.FlagKey, ct);
+            if (!known.ContainsKey(e.FlagKey)) known[e.FlagKey] = await flags.GetByKeyAsync(e.FlagKey, ct);
 
-        var resolved = ObservationResolver.Resolve(attribution.Observations, known);
+        var resolved = ObservationResolver.Resolve(attribution.Observations, known, caller);
         if (!aggregator.TryAdd(resolved.Accepted, out var overShare))
         {
             if (overShare is not null)
@@ -79,7 +83,7 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
     private static ExportTracePartialSuccess? PartialSuccess(Attribution a, Dictionary<string, Flag?> known, ResolvedObservations resolved)
     {
         var unknown = known.Where(k => k.Value is null).Select(k => k.Key).ToList();
-        if (unknown.Count == 0 && a.SpansWithoutVariant == 0 && resolved.UnknownVariants == 0) return null;
+        if (unknown.Count == 0 && a.SpansWithoutVariant == 0 && resolved.UnknownVariants == 0 && resolved.OutOfScope == 0) return null;
         var unknownSpans = a.Evaluations.Where(e => known[e.FlagKey] is null).Select(e => e.SpanIndex).Distinct().Count();
         var parts = new List<string>();
         if (unknown.Count > 0)
@@ -88,7 +92,11 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
         if (a.SpansWithoutVariant > 0)
             parts.Add(string.Create(CultureInfo.InvariantCulture, $"{a.SpansWithoutVariant} span(s) evaluated a flag without naming the variant"));
         if (resolved.Describe() is { } variants) parts.Add(variants);
-        return new ExportTracePartialSuccess { RejectedSpans = unknownSpans + a.SpansWithoutVariant + resolved.UnknownVariants, ErrorMessage = string.Join("; ", parts) };
+        if (resolved.DescribeOutOfScope() is { } scope) parts.Add(scope);
+        return new ExportTracePartialSuccess
+        {
+            RejectedSpans = unknownSpans + a.SpansWithoutVariant + resolved.UnknownVariants + resolved.OutOfScope, ErrorMessage = string.Join("; ", parts),
+        };
     }
 
     /// <summary>When the aggregation is full: until the current interval has closed and been flushed.</summary>

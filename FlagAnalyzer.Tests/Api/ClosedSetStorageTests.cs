@@ -91,7 +91,7 @@ public sealed class ClosedSetStorageTests : IDisposable
                 [.. Enum.GetValues<MessageRole>().Select(r => new ChatMessageRecord(Ids.New("msg"), r, "hi", null, DateTimeOffset.UtcNow))], CancellationToken.None);
             await MetricStore.InsertAsync(s, [.. new Cohort?[] { Cohort.Treatment, Cohort.Control, null }.Select(c => new MetricSample
             {
-                FlagId = flagId, Timestamp = DateTimeOffset.UtcNow, Cohort = c, ErrorRate = 1, LatencyP50 = 10, LatencyP99 = 20, RequestCount = 100,
+                FlagId = flagId, Environment = "development", Timestamp = DateTimeOffset.UtcNow, Cohort = c, ErrorRate = 1, LatencyP50 = 10, LatencyP99 = 20, RequestCount = 100,
             })], CancellationToken.None);
             await s.CommitAsync(CancellationToken.None);
         }
@@ -121,11 +121,11 @@ public sealed class ClosedSetStorageTests : IDisposable
         foreach (var m in conversation.Messages)
             Assert.Equal(Word(m.Role), await Column("SELECT role FROM conversations WHERE message_id = @id", m.MessageId));
 
-        var samples = await MetricStore.RecentAsync(read, null, flagId, 10, CancellationToken.None);
+        var samples = await MetricStore.RecentAsync(read, null, flagId, "development", 10, CancellationToken.None);
         Assert.Equal(new Cohort?[] { Cohort.Treatment, Cohort.Control, null }.Order(), samples.Select(x => x.Cohort).Order());
         foreach (var x in samples)
             Assert.Equal(x.Cohort is { } c ? Word(c) : null, await Column("SELECT cohort FROM impact_metrics WHERE id = @id", x.Id));
-        Assert.Single(await MetricStore.ListAsync(read, null, flagId, null, null, Cohort.Control, null, 10, CancellationToken.None));
+        Assert.Single(await MetricStore.ListAsync(read, null, flagId, "development", null, null, Cohort.Control, null, 10, CancellationToken.None));
 
         foreach (var p in predictions)
         {

@@ -16,14 +16,17 @@ public static class ExposureStore
     /// <summary>Adds the counts to what is stored (the upsert reads the same on both stores).</summary>
     public static Task AddAsync(WriteScope s, IReadOnlyList<(ExposureKey Key, long Count)> counts, CancellationToken ct) =>
         s.ExecAsync("""
-            INSERT INTO flag_exposures(flag_id, variant, minute, count) VALUES (@FlagId, @Variant, @Minute, @Count)
-            ON CONFLICT(flag_id, variant, minute) DO UPDATE SET count = flag_exposures.count + excluded.count
-            """, counts.Select(c => new { c.Key.FlagId, c.Key.Variant, c.Key.Minute, c.Count }), ct);
+            INSERT INTO flag_exposures(flag_id, environment, variant, minute, count) VALUES (@FlagId, @Environment, @Variant, @Minute, @Count)
+            ON CONFLICT(flag_id, environment, variant, minute) DO UPDATE SET count = flag_exposures.count + excluded.count
+            """, counts.Select(c => new { c.Key.FlagId, c.Key.Environment, c.Key.Variant, c.Key.Minute, c.Count }), ct);
 
-    public static async Task<List<(ExposureKey Key, long Count)>> ListAsync(DbConnection conn, string flagId, long fromMinute, CancellationToken ct) =>
+    /// <summary>A flag's counts in one environment since <paramref name="fromMinute"/>.</summary>
+    public static async Task<List<(ExposureKey Key, long Count)>> ListAsync(DbConnection conn, string flagId, string environment, long fromMinute,
+        CancellationToken ct) =>
         (await conn.ListAsync<ExposureRow>(null, """
-            SELECT variant, minute, count FROM flag_exposures WHERE flag_id = @flagId AND minute >= @fromMinute ORDER BY minute, variant
-            """, new { flagId, fromMinute }, ct)).ConvertAll(r => (new ExposureKey(flagId, r.Variant, r.Minute), r.Count));
+            SELECT variant, minute, count FROM flag_exposures
+            WHERE flag_id = @flagId AND environment = @environment AND minute >= @fromMinute ORDER BY minute, variant
+            """, new { flagId, environment, fromMinute }, ct)).ConvertAll(r => (new ExposureKey(flagId, environment, r.Variant, r.Minute), r.Count));
 }
 
 /// <summary>
@@ -57,7 +60,8 @@ internal sealed partial class ExposureFlusher(ExposureCounter counter, Db db, Mi
         {
             // additive upserts need no lock; in one key order on every replica, two flushes cannot deadlock on their rows
             await using var s = await db.BeginWriteAsync(WriteLock.None, ct);
-            await ExposureStore.AddAsync(s, counts.OrderBy(c => c.Key.FlagId, StringComparer.Ordinal).ThenBy(c => c.Key.Variant, StringComparer.Ordinal)
+            await ExposureStore.AddAsync(s, counts.OrderBy(c => c.Key.FlagId, StringComparer.Ordinal).ThenBy(c => c.Key.Environment, StringComparer.Ordinal)
+                .ThenBy(c => c.Key.Variant, StringComparer.Ordinal)
                 .ThenBy(c => c.Key.Minute).ToList(), ct);
             await s.CommitAsync(ct);
         }

@@ -18,7 +18,11 @@ public sealed record ExposureSrm(string DefaultVariant, string OffVariant, doubl
     double ChiSquared, double PValue, bool Mismatch, DateTimeOffset Since);
 
 public sealed record FlagExposures(string FlagId, string FlagKey, DateTimeOffset From, IReadOnlyList<VariantExposure> Variants,
-    IReadOnlyList<MinuteExposure> Series, ExposureSrm? Srm);
+    IReadOnlyList<MinuteExposure> Series, ExposureSrm? Srm)
+{
+    /// <summary>The environment the counts are of (issue 26: <c>?environment=</c>, default the flag's home).</summary>
+    public string Environment { get; init; } = "";
+}
 
 public static class ExposuresApi
 {
@@ -30,12 +34,12 @@ public static class ExposuresApi
     {
         // access: viewer
         app.MapGet("/api/flags/{idOrName}/exposures", GetExposures).WithTags("Flags")
-            .WithName("GetFlagExposures").WithSummary("Served variants per minute, totals, and a sample-ratio check against the rollout.");
+            .WithName("GetFlagExposures").WithSummary("Served variants per minute in ?environment= (default the flag's home), totals, and a sample-ratio check against the rollout.");
         return app;
     }
 
     public static async Task<Results<Ok<FlagExposures>, ValidationProblem, ProblemHttpResult>> GetExposures(
-        [AsParameters] ExposureServices s, string idOrName, int? minutes, CancellationToken ct)
+        [AsParameters] ExposureServices s, string idOrName, int? minutes, HttpContext http, CancellationToken ct)
     {
         var span = minutes ?? 24 * 60;
         if (span is < 1 or > MaxMinutes) return Problems.Invalid("minutes", $"must be between 1 and {MaxMinutes}");
@@ -45,9 +49,10 @@ public static class ExposuresApi
         var now = s.Clock.GetUtcNow().ToUnixTimeMilliseconds() / 60_000 * 60_000;
         var from = now - (span - 1) * 60_000L;
         List<(ExposureKey Key, long Count)> rows;
+        var environment = http.ActingEnvironment(flag.TargetEnvironment);
         await using (var conn = await s.Db.OpenAsync(ct))
-            rows = await ExposureStore.ListAsync(conn, flag.Id, from, ct);
-        var merged = rows.Concat(s.Counter.Pending(flag.Id).Where(p => p.Key.Minute >= from))
+            rows = await ExposureStore.ListAsync(conn, flag.Id, environment, from, ct);
+        var merged = rows.Concat(s.Counter.Pending(flag.Id, environment).Where(p => p.Key.Minute >= from))
             .GroupBy(r => (r.Key.Minute, r.Key.Variant))
             .Select(g => (g.Key.Minute, g.Key.Variant, Count: g.Sum(x => x.Count)))
             .OrderBy(r => r.Minute).ThenBy(r => r.Variant, StringComparer.Ordinal)
@@ -57,8 +62,9 @@ public static class ExposuresApi
         var totals = merged.GroupBy(r => r.Variant).Select(g => new VariantExposure(g.Key, g.Sum(x => x.Count)))
             .OrderByDescending(v => v.Count).ToList();
         var compiled = s.Snapshots.Current.ByKey.Values.FirstOrDefault(f => f.FlagId == flag.Id);
-        var srm = compiled is null ? null : Srm(compiled, merged, flag.UpdatedAt);
-        return TypedResults.Ok(new FlagExposures(flag.Id, compiled?.Key ?? flag.Name, Time.FromMs(from), totals, series, srm));
+        // the promised split is the compiled configuration's: checked only against the environment it is of
+        var srm = compiled is null || compiled.Environment != environment ? null : Srm(compiled, merged, flag.UpdatedAt);
+        return TypedResults.Ok(new FlagExposures(flag.Id, compiled?.Key ?? flag.Name, Time.FromMs(from), totals, series, srm) { Environment = environment });
     }
 
     /// <summary>Only for a plain split (enabled, no targeting, 0 &lt; rollout &lt; 100 %), counting minutes since the flag last changed.</summary>

@@ -246,16 +246,25 @@ public sealed class EnvironmentScopeMatrixTests(EnvironmentScopeFixture f) : ICl
     public async Task OtlpTraces_FromAStagingIngestKey_RejectProductionSpans_AndCountStagingOnes()
     {
         var end = DateTimeOffset.UtcNow;
-        var export = Otlp.Export(Otlp.Request("mx-prod", "on", end, 20).Concat(Otlp.Request("mx-prod", "off", end, 20))
-            .Concat(Otlp.Request("mx-staging", "on", end, 20)));
+        // issue 26: a staging key's spans without a resource environment are staging evidence, of any flag; the boundary
+        // that holds is production's — spans whose resource names production are rejected, whatever the flag's home
+        var production = new ResourceSpans
+        {
+            Resource = new Resource { Attributes = { Otlp.Attr(SpanAttribution.EnvironmentAttribute, "production") } },
+            ScopeSpans = { new ScopeSpans { Spans = { Otlp.Request("mx-prod", "on", end, 20).Concat(Otlp.Request("mx-prod", "off", end, 20)) } } },
+        };
+        var export = Otlp.Export(Otlp.Request("mx-staging", "on", end, 20));
+        export.ResourceSpans.Add(production);
         using var client = f.Client("staging-ingest");
+        var body = new ByteArrayContent(export.ToByteArray());
+        body.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-protobuf");
 
-        var response = await client.PostAsync("/v1/traces", new StringContent(Otlp.ToJson(export), Encoding.UTF8, "application/json"));
+        var response = await client.PostAsync("/v1/traces", body);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        var partial = (await response.ReadJson()).GetProperty("partialSuccess");
-        Assert.Equal("2", partial.GetProperty("rejectedSpans").GetString());
-        Assert.Contains("mx-prod", partial.GetProperty("errorMessage").GetString());
+        var partial = ExportTraceServiceResponse.Parser.ParseFrom(await response.Content.ReadAsByteArrayAsync()).PartialSuccess;
+        Assert.Equal(2, partial.RejectedSpans);
+        Assert.Contains("mx-prod", partial.ErrorMessage);
 
         using var admin = new HttpClient { BaseAddress = f.App.BaseUri }.WithKey(TestKeys.Admin);
         var asAdmin = await admin.PostAsync("/v1/traces", new StringContent(Otlp.ToJson(Otlp.Export(Otlp.Request("mx-prod", "on", end, 20))), Encoding.UTF8, "application/json"));

@@ -19,7 +19,7 @@ public sealed class WindowCacheTests : IDisposable
 
     private static MetricSample Spike(string flagId) => new()
     {
-        FlagId = flagId, Timestamp = DateTimeOffset.UtcNow, ErrorRate = 5, LatencyP50 = 100, LatencyP99 = 400, RequestCount = 1000,
+        FlagId = flagId, Environment = "production", Timestamp = DateTimeOffset.UtcNow, ErrorRate = 5, LatencyP50 = 100, LatencyP99 = 400, RequestCount = 1000,
     };
 
     [Fact]
@@ -36,14 +36,14 @@ public sealed class WindowCacheTests : IDisposable
         await using (var doomed = await db.BeginWriteAsync())
         {
             MetricStore.Insert(doomed, [Spike(id), Spike(id), Spike(id)]);
-            var during = await monitor.DetectAsync(doomed, [id], default);
+            var during = await monitor.DetectAsync(doomed, [new(id, "production")], default);
             Assert.Single(during.Detected);
         }
 
         DetectionRun after;
         await using (var next = await db.BeginWriteAsync())
         {
-            after = await monitor.RunAsync(next, [id], default);
+            after = await monitor.RunAsync(next, [new(id, "production")], default);
             await next.CommitAsync();
         }
 

@@ -44,7 +44,8 @@ internal static class Otlp
 
     public static ExportTraceServiceRequest Export(IEnumerable<Span> spans) => new()
     {
-        ResourceSpans = { new ResourceSpans { ScopeSpans = { new ScopeSpans { Spans = { spans } } } } },
+        // the resource ToJson writes, so both encodings carry the same export
+        ResourceSpans = { new ResourceSpans { Resource = new Resource { Attributes = { Attr("service.name", "svc") } }, ScopeSpans = { new ScopeSpans { Spans = { spans } } } } },
     };
 
     /// <summary>The same export in OTLP/JSON (hex ids, 64-bit integers as strings, enums as integers).</summary>

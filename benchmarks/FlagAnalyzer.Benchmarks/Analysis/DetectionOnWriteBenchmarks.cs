@@ -50,7 +50,7 @@ public class DetectionOnWriteBenchmarks
         var now = DateTimeOffset.UtcNow;
         MetricSample Sample(DateTimeOffset at) => new()
         {
-            FlagId = _flagId, Timestamp = at, ErrorRate = 1 + rng.NextDouble() * 0.4 - 0.2, LatencyP50 = 100 + rng.NextDouble() * 10,
+            FlagId = _flagId, Environment = "production", Timestamp = at, ErrorRate = 1 + rng.NextDouble() * 0.4 - 0.2, LatencyP50 = 100 + rng.NextDouble() * 10,
             LatencyP99 = 400 + rng.NextDouble() * 50, RequestCount = 1000,
         };
         await using (var s = await _db.BeginWriteAsync())
@@ -69,14 +69,14 @@ public class DetectionOnWriteBenchmarks
 
     private MetricSample Next() => new()
     {
-        FlagId = _flagId, Timestamp = DateTimeOffset.UtcNow, ErrorRate = 1, LatencyP50 = 100, LatencyP99 = 400, RequestCount = 1000,
+        FlagId = _flagId, Environment = "production", Timestamp = DateTimeOffset.UtcNow, ErrorRate = 1, LatencyP50 = 100, LatencyP99 = 400, RequestCount = 1000,
     };
 
     private async Task WriteAsync(bool detect)
     {
         await using var s = await _db.BeginWriteAsync();
         MetricStore.Insert(s, [Next()]);
-        if (detect) await _monitor.DetectAsync(s, [_flagId], default);
+        if (detect) await _monitor.DetectAsync(s, [new(_flagId, "production")], default);
         await s.CommitAsync();
     }
 
