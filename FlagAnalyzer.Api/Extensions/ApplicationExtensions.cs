@@ -2,6 +2,7 @@ using FlagAnalyzer.Api.Access;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.ChangeRequests;
 using FlagAnalyzer.Api.Environments;
 using FlagAnalyzer.Api.Evaluation;
 using FlagAnalyzer.Api.Flags;
@@ -36,6 +37,7 @@ public static class ApplicationExtensions
         builder.AddLive();
         builder.AddEnvironments();
         builder.AddFlags();
+        builder.AddChangeRequests();
         builder.AddAccess();
         builder.AddMetrics();
         builder.AddEvaluation();
@@ -64,6 +66,7 @@ public static class ApplicationExtensions
         app.MapAccessApi();
         app.MapEnvironmentsApi();
         app.MapFlagsApi();
+        app.MapChangeRequestsApi();
         app.MapEvaluationApi();
         app.MapMetricsApi();
         app.MapTelemetryApi();

@@ -27,6 +27,7 @@ public sealed class DependencyTests
         ["Flags"] = 3,
         ["Metrics"] = 3,
         ["Access"] = 3,
+        ["ChangeRequests"] = 4, // above Flags (it implements Flags.IChangeGate and applies through FlagService) and Environments
         ["Evaluation"] = 4,
         ["Telemetry"] = 4,
         ["Anomalies"] = 5,
@@ -124,6 +125,7 @@ public sealed class DependencyTests
         ["feed_revision"] = "Flags",
         ["flag_outbox"] = "Flags",
         ["environments"] = "Environments",
+        ["change_requests"] = "ChangeRequests",
         ["webhooks"] = "Webhooks",
         ["webhook_deliveries"] = "Webhooks",
         ["webhook_attempts"] = "Webhooks",
