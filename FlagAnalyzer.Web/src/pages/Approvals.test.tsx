@@ -12,6 +12,9 @@ import { Route, Routes } from 'react-router';
 
 afterEach(() => vi.unstubAllGlobals());
 
+/** Generous: the machine is shared, and the first render loads the modules. */
+const slow = { timeout: 5000 };
+
 const me = (keyId: string, role = 'editor') => ({ me: async () => ({ keyId, name: keyId, role, environment: null, authMode: 'enabled' }) }) as unknown as Api;
 
 const request = (id: string, authorKeyId: string, state = 'pending') => ({
@@ -21,7 +24,7 @@ const request = (id: string, authorKeyId: string, state = 'pending') => ({
   decidedBy: null, decidedAt: null, comment: null, appliedChangeId: null,
 });
 
-describe('Approvals inbox', () => {
+describe('Approvals inbox', { timeout: 30_000 }, () => {
   it('shows the diff, approves another key\'s request, and refetches when a change_request event arrives', async () => {
     let items = [request('cr_1', 'key_author')];
     const fetch = mockFetch((url, init) => {
@@ -34,18 +37,18 @@ describe('Approvals inbox', () => {
     });
     const live = fakeConnection();
     render(renderTree(<AuthGate api={me('key_approver')}><Approvals /></AuthGate>, live.conn).ui);
-    const card = await screen.findByTestId('change-request-cr_1');
+    const card = await screen.findByTestId('change-request-cr_1', {}, slow);
     expect(within(card).getByTestId('diff-row-rolloutPercentage')).toHaveTextContent('10');
     expect(within(card).getByTestId('diff-row-rolloutPercentage')).toHaveTextContent('50');
     await userEvent.click(within(card).getByTestId('approve-cr_1'));
-    await waitFor(() => expect(fetch.mock.calls.some(([u, i]) => String(u).endsWith('/api/change-requests/cr_1/approve') && i?.method === 'POST')).toBe(true));
-    expect(await screen.findByTestId('approvals-empty')).toBeInTheDocument();
+    await waitFor(() => expect(fetch.mock.calls.some(([u, i]) => String(u).endsWith('/api/change-requests/cr_1/approve') && i?.method === 'POST')).toBe(true), slow);
+    expect(await screen.findByTestId('approvals-empty', {}, slow)).toBeInTheDocument();
 
     // another key's new request arrives live
     items = [request('cr_2', 'key_other')];
     const before = fetch.mock.calls.length;
     act(() => live.emit('change_request.created', items[0]));
-    expect(await screen.findByTestId('change-request-cr_2')).toBeInTheDocument();
+    expect(await screen.findByTestId('change-request-cr_2', {}, slow)).toBeInTheDocument();
     expect(fetch.mock.calls.length).toBeGreaterThan(before);
   });
 
@@ -56,7 +59,7 @@ describe('Approvals inbox', () => {
       return undefined;
     });
     render(renderTree(<AuthGate api={me('key_me')}><Approvals /></AuthGate>).ui);
-    const mine = await screen.findByTestId('change-request-cr_mine');
+    const mine = await screen.findByTestId('change-request-cr_mine', {}, slow);
     expect(within(mine).queryByTestId('approve-cr_mine')).toBeNull();
     expect(within(mine).getByTestId('cancel-cr_mine')).toBeInTheDocument();
 
@@ -65,7 +68,7 @@ describe('Approvals inbox', () => {
     await waitFor(() => {
       const post = fetch.mock.calls.find(([u, i]) => String(u).endsWith('/api/change-requests/cr_1/reject') && i?.method === 'POST');
       expect(post && JSON.parse(String(post[1]!.body))).toEqual({ comment: 'not now' });
-    });
+    }, slow);
   });
 
   it('counts in the header badge only the pending requests this key may decide', async () => {
@@ -75,7 +78,7 @@ describe('Approvals inbox', () => {
       return undefined;
     });
     render(renderTree(<AuthGate api={me('key_me')}><Routes><Route path="/" element={<Layout />} /></Routes></AuthGate>).ui);
-    expect(await screen.findByTestId('approvals-badge')).toHaveTextContent('2');
+    expect(await screen.findByTestId('approvals-badge', {}, slow)).toHaveTextContent('2');
   });
 
   it('marks a flag\'s environment row pending approval, for that flag and environment only', async () => {
@@ -85,7 +88,7 @@ describe('Approvals inbox', () => {
       return undefined;
     });
     render(renderTree(<AuthGate api={me('key_me')}><PendingApproval flagId="flg_1" environment="production" /><PendingApproval flagId="flg_1" environment="staging" /></AuthGate>).ui);
-    expect(await screen.findByTestId('pending-approval-production')).toHaveTextContent('pending approval');
+    expect(await screen.findByTestId('pending-approval-production', {}, slow)).toHaveTextContent('pending approval');
     expect(screen.queryByTestId('pending-approval-staging')).toBeNull();
     expect(fetch.mock.calls.some(([u]) => String(u).includes('flagId=flg_1'))).toBe(true);
   });
