@@ -112,6 +112,13 @@ public static class EndpointRules
         [("GET", "/api/flags/export")] = Read,
         [("POST", "/api/flags/import")] = Write,
 
+        // change requests (issue 27): readers see them; deciding one is an editor's or admin's (four eyes are checked in the handler)
+        [("GET", "/api/change-requests/")] = Read,
+        [("GET", "/api/change-requests/{id}")] = Read,
+        [("POST", "/api/change-requests/{id}/approve")] = Write,
+        [("POST", "/api/change-requests/{id}/reject")] = Write,
+        [("POST", "/api/change-requests/{id}/cancel")] = Write,
+
         // rollouts and schedules
         [("GET", "/api/flags/{idOrName}/rollout")] = Read,
         [("PUT", "/api/flags/{idOrName}/rollout")] = Write,

@@ -17,6 +17,15 @@ public static partial class EnvironmentRules
     [GeneratedRegex(@"^#[0-9a-fA-F]{6}\z")]
     private static partial Regex ColorPattern();
 
+    /// <summary>
+    /// The safety actions a protected environment may let through without approval (issue 27): disabling a flag (a
+    /// patch whose only change is enabled → false), the guardian's rollback, a rollout's abort.
+    /// </summary>
+    public const string KillSwitch = "kill_switch";
+    public const string GuardianRollback = "guardian_rollback";
+    public const string RolloutAbort = "rollout_abort";
+    public static readonly IReadOnlyList<string> SafetyActions = [KillSwitch, GuardianRollback, RolloutAbort];
+
     public static bool IsName(string? name) => name is { Length: > 0 and <= MaxNameLength } && NamePattern().IsMatch(name);
 
     public static Validator Validate(CreateEnvironmentRequest r)
@@ -33,6 +42,15 @@ public static partial class EnvironmentRules
         var v = new Validator();
         CheckColor(r.Color, v);
         if (r.Position is < 0) v.Add("position", "must be 0 or more (0 is the first environment of the promotion path)");
+        if (r.ApprovalExemptions is { } exempt)
+        {
+            if (exempt.FirstOrDefault(a => !SafetyActions.Contains(a)) is { } unknown)
+                v.Add("approvalExemptions", $"'{unknown}' is not a safety action; they are {string.Join(", ", SafetyActions)}");
+            // the guardian and a rollout abort write through Rollouts, which does not ask the gate: they always apply
+            // directly in this build, so a list that says otherwise would promise what is not enforced
+            else if (!exempt.Contains(GuardianRollback) || !exempt.Contains(RolloutAbort))
+                v.Add("approvalExemptions", $"must keep {GuardianRollback} and {RolloutAbort}: the guardian's rollback and a rollout abort always apply directly");
+        }
         return v;
     }
 

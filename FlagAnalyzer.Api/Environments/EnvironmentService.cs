@@ -67,7 +67,12 @@ public sealed class EnvironmentService(Db db, TimeProvider clock, IEnvironmentFl
             return new EnvironmentWriteResult.Invalid(new Validator().Add("position", $"must be between 0 and {all.Count - 1} (there are {all.Count} environments)"));
 
         var before = all[index];
-        var after = before with { Color = p.Color ?? before.Color, Retired = p.Retired ?? before.Retired };
+        var after = before with
+        {
+            Color = p.Color ?? before.Color, Retired = p.Retired ?? before.Retired, Protected = p.Protected ?? before.Protected,
+            ApprovalExemptions = p.ApprovalExemptions is { } exempt
+                ? EnvironmentRules.SafetyActions.Where(exempt.Contains).ToList() : before.ApprovalExemptions,
+        };
         var order = all.Where(e => e.Name != name).ToList();
         order.Insert(p.Position ?? index, after);
         var now = clock.GetUtcNow();

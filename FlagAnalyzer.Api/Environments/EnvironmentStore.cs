@@ -7,7 +7,7 @@ namespace FlagAnalyzer.Api.Environments;
 /// <summary>SQL for <c>environments</c>, the one place that knows its columns.</summary>
 internal static class EnvironmentStore
 {
-    private const string Columns = "name, color, position, retired, created_at, updated_at";
+    private const string Columns = "name, color, position, retired, created_at, updated_at, protected, approval_exemptions";
 
     private sealed class Row
     {
@@ -17,8 +17,14 @@ internal static class EnvironmentStore
         public bool Retired { get; set; }
         public long CreatedAt { get; set; }
         public long UpdatedAt { get; set; }
+        public bool Protected { get; set; }
+        public string? ApprovalExemptions { get; set; }
 
-        public EnvironmentResource ToResource() => new(Name, Color, (int)Position, Retired, Time.FromMs(CreatedAt), Time.FromMs(UpdatedAt));
+        public EnvironmentResource ToResource() => new(Name, Color, (int)Position, Retired, Time.FromMs(CreatedAt), Time.FromMs(UpdatedAt))
+        {
+            Protected = Protected,
+            ApprovalExemptions = ApprovalExemptions is null ? EnvironmentRules.SafetyActions : Json.Deserialize<List<string>>(ApprovalExemptions) ?? [],
+        };
     }
 
     /// <summary>Every environment in promotion order (ties, which only a hand-edited table has, by name).</summary>
@@ -41,6 +47,8 @@ internal static class EnvironmentStore
             """, new { name, color, now = Time.ToMs(now) }, ct) == 1;
 
     public static Task UpdateAsync(WriteScope s, EnvironmentResource e, CancellationToken ct) =>
-        s.ExecAsync("UPDATE environments SET color = @Color, position = @Position, retired = @Retired, updated_at = @updatedAt WHERE name = @Name",
-            new { e.Color, e.Position, e.Retired, e.Name, updatedAt = Time.ToMs(e.UpdatedAt) }, ct);
+        s.ExecAsync("""
+            UPDATE environments SET color = @Color, position = @Position, retired = @Retired, updated_at = @updatedAt,
+                protected = @Protected, approval_exemptions = @exemptions WHERE name = @Name
+            """, new { e.Color, e.Position, e.Retired, e.Name, updatedAt = Time.ToMs(e.UpdatedAt), e.Protected, exemptions = Json.Serialize(e.ApprovalExemptions) }, ct);
 }

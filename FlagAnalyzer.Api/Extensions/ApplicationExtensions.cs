@@ -2,6 +2,7 @@ using FlagAnalyzer.Api.Access;
 using FlagAnalyzer.Api.Anomalies;
 using FlagAnalyzer.Api.Assistant;
 using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.ChangeRequests;
 using FlagAnalyzer.Api.Environments;
 using FlagAnalyzer.Api.Evaluation;
 using FlagAnalyzer.Api.Evaluation.Streams;
@@ -37,6 +38,7 @@ public static class ApplicationExtensions
         builder.AddLive();
         builder.AddEnvironments();
         builder.AddFlags();
+        builder.AddChangeRequests();
         builder.AddAccess();
         builder.AddMetrics();
         builder.AddEvaluation();
@@ -71,6 +73,7 @@ public static class ApplicationExtensions
         app.MapEnvironmentsApi();
         app.MapFlagsApi();
         app.MapFlagEnvironmentsApi();
+        app.MapChangeRequestsApi();
         app.MapEvaluationApi();
         app.MapMetricsApi();
         app.MapTelemetryApi();

@@ -24,6 +24,8 @@ public sealed record FlagChange
     public string? PredictionId { get; init; }
     /// <summary>Why the change was made, when the system made it (e.g. the anomaly behind a rollback).</summary>
     public string? Reason { get; init; }
+    /// <summary>The key name that approved the change request this change applied (issue 27, four eyes); null otherwise.</summary>
+    public string? ApprovedBy { get; init; }
 
     /// <summary>
     /// The change's place in the change feed: unique and increasing in commit order across the deployment. Set when its

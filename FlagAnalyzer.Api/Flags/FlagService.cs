@@ -15,6 +15,10 @@ public sealed record CreateFlagCommand(CreateFlagRequest Flag, string ChangedBy)
 public sealed record PatchFlagCommand(string IdOrName, PatchFlagRequest Patch, long? IfMatch, string ChangedBy)
 {
     public Actor? Actor { get; init; }
+    /// <summary><c>?bypass=true</c>: an admin applies directly in a protected environment (logged as such).</summary>
+    public bool Bypass { get; init; }
+    /// <summary>Set only when an approved change request is applied: the approver's key name; the gate is not asked again.</summary>
+    public string? ApprovedBy { get; init; }
 }
 
 public sealed record DeleteFlagCommand(string IdOrName, long? IfMatch, string ChangedBy)
@@ -26,6 +30,7 @@ public sealed record DeleteFlagCommand(string IdOrName, long? IfMatch, string Ch
 public sealed record RecordChangeCommand(RecordChangeRequest Change, ChangeType ChangeType, PatchFlagRequest? Patch)
 {
     public Actor? Actor { get; init; }
+    public bool Bypass { get; init; }
 }
 
 /// <summary>What a flag write did: exactly one of these.</summary>
@@ -68,6 +73,9 @@ public abstract record FlagWriteResult
 
     /// <summary>What a promotion would apply (nothing was written).</summary>
     public sealed record Previewed(PromotionDiff Diff) : FlagWriteResult;
+
+    /// <summary>Not applied: the environment is protected and a pending change request holds it (<see cref="IChangeGate"/>).</summary>
+    public sealed record Held(ChangeRequest ChangeRequest) : FlagWriteResult;
 }
 
 /// <summary>
@@ -94,6 +102,8 @@ public sealed record FlagMutationRequest(Flag Before, Flag After, string Changed
     public Actor? Actor { get; init; }
     public ChangeType? ChangeType { get; init; }
     public string? Reason { get; init; }
+    /// <summary>The key name that approved the change request this mutation applies (the change row's <c>approvedBy</c>).</summary>
+    public string? ApprovedBy { get; init; }
 }
 
 /// <summary>
@@ -102,7 +112,7 @@ public sealed record FlagMutationRequest(Flag Before, Flag After, string Changed
 /// snapshot takes the change and the dispatcher hands it to the feed's subscribers (<see cref="ChangeDispatcher"/>).
 /// </summary>
 public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredictor predictions, ChangeFeed feed, ChangeDispatcher dispatcher,
-    TimeProvider clock, IFlagDefinitionCheck? definitionCheck = null, IEnvironmentRegistry? environments = null)
+    TimeProvider clock, IFlagDefinitionCheck? definitionCheck = null, IEnvironmentRegistry? environments = null, IChangeGate? gate = null)
 {
     /// <summary>
     /// Whether the flag as it would be stored can be served. A default or off variant the request did not name,
@@ -206,30 +216,83 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
 
     private async Task<FlagWriteResult> PatchCoreAsync(PatchFlagCommand command, CancellationToken ct)
     {
-        var (idOrName, p, ifMatch, changedBy) = command;
-        FlagMutation? m;
-        Flag written;
+        PatchOutcome o;
         await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
         {
-            var before = await FlagStore.FindForWriteAsync(s, idOrName, ct);
-            if (before is null || !command.Actor.Sees(before.TargetEnvironment)) return new FlagWriteResult.NotFound();
-            if (ifMatch is { } v && v != before.Version) return new FlagWriteResult.Stale(before.Version);
-            if (p.TargetEnvironment is { } moveTo && !command.Actor.MayStoreIn(moveTo))
-                return new FlagWriteResult.Forbidden(FlagScope.ForbiddenDetail(command.Actor, moveTo));
-            if (p.Name is not null && p.Name != before.Name && await FlagStore.NameTakenAsync(s.Connection, s.Transaction, p.Name, before.Id, ct))
-                return new FlagWriteResult.NameTaken($"A flag named '{p.Name}' already exists.");
-
-            var after = FlagDiff.Apply(before, p);
-            if (CheckDefinition(after, p.Variants, p.DefaultVariant, p.OffVariant) is { } invalid) return new FlagWriteResult.Invalid(invalid);
-            if (await AdmitEnvironmentAsync(s, before, after, "targetEnvironment", ct) is { } refused) return refused;
-            if (after.Key != before.Key && await KeyConflictAsync(s, after, before.Id, ct) is { } taken) return new FlagWriteResult.NameTaken(taken);
-            m = await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Actor = command.Actor }, ct);
-            if (m is null) return new FlagWriteResult.Done(before);
-            written = m.After ?? before;
+            o = await PatchWithinAsync(s, command, ct);
+            if (!o.Commits) return o.Result;
             await s.CommitAsync(ct);
         }
-        await AfterCommitAsync(m, ct);
-        return new FlagWriteResult.Done(written, m.Change, m.Prediction);
+        await o.AfterCommitAsync(this, ct);
+        return o.Result;
+    }
+
+    /// <summary>
+    /// What a patch did inside a caller's transaction: the answer, and what to do once it commits — the mutation to hand to
+    /// the feed, or the held change request's live event. Nothing to commit when both are null.
+    /// </summary>
+    public sealed record PatchOutcome(FlagWriteResult Result, FlagMutation? Mutation = null, Func<CancellationToken, Task>? AfterHeld = null)
+    {
+        public bool Commits => Mutation is not null || AfterHeld is not null;
+
+        public async Task AfterCommitAsync(FlagService flags, CancellationToken ct)
+        {
+            if (Mutation is not null) await flags.AfterCommitAsync(Mutation, ct);
+            if (AfterHeld is not null) await AfterHeld(ct);
+        }
+    }
+
+    /// <summary>
+    /// The seed PATCH inside the caller's transaction (which must not commit when <see cref="PatchOutcome.Commits"/> is
+    /// false): every check, then the gate of a protected environment (skipped when the command applies an approved
+    /// change request), then the write. ChangeRequests applies an approval through here, in the transaction that decides it.
+    /// </summary>
+    public async Task<PatchOutcome> PatchWithinAsync(WriteScope s, PatchFlagCommand command, CancellationToken ct)
+    {
+        var (idOrName, p, ifMatch, changedBy) = command;
+        var before = await FlagStore.FindForWriteAsync(s, idOrName, ct);
+        if (before is null || !command.Actor.Sees(before.TargetEnvironment)) return new(new FlagWriteResult.NotFound());
+        if (ifMatch is { } v && v != before.Version) return new(new FlagWriteResult.Stale(before.Version));
+        if (p.TargetEnvironment is { } moveTo && !command.Actor.MayStoreIn(moveTo))
+            return new(new FlagWriteResult.Forbidden(FlagScope.ForbiddenDetail(command.Actor, moveTo)));
+        if (p.Name is not null && p.Name != before.Name && await FlagStore.NameTakenAsync(s.Connection, s.Transaction, p.Name, before.Id, ct))
+            return new(new FlagWriteResult.NameTaken($"A flag named '{p.Name}' already exists."));
+
+        var after = FlagDiff.Apply(before, p);
+        if (CheckDefinition(after, p.Variants, p.DefaultVariant, p.OffVariant) is { } invalid) return new(new FlagWriteResult.Invalid(invalid));
+        if (await AdmitEnvironmentAsync(s, before, after, "targetEnvironment", ct) is { } refused) return new(refused);
+        if (after.Key != before.Key && await KeyConflictAsync(s, after, before.Id, ct) is { } taken) return new(new FlagWriteResult.NameTaken(taken));
+        string? reason = null;
+        if (command.ApprovedBy is null)
+        {
+            switch (await GateAsync(s, before, after, p, command.Actor, changedBy, command.Bypass, ct))
+            {
+                case ChangeGateDecision.Held held: return new(new FlagWriteResult.Held(held.ChangeRequest), AfterHeld: held.AfterCommit);
+                case ChangeGateDecision.Refused no: return new(new FlagWriteResult.Forbidden(no.Detail));
+                case ChangeGateDecision.Proceed go: reason = go.Reason; break;
+            }
+        }
+        var m = await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Actor = command.Actor, Reason = reason, ApprovedBy = command.ApprovedBy }, ct);
+        if (m is null) return new(new FlagWriteResult.Done(before));
+        return new(new FlagWriteResult.Done(m.After ?? before, m.Change, m.Prediction), m);
+    }
+
+    /// <summary>
+    /// Asks the gate about a change of the home configuration from <paramref name="before"/> to <paramref name="after"/>;
+    /// a change that changes nothing is not asked about (nothing would be written or logged).
+    /// </summary>
+    private async Task<ChangeGateDecision> GateAsync(WriteScope s, Flag before, Flag after, PatchFlagRequest patch, Actor? actor, string changedBy,
+        bool bypass, CancellationToken ct)
+    {
+        if (gate is null) return new ChangeGateDecision.Proceed();
+        var (prev, next) = FlagDiff.Changed(before, after);
+        if (next.Count == 0) return new ChangeGateDecision.Proceed();
+        var diff = next.Select(kv => new FieldChange(kv.Key, ToElement(prev[kv.Key]), ToElement(kv.Value))).ToList();
+        return await gate.CheckAsync(s, new ChangeGateRequest(before.TargetEnvironment, before, "flag",
+            JsonSerializer.SerializeToElement(patch with { ChangedBy = changedBy }, Json.Options), before.Version, diff, actor, changedBy)
+        { Bypass = bypass }, ct);
+
+        static JsonElement? ToElement(System.Text.Json.Nodes.JsonNode? n) => n is null ? null : FlagDiff.ToElement(n);
     }
 
     public async Task<FlagWriteResult> DeleteAsync(DeleteFlagCommand command, CancellationToken ct)
@@ -301,9 +364,20 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
             if (await AdmitEnvironmentAsync(s, before, after, "newValue.targetEnvironment", ct) is { } refused) return refused;
             if (ChangeTypeContradiction(claimed, before, after) is { } detail)
                 return new FlagWriteResult.Contradiction("changeType", detail);
+            string? reason = null;
+            switch (await GateAsync(s, before, after, patch, command.Actor, r.ChangedBy ?? "api", command.Bypass, ct))
+            {
+                case ChangeGateDecision.Held held:
+                    await s.CommitAsync(ct);
+                    await held.AfterCommit(ct);
+                    return new FlagWriteResult.Held(held.ChangeRequest);
+                case ChangeGateDecision.Refused no: return new FlagWriteResult.Forbidden(no.Detail);
+                case ChangeGateDecision.Proceed go: reason = go.Reason; break;
+            }
             var mutation = await MutateAsync(s, new FlagMutationRequest(before, after, r.ChangedBy ?? "api")
             {
                 Actor = command.Actor,
+                Reason = reason,
                 // rolled_back says why (the client's reason for the change); every other type is what the diff says
                 ChangeType = claimed == ChangeType.RolledBack ? ChangeType.RolledBack : null,
             }, ct);
@@ -360,7 +434,7 @@ public sealed partial class FlagService(Db db, IFlagCache cache, IChangePredicto
 
         var change = NewChange(stored, r.ChangeType ?? FlagDiff.Classify(before, after), r.ChangedBy, r.Actor, now,
             FlagDiff.ToElement(prevDiff), FlagDiff.ToElement(nextDiff),
-            stored.TargetEnvironment, r.Reason) with { PredictionId = Ids.New("prd", clock) };
+            stored.TargetEnvironment, r.Reason) with { PredictionId = Ids.New("prd", clock), ApprovedBy = r.ApprovedBy };
         var prediction = await predictions.PredictAsync(s, before, stored, change, ct);
         var m = new FlagMutation(before, stored, change, prediction) { Configurations = await SyncHomeAsync(s, before, stored, now, ct) };
         await feed.EnlistAsync(s, m, ct);

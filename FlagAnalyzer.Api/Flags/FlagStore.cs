@@ -21,13 +21,13 @@ public static class FlagStore
         + "@FlagKey, @DefaultVariant, @OffVariant, @Targeting";
 
     private const string InsertedChangeColumns =
-        "id, flag_id, flag_name, change_type, previous_value, new_value, changed_by, environment, timestamp, prediction_id, reason, actor_key_id, actor_name";
+        "id, flag_id, flag_name, change_type, previous_value, new_value, changed_by, environment, timestamp, prediction_id, reason, actor_key_id, actor_name, approved_by";
 
     // the revision is not inserted: the change feed stamps it as the transaction's last statement (ChangeFeed)
     private const string ChangeColumns = InsertedChangeColumns + ", revision";
 
     private const string ChangeValues =
-        "@Id, @FlagId, @FlagName, @ChangeType, @PreviousValue, @NewValue, @ChangedBy, @Environment, @Timestamp, @PredictionId, @Reason, @ActorKeyId, @ActorName";
+        "@Id, @FlagId, @FlagName, @ChangeType, @PreviousValue, @NewValue, @ChangedBy, @Environment, @Timestamp, @PredictionId, @Reason, @ActorKeyId, @ActorName, @ApprovedBy";
 
     /// <summary>A <c>feature_flags</c> row as stored (JSON as text, times as Unix ms).</summary>
     private sealed class FlagRow
@@ -87,13 +87,14 @@ public static class FlagStore
         public string? Reason { get; set; }
         public string? ActorKeyId { get; set; }
         public string? ActorName { get; set; }
+        public string? ApprovedBy { get; set; }
         public long? Revision { get; set; }
 
         public static ChangeRow From(FlagChange c) => new()
         {
             Id = c.Id, FlagId = c.FlagId, FlagName = c.FlagName, ChangeType = c.ChangeType.ToWire(), PreviousValue = RawJson(c.PreviousValue),
             NewValue = RawJson(c.NewValue), ChangedBy = c.ChangedBy, Environment = c.Environment, Timestamp = Time.ToMs(c.Timestamp),
-            PredictionId = c.PredictionId, Reason = c.Reason, ActorKeyId = c.ActorKeyId, ActorName = c.ActorName,
+            PredictionId = c.PredictionId, Reason = c.Reason, ActorKeyId = c.ActorKeyId, ActorName = c.ActorName, ApprovedBy = c.ApprovedBy,
         };
 
         /// <summary>Null when the change type is a word this build does not know (<see cref="StoredWords"/>).</summary>
@@ -101,7 +102,7 @@ public static class FlagStore
         {
             Id = Id, FlagId = FlagId, FlagName = FlagName, ChangeType = type, PreviousValue = ParseJson(PreviousValue),
             NewValue = ParseJson(NewValue), ChangedBy = ChangedBy, Environment = Environment, Timestamp = Time.FromMs(Timestamp),
-            PredictionId = PredictionId, Reason = Reason, ActorKeyId = ActorKeyId, ActorName = ActorName, Revision = Revision ?? 0,
+            PredictionId = PredictionId, Reason = Reason, ActorKeyId = ActorKeyId, ActorName = ActorName, ApprovedBy = ApprovedBy, Revision = Revision ?? 0,
         };
     }
 

@@ -68,17 +68,19 @@ public static class FlagsApi
         return TypedResults.Ok(flag);
     }
 
-    public static async Task<Results<Ok<Flag>, ValidationProblem, ProblemHttpResult>> PatchFlag(
-        [AsParameters] FlagServices s, string idOrName, PatchFlagRequest body, HttpContext http, CancellationToken ct)
+    public static async Task<Results<Ok<Flag>, Accepted<HeldChangeResponse>, ValidationProblem, ProblemHttpResult>> PatchFlag(
+        [AsParameters] FlagServices s, string idOrName, PatchFlagRequest body, bool? bypass, HttpContext http, CancellationToken ct)
     {
         var v = FlagRules.Validate(body);
         if (!v.IsValid) return v.ToProblem();
         if (!TryIfMatch(http, out var ifMatch)) return Problems.PreconditionFailed(-1);
-        switch (await s.Service.PatchAsync(new PatchFlagCommand(idOrName, body, ifMatch, ChangedBy(body.ChangedBy, http)) { Actor = http.GetActor() }, ct))
+        var command = new PatchFlagCommand(idOrName, body, ifMatch, ChangedBy(body.ChangedBy, http)) { Actor = http.GetActor(), Bypass = bypass == true };
+        switch (await s.Service.PatchAsync(command, ct))
         {
             case FlagWriteResult.Done done:
                 http.Response.Headers.ETag = done.Flag.ETag;
                 return TypedResults.Ok(done.Flag);
+            case FlagWriteResult.Held held: return Accepted(held);
             case FlagWriteResult.NotFound: return Problems.NotFound("Flag", idOrName);
             case FlagWriteResult.Stale stale: return Problems.PreconditionFailed(stale.CurrentVersion);
             case FlagWriteResult.NameTaken taken: return Problems.Conflict(taken.Detail);
@@ -101,14 +103,15 @@ public static class FlagsApi
         };
     }
 
-    public static async Task<Results<Ok<ChangeResponse>, ValidationProblem, ProblemHttpResult>> RecordChange(
-        [AsParameters] FlagServices s, RecordChangeRequest body, HttpContext http, CancellationToken ct)
+    public static async Task<Results<Ok<ChangeResponse>, Accepted<HeldChangeResponse>, ValidationProblem, ProblemHttpResult>> RecordChange(
+        [AsParameters] FlagServices s, RecordChangeRequest body, bool? bypass, HttpContext http, CancellationToken ct)
     {
         var v = FlagRules.Validate(body, out var patch, out var changeType);
         if (!v.IsValid) return v.ToProblem();
-        return await s.Service.RecordChangeAsync(new RecordChangeCommand(body, changeType, patch) { Actor = http.GetActor() }, ct) switch
+        return await s.Service.RecordChangeAsync(new RecordChangeCommand(body, changeType, patch) { Actor = http.GetActor(), Bypass = bypass == true }, ct) switch
         {
             FlagWriteResult.Done done => TypedResults.Ok(new ChangeResponse(done.Change, done.Prediction?.Prediction)),
+            FlagWriteResult.Held held => Accepted(held),
             FlagWriteResult.Contradiction c => Problems.Invalid(c.Field, c.Detail),
             FlagWriteResult.NotFound => Problems.NotFound("Flag", body.FlagId ?? body.FlagName ?? ""),
             FlagWriteResult.NameTaken taken => Problems.Conflict(taken.Detail),
@@ -179,6 +182,10 @@ public static class FlagsApi
         v.Add("changeType", "is not a known change type");
         return null;
     }
+
+    /// <summary>202: the environment is protected; the change waits, as a change request, for a second key's approval.</summary>
+    private static Accepted<HeldChangeResponse> Accepted(FlagWriteResult.Held held) =>
+        TypedResults.Accepted($"/api/change-requests/{held.ChangeRequest.Id}", new HeldChangeResponse(held.ChangeRequest));
 
     private static InvalidOperationException Unexpected(FlagWriteResult r) => new($"Unexpected flag write result {r.GetType().Name}.");
 

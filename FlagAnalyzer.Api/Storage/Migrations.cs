@@ -4,7 +4,7 @@ namespace FlagAnalyzer.Api.Storage;
 /// The schema, as an append-only list of versioned steps. A step never changes once released; a new
 /// need is a new step. Version ranges by owner keep parallel work from colliding:
 /// 1–99 core, 100–199 analysis, 200–299 assistant, 300–399 live, 400–499 cache/feed, 500–599 access, 600–699 evaluation,
-/// 700–799 telemetry, 800–899 reliability, 900–999 rollouts, 1000–1099 webhooks.
+/// 700–799 telemetry, 800–899 reliability, 900–999 rollouts, 1000–1099 webhooks, 1100–1199 change requests.
 /// All times are INTEGER Unix milliseconds. Each step has its SQLite and its PostgreSQL text, with the same version
 /// numbers: on PostgreSQL integers and ms timestamps are BIGINT, REAL is DOUBLE PRECISION, flags are BOOLEAN, blobs
 /// BYTEA, rowid keys identity columns, and the text that is compared or ordered (ids, names, keys) is
@@ -785,6 +785,65 @@ public static class Migrations
             INSERT INTO webhook_notice_seq(id, seq) VALUES (1, 0);
             CREATE TABLE webhook_cursors (source TEXT COLLATE "C" PRIMARY KEY, reached BIGINT NOT NULL);
             INSERT INTO webhook_cursors(source, reached) VALUES ('flags', 0), ('notices', 0);
+            """),
+        // change requests (1100–1199, issue 27): a change held for a second person's approval in a protected environment,
+        // owned by ChangeRequests/. Two columns of other folders' tables ride along, each the smallest hook of the feature:
+        // flag_changes.approved_by (Flags' change log names who approved the change it applied) and
+        // environments.approval_exemptions (Environments: which safety actions skip approval there; NULL = the default, all).
+        new(1100, "change requests", """
+            CREATE TABLE change_requests (
+                id                  TEXT PRIMARY KEY,
+                environment         TEXT NOT NULL,
+                flag_id             TEXT NOT NULL,
+                flag_key            TEXT NOT NULL,
+                flag_name           TEXT NOT NULL,
+                target              TEXT NOT NULL,
+                patch               TEXT NOT NULL,
+                diff                TEXT NOT NULL,
+                base_version        INTEGER NOT NULL,
+                changed_by          TEXT NOT NULL,
+                author_key_id       TEXT NULL,
+                author_name         TEXT NOT NULL,
+                author_role         TEXT NOT NULL,
+                author_environment  TEXT NULL,
+                state               TEXT NOT NULL,
+                created_at          INTEGER NOT NULL,
+                decided_at          INTEGER NULL,
+                decided_by_key_id   TEXT NULL,
+                decided_by_name     TEXT NULL,
+                comment             TEXT NULL,
+                applied_change_id   TEXT NULL
+            );
+            CREATE INDEX ix_change_requests_state ON change_requests(state, environment, id);
+            ALTER TABLE flag_changes ADD COLUMN approved_by TEXT NULL;
+            ALTER TABLE environments ADD COLUMN approval_exemptions TEXT NULL;
+            """, """
+            CREATE TABLE change_requests (
+                id                  TEXT COLLATE "C" PRIMARY KEY,
+                environment         TEXT COLLATE "C" NOT NULL,
+                flag_id             TEXT COLLATE "C" NOT NULL,
+                flag_key            TEXT COLLATE "C" NOT NULL,
+                flag_name           TEXT COLLATE "C" NOT NULL,
+                target              TEXT COLLATE "C" NOT NULL,
+                patch               TEXT NOT NULL,
+                diff                TEXT NOT NULL,
+                base_version        BIGINT NOT NULL,
+                changed_by          TEXT NOT NULL,
+                author_key_id       TEXT COLLATE "C" NULL,
+                author_name         TEXT NOT NULL,
+                author_role         TEXT COLLATE "C" NOT NULL,
+                author_environment  TEXT COLLATE "C" NULL,
+                state               TEXT COLLATE "C" NOT NULL,
+                created_at          BIGINT NOT NULL,
+                decided_at          BIGINT NULL,
+                decided_by_key_id   TEXT COLLATE "C" NULL,
+                decided_by_name     TEXT NULL,
+                comment             TEXT NULL,
+                applied_change_id   TEXT COLLATE "C" NULL
+            );
+            CREATE INDEX ix_change_requests_state ON change_requests(state, environment, id);
+            ALTER TABLE flag_changes ADD COLUMN approved_by TEXT NULL;
+            ALTER TABLE environments ADD COLUMN approval_exemptions TEXT NULL;
             """),
     ];
 }

@@ -27,6 +27,7 @@ public sealed class DependencyTests
         ["Flags"] = 3,
         ["Metrics"] = 3,
         ["Access"] = 3,
+        ["ChangeRequests"] = 4, // above Flags (it implements Flags.IChangeGate and applies through FlagService) and Environments
         ["Evaluation"] = 4,
         ["Telemetry"] = 4,
         ["Anomalies"] = 5,
@@ -125,6 +126,7 @@ public sealed class DependencyTests
         ["flag_outbox"] = "Flags",
         ["flag_environments"] = "Flags",
         ["environments"] = "Environments",
+        ["change_requests"] = "ChangeRequests",
         ["webhooks"] = "Webhooks",
         ["webhook_deliveries"] = "Webhooks",
         ["webhook_attempts"] = "Webhooks",

@@ -14,6 +14,7 @@ const FlagDetail = lazy(() => import('./pages/FlagDetail'));
 const Chat = lazy(() => import('./pages/Chat'));
 const Keys = lazy(() => import('./pages/Keys'));
 const Webhooks = lazy(() => import('./pages/Webhooks'));
+const Approvals = lazy(() => import('./pages/Approvals'));
 
 function RouteError() {
   const error = useRouteError();
@@ -39,6 +40,7 @@ export const routes = [
       { path: 'anomalies', element: <Anomalies /> },
       { path: 'keys', element: lazyPage(<Keys />) },
       { path: 'webhooks', element: lazyPage(<Webhooks />) },
+      { path: 'approvals', element: lazyPage(<Approvals />) },
       { path: '*', element: <NotFound /> },
     ],
   },

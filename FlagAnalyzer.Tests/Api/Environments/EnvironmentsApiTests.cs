@@ -222,7 +222,8 @@ public sealed class EnvironmentsMigrationTests
             await RunAsync(conn, provider == DbProvider.Postgres
                 ? "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
                 : "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
-            foreach (var step in Migrations.All.Where(s => s.Name != "environments").OrderBy(s => s.Version))
+            // the previous release had neither the environments step nor the steps after it that alter its table (1100: change requests)
+            foreach (var step in Migrations.All.Where(s => s.Name != "environments" && s.Version < 1100).OrderBy(s => s.Version))
             {
                 await RunAsync(conn, step.For(provider));
                 await RunAsync(conn, $"INSERT INTO schema_migrations(version, name, applied_at) VALUES ({step.Version}, 'previous release', 0)");

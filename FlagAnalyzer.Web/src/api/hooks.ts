@@ -1,3 +1,4 @@
+import { isHeld } from './changeRequests';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useLive } from '../live/LiveProvider';
 import { api, ApiError, type FlagFilter } from './client';
@@ -87,6 +88,8 @@ export function useSaveEvaluation() {
   return useMutation({
     mutationFn: (v: { flag: Flag; patch: PatchFlagInput }) => api.patchFlag(v.flag.id, { ...v.patch, changedBy: 'web-ui' }, v.flag.version),
     onSuccess: (flag) => {
+      // 202 in a protected environment: a change request waits for approval, the flag is as it was
+      if (isHeld(flag)) { void qc.invalidateQueries({ queryKey: ['change-requests'] }); return; }
       qc.setQueryData(keys.flag(flag.id), flag);
       void qc.invalidateQueries({ queryKey: keys.flagsAll });
       void qc.invalidateQueries({ queryKey: keys.changesAll });

@@ -384,6 +384,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/change-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Change requests of protected environments, newest first, filtered by state, environment and flag, paged */
+        get: operations["ListChangeRequests"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/change-requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One change request with its diff */
+        get: operations["GetChangeRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/change-requests/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve and apply a pending request (another key than its author's; 409 when the flag moved since) */
+        post: operations["ApproveChangeRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/change-requests/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject a pending request, with an optional comment (another key than its author's) */
+        post: operations["RejectChangeRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/change-requests/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Withdraw a pending request (its author only) */
+        post: operations["CancelChangeRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ofrep/v1/evaluate/flags/{key}": {
         parameters: {
             query?: never;
@@ -758,6 +843,34 @@ export interface components {
         };
         /** @enum {string} */
         ApiRole: "admin" | "editor" | "viewer" | "sdk" | "ingest";
+        ChangeRequest: {
+            id: string;
+            state: string;
+            environment: string;
+            flag: components["schemas"]["ChangeRequestFlag"];
+            diff: components["schemas"]["FieldChange"][];
+            patch: components["schemas"]["JsonElement"];
+            /** Format: int64 */
+            baseVersion: number;
+            author: components["schemas"]["ChangeRequestActor"];
+            changedBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            decidedBy: null | components["schemas"]["ChangeRequestActor"];
+            /** Format: date-time */
+            decidedAt: null | string;
+            comment: null | string;
+            appliedChangeId: null | string;
+        };
+        ChangeRequestActor: {
+            keyId: null | string;
+            name: string;
+        };
+        ChangeRequestFlag: {
+            id: string;
+            key: string;
+            name: string;
+        };
         ChangeResponse: {
             change: null | components["schemas"]["FlagChange"];
             prediction: null | components["schemas"]["Prediction"];
@@ -852,6 +965,8 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+            protected: boolean;
+            approvalExemptions: string[];
         };
         EnvironmentStreams: {
             environment: null | string;
@@ -874,6 +989,11 @@ export interface components {
             mismatch: boolean;
             /** Format: date-time */
             since: string;
+        };
+        FieldChange: {
+            field: string;
+            from: null | components["schemas"]["JsonElement"];
+            to: null | components["schemas"]["JsonElement"];
         };
         Flag: {
             id: string;
@@ -933,6 +1053,7 @@ export interface components {
             timestamp: string;
             predictionId: null | string;
             reason: null | string;
+            approvedBy: null | string;
             /** Format: int64 */
             revision: number;
         };
@@ -971,6 +1092,9 @@ export interface components {
             /** Format: int32 */
             samplesNeeded: number;
             waiting: null | string;
+        };
+        HeldChangeResponse: {
+            changeRequest: components["schemas"]["ChangeRequest"];
         };
         HttpValidationProblemDetails: {
             type: null | string;
@@ -1087,6 +1211,10 @@ export interface components {
             items: components["schemas"]["ApiKeyEvent"][];
             nextCursor: null | string;
         };
+        PageOfChangeRequest: {
+            items: components["schemas"]["ChangeRequest"][];
+            nextCursor: null | string;
+        };
         PageOfFlag: {
             items: components["schemas"]["Flag"][];
             nextCursor: null | string;
@@ -1124,6 +1252,8 @@ export interface components {
             /** Format: int32 */
             position?: null | number;
             retired?: null | boolean;
+            protected?: null | boolean;
+            approvalExemptions?: null | string[];
         };
         PatchFlagRequest: {
             name?: null | string;
@@ -1179,6 +1309,9 @@ export interface components {
             newValue?: null | components["schemas"]["JsonElement"];
             changedBy?: null | string;
             environment?: null | string;
+        };
+        RejectChangeRequest: {
+            comment?: null | string;
         };
         /** @enum {string} */
         RiskLevel: "low" | "medium" | "high" | "critical";
@@ -1997,7 +2130,9 @@ export interface operations {
     };
     RecordChange: {
         parameters: {
-            query?: never;
+            query?: {
+                bypass?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -2015,6 +2150,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChangeResponse"];
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeldChangeResponse"];
                 };
             };
             /** @description Bad Request */
@@ -2108,7 +2252,9 @@ export interface operations {
     };
     PatchFlag: {
         parameters: {
-            query?: never;
+            query?: {
+                bypass?: boolean;
+            };
             header?: never;
             path: {
                 idOrName: string;
@@ -2128,6 +2274,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Flag"];
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeldChangeResponse"];
                 };
             };
             /** @description Bad Request */
@@ -2172,6 +2327,142 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    ListChangeRequests: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                state?: string;
+                environment?: string;
+                flagId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PageOfChangeRequest"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    GetChangeRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
+        };
+    };
+    ApproveChangeRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
+        };
+    };
+    RejectChangeRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["RejectChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    CancelChangeRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeRequest"];
                 };
             };
         };

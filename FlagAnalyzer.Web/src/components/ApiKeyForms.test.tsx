@@ -9,7 +9,7 @@ import type { ApiKey, CreatedApiKey, Environment } from '../api/types';
 
 const slow = { timeout: 5000 };
 const env = (name: string, retired = false): Environment =>
-  ({ name, color: '#64748b', position: 0, retired, createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z' });
+  ({ name, color: '#64748b', position: 0, retired, createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', protected: false, approvalExemptions: [] });
 const key = (over: Partial<ApiKey> = {}): ApiKey => ({
   id: 'key_1', prefix: 'fa_abcd1234', name: 'staging reader', role: 'viewer', environment: 'staging', createdBy: 'admin',
   createdAt: '2026-01-01T00:00:00Z', lastUsedAt: null, revokedAt: null, isRevoked: false, ...over,

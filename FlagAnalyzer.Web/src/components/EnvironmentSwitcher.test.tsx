@@ -10,7 +10,7 @@ import { json, mockFetch, renderTree } from '../test/utils';
 import type { Anomaly, Environment } from '../api/types';
 
 const env = (name: string, position: number, retired = false): Environment =>
-  ({ name, color: '#64748b', position, retired, createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z' });
+  ({ name, color: '#64748b', position, retired, createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z', protected: false, approvalExemptions: [] });
 /** Generous: the machine is shared, and the first render loads the modules. */
 const slow = { timeout: 5000 };
 const environments = [env('development', 0), env('staging', 1), env('production', 2), env('legacy', 3, true)];

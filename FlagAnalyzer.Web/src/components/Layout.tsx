@@ -1,5 +1,6 @@
 import { NavLink, Outlet, useSearchParams } from 'react-router';
-import { AlertOctagon, Flag, KeyRound, LayoutDashboard, MessageSquare, Radio, Webhook } from 'lucide-react';
+import { AlertOctagon, Flag, KeyRound, LayoutDashboard, MessageSquare, Radio, ShieldCheck, Webhook } from 'lucide-react';
+import { useDecidableCount } from '../changeRequests/hooks';
 import { useLive, type LiveStatus } from '../live/LiveProvider';
 import { AccountMenu, useAuth } from '../auth/AuthGate';
 import { EnvironmentSwitcher } from './EnvironmentSwitcher';
@@ -10,7 +11,15 @@ const links = [
   { to: '/chat', label: 'AI Chat', icon: MessageSquare, end: false },
   { to: '/anomalies', label: 'Anomalies', icon: AlertOctagon, end: false },
   { to: '/webhooks', label: 'Webhooks', icon: Webhook, end: false },
+  { to: '/approvals', label: 'Approvals', icon: ShieldCheck, end: false },
 ];
+
+/** The count of pending change requests this key may decide (issue 27), on the Approvals link. */
+function ApprovalsBadge() {
+  const n = useDecidableCount();
+  if (n === 0) return null;
+  return <span data-testid="approvals-badge" className="ml-0.5 rounded-full bg-amber-500 px-1.5 text-[11px] font-bold leading-4 text-white">{n}</span>;
+}
 
 /** Only admins manage keys; the page is hidden from others (the API refuses them anyway). */
 const adminLinks = [{ to: '/keys', label: 'Keys', icon: KeyRound, end: false }];
@@ -50,7 +59,7 @@ export function Layout() {
             {[...links, ...(isAdmin ? adminLinks : [])].map(({ to, label, icon: Icon, end }) => (
               <NavLink key={to} to={{ pathname: to, search }} end={end} data-testid={`nav-${label.toLowerCase().replace(/\s+/g, '-')}`}
                 className={({ isActive }) => `flex items-center gap-1.5 rounded-lg px-3 py-1.5 text-sm font-medium ${isActive ? 'bg-indigo-50 text-indigo-700' : 'text-slate-600 hover:bg-slate-100'}`}>
-                <Icon className="h-4 w-4" /> {label}
+                <Icon className="h-4 w-4" /> {label}{to === '/approvals' && <ApprovalsBadge />}
               </NavLink>
             ))}
           </nav>
