@@ -71,21 +71,28 @@ public sealed class ChangeRequestService(Db db, FlagService flags, ILiveEventPub
         // no lock up front: the flag's lock is taken by the patch's own read (FindForWriteAsync), as a PATCH takes it
         await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
         {
-            if (seen.Target != "flag") throw new InvalidOperationException($"Change request {id} targets '{seen.Target}', which this build cannot apply.");
-            var patch = JsonSerializer.Deserialize<PatchFlagRequest>(seen.Patch, Json.Options)
-                ?? throw new InvalidOperationException($"Change request {id} has no patch.");
             var by = actor?.Name ?? Actor.Unauthenticated.Name;
-            outcome = await flags.PatchWithinAsync(s, new PatchFlagCommand(seen.FlagId, patch, seen.BaseVersion, seen.ChangedBy)
+            outcome = seen.Target switch
             {
-                Actor = seen.Author,
-                ApprovedBy = by,
-            }, ct);
+                ChangeGateTargets.Flag => await flags.PatchWithinAsync(s, new PatchFlagCommand(seen.FlagId,
+                    JsonSerializer.Deserialize<PatchFlagRequest>(seen.Patch, Json.Options) ?? throw new InvalidOperationException($"Change request {id} has no patch."),
+                    seen.BaseVersion, seen.ChangedBy) { Actor = seen.Author, ApprovedBy = by }, ct),
+                // one environment's configuration, If-Match on the configuration's version it was made against
+                ChangeGateTargets.Configuration => await flags.PatchConfigurationWithinAsync(s, new PatchConfigurationCommand(seen.FlagId, seen.Environment,
+                    JsonSerializer.Deserialize<PatchConfigurationRequest>(seen.Patch, Json.Options) ?? throw new InvalidOperationException($"Change request {id} has no patch."),
+                    seen.BaseVersion, seen.ChangedBy) { Actor = seen.Author, ApprovedBy = by }, ct),
+                _ => throw new InvalidOperationException($"Change request {id} targets '{seen.Target}', which this build cannot apply."),
+            };
             var now = clock.GetUtcNow();
             string state;
             string? changeId = null;
             switch (outcome.Result)
             {
                 case FlagWriteResult.Done done:
+                    state = ChangeRequestStates.Applied;
+                    changeId = done.Change?.Id;
+                    break;
+                case FlagWriteResult.ConfigurationDone done:
                     state = ChangeRequestStates.Applied;
                     changeId = done.Change?.Id;
                     break;

@@ -49,18 +49,18 @@ public static class FlagEnvironmentsApi
         return TypedResults.Ok(configuration);
     }
 
-    public static async Task<Results<Ok<FlagConfiguration>, ValidationProblem, ProblemHttpResult>> PatchConfiguration([AsParameters] FlagServices s,
-        string idOrName, string environment, PatchConfigurationRequest body, HttpContext http, CancellationToken ct)
+    public static async Task<Results<Ok<FlagConfiguration>, Accepted<HeldChangeResponse>, ValidationProblem, ProblemHttpResult>> PatchConfiguration([AsParameters] FlagServices s,
+        string idOrName, string environment, PatchConfigurationRequest body, bool? bypass, HttpContext http, CancellationToken ct)
     {
         var v = Validate(body);
         if (!v.IsValid) return v.ToProblem();
         if (!TryIfMatch(http, out var ifMatch)) return Problems.PreconditionFailed(-1);
-        var command = new PatchConfigurationCommand(idOrName, environment, body, ifMatch, ChangedBy(body.ChangedBy, http)) { Actor = http.GetActor() };
+        var command = new PatchConfigurationCommand(idOrName, environment, body, ifMatch, ChangedBy(body.ChangedBy, http)) { Actor = http.GetActor(), Bypass = bypass == true };
         return Answer(await s.Service.PatchConfigurationAsync(command, ct), idOrName, http);
     }
 
-    public static async Task<Results<Ok<FlagConfiguration>, ValidationProblem, ProblemHttpResult>> Promote([AsParameters] FlagServices s,
-        string idOrName, string environment, PromoteRequest body, HttpContext http, CancellationToken ct)
+    public static async Task<Results<Ok<FlagConfiguration>, Accepted<HeldChangeResponse>, ValidationProblem, ProblemHttpResult>> Promote([AsParameters] FlagServices s,
+        string idOrName, string environment, PromoteRequest body, bool? bypass, HttpContext http, CancellationToken ct)
     {
         var v = new Validator();
         if (string.IsNullOrEmpty(body.From)) v.Add("from", "is required: the environment to copy the configuration from");
@@ -68,7 +68,7 @@ public static class FlagEnvironmentsApi
         FlagRules.CheckChangedBy(body.ChangedBy, v);
         if (!v.IsValid) return v.ToProblem();
         if (!TryIfMatch(http, out var ifMatch)) return Problems.PreconditionFailed(-1);
-        var command = new PromoteCommand(idOrName, environment, body.From!, ifMatch, ChangedBy(body.ChangedBy, http)) { Actor = http.GetActor() };
+        var command = new PromoteCommand(idOrName, environment, body.From!, ifMatch, ChangedBy(body.ChangedBy, http)) { Actor = http.GetActor(), Bypass = bypass == true };
         return Answer(await s.Service.PromoteAsync(command, ct), idOrName, http);
     }
 
@@ -100,10 +100,13 @@ public static class FlagEnvironmentsApi
             : EnvironmentNotFound(environment);
     }
 
-    private static Results<Ok<FlagConfiguration>, ValidationProblem, ProblemHttpResult> Answer(FlagWriteResult result, string idOrName, HttpContext http)
+    private static Results<Ok<FlagConfiguration>, Accepted<HeldChangeResponse>, ValidationProblem, ProblemHttpResult> Answer(FlagWriteResult result, string idOrName, HttpContext http)
     {
         switch (result)
         {
+            // a protected environment holds the change for a second person (issue 27)
+            case FlagWriteResult.Held held:
+                return TypedResults.Accepted($"/api/change-requests/{held.ChangeRequest.Id}", new HeldChangeResponse(held.ChangeRequest));
             case FlagWriteResult.ConfigurationDone done:
                 http.Response.Headers.ETag = done.Configuration.ETag;
                 return TypedResults.Ok(done.Configuration);

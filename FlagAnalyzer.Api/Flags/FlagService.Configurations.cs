@@ -1,3 +1,4 @@
+using System.Text.Json;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Storage;
 
@@ -7,12 +8,17 @@ namespace FlagAnalyzer.Api.Flags;
 public sealed record PatchConfigurationCommand(string IdOrName, string Environment, PatchConfigurationRequest Patch, long? IfMatch, string ChangedBy)
 {
     public Actor? Actor { get; init; }
+    /// <summary><c>?bypass=true</c>: an admin applies directly in a protected environment (<see cref="IChangeGate"/>).</summary>
+    public bool Bypass { get; init; }
+    /// <summary>Set only when an approved change request is applied: the approver's key name; the gate is not asked again.</summary>
+    public string? ApprovedBy { get; init; }
 }
 
 /// <summary>Copy the configuration of <see cref="From"/> into <see cref="Environment"/>; <see cref="IfMatch"/> is the target's version.</summary>
 public sealed record PromoteCommand(string IdOrName, string Environment, string From, long? IfMatch, string ChangedBy)
 {
     public Actor? Actor { get; init; }
+    public bool Bypass { get; init; }
 }
 
 /// <summary>
@@ -27,6 +33,8 @@ public sealed record ConfigurationMutationRequest(Flag Flag, FlagConfiguration B
     /// <summary>The reason as the change type (<c>rolled_back</c>); otherwise the diff decides.</summary>
     public ChangeType? ChangeType { get; init; }
     public string? Reason { get; init; }
+    /// <summary>The key name that approved the change request this write applies (issue 27).</summary>
+    public string? ApprovedBy { get; init; }
 }
 
 public sealed partial class FlagService
@@ -70,15 +78,29 @@ public sealed partial class FlagService
     /// flag PATCH, conditional on <see cref="PatchConfigurationCommand.IfMatch"/>, one change row in that environment.
     /// </summary>
     public Task<FlagWriteResult> PatchConfigurationAsync(PatchConfigurationCommand command, CancellationToken ct) =>
-        WriteConfigurationAsync(command.IdOrName, command.Environment, command.IfMatch, command.Actor, (s, flag, target, _) =>
+        WriteConfigurationAsync(command.IdOrName, command.Environment, command.IfMatch, command.Actor, Gating(command.Bypass, command.ApprovedBy),
+            PatchDecision(command), ct);
+
+    /// <summary>
+    /// <see cref="PatchConfigurationAsync"/> inside the caller's transaction: ChangeRequests applies an approved request
+    /// through here, in the transaction that decides it (the caller commits when <see cref="PatchOutcome.Commits"/>).
+    /// </summary>
+    public Task<PatchOutcome> PatchConfigurationWithinAsync(WriteScope s, PatchConfigurationCommand command, CancellationToken ct) =>
+        WriteConfigurationWithinAsync(s, command.IdOrName, command.Environment, command.IfMatch, command.Actor, Gating(command.Bypass, command.ApprovedBy),
+            PatchDecision(command), ct);
+
+    private static (bool Bypass, string? ApprovedBy) Gating(bool bypass, string? approvedBy) => (bypass, approvedBy);
+
+    private Func<WriteScope, Flag, FlagConfiguration, IReadOnlyList<EnvironmentEntry>?, Task<(ConfigurationMutationRequest? Request, FlagWriteResult? Refused)>>
+        PatchDecision(PatchConfigurationCommand command) => (s, flag, target, _) =>
         {
             var after = FlagConfigurations.Apply(target, command.Patch);
             var p = command.Patch;
             if (CheckDefinition(FlagConfigurations.View(flag, after), null, p.DefaultVariant, p.OffVariant) is { } invalid)
                 return Task.FromResult<(ConfigurationMutationRequest?, FlagWriteResult?)>((null, new FlagWriteResult.Invalid(invalid)));
             return Task.FromResult<(ConfigurationMutationRequest?, FlagWriteResult?)>(
-                (new ConfigurationMutationRequest(flag, target, after, command.ChangedBy) { Actor = command.Actor }, null));
-        }, ct);
+                (new ConfigurationMutationRequest(flag, target, after, command.ChangedBy) { Actor = command.Actor, ApprovedBy = command.ApprovedBy }, null));
+        };
 
     /// <summary>
     /// Copies the source environment's configuration (enabled, rollout, targeting, default/off variant, auto-rollback) into
@@ -86,7 +108,7 @@ public sealed partial class FlagService
     /// they already serve the same.
     /// </summary>
     public Task<FlagWriteResult> PromoteAsync(PromoteCommand command, CancellationToken ct) =>
-        WriteConfigurationAsync(command.IdOrName, command.Environment, command.IfMatch, command.Actor, async (s, flag, target, order) =>
+        WriteConfigurationAsync(command.IdOrName, command.Environment, command.IfMatch, command.Actor, Gating(command.Bypass, null), async (s, flag, target, order) =>
         {
             if (CheckSource(command.Actor, command.From, command.Environment, order) is { } refused) return (null, refused);
             var source = await LoadConfigurationAsync(s.Connection, s.Transaction, flag, command.From, ct);
@@ -130,34 +152,68 @@ public sealed partial class FlagService
     /// <see cref="MutateConfigurationAsync"/>; committed, then handed to the feed.
     /// </summary>
     private async Task<FlagWriteResult> WriteConfigurationAsync(string idOrName, string environment, long? ifMatch, Actor? actor,
+        (bool Bypass, string? ApprovedBy) gating,
         Func<WriteScope, Flag, FlagConfiguration, IReadOnlyList<EnvironmentEntry>?, Task<(ConfigurationMutationRequest? Request, FlagWriteResult? Refused)>> decide,
         CancellationToken ct)
     {
-        FlagMutation? m;
-        Flag flag;
-        FlagConfiguration before;
+        PatchOutcome outcome;
         await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
         {
-            var found = await FlagStore.FindForWriteAsync(s, idOrName, ct);
-            // the middleware refused a scoped key another environment; this keeps the rule where the write is
-            if (found is null || !actor.Sees(environment)) return new FlagWriteResult.NotFound();
-            flag = found;
-            var order = environments is null ? null : await environments.OrderAsync(s.Connection, s.Transaction, ct);
-            var entry = order?.FirstOrDefault(e => e.Name == environment);
-            if (order is not null && entry is null) return new FlagWriteResult.UnknownEnvironment(environment);
-            if (entry is { Retired: true })
-                return new FlagWriteResult.Invalid(new Validator().Add("environment", $"the environment '{environment}' is retired: its configurations are not changed"));
-            before = await LoadConfigurationAsync(s.Connection, s.Transaction, flag, environment, ct);
-            if (ifMatch is { } v && v != before.Version) return new FlagWriteResult.Stale(before.Version);
-            var (request, refused) = await decide(s, flag, before, order);
-            if (refused is not null) return refused;
-            m = await MutateConfigurationAsync(s, request!, ct);
-            if (m is null) return new FlagWriteResult.ConfigurationDone(flag, before);
+            outcome = await WriteConfigurationWithinAsync(s, idOrName, environment, ifMatch, actor, gating, decide, ct);
+            if (!outcome.Commits) return outcome.Result;
             await s.CommitAsync(ct);
         }
-        await AfterCommitAsync(m, ct);
+        await outcome.AfterCommitAsync(this, ct);
+        return outcome.Result;
+    }
+
+    /// <summary>
+    /// The read-check-write of a configuration write inside the caller's transaction: the flag under its lock, the
+    /// environment known and not retired, the precondition, then what <paramref name="decide"/> makes of the current
+    /// configuration, then the gate of a protected environment (<see cref="IChangeGate"/>; not asked again when an approved
+    /// request is applied), then <see cref="MutateConfigurationAsync"/>.
+    /// </summary>
+    private async Task<PatchOutcome> WriteConfigurationWithinAsync(WriteScope s, string idOrName, string environment, long? ifMatch, Actor? actor,
+        (bool Bypass, string? ApprovedBy) gating,
+        Func<WriteScope, Flag, FlagConfiguration, IReadOnlyList<EnvironmentEntry>?, Task<(ConfigurationMutationRequest? Request, FlagWriteResult? Refused)>> decide,
+        CancellationToken ct)
+    {
+        var flag = await FlagStore.FindForWriteAsync(s, idOrName, ct);
+        // the middleware refused a scoped key another environment; this keeps the rule where the write is
+        if (flag is null || !actor.Sees(environment)) return new(new FlagWriteResult.NotFound());
+        var order = environments is null ? null : await environments.OrderAsync(s.Connection, s.Transaction, ct);
+        var entry = order?.FirstOrDefault(e => e.Name == environment);
+        if (order is not null && entry is null) return new(new FlagWriteResult.UnknownEnvironment(environment));
+        if (entry is { Retired: true })
+            return new(new FlagWriteResult.Invalid(new Validator().Add("environment", $"the environment '{environment}' is retired: its configurations are not changed")));
+        var before = await LoadConfigurationAsync(s.Connection, s.Transaction, flag, environment, ct);
+        if (ifMatch is { } v && v != before.Version) return new(new FlagWriteResult.Stale(before.Version));
+        var (request, refused) = await decide(s, flag, before, order);
+        if (refused is not null) return new(refused);
+        if (gating.ApprovedBy is null && gate is not null)
+        {
+            var (viewBefore, viewAfter) = (FlagConfigurations.View(flag, before), FlagConfigurations.View(flag, request!.After));
+            var (prev, next) = FlagDiff.Changed(viewBefore, viewAfter);
+            if (next.Count > 0)
+            {
+                var diff = next.Select(kv => new FieldChange(kv.Key, prev[kv.Key] is { } p ? FlagDiff.ToElement(p) : null, kv.Value is { } n ? FlagDiff.ToElement(n) : null)).ToList();
+                var a = request.After;
+                // the request stores the configuration it would write, as a patch: an approval applies it to the version it was made against
+                var patch = new PatchConfigurationRequest(a.Enabled, a.RolloutPercentage, a.Targeting, a.DefaultVariant, a.OffVariant, a.AutoRollback, request.ChangedBy);
+                var decision = await gate.CheckAsync(s, new ChangeGateRequest(environment, flag, ChangeGateTargets.Configuration,
+                    JsonSerializer.SerializeToElement(patch, Json.Options), before.Version, diff, actor, request.ChangedBy) { Bypass = gating.Bypass }, ct);
+                switch (decision)
+                {
+                    case ChangeGateDecision.Held held: return new(new FlagWriteResult.Held(held.ChangeRequest), AfterHeld: held.AfterCommit);
+                    case ChangeGateDecision.Refused no: return new(new FlagWriteResult.Forbidden(no.Detail));
+                    case ChangeGateDecision.Proceed { Reason: { } why }: request = request with { Reason = request.Reason is null ? why : $"{request.Reason}; {why}" }; break;
+                }
+            }
+        }
+        var m = await MutateConfigurationAsync(s, request!, ct);
+        if (m is null) return new(new FlagWriteResult.ConfigurationDone(flag, before));
         var written = m.Configurations?.FirstOrDefault(c => c.Environment == environment) ?? before;
-        return new FlagWriteResult.ConfigurationDone(m.After ?? flag, written, m.Change, m.Prediction);
+        return new(new FlagWriteResult.ConfigurationDone(m.After ?? flag, written, m.Change, m.Prediction), m);
     }
 
     /// <summary>The flag's configuration in <paramref name="environment"/>; a disabled one of version 0 when none is stored yet.</summary>
@@ -181,7 +237,7 @@ public sealed partial class FlagService
         if (environment == flag.TargetEnvironment)
             return await MutateAsync(s, new FlagMutationRequest(flag, FlagConfigurations.WithHome(flag, after), r.ChangedBy)
             {
-                Actor = r.Actor, ChangeType = r.ChangeType, Reason = r.Reason,
+                Actor = r.Actor, ChangeType = r.ChangeType, Reason = r.Reason, ApprovedBy = r.ApprovedBy,
             }, ct);
 
         var (viewBefore, viewAfter) = (FlagConfigurations.View(flag, before), FlagConfigurations.View(flag, after));
@@ -195,7 +251,7 @@ public sealed partial class FlagService
             throw new InvalidOperationException($"The configuration of flag {flag.Id} in {environment} changed inside a write transaction.");
 
         var change = NewChange(flag, r.ChangeType ?? FlagDiff.Classify(viewBefore, viewAfter), r.ChangedBy, r.Actor, now,
-            FlagDiff.ToElement(prevDiff), FlagDiff.ToElement(nextDiff), environment, r.Reason) with { PredictionId = Ids.New("prd", clock) };
+            FlagDiff.ToElement(prevDiff), FlagDiff.ToElement(nextDiff), environment, r.Reason) with { PredictionId = Ids.New("prd", clock), ApprovedBy = r.ApprovedBy };
         var prediction = await predictions.PredictAsync(s, viewBefore, viewAfter with { UpdatedAt = now }, change, ct);
         var m = new FlagMutation(flag, flag, change, prediction)
         {

@@ -20,6 +20,15 @@ public sealed record ChangeGateRequest(string Environment, Flag Flag, string Tar
     public bool Bypass { get; init; }
 }
 
+/// <summary>The write paths a change request can be applied through (<see cref="ChangeGateRequest.Target"/>).</summary>
+public static class ChangeGateTargets
+{
+    /// <summary>The seed-shaped PATCH of the home environment (the patch is a <see cref="PatchFlagRequest"/>).</summary>
+    public const string Flag = "flag";
+    /// <summary>One environment's configuration (the patch is a <see cref="PatchConfigurationRequest"/>; a promotion is held as one).</summary>
+    public const string Configuration = "configuration";
+}
+
 /// <summary>What the gate decided; exactly one of these.</summary>
 public abstract record ChangeGateDecision
 {

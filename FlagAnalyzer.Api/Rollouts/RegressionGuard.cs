@@ -17,20 +17,17 @@ public sealed class RegressionGuard(RolloutService rollouts, ILogger<RegressionG
 {
     public async Task<GuardRollback?> OnAnomaliesAsync(WriteScope scope, FlagAnomalies open, CancellationToken ct)
     {
-        var flag = open.Flag;
-        if (!flag.AutoRollback || !flag.Enabled || flag.RolloutPercentage <= 0 || open.Analysis.Srm is { Mismatch: true }) return null;
+        if (open.Analysis.Srm is { Mismatch: true }) return null;
         var trigger = open.Anomalies
             .Where(a => a.Severity >= Severity.High)
             .OrderByDescending(a => a.Severity)
             .FirstOrDefault();
         if (trigger is null) return null;
-        // the anomalies are of one environment's samples: only that environment's configuration and plan answer for them
-        var environment = trigger.Environment.Length > 0 ? trigger.Environment : flag.TargetEnvironment;
-        if (!ConfigurationWriter.Supports(flag, environment))
-        {
-            logger.LogInformation("Guardian leaves flag {Flag} in {Environment} as it is: {Reason}", flag.Name, environment, ConfigurationWriter.NotYetSupported);
-            return null;
-        }
+        // the anomalies are of one environment's samples: only that environment's configuration (its opt-in, its switch,
+        // its rollout) and plan answer for them
+        var environment = trigger.Environment.Length > 0 ? trigger.Environment : open.Flag.TargetEnvironment;
+        var flag = await ConfigurationWriter.ViewAsync(scope.Connection, scope.Transaction, open.Flag, environment, ct);
+        if (flag is null || !flag.AutoRollback || !flag.Enabled || flag.RolloutPercentage <= 0) return null;
 
         var reason = string.Create(CultureInfo.InvariantCulture,
             $"Auto-rollback on {trigger.Type.ToWire()} {trigger.Id}: {AnomalyReconciler.Label(trigger.Metric)} " +

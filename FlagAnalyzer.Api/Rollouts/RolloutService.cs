@@ -72,8 +72,8 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         var flag = await FlagStore.FindAsync(conn, null, idOrName, ct);
         if (flag is null) return new RolloutResult.FlagNotFound();
         var plan = await RolloutStore.CurrentAsync(conn, null, flag.Id, environment ?? flag.TargetEnvironment, ct);
-        if (plan is null) return new RolloutResult.NoPlan();
-        return new RolloutResult.Done(await ViewAsync(conn, null, flag, plan, ct));
+        if (plan is null || await ConfigurationWriter.ViewAsync(conn, null, flag, plan.Environment, ct) is not { } served) return new RolloutResult.NoPlan();
+        return new RolloutResult.Done(await ViewAsync(conn, null, served, plan, ct));
     }
 
     /// <summary>Plans that are running or paused, with what the guardian sees now (the dashboard's list), of the flags
@@ -84,7 +84,9 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         var plans = await RolloutStore.InStatesAsync(conn, null, [RolloutState.Running, RolloutState.Paused], limit, ct, caller.ListEnvironment());
         var views = new List<RolloutView>(plans.Count);
         foreach (var p in plans)
-            if (await FlagStore.FindAsync(conn, null, p.FlagId, ct) is { } flag && caller.Sees(p.Environment)) views.Add(await ViewAsync(conn, null, flag, p, ct));
+            if (await FlagStore.FindAsync(conn, null, p.FlagId, ct) is { } flag && caller.Sees(p.Environment)
+                && await ConfigurationWriter.ViewAsync(conn, null, flag, p.Environment, ct) is { } served)
+                views.Add(await ViewAsync(conn, null, served, p, ct));
         return views;
     }
 
@@ -97,7 +99,9 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             var flag = await FlagStore.FindForWriteAsync(s, command.IdOrName, ct);
             if (flag is null) return new RolloutResult.FlagNotFound();
             var environment = command.Environment ?? flag.TargetEnvironment;
-            if (!ConfigurationWriter.Supports(flag, environment)) return new RolloutResult.EnvironmentNotSupported(environment);
+            if (await ConfigurationWriter.ViewAsync(s.Connection, s.Transaction, flag, environment, ct) is not { } served)
+                return new RolloutResult.EnvironmentNotSupported(environment);
+            flag = served;
             var current = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, environment, ct);
             if (current is { IsActive: true })
                 return new RolloutResult.Conflict($"Flag '{flag.Name}' already has a {RolloutStates.Name(current.State)} rollout; abort it or let it finish first.");
@@ -147,7 +151,9 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             var flag = await FlagStore.FindForWriteAsync(s, command.IdOrName, ct);
             if (flag is null) return new RolloutResult.FlagNotFound();
             var environment = command.Environment ?? flag.TargetEnvironment;
-            if (!ConfigurationWriter.Supports(flag, environment)) return new RolloutResult.EnvironmentNotSupported(environment);
+            if (await ConfigurationWriter.ViewAsync(s.Connection, s.Transaction, flag, environment, ct) is not { } served)
+                return new RolloutResult.EnvironmentNotSupported(environment);
+            flag = served;
             (result, applied) = await ActInAsync(s, flag, environment, command.Action, command.ChangedBy, ct, command.Actor);
             if (applied is null) return result;
             await s.CommitAsync(ct);
@@ -196,7 +202,8 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         {
             var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, seen.FlagId, seen.Environment, ct);
             if (plan is null || plan.Id != seen.Id || plan.State != RolloutState.Running) return null;
-            var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, plan.FlagId, ct);
+            var stored = await FlagStore.FindAsync(s.Connection, s.Transaction, plan.FlagId, ct);
+            var flag = stored is null ? null : await ConfigurationWriter.ViewAsync(s.Connection, s.Transaction, stored, plan.Environment, ct);
             var now = clock.GetUtcNow();
             Transition? t;
             if (flag is null)
@@ -300,7 +307,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             Reason = t.Reason,
             Actor = t.Actor ?? (t.ChangedBy == Guardian ? Actor.System(Guardian) : null),
         }, ct);
-        var after = m?.After ?? flag;
+        var after = m is null ? flag : ConfigurationWriter.ViewAfter(m, plan.Environment);
         var view = await ViewAsync(s.Connection, s.Transaction, after, plan, ct, cached);
         await RolloutNotices.EnlistAsync(outbox, s, after, view, t.Actor?.Name ?? t.ChangedBy, ct);
         return new Applied(after, plan, m, view);

@@ -78,7 +78,7 @@ public static class RolloutsApi
         RolloutResult.NoPlan => TypedResults.Problem(statusCode: StatusCodes.Status404NotFound, title: "Rollout not found",
             detail: $"Flag '{idOrName}' has no rollout plan; PUT one first."),
         RolloutResult.Conflict c => Problems.Conflict(c.Detail),
-        RolloutResult.EnvironmentNotSupported e => Problems.Invalid("environment", $"'{e.Environment}': {ConfigurationWriter.NotYetSupported}"),
+        RolloutResult.EnvironmentNotSupported e => Problems.Invalid("environment", $"'{e.Environment}': {ConfigurationWriter.NoSuchEnvironment}"),
         _ => throw new InvalidOperationException($"Unexpected rollout result {r.GetType().Name}."),
     };
 }

@@ -34,7 +34,7 @@ public static class ScheduleApi
             { Environment = body.Environment ?? query }, ct) switch
         {
             CreateScheduleResult.Created { Schedule: var x } => TypedResults.Created($"/api/flags/{x.FlagId}/schedules/{x.Id}", x),
-            CreateScheduleResult.EnvironmentNotSupported e => Problems.Invalid("environment", $"'{e.Environment}': {ConfigurationWriter.NotYetSupported}"),
+            CreateScheduleResult.EnvironmentNotSupported e => Problems.Invalid("environment", $"'{e.Environment}': {ConfigurationWriter.NoSuchEnvironment}"),
             _ => Problems.NotFound("Flag", idOrName),
         };
     }

@@ -32,7 +32,8 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
         var flag = await FlagStore.FindForWriteAsync(s, c.IdOrName, ct);
         if (flag is null) return new CreateScheduleResult.FlagNotFound();
         var environment = c.Environment ?? flag.TargetEnvironment;
-        if (!ConfigurationWriter.Supports(flag, environment)) return new CreateScheduleResult.EnvironmentNotSupported(environment);
+        if (await ConfigurationWriter.ViewAsync(s.Connection, s.Transaction, flag, environment, ct) is null)
+            return new CreateScheduleResult.EnvironmentNotSupported(environment);
         var x = new FlagSchedule
         {
             Id = Ids.New("sch", clock),
@@ -103,13 +104,14 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
         {
             var now = clock.GetUtcNow();
             if (!await ScheduleStore.ClaimAsync(s, x.Id, now, ct)) return false; // another replica fired it
-            var flag = await FlagStore.FindAsync(s.Connection, s.Transaction, x.FlagId, ct);
+            var stored = await FlagStore.FindAsync(s.Connection, s.Transaction, x.FlagId, ct);
             var by = x.CreatedBy;
             var reason = $"Scheduled by {x.CreatedBy} for {x.At:yyyy-MM-dd'T'HH:mm:ss'Z'} ({x.Id}).";
             string outcome;
-            var environment = x.Environment.Length > 0 ? x.Environment : flag?.TargetEnvironment ?? "";
-            if (flag is null) outcome = "skipped: the flag no longer exists";
-            else if (!ConfigurationWriter.Supports(flag, environment)) outcome = $"skipped: {ConfigurationWriter.NotYetSupported}";
+            var environment = x.Environment.Length > 0 ? x.Environment : stored?.TargetEnvironment ?? "";
+            var flag = stored is null ? null : await ConfigurationWriter.ViewAsync(s.Connection, s.Transaction, stored, environment, ct);
+            if (stored is null) outcome = "skipped: the flag no longer exists";
+            else if (flag is null) outcome = $"skipped: {ConfigurationWriter.NoSuchEnvironment} ('{environment}')";
             else if (x.Action == ScheduleAction.StartRollout)
             {
                 var (result, applied) = await rollouts.ActInAsync(s, flag, environment, ManualAction.Start, by, ct);

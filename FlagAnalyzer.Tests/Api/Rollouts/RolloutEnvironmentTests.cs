@@ -95,19 +95,38 @@ public sealed class RolloutEnvironmentTests : IDisposable
     }
 
     [Fact]
-    public async Task PlansAndSchedules_OutsideTheHome_Are400OnEnvironment_AndAMalformedOneIs400()
+    public async Task APlanOutsideTheHome_ChangesOnlyThatEnvironmentsConfiguration_AndAnUnknownOrMalformedEnvironmentIs400()
     {
         var id = (await (await _http.PostJson("/api/flags", new { name = "env-plan", targetEnvironment = "production" })).ReadJson()).GetProperty("id").GetString()!;
 
-        var staging = await _http.PutAsJsonAsync($"/api/flags/{id}/rollout?environment=staging", new { stages = Stages });
-        Assert.Equal(HttpStatusCode.BadRequest, staging.StatusCode);
-        Assert.True((await staging.ReadJson()).GetProperty("errors").TryGetProperty("environment", out _));
-        var inBody = await _http.PutAsJsonAsync($"/api/flags/{id}/rollout", new { stages = Stages, environment = "staging" });
-        Assert.Equal(HttpStatusCode.BadRequest, inBody.StatusCode);
-        var schedule = await _http.PostAsJsonAsync($"/api/flags/{id}/schedules?environment=staging", new { action = "enable", at = _clock.GetUtcNow().AddHours(1) });
-        Assert.Equal(HttpStatusCode.BadRequest, schedule.StatusCode);
-        Assert.True((await schedule.ReadJson()).GetProperty("errors").TryGetProperty("environment", out _));
-        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"/api/flags/{id}/rollout?environment=staging")).StatusCode);
+        var saved = await _http.PutAsJsonAsync($"/api/flags/{id}/rollout?environment=staging", new { stages = Stages });
+        Assert.Equal(HttpStatusCode.OK, saved.StatusCode);
+        Assert.Equal("staging", (await saved.ReadJson()).GetProperty("plan").GetProperty("environment").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await _http.PostAsync($"/api/flags/{id}/rollout/start?environment=staging&changedBy=alice", null)).StatusCode);
+
+        // staging's configuration carries the first stage; production's (the home, the seed shape) is untouched
+        var staging = await (await _http.GetAsync($"/api/flags/{id}/environments/staging")).ReadJson();
+        Assert.True(staging.GetProperty("enabled").GetBoolean());
+        Assert.Equal(10, staging.GetProperty("rolloutPercentage").GetDouble());
+        var home = await GetFlagAsync(id);
+        Assert.False(home.GetProperty("enabled").GetBoolean());
+        Assert.Equal(0, home.GetProperty("rolloutPercentage").GetDouble());
+        var stagingPlan = (await GetRolloutAsync(id, "staging")).GetProperty("plan");
+        Assert.Equal("running", stagingPlan.GetProperty("state").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _http.GetAsync($"/api/flags/{id}/rollout")).StatusCode);
+        var logged = (await (await _http.GetAsync($"/api/flags/{id}/changes?environment=staging")).ReadJson()).GetProperty("items").EnumerateArray().ToList();
+        Assert.Contains(logged, c => c.GetProperty("environment").GetString() == "staging" && c.GetProperty("changeType").GetString() == "enabled");
+
+        var schedule = await (await _http.PostAsJsonAsync($"/api/flags/{id}/schedules?environment=staging", new { action = "disable", at = _clock.GetUtcNow().AddHours(1) })).ReadJson();
+        Assert.Equal("staging", schedule.GetProperty("environment").GetString());
+
+        // an environment nobody created configures no flag: 400 naming it, nothing planned
+        var unknown = await _http.PutAsJsonAsync($"/api/flags/{id}/rollout?environment=qa", new { stages = Stages });
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        Assert.True((await unknown.ReadJson()).GetProperty("errors").TryGetProperty("environment", out _));
+        var unknownSchedule = await _http.PostAsJsonAsync($"/api/flags/{id}/schedules?environment=qa", new { action = "enable", at = _clock.GetUtcNow().AddHours(1) });
+        Assert.Equal(HttpStatusCode.BadRequest, unknownSchedule.StatusCode);
+        Assert.True((await unknownSchedule.ReadJson()).GetProperty("errors").TryGetProperty("environment", out _));
 
         var malformed = await _http.GetAsync($"/api/flags/{id}/rollout?environment=Not%20One");
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
@@ -115,10 +134,10 @@ public sealed class RolloutEnvironmentTests : IDisposable
 
         // the home, named or not, is the plan the seed's routes always had
         Assert.Equal(HttpStatusCode.OK, (await _http.PutAsJsonAsync($"/api/flags/{id}/rollout?environment=production", new { stages = Stages })).StatusCode);
-        var home = await GetRolloutAsync(id);
-        Assert.Equal("production", home.GetProperty("plan").GetProperty("environment").GetString());
+        var homePlan = await GetRolloutAsync(id);
+        Assert.Equal("production", homePlan.GetProperty("plan").GetProperty("environment").GetString());
         var scheduled = await (await _http.PostAsJsonAsync($"/api/flags/{id}/schedules", new { action = "enable", at = _clock.GetUtcNow().AddHours(1) })).ReadJson();
         Assert.Equal("production", scheduled.GetProperty("environment").GetString());
-        Assert.Empty((await (await _http.GetAsync($"/api/flags/{id}/schedules?environment=staging")).ReadJson()).GetProperty("items").EnumerateArray());
+        Assert.Single((await (await _http.GetAsync($"/api/flags/{id}/schedules?environment=staging")).ReadJson()).GetProperty("items").EnumerateArray());
     }
 }

@@ -5,7 +5,7 @@ import { api, ApiError, type FlagFilter } from './client';
 import { keys } from './keys';
 import { laterRollout } from './rolloutOrder';
 import type { CreateApiKeyInput, CreateFlagInput, Flag, NewMetricSample, PatchFlagInput, RolloutAction, RolloutView } from './types';
-import type { ConfigurationOutcome, ConfigurationPatch, FlagConfiguration, FlagConfigurationList } from './environments';
+import type { ConfigurationOutcome, ConfigurationPatch, EnvironmentFlag, FlagConfiguration, FlagConfigurationList } from './environments';
 
 // Server state hooks. While the live connection is down they poll, so the screen never goes stale silently.
 
@@ -232,11 +232,15 @@ export function useFlagList(filter: FlagFilter) {
   const flags = useFlags(filter, fallback);
   if (fallback) return { data: flags.data, error: flags.error, isPending: flags.isPending || (!flags.data && !flags.error), environment: '' };
   const q = filter.q?.toLowerCase();
+  // an environment's list shows the flags set up there: those it is home to, and those whose configuration there has
+  // been turned on or changed since the flag was created; a flag only carried along (disabled, untouched) is reached
+  // from "all environments" and its flag page's rows, so one team's new flags do not crowd every environment's list
+  const setUp = (f: EnvironmentFlag) => f.targetEnvironment === chosen || f.enabled || f.version > 1;
   const matches = (f: Flag) => (!q || f.name.toLowerCase().includes(q) || f.description.toLowerCase().includes(q))
     && (!filter.owner || f.owner === filter.owner) && (!filter.tag || f.tags.includes(filter.tag))
     && (filter.enabled === undefined || f.enabled === filter.enabled);
   // shown as the seed-shaped flag it extends; the configuration's version stands where the flag's would
-  const all = perEnvironment.data?.items.map((f): Flag => ({ ...f, eTag: null })).filter(matches);
+  const all = perEnvironment.data?.items.filter(setUp).map((f): Flag => ({ ...f, eTag: null })).filter(matches);
   const limit = filter.limit ?? all?.length ?? 0;
   const data = all ? { items: all.slice(0, limit), nextCursor: all.length > limit ? String(limit) : null } : undefined;
   return { data, error: perEnvironment.error, isPending: perEnvironment.isPending || (!data && !perEnvironment.error), environment: chosen };

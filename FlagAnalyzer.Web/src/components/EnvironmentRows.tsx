@@ -5,6 +5,7 @@ import type { ConfigurationOutcome, FlagConfiguration, PendingChangeRequest } fr
 import type { Flag } from '../api/types';
 import { useAnomalies, useConfigurations, useEnvironments, usePatchConfiguration, usePromote, usePromotionDiff, useRollout } from '../api/hooks';
 import { Button, Card, Empty, ErrorBanner, Loading, Pill, When } from './ui';
+import { PendingApproval } from './PendingApproval';
 
 const show = (v: unknown) => (v === undefined ? '—' : v === null ? 'null' : typeof v === 'string' ? v : JSON.stringify(v));
 
@@ -130,6 +131,7 @@ function EnvironmentRow({ flag, configuration, previous, home, chosen, color }: 
             {env} was changed elsewhere: reloaded, now showing its current configuration. Apply your change again if it still holds.
           </p>
         )}
+        {notice?.kind !== 'pending' && <PendingApproval flagId={flag.id} environment={env} />}
         {notice?.kind === 'pending' && (
           <p role="status" data-testid="env-pending" className="mt-1 flex items-center gap-1 text-left text-xs text-amber-800">
             <Hourglass className="h-3.5 w-3.5" /> pending approval{notice.changeRequest.id ? ` (${notice.changeRequest.id})` : ''}: {env} is protected, the change applies once approved.
