@@ -45,7 +45,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Served variants per minute, totals, and a sample-ratio check against the rollout. */
+        /** Served variants per minute in ?environment= (default the flag's home), totals, and a sample-ratio check against the rollout. */
         get: operations["GetFlagExposures"];
         put?: never;
         post?: never;
@@ -62,7 +62,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The flags as a flagd flag-set file (?format=flagd, optional ?environment=). */
+        /** The flags as a flagd flag-set file (?format=flagd); ?environment= exports every flag with that environment's configuration, else each flag's home. */
         get: operations["ExportFlags"];
         put?: never;
         post?: never;
@@ -113,7 +113,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A flag's metric samples, oldest first, paged */
+        /** A flag's metric samples in one environment (?environment=, default the flag's home), oldest first, paged */
         get: operations["ListMetrics"];
         put?: never;
         post?: never;
@@ -384,6 +384,76 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/flags/{idOrName}/environments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A flag's configuration in every environment (those the key reaches), in promotion order */
+        get: operations["ListFlagConfigurations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/flags/{idOrName}/environments/{environment}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A flag's configuration in one environment, with its ETag */
+        get: operations["GetFlagConfiguration"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a flag's configuration in one environment (If-Match: the configuration's version) */
+        patch: operations["PatchFlagConfiguration"];
+        trace?: never;
+    };
+    "/api/flags/{idOrName}/environments/{environment}/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a promotion from ?from= into this environment would change, field by field */
+        get: operations["PreviewFlagPromotion"];
+        put?: never;
+        /** Copy another environment's configuration of the flag into this one (one change row naming the source) */
+        post: operations["PromoteFlagConfiguration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/environments/{environment}/flags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every flag with this environment's configuration */
+        get: operations["ListEnvironmentFlags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/change-requests": {
         parameters: {
             query?: never;
@@ -510,7 +580,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Predictions, newest first, paged */
+        /** Predictions (?flagId=, ?environment=, ?riskLevel=, ?source=), newest first, paged */
         get: operations["ListPredictions"];
         put?: never;
         post?: never;
@@ -544,7 +614,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Anomalies (open by default), newest first, paged */
+        /** Anomalies (open by default; ?flagId=, ?environment=, ?status=, ?type=), newest first, paged */
         get: operations["ListAnomalies"];
         put?: never;
         post?: never;
@@ -595,7 +665,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A flag's rollout plan, its state and the guardian's current evaluation */
+        /** A flag's rollout plan in ?environment= (default its home), its state and the guardian's current evaluation */
         get: operations["GetRollout"];
         /** Create or replace a flag's pending plan (omitted stages: 1 → 5 → 25 → 50 → 100 %; omitted guardrails: error_rate and latency_p99, conversion_rate when samples carry it) */
         put: operations["SaveRollout"];
@@ -774,6 +844,7 @@ export interface components {
         AnalysisMode: "before_after" | "cohorts" | "none";
         AnalyzeRequest: {
             flagId?: null | string;
+            environment?: null | string;
         };
         AnalyzeResponse: {
             /** Format: date-time */
@@ -786,6 +857,7 @@ export interface components {
         Anomaly: {
             id: string;
             flagId: string;
+            environment: string;
             type: components["schemas"]["AnomalyType"];
             severity: components["schemas"]["Severity"];
             metric: string;
@@ -898,6 +970,11 @@ export interface components {
         };
         /** @enum {string} */
         Cohort: "treatment" | "control";
+        ConfigurationFieldChange: {
+            field: string;
+            from: components["schemas"]["JsonElement"];
+            to: components["schemas"]["JsonElement"];
+        };
         Conversation: {
             sessionId: string;
             /** Format: date-time */
@@ -944,6 +1021,7 @@ export interface components {
             /** Format: double */
             rolloutPercentage?: null | number;
             changedBy?: null | string;
+            environment?: null | string;
         };
         CreateWebhookRequest: {
             url?: null | string;
@@ -951,6 +1029,34 @@ export interface components {
             environments?: null | string[];
             secret?: null | string;
             format?: null | string;
+        };
+        EnvironmentFlag: {
+            id: string;
+            key: string;
+            name: string;
+            description: string;
+            owner: string;
+            tags: string[];
+            variants: null | components["schemas"]["JsonElement"];
+            rules: null | components["schemas"]["JsonElement"];
+            targetEnvironment: string;
+            environment: string;
+            enabled: boolean;
+            /** Format: double */
+            rolloutPercentage: number;
+            targeting: null | components["schemas"]["JsonElement"];
+            defaultVariant: string;
+            offVariant: string;
+            autoRollback: boolean;
+            /** Format: int64 */
+            version: number;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        EnvironmentFlagList: {
+            items: components["schemas"]["EnvironmentFlag"][];
         };
         EnvironmentList: {
             items: components["schemas"]["EnvironmentResource"][];
@@ -1033,6 +1139,7 @@ export interface components {
             findings: components["schemas"]["MetricFinding"][];
             openAnomalies: components["schemas"]["Anomaly"][];
             variants: components["schemas"]["VariantReport"][];
+            environment: string;
         };
         FlagChange: {
             id: string;
@@ -1057,6 +1164,24 @@ export interface components {
             /** Format: int64 */
             revision: number;
         };
+        FlagConfiguration: {
+            environment: string;
+            enabled: boolean;
+            /** Format: double */
+            rolloutPercentage: number;
+            targeting: null | components["schemas"]["JsonElement"];
+            defaultVariant: string;
+            offVariant: string;
+            autoRollback: boolean;
+            /** Format: int64 */
+            version: number;
+            /** Format: date-time */
+            updatedAt: string;
+            eTag: null | string;
+        };
+        FlagConfigurationList: {
+            items: components["schemas"]["FlagConfiguration"][];
+        };
         FlagExposures: {
             flagId: string;
             flagKey: string;
@@ -1065,10 +1190,12 @@ export interface components {
             variants: components["schemas"]["VariantExposure"][];
             series: components["schemas"]["MinuteExposure"][];
             srm: null | components["schemas"]["ExposureSrm"];
+            environment: string;
         };
         FlagSchedule: {
             id: string;
             flagId: string;
+            environment: string;
             action: components["schemas"]["ScheduleAction"];
             /** Format: double */
             rolloutPercentage: null | number;
@@ -1156,6 +1283,7 @@ export interface components {
             /** Format: int64 */
             id: number;
             flagId: string;
+            environment: string;
             /** Format: date-time */
             timestamp: string;
             cohort: null | components["schemas"]["Cohort"];
@@ -1191,6 +1319,7 @@ export interface components {
             /** Format: double */
             userSatisfactionScore?: null | number;
             variant?: null | string;
+            environment?: null | string;
         };
         MinuteExposure: {
             /** Format: date-time */
@@ -1247,6 +1376,16 @@ export interface components {
             items: components["schemas"]["WebhookDelivery"][];
             nextCursor: null | string;
         };
+        PatchConfigurationRequest: {
+            enabled?: null | boolean;
+            /** Format: double */
+            rolloutPercentage?: null | number;
+            targeting?: null | components["schemas"]["JsonElement"];
+            defaultVariant?: null | string;
+            offVariant?: null | string;
+            autoRollback?: null | boolean;
+            changedBy?: null | string;
+        };
         PatchEnvironmentRequest: {
             color?: null | string;
             /** Format: int32 */
@@ -1285,6 +1424,7 @@ export interface components {
         Prediction: {
             id: string;
             flagId: string;
+            environment: string;
             changeId: null | string;
             riskLevel: components["schemas"]["RiskLevel"];
             /** Format: double */
@@ -1300,6 +1440,17 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+        };
+        PromoteRequest: {
+            from?: null | string;
+            changedBy?: null | string;
+        };
+        PromotionDiff: {
+            from: string;
+            to: string;
+            /** Format: int64 */
+            fromRevision: number;
+            changes: components["schemas"]["ConfigurationFieldChange"][];
         };
         RecordChangeRequest: {
             flagId?: null | string;
@@ -1332,6 +1483,7 @@ export interface components {
         RolloutPlan: {
             id: string;
             flagId: string;
+            environment: string;
             stages: components["schemas"]["RolloutStage"][];
             state: components["schemas"]["RolloutState"];
             /** Format: int32 */
@@ -1389,10 +1541,12 @@ export interface components {
             plan: components["schemas"]["RolloutPlan"];
             flagName: string;
             evaluation: components["schemas"]["RolloutDecision"];
+            environment: null | string;
         };
         SaveRolloutRequest: {
             stages?: null | components["schemas"]["RolloutStageRequest"][];
             changedBy?: null | string;
+            environment?: null | string;
             guardrails?: null | string[];
             /** Format: int32 */
             evidenceWaitFactor?: null | number;
@@ -2331,6 +2485,201 @@ export interface operations {
             };
         };
     };
+    ListFlagConfigurations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                idOrName: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagConfigurationList"];
+                };
+            };
+        };
+    };
+    GetFlagConfiguration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                idOrName: string;
+                environment: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagConfiguration"];
+                };
+            };
+        };
+    };
+    PatchFlagConfiguration: {
+        parameters: {
+            query?: {
+                bypass?: boolean;
+            };
+            header?: never;
+            path: {
+                idOrName: string;
+                environment: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PatchConfigurationRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagConfiguration"];
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeldChangeResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    PreviewFlagPromotion: {
+        parameters: {
+            query?: {
+                from?: string;
+            };
+            header?: never;
+            path: {
+                idOrName: string;
+                environment: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PromotionDiff"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    PromoteFlagConfiguration: {
+        parameters: {
+            query?: {
+                bypass?: boolean;
+            };
+            header?: never;
+            path: {
+                idOrName: string;
+                environment: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PromoteRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlagConfiguration"];
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeldChangeResponse"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["HttpValidationProblemDetails"];
+                };
+            };
+        };
+    };
+    ListEnvironmentFlags: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                environment: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnvironmentFlagList"];
+                };
+            };
+        };
+    };
     ListChangeRequests: {
         parameters: {
             query?: {
@@ -2511,6 +2860,7 @@ export interface operations {
                 flagId?: string;
                 riskLevel?: string;
                 source?: string;
+                environment?: string;
                 limit?: number;
                 cursor?: string;
             };
@@ -2568,6 +2918,7 @@ export interface operations {
                 flagId?: string;
                 status?: string;
                 type?: string;
+                environment?: string;
                 limit?: number;
                 cursor?: string;
             };

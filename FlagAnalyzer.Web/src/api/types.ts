@@ -34,7 +34,8 @@ export type MetricSample = Schemas['MetricSample'];
 /** POST /api/metrics accepts any of these fields (validation names what is missing). */
 export type MetricSampleInput = Schemas['MetricSampleRequest'];
 /** A complete sample the UI records (the simulator's): the stored shape without the server's id. */
-export type NewMetricSample = Omit<MetricSample, 'id' | 'cohort' | 'variant'> & Partial<Pick<MetricSample, 'cohort' | 'variant'>>;
+// environment is the flag's home unless named (issue 26)
+export type NewMetricSample = Omit<MetricSample, 'id' | 'cohort' | 'variant' | 'environment'> & Partial<Pick<MetricSample, 'cohort' | 'variant' | 'environment'>>;
 export type MetricsAccepted = Schemas['MetricsAccepted'];
 
 export type Prediction = Schemas['Prediction'];

@@ -5,7 +5,7 @@ import { mockFetch, renderTree } from '../test/utils';
 import type { Anomaly } from '../api/types';
 
 const anomaly: Anomaly = {
-  id: 'anm_1', flagId: 'flg_1', type: 'error_spike', severity: 'high', metric: 'error_rate', baselineValue: 2, observedValue: 6,
+  id: 'anm_1', flagId: 'flg_1', environment: 'production', type: 'error_spike', severity: 'high', metric: 'error_rate', baselineValue: 2, observedValue: 6,
   changePercent: 200, confidence: 0.999, pValue: 0.001, message: 'Error rate rose', status: 'active', detectedAt: '2026-01-01T00:00:00Z',
   acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, changeId: null, variant: null, actorKeyId: null, actorName: null,
 };

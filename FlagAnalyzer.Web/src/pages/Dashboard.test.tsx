@@ -10,7 +10,7 @@ const flag: Flag = {
   variants: null, rules: null, eTag: '"1"', key: 'new-checkout-flow', defaultVariant: 'on', offVariant: 'off', targeting: null,
 };
 const prediction: Prediction = {
-  id: 'prd_1', flagId: 'flg_1', changeId: 'chg_1', riskLevel: 'medium', riskScore: 41,
+  id: 'prd_1', flagId: 'flg_1', environment: 'production', changeId: 'chg_1', riskLevel: 'medium', riskScore: 41,
   predictedImpact: { errorRateChange: 12, latencyChange: 5, userImpact: 'moderate', errorRateChangeInterval: null, latencyChangeInterval: null }, recommendations: ['Roll out to 10% first'],
   confidence: 0.6, reasoning: 'Staging change with little history.', evidence: { samples: 30 }, source: 'statistical',
   createdAt: '2026-01-01T00:00:00Z', updatedAt: '2026-01-01T00:00:00Z',
