@@ -24,5 +24,6 @@ internal static class AnomalyNotices
     }
 
     private static NoticeEvent Notice(string type, Flag flag, Anomaly a, DateTimeOffset at) =>
-        new(type, flag.TargetEnvironment, flag.Id, flag.Key, flag.Name, "detector", JsonSerializer.SerializeToElement(a, Json.Options), at);
+        // an anomaly is of one environment's samples (issue 26): its notice goes to the webhooks of that environment
+        new(type, a.Environment is { Length: > 0 } e ? e : flag.TargetEnvironment, flag.Id, flag.Key, flag.Name, "detector", JsonSerializer.SerializeToElement(a, Json.Options), at);
 }
