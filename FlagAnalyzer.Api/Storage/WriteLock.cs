@@ -9,8 +9,8 @@ namespace FlagAnalyzer.Api.Storage;
 /// (pure appends and single-statement upserts, which the rows' own locks order), one flag, several flags, samples appended
 /// to flags (<see cref="Ingest"/>: the flags' keys shared), a named
 /// resource (a table-wide read-check-write such as "the last admin key"), or everything. A flag's lock covers
-/// everything that hangs off the flag: its row and change log, its samples' ids and detection window, its anomalies,
-/// rollout plan and schedules. Each lock is one or more 64-bit advisory keys, taken in ascending order.
+/// everything that hangs off the flag: its row and change log, its detection window, its anomalies,
+/// rollout plan and schedules, and it waits for every ingest of the flag's samples (<see cref="Ingest"/>). Each lock is one or more 64-bit advisory keys, taken in ascending order.
 /// </summary>
 public sealed class WriteLock
 {
