@@ -62,6 +62,8 @@ public static class FlagEnvironmentsApi
     public static async Task<Results<Ok<FlagConfiguration>, Accepted<HeldChangeResponse>, ValidationProblem, ProblemHttpResult>> Promote([AsParameters] FlagServices s,
         string idOrName, string environment, PromoteRequest body, bool? bypass, HttpContext http, CancellationToken ct)
     {
+        // an unknown flag is a 404 whatever the body says, as on every route that names one
+        if (await s.Reader.GetAsync(idOrName, ct) is null) return Problems.NotFound("Flag", idOrName);
         var v = new Validator();
         if (string.IsNullOrEmpty(body.From)) v.Add("from", "is required: the environment to copy the configuration from");
         else FlagRules.CheckEnvironment(body.From, v, "from");
@@ -75,6 +77,7 @@ public static class FlagEnvironmentsApi
     public static async Task<Results<Ok<PromotionDiff>, ValidationProblem, ProblemHttpResult>> PreviewPromotion([AsParameters] FlagServices s,
         string idOrName, string environment, string? from, HttpContext http, CancellationToken ct)
     {
+        if (await s.Reader.GetAsync(idOrName, ct) is null) return Problems.NotFound("Flag", idOrName);
         var v = new Validator();
         if (string.IsNullOrEmpty(from)) v.Add("from", "is required: the environment to copy the configuration from");
         else FlagRules.CheckEnvironment(from, v, "from");
