@@ -71,6 +71,35 @@ public sealed class ChangeRequestsApiTests : IAsyncLifetime
         (await Expect(HttpStatusCode.OK, await _admin.GetAsync($"/api/flags/{flag}/changes"))).GetProperty("items").EnumerateArray().ToList();
 
     [Fact]
+    public async Task ConfigurationPatchAndPromotion_IntoAProtectedEnvironment_AreHeld_AndTheApprovalAppliesThatConfigurationOnly()
+    {
+        // a staging-homed flag, protected production: production is one of its configurations, not its home
+        var flag = await CreateFlagAsync("cr-config", "staging", enabled: true);
+        var id = flag.GetProperty("id").GetString()!;
+        await ProtectAsync("production");
+
+        var held = (await Expect(HttpStatusCode.Accepted, await Patch(_editor, $"/api/flags/{id}/environments/production",
+            new { enabled = true, rolloutPercentage = 25 }))).GetProperty("changeRequest");
+        Assert.Equal(("pending", "production"), (held.GetProperty("state").GetString(), held.GetProperty("environment").GetString()));
+        var production = await Expect(HttpStatusCode.OK, await _admin.GetAsync($"/api/flags/{id}/environments/production"));
+        Assert.False(production.GetProperty("enabled").GetBoolean()); // nothing applied while it waits
+        await Expect(HttpStatusCode.Accepted, await _editor.PostJson($"/api/flags/{id}/environments/production/promote", new { from = "staging" }));
+
+        // four eyes on the configuration too, then the approval writes production's configuration and logs who approved
+        await Expect(HttpStatusCode.Forbidden, await _editor.PostAsync($"/api/change-requests/{held.GetProperty("id").GetString()}/approve", null));
+        var applied = await Expect(HttpStatusCode.OK, await _approver.PostAsync($"/api/change-requests/{held.GetProperty("id").GetString()}/approve", null));
+        Assert.Equal("applied", applied.GetProperty("state").GetString());
+        production = await Expect(HttpStatusCode.OK, await _admin.GetAsync($"/api/flags/{id}/environments/production"));
+        Assert.Equal((true, 25.0), (production.GetProperty("enabled").GetBoolean(), production.GetProperty("rolloutPercentage").GetDouble()));
+        var home = await FlagAsync(id);
+        Assert.Equal(10, home.GetProperty("rolloutPercentage").GetDouble()); // staging, the home, untouched
+        var row = (await Expect(HttpStatusCode.OK, await _admin.GetAsync($"/api/flags/{id}/changes?environment=production"))).GetProperty("items")
+            .EnumerateArray().First();
+        Assert.Equal(("production", "erin (editor)", "alex (approver)"),
+            (row.GetProperty("environment").GetString(), row.GetProperty("actorName").GetString(), row.GetProperty("approvedBy").GetString()));
+    }
+
+    [Fact]
     public async Task ProtectedFlag_IsShownAndChangedByAdminOnly_AndExemptionsDefaultToEverySafetyAction()
     {
         var production = await Expect(HttpStatusCode.OK, await _admin.GetAsync("/api/environments/production"));
