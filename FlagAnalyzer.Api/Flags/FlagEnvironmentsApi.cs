@@ -144,13 +144,5 @@ public static class FlagEnvironmentsApi
         : http.Request.Query["changedBy"].FirstOrDefault() is { Length: > 0 and <= FlagRules.MaxOwnerLength } q ? q
         : "api";
 
-    private static bool TryIfMatch(HttpContext http, out long? version)
-    {
-        version = null;
-        var raw = http.Request.Headers.IfMatch.ToString().Trim();
-        if (raw.Length == 0 || raw == "*") return true;
-        if (raw.StartsWith("W/", StringComparison.Ordinal)) raw = raw[2..];
-        if (long.TryParse(raw.Trim('"'), out var v)) { version = v; return true; }
-        return false;
-    }
+    private static bool TryIfMatch(HttpContext http, out long? version) => FlagsApi.TryIfMatch(http, out version);
 }

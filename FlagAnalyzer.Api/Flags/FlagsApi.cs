@@ -195,7 +195,7 @@ public static class FlagsApi
         : "api";
 
     /// <summary>Reads If-Match: absent → no precondition; <c>*</c> → any version; <c>"n"</c> / <c>W/"n"</c> → version n.</summary>
-    private static bool TryIfMatch(HttpContext http, out long? version)
+    internal static bool TryIfMatch(HttpContext http, out long? version)
     {
         version = null;
         var raw = http.Request.Headers.IfMatch.ToString().Trim();
