@@ -59,8 +59,10 @@ public abstract record RolloutResult
 /// then publishes <c>rollout.updated</c> after the commit.
 /// </summary>
 public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher live, TimeProvider clock, RolloutEvidenceCache evidence,
-    ILogger<RolloutService> logger, IEventOutbox? outbox = null)
+    ILogger<RolloutService> logger, IEventOutbox? outbox = null, Microsoft.Extensions.Options.IOptions<Telemetry.TelemetryOptions>? telemetry = null)
 {
+    private readonly TimeSpan? _sampleInterval = telemetry?.Value.SampleInterval;
+
     public const string Guardian = "guardian";
     /// <summary>The most samples one evaluation reads (two cohorts, one sample a minute: about 17 days).</summary>
     public const int MaxSamples = 50_000;
@@ -268,8 +270,9 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     /// still be rolled back, so it must not reach the <see cref="RolloutEvidenceCache"/>.</param>
     private async Task<RolloutEvidence> EvidenceAsync(DbConnection conn, DbTransaction? tx, RolloutPlan plan, CancellationToken ct, bool cached = true) =>
         plan.StartedAt is not { } started ? new RolloutEvidence([])
-        : cached ? new RolloutEvidence(await evidence.SamplesAsync(conn, tx, plan, ct))
-        : new RolloutEvidence(await MetricStore.ListAsync(conn, tx, plan.FlagId, plan.Environment, started, null, null, null, MaxSamples, ct));
+        : new RolloutEvidence(cached
+            ? await evidence.SamplesAsync(conn, tx, plan, ct)
+            : await MetricStore.ListAsync(conn, tx, plan.FlagId, plan.Environment, started, null, null, null, MaxSamples, ct)) { SampleInterval = _sampleInterval };
 
     private sealed record Transition(RolloutPlan Plan, Flag? FlagAfter, string ChangedBy, string Reason, ChangeType? ChangeType)
     {

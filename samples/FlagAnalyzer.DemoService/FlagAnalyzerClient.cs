@@ -9,7 +9,8 @@ public sealed class FlagAnalyzerClient(HttpClient http, Microsoft.Extensions.Opt
 {
     private readonly DemoOptions _o = options.Value;
 
-    public sealed record Evaluation(string? Variant, string? Reason, JsonElement Value);
+    /// <summary>An OFREP answer; <paramref name="Error"/> is set (and the rest empty) when the API answered an error status.</summary>
+    public sealed record Evaluation(string? Variant, string? Reason, JsonElement Value, string? Error = null);
 
     /// <summary>Creates the flag (disabled) and a short plan, and starts it, unless a plan is already running.</summary>
     public async Task SetUpAsync(CancellationToken ct)
@@ -31,12 +32,12 @@ public sealed class FlagAnalyzerClient(HttpClient http, Microsoft.Extensions.Opt
         logger.LogInformation("Demo flag {Flag}: plan {Status}", _o.FlagKey, plan.IsSuccessStatusCode ? "started" : $"left as it is ({(int)plan.StatusCode})");
     }
 
-    /// <summary><c>POST /ofrep/v1/evaluate/flags/{key}</c> with the request's targeting key; null when the API answers an error.</summary>
-    public async Task<Evaluation?> EvaluateAsync(string targetingKey, CancellationToken ct)
+    /// <summary><c>POST /ofrep/v1/evaluate/flags/{key}</c> with the request's targeting key; an error status comes back as <see cref="Evaluation.Error"/>.</summary>
+    public async Task<Evaluation> EvaluateAsync(string targetingKey, CancellationToken ct)
     {
         using var r = await SendAsync(HttpMethod.Post, $"/ofrep/v1/evaluate/flags/{Uri.EscapeDataString(_o.FlagKey)}",
             new { context = new { targetingKey } }, _o.SdkKey, ct);
-        if (!r.IsSuccessStatusCode) return null;
+        if (!r.IsSuccessStatusCode) return new Evaluation(null, null, default, ((int)r.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
         var body = await r.Content.ReadFromJsonAsync<JsonElement>(ct);
         return new Evaluation(Str(body, "variant"), Str(body, "reason"), body.TryGetProperty("value", out var v) ? v.Clone() : default);
     }

@@ -14,6 +14,7 @@ public sealed class SyntheticTraffic(FlagAnalyzerClient flags, Microsoft.Extensi
     public static readonly ActivitySource Source = new("FlagAnalyzer.DemoService");
 
     private volatile bool _rolloutReached;
+    private long _failures;
 
     protected override async Task ExecuteAsync(CancellationToken ct)
     {
@@ -40,14 +41,28 @@ public sealed class SyntheticTraffic(FlagAnalyzerClient flags, Microsoft.Extensi
         {
             var user = $"user-{rng.Next(100_000)}";
             using var span = Source.StartActivity("GET /checkout", ActivityKind.Server);
-            var eval = await flags.EvaluateAsync(user, ct);
-            var variant = eval?.Variant ?? "off";
-            span?.AddEvent(new ActivityEvent("feature_flag.evaluation", tags: new ActivityTagsCollection
+            FlagAnalyzerClient.Evaluation eval;
+            try
             {
-                ["feature_flag.key"] = o.FlagKey,
-                ["feature_flag.result.variant"] = variant,
-                ["feature_flag.provider.name"] = "ofrep",
-            }));
+                eval = await flags.EvaluateAsync(user, ct);
+            }
+            catch (HttpRequestException ex)
+            {
+                eval = new FlagAnalyzerClient.Evaluation(null, null, default, ex.GetType().Name);
+            }
+            // an evaluation that failed serves the default ("off") but names no variant: OpenTelemetry's convention records
+            // it with error.type, and counting it as "off" would tilt the cohorts towards control whenever the API stumbles
+            var variant = eval.Variant ?? "off";
+            var tags = new ActivityTagsCollection { ["feature_flag.key"] = o.FlagKey, ["feature_flag.provider.name"] = "ofrep" };
+            if (eval.Error is { } error)
+            {
+                tags["feature_flag.result.reason"] = "error";
+                tags["error.type"] = error;
+                if (Interlocked.Increment(ref _failures) is var n && (n == 1 || n % 100 == 0))
+                    logger.LogWarning("Evaluating {Flag} failed ({Error}); {Failures} failed evaluations so far, recorded without a variant", o.FlagKey, error, n);
+            }
+            else tags["feature_flag.result.variant"] = variant;
+            span?.AddEvent(new ActivityEvent("feature_flag.evaluation", tags: tags));
             span?.SetTag("http.request.method", "GET");
             var regressed = variant != "off" && (o.RegressFromPercent is null ? clock.GetUtcNow() - started >= o.RegressAfter : _rolloutReached);
             var failed = rng.NextDouble() < o.BaseErrorRate * (regressed ? o.BadErrorFactor : 1);

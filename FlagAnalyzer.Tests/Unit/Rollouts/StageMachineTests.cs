@@ -194,6 +194,40 @@ public class StageMachineTests
         Assert.False(d.Srm.Mismatch);
     }
 
+    /// <summary>
+    /// A stage that begins late in a telemetry interval: the rest of that interval holds a few requests, none of them in
+    /// the 10 % treatment, so only control has a sample there. Leaving out "the first sample of each series" then drops
+    /// control's straddling sample but treatment's first clean one, and the split looks tilted towards control by a
+    /// whole interval (CI saw 57 treatment and 999 control requests, 5.4 % at a 10 % stage, and the demo paused). Knowing
+    /// the interval, the check leaves out that interval for both cohorts and sees the 10 % the stage serves.
+    /// </summary>
+    [Fact]
+    public void StageBeginningInAQuietInterval_WithNoTreatmentSampleThere_DoesNotPauseOnSampleRatio()
+    {
+        var (clock, traffic) = World();
+        var begun = Start.AddSeconds(40);
+        var plan = Running() with { StartedAt = begun, StageStartedAt = begun };
+        var quiet = new MetricSample
+        {
+            Id = 10_000, FlagId = "flg_test", Timestamp = Start.AddSeconds(59), Cohort = Cohort.Control, ErrorRate = 1, LatencyP50 = 100,
+            LatencyP99 = 400, RequestCount = 8,
+        };
+        clock.Advance(TimeSpan.FromMinutes(1));
+        traffic.Minutes(5, 10);
+        List<MetricSample> samples = [quiet, .. traffic.All];
+
+        var d = StageMachine.Decide(plan, clock.GetUtcNow(), new RolloutEvidence(samples) { SampleInterval = TimeSpan.FromMinutes(1) });
+        Assert.Equal(RolloutAction.Advance, d.Action);
+        Assert.False(d.Srm!.Mismatch);
+        Assert.Equal(5 * 1_000, d.Srm.TreatmentRequests);
+        Assert.Equal(5 * 9_000, d.Srm.ControlRequests);
+
+        // the per-series rule, all that is left without the interval, is the one that tilts
+        var blind = StageMachine.Decide(plan, clock.GetUtcNow(), new RolloutEvidence(samples));
+        Assert.Equal(RolloutAction.Pause, blind.Action);
+        Assert.Contains("sample-ratio mismatch", blind.Reason);
+    }
+
     [Fact]
     public void MinimumsMet_WithOnlyOneSamplePerCohort_WaitsForTheSampleRatioCheck()
     {
