@@ -31,9 +31,8 @@ public static class AnalysisStore
     /// replaced by <paramref name="newToken"/>, see <see cref="FlagWindowCache"/>) and its open anomalies. A flag that no
     /// longer exists keeps no token.
     /// </summary>
-    /// <remarks>Issue 26: everything is the flag's in <paramref name="environment"/> — its token and open anomalies. The change
-    /// log's anchor is the home configuration's (Flags answers for the flag, not yet per environment), so another
-    /// environment is analysed without a before/after split (cohorts only) rather than split around a change it never had.</remarks>
+    /// <remarks>Issue 26: everything is the flag's in <paramref name="environment"/> — its token, its open anomalies and the
+    /// change its window is split around (one of that environment's configuration, or of the definition they all serve).</remarks>
     public static async Task<DetectionInputs> ReadInputsAsync(WriteScope s, string flagId, string environment, string newToken, CancellationToken ct)
     {
         var parameters = new DynamicParameters(AnomalyStore.OpenParameters(flagId, environment));
@@ -44,7 +43,7 @@ public static class AnalysisStore
         await using (var batch = await s.Connection.QueryMultipleAsync(new CommandDefinition(sql, parameters, s.Transaction, cancellationToken: ct)))
         {
             var flag = await FlagStore.ReadFlagAsync(batch);
-            var anchor = await FlagQueries.ReadEffectiveChangeAsync(batch) is { } c && flag?.TargetEnvironment == environment
+            var anchor = await FlagQueries.ReadEffectiveChangeAsync(batch) is { } c
                 ? new Anchor(c.ChangeId, c.ChangeType, c.Timestamp, c.RolloutBefore, c.RolloutAfter) : null;
             var committedToken = await batch.ReadFirstOrDefaultAsync<string>();
             var open = await AnomalyStore.ReadAnomaliesAsync(batch);

@@ -53,7 +53,8 @@ public static class FlagQueries
     /// <summary>
     /// The statement, for a caller's batch, of the flag <c>@flagId</c>'s latest change that alters what users get: enabling,
     /// disabling, rollout moves, rollbacks, and updates that touch variants, rules, targeting or the default/off variant.
-    /// Renames and description edits do not count. The JSON functions differ: SQLite's json_extract/json_type,
+    /// Renames and description edits do not count. Per environment (issue 26): a change logged in <c>@environment</c>, or a
+    /// change of the definition every environment serves (variants, rules), wherever it was logged. The JSON functions differ: SQLite's json_extract/json_type,
     /// PostgreSQL's jsonb operators (a key that is present with a JSON null counts as present in both). Its parameters are
     /// <see cref="EffectiveChangeParameters"/>; <see cref="ReadEffectiveChangeAsync"/> reads its result.
     /// </summary>
@@ -64,6 +65,8 @@ public static class FlagQueries
                        CASE WHEN json_valid(new_value) THEN json_extract(new_value, '$.rolloutPercentage') END AS rollout_after
                 FROM flag_changes
                 WHERE flag_id = @flagId
+                  AND (environment = @environment
+                       OR (change_type = @updated AND json_valid(new_value) AND (json_type(new_value, '$.variants') IS NOT NULL OR json_type(new_value, '$.rules') IS NOT NULL)))
                   AND (change_type IN (@enabled, @disabled, @rollout, @rolledBack)
                        OR (change_type = @updated AND json_valid(new_value)
                            AND (json_type(new_value, '$.variants') IS NOT NULL OR json_type(new_value, '$.rules') IS NOT NULL
@@ -80,6 +83,8 @@ public static class FlagQueries
                             THEN (new_value::jsonb ->> 'rolloutPercentage')::double precision END AS rollout_after
                 FROM flag_changes
                 WHERE flag_id = @flagId
+                  AND (environment = @environment
+                       OR (change_type = @updated AND new_value IS NOT NULL AND (new_value::jsonb -> 'variants' IS NOT NULL OR new_value::jsonb -> 'rules' IS NOT NULL)))
                   AND (change_type IN (@enabled, @disabled, @rollout, @rolledBack)
                        OR (change_type = @updated AND new_value IS NOT NULL
                            AND (new_value::jsonb -> 'variants' IS NOT NULL OR new_value::jsonb -> 'rules' IS NOT NULL

@@ -189,7 +189,7 @@ public static class FlagsApi
 
     private static InvalidOperationException Unexpected(FlagWriteResult r) => new($"Unexpected flag write result {r.GetType().Name}.");
 
-    private static string ChangedBy(string? fromBody, HttpContext http) =>
+    internal static string ChangedBy(string? fromBody, HttpContext http) =>
         fromBody is { Length: > 0 and <= FlagRules.MaxOwnerLength } ? fromBody
         : http.Request.Headers["X-Changed-By"].FirstOrDefault() is { Length: > 0 and <= FlagRules.MaxOwnerLength } h ? h
         : "api";

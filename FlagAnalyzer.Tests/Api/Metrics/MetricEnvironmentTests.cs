@@ -87,6 +87,34 @@ public sealed class MetricEnvironmentTests : IDisposable
         Assert.Empty(home.GetProperty("openAnomalies").EnumerateArray());
     }
 
+    /// <summary>
+    /// Each environment's analysis is split around its own latest change: staging's roll-out is staging's anchor and never
+    /// production's, whose own roll-out came earlier (before, staging had no anchor at all and fell back to cohorts).
+    /// </summary>
+    [Fact]
+    public async Task EachEnvironmentsAnalysis_IsSplitAroundItsOwnLatestChange()
+    {
+        var id = await _api.CreateFlagAsync("env-anchor", environment: "production");
+        await _api.RollOutAsync(id, 20);
+        var staging = await _http.PatchAsync($"/api/flags/{id}/environments/staging",
+            System.Net.Http.Json.JsonContent.Create(new { enabled = true, rolloutPercentage = 50 }, options: ApiFactory.JsonOptions));
+        Assert.Equal(HttpStatusCode.OK, staging.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _http.PostJson("/api/metrics",
+            new[] { Sample(id, 1.0, "production"), Sample(id, 1.0, "staging") })).StatusCode);
+
+        async Task<string> LatestChangeAsync(string environment) =>
+            (await (await _http.GetAsync($"/api/flags/{id}/changes?environment={environment}")).ReadJson())
+            .GetProperty("items").EnumerateArray().First().GetProperty("id").GetString()!;
+        async Task<JsonElement> AnalyzeAsync(string environment) =>
+            Assert.Single((await (await _http.PostJson("/api/analyze", new { flagId = id, environment })).ReadJson()).GetProperty("flags").EnumerateArray());
+
+        var productionChange = await LatestChangeAsync("production");
+        var stagingChange = await LatestChangeAsync("staging");
+        Assert.NotEqual(productionChange, stagingChange);
+        Assert.Equal(stagingChange, (await AnalyzeAsync("staging")).GetProperty("changeId").GetString());
+        Assert.Equal(productionChange, (await AnalyzeAsync("production")).GetProperty("changeId").GetString());
+    }
+
     [Fact]
     public async Task MalformedEnvironments_Are400NamingTheField()
     {
