@@ -1,11 +1,21 @@
 using System.Buffers.Binary;
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Telemetry.Otlp;
 using Google.Protobuf;
 
 namespace FlagAnalyzer.Api.Telemetry;
 
 /// <summary>A <c>feature_flag.evaluation</c> log record that named a flag and a variant, with the span it was emitted in.</summary>
-public readonly record struct LogEvaluation(ByteString TraceId, ByteString SpanId, string FlagKey, string Variant);
+/// <param name="Environment">Where the record counts (<see cref="ObservationResolver.Place"/>: its resource's, else its sender's, else the flag's home).</param>
+/// <param name="Home">The flag's home: where a span that names no environment (nor was sent by a scoped key) counts for this flag.</param>
+public readonly record struct LogEvaluation(ByteString TraceId, ByteString SpanId, string FlagKey, string Variant, string Environment, string Home)
+{
+    /// <summary>
+    /// Whether a request span counts where this record does, for this flag: the span's environment
+    /// (<see cref="ObservationResolver.TryNamedEnvironment"/>) else the flag's home, as <c>/v1/traces</c> would place it.
+    /// </summary>
+    public bool CountsWith(string? spanEnvironment) => (spanEnvironment ?? Home) == Environment;
+}
 
 /// <summary>
 /// Joins <c>feature_flag.evaluation</c> log records to the request spans of the same trace. Exporters send logs and
@@ -15,17 +25,22 @@ public readonly record struct LogEvaluation(ByteString TraceId, ByteString SpanI
 /// A log that finds its span becomes a span event on that request span (<see cref="Join"/>); spans that find waiting
 /// logs get them as span events before they are attributed (<see cref="AttachWaiting"/>): either way the request goes
 /// through <see cref="SpanAttribution"/> and <see cref="TraceIntake.AcceptAsync"/> like one that sent span events.
+/// The environment is part of the match (issue 26): a record joins a span only when both count in the same environment
+/// for its flag, so a staging span never lends its latency and errors to a production record, nor the other way round;
+/// such a record stays an exposure only. Spans a sender may not report for (a scoped key's spans naming another
+/// environment, which <c>/v1/traces</c> rejects) are not remembered, and waiting records are not attached to them.
 /// Memory is bounded: each side holds at most <see cref="MaxEntries"/> entries; past it new ones are not kept and
 /// counted. Entries older than the window are dropped as the next call comes. Thread-safe.
 /// </summary>
 public sealed class EvaluationJoin(TimeSpan window, int maxEntries, TimeProvider clock)
 {
     private readonly object _gate = new();
-    private readonly Dictionary<IdKey, (Span Request, long Ticks)> _spans = new();
+    // a span's environment: what its resource names, else its sender's scope; null: each flag's home
+    private readonly Dictionary<IdKey, (Span Request, string? Environment, long Ticks)> _spans = new();
     private readonly Queue<(IdKey Key, long Ticks)> _spanOrder = new();
-    private readonly Dictionary<IdKey, (List<(string Key, string Variant)> Evaluations, long Ticks)> _waiting = new();
+    private readonly Dictionary<IdKey, (List<LogEvaluation> Evaluations, long Ticks)> _waiting = new();
     private readonly Queue<(IdKey Key, long Ticks)> _waitingOrder = new();
-    private long _spansNotKept, _evaluationsNotKept, _evaluationsExpired;
+    private long _spansNotKept, _evaluationsNotKept, _evaluationsExpired, _evaluationsOtherEnvironment;
 
     public TimeSpan Window { get; } = window > TimeSpan.Zero ? window : throw new ArgumentOutOfRangeException(nameof(window));
     public int MaxEntries { get; } = maxEntries > 0 ? maxEntries : throw new ArgumentOutOfRangeException(nameof(maxEntries));
@@ -36,6 +51,8 @@ public sealed class EvaluationJoin(TimeSpan window, int maxEntries, TimeProvider
     public long EvaluationsNotKept => Interlocked.Read(ref _evaluationsNotKept);
     /// <summary>Log evaluations whose span did not come within the window (they stay exposures only).</summary>
     public long EvaluationsExpired => Interlocked.Read(ref _evaluationsExpired);
+    /// <summary>Log evaluations whose span counts in another environment (they stay exposures only).</summary>
+    public long EvaluationsOtherEnvironment => Interlocked.Read(ref _evaluationsOtherEnvironment);
 
     public (int Spans, int Waiting) Counts
     {
@@ -43,18 +60,21 @@ public sealed class EvaluationJoin(TimeSpan window, int maxEntries, TimeProvider
     }
 
     /// <summary>What <see cref="Join"/> did with a batch of log evaluations.</summary>
-    public sealed record JoinResult(ExportTraceServiceRequest Joined, int JoinedCount, IReadOnlyList<IdKey> Waiting, int NotKept);
+    /// <param name="OtherEnvironment">Evaluations whose span counts in another environment: not joined.</param>
+    public sealed record JoinResult(ExportTraceServiceRequest Joined, int JoinedCount, IReadOnlyList<IdKey> Waiting, int NotKept, int OtherEnvironment = 0);
 
     /// <summary>
-    /// The evaluations whose span is known, as span events on copies of their request spans (one span per request);
-    /// the others are left waiting for their span (<see cref="Forget"/> takes them back if the export is refused).
+    /// The evaluations whose span is known, as span events on copies of their request spans (one span per request and
+    /// environment, under a resource naming that environment, so <see cref="TraceIntake.AcceptAsync"/> counts each where
+    /// its record does); the others are left waiting for their span (<see cref="Forget"/> takes them back if the export
+    /// is refused).
     /// </summary>
     public JoinResult Join(IReadOnlyList<LogEvaluation> evaluations)
     {
         var now = clock.GetUtcNow().UtcTicks;
-        var requests = new Dictionary<Span, Span>(ReferenceEqualityComparer.Instance);
+        var requests = new Dictionary<string, Dictionary<Span, Span>>(StringComparer.Ordinal);
         var waiting = new List<IdKey>();
-        int joined = 0, notKept = 0;
+        int joined = 0, notKept = 0, otherEnvironment = 0;
         lock (_gate)
         {
             Sweep(now);
@@ -63,13 +83,16 @@ public sealed class EvaluationJoin(TimeSpan window, int maxEntries, TimeProvider
                 if (IdKey.Of(e.TraceId, e.SpanId) is not { } key) continue;
                 if (_spans.TryGetValue(key, out var seen))
                 {
-                    if (!requests.TryGetValue(seen.Request, out var copy)) requests[seen.Request] = copy = seen.Request.Clone();
+                    if (!e.CountsWith(seen.Environment)) { otherEnvironment++; continue; }
+                    if (!requests.TryGetValue(e.Environment, out var inEnvironment))
+                        requests[e.Environment] = inEnvironment = new Dictionary<Span, Span>(ReferenceEqualityComparer.Instance);
+                    if (!inEnvironment.TryGetValue(seen.Request, out var copy)) inEnvironment[seen.Request] = copy = seen.Request.Clone();
                     copy.Events.Add(EventOf(e.FlagKey, e.Variant));
                     joined++;
                 }
                 else if (_waiting.TryGetValue(key, out var w))
                 {
-                    w.Evaluations.Add((e.FlagKey, e.Variant));
+                    w.Evaluations.Add(e);
                     waiting.Add(key);
                 }
                 // the order queue also keeps keys that were joined or forgotten until they age out: bound it too
@@ -77,18 +100,24 @@ public sealed class EvaluationJoin(TimeSpan window, int maxEntries, TimeProvider
                     notKept++;
                 else
                 {
-                    _waiting[key] = ([(e.FlagKey, e.Variant)], now);
+                    _waiting[key] = ([e], now);
                     _waitingOrder.Enqueue((key, now));
                     waiting.Add(key);
                 }
             }
         }
         if (notKept > 0) Interlocked.Add(ref _evaluationsNotKept, notKept);
-        var scope = new ScopeSpans();
-        scope.Spans.AddRange(requests.Values);
+        if (otherEnvironment > 0) Interlocked.Add(ref _evaluationsOtherEnvironment, otherEnvironment);
         var export = new ExportTraceServiceRequest();
-        export.ResourceSpans.Add(new ResourceSpans { ScopeSpans = { scope } });
-        return new JoinResult(export, joined, waiting, notKept);
+        foreach (var (environment, inEnvironment) in requests)
+        {
+            var resource = new Resource
+            {
+                Attributes = { new KeyValue { Key = SpanAttribution.EnvironmentAttribute, Value = new AnyValue { StringValue = environment } } },
+            };
+            export.ResourceSpans.Add(new ResourceSpans { Resource = resource, ScopeSpans = { new ScopeSpans { Spans = { inEnvironment.Values } } } });
+        }
+        return new JoinResult(export, joined, waiting, notKept, otherEnvironment);
     }
 
     /// <summary>Takes back evaluations left waiting by a <see cref="Join"/> whose export was then refused (it will be retried).</summary>
@@ -99,30 +128,49 @@ public sealed class EvaluationJoin(TimeSpan window, int maxEntries, TimeProvider
     }
 
     /// <summary>
-    /// Adds the log evaluations waiting for these spans to them as <c>feature_flag.evaluation</c> span events; returns
-    /// the keys used, for <see cref="Accepted"/>.
+    /// Adds the log evaluations waiting for these spans to them as <c>feature_flag.evaluation</c> span events, those
+    /// that count in the span's environment (the others stop waiting: their span has come, in another environment);
+    /// returns the keys used, for <see cref="Accepted"/>. <paramref name="caller"/> sent the spans.
     /// </summary>
-    public List<IdKey>? AttachWaiting(ExportTraceServiceRequest export)
+    public List<IdKey>? AttachWaiting(ExportTraceServiceRequest export, Actor? caller = null)
     {
-        List<IdKey>? used = null;
         lock (_gate)
         {
             Sweep(clock.GetUtcNow().UtcTicks);
             if (_waiting.Count == 0) return null;
-            foreach (var rs in export.ResourceSpans)
-                foreach (var ss in rs.ScopeSpans)
-                    foreach (var span in ss.Spans)
-                    {
-                        if (IdKey.Of(span.TraceId, span.SpanId) is not { } key || !_waiting.TryGetValue(key, out var w)) continue;
-                        foreach (var (flag, variant) in w.Evaluations) span.Events.Add(EventOf(flag, variant));
-                        (used ??= []).Add(key);
-                    }
         }
+        var pairs = SpanAttribution.RequestsOf(export);
+        List<IdKey>? used = null;
+        var otherEnvironment = 0;
+        lock (_gate)
+        {
+            foreach (var (span, _, resourceEnvironment) in pairs)
+            {
+                if (IdKey.Of(span.TraceId, span.SpanId) is not { } key || !_waiting.TryGetValue(key, out var w)) continue;
+                // rejected by /v1/traces: the records keep waiting, they may yet meet a span their environment may send
+                if (!ObservationResolver.TryNamedEnvironment(resourceEnvironment, caller, out var environment)) continue;
+                var attached = false;
+                foreach (var e in w.Evaluations)
+                {
+                    if (!e.CountsWith(environment)) continue;
+                    span.Events.Add(EventOf(e.FlagKey, e.Variant));
+                    attached = true;
+                }
+                var others = w.Evaluations.RemoveAll(e => !e.CountsWith(environment));
+                otherEnvironment += others;
+                if (attached) (used ??= []).Add(key);
+                else if (others > 0) _waiting.Remove(key);
+            }
+        }
+        if (otherEnvironment > 0) Interlocked.Add(ref _evaluationsOtherEnvironment, otherEnvironment);
         return used;
     }
 
-    /// <summary>After a trace export was accepted: its joined evaluations stop waiting, and its spans wait for logs.</summary>
-    public void Accepted(ExportTraceServiceRequest export, List<IdKey>? attached)
+    /// <summary>
+    /// After a trace export was accepted: its joined evaluations stop waiting, and its spans wait for logs, with the
+    /// environment they count in — those <paramref name="caller"/> may report for only.
+    /// </summary>
+    public void Accepted(ExportTraceServiceRequest export, List<IdKey>? attached, Actor? caller = null)
     {
         var pairs = SpanAttribution.RequestsOf(export);
         if (pairs.Count == 0 && attached is null) return;
@@ -133,12 +181,13 @@ public sealed class EvaluationJoin(TimeSpan window, int maxEntries, TimeProvider
         {
             if (attached is not null)
                 foreach (var key in attached) _waiting.Remove(key);
-            foreach (var (span, request) in pairs)
+            foreach (var (span, request, resourceEnvironment) in pairs)
             {
                 if (IdKey.Of(span.TraceId, span.SpanId) is not { } key || _spans.ContainsKey(key)) continue;
+                if (!ObservationResolver.TryNamedEnvironment(resourceEnvironment, caller, out var environment)) continue;
                 if (_spans.Count >= MaxEntries) { notKept++; continue; }
                 if (!trimmed.TryGetValue(request, out var copy)) trimmed[request] = copy = Trim(request);
-                _spans[key] = (copy, now);
+                _spans[key] = (copy, environment, now);
                 _spanOrder.Enqueue((key, now));
             }
         }

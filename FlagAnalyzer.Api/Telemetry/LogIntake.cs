@@ -16,7 +16,10 @@ namespace FlagAnalyzer.Api.Telemetry;
 /// <c>feature_flag.context.id</c>). Each usable evaluation counts as an exposure at once (like the metrics hook's
 /// counts), and is joined to the request span of its trace through <see cref="EvaluationJoin"/>, whose joined requests
 /// go through <see cref="TraceIntake.AcceptAsync"/>: the same attribution, flag resolution and aggregation as span
-/// events. Other log records are accepted and ignored. Statuses as <c>/v1/traces</c>.
+/// events. A record counts in the environment its resource names, else the sending key's, else the flag's home, and a
+/// key scoped to an environment may send records of that one only (<see cref="ObservationResolver.Place"/>, as for
+/// spans and metric points); it joins only a span that counts in the same environment. Other log records are accepted
+/// and ignored. Statuses as <c>/v1/traces</c>.
 /// </summary>
 public sealed class LogIntake(TraceIntake traces, EvaluationJoin join, IngestGate gate, FlagReader flags, IExposureCounts exposures,
     IOptions<TelemetryOptions> options, TimeProvider clock, ILogger<LogIntake> logger)
@@ -38,14 +41,18 @@ public sealed class LogIntake(TraceIntake traces, EvaluationJoin join, IngestGat
         return refusal ?? await AcceptAsync(export!, ct, request.HttpContext.GetActor());
     }, ct);
 
-    /// <summary>Counts, joins and answers a decoded export; a flag <paramref name="caller"/> does not see (FlagScope) counts as unknown.</summary>
+    /// <summary>
+    /// Counts, joins and answers a decoded export; records of an environment <paramref name="caller"/> may not report
+    /// for are rejected.
+    /// </summary>
     public async Task<IntakeResult> AcceptAsync(ExportLogsServiceRequest export, CancellationToken ct, Actor? caller = null)
     {
         var now = clock.GetUtcNow();
         var rejected = new List<string>();
-        var usable = new List<(LogEvaluation Evaluation, string FlagId, string Environment, DateTimeOffset At)>();
+        var usable = new List<(LogEvaluation Evaluation, string FlagId, DateTimeOffset At)>();
         var known = new Dictionary<string, Flag?>(StringComparer.Ordinal);
-        foreach (var record in export.ResourceLogs.SelectMany(r => r.ScopeLogs).SelectMany(s => s.LogRecords))
+        foreach (var (record, resourceEnvironment) in export.ResourceLogs
+                     .SelectMany(r => r.ScopeLogs.SelectMany(s => s.LogRecords).Select(l => (l, SpanAttribution.EnvironmentOf(r.Resource)))))
         {
             if (!IsEvaluation(record)) continue;
             string? key = null, variant = null, legacyVariant = null, reason = null;
@@ -74,16 +81,20 @@ public sealed class LogIntake(TraceIntake traces, EvaluationJoin join, IngestGat
                 rejected.Add($"{key}: a record time outside [now - {_options.MaxSpanAge}, now + {_options.FutureTolerance}]");
                 continue;
             }
-            if (!known.TryGetValue(key, out var flag)) known[key] = flag = await flags.GetByKeyForAsync(caller, key, ct);
-            if (flag is null) { rejected.Add($"{key}: not a flag FlagAnalyzer knows"); continue; }
-            // as for spans (ObservationResolver): a variant the flag does not have would be a cohort of its own
-            if (ObservationResolver.VariantOf(flag, variant) is not { } flagVariant)
+            if (await ObservationResolver.FlagOfAsync(flags, known, key, ct) is not { } flag) { rejected.Add($"{key}: not a flag FlagAnalyzer knows"); continue; }
+            // as for spans: the environment, then the variant (one the flag does not have would be a cohort of its own)
+            var (environment, flagVariant) = ObservationResolver.Place(flag, variant, resourceEnvironment, caller);
+            if (environment is null)
+            {
+                rejected.Add($"{key}@{resourceEnvironment}: a record of an environment this key may not report for");
+                continue;
+            }
+            if (flagVariant is null)
             {
                 rejected.Add($"{key}: the flag has no variant '{variant}'");
                 continue;
             }
-            // the log's resource is not read: the evaluation counts in the key's environment, else the flag's home
-            usable.Add((new LogEvaluation(record.TraceId, record.SpanId, key, flagVariant), flag.Id, caller?.Environment ?? flag.TargetEnvironment, at));
+            usable.Add((new LogEvaluation(record.TraceId, record.SpanId, key, flagVariant, environment, flag.TargetEnvironment), flag.Id, at));
         }
 
         var warnings = new List<string>();
@@ -102,7 +113,10 @@ public sealed class LogIntake(TraceIntake traces, EvaluationJoin join, IngestGat
             else if (result.Response is ExportTraceServiceResponse { PartialSuccess.ErrorMessage: { Length: > 0 } partial })
                 warnings.Add($"of the request spans the evaluations were joined to: {partial}");
         }
-        foreach (var (evaluation, flagId, environment, at) in usable) exposures.Add(flagId, environment, evaluation.Variant, at, 1);
+        foreach (var (evaluation, flagId, at) in usable) exposures.Add(flagId, evaluation.Environment, evaluation.Variant, at, 1);
+        if (joined.OtherEnvironment > 0)
+            warnings.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{joined.OtherEnvironment} evaluation(s) were emitted in a span that counts in another environment: counted as exposures, without impact"));
         if (joined.NotKept > 0)
         {
             logger.LogWarning("OTLP logs: {Count} flag evaluation(s) could not wait for their span ({Max} waiting); counted as exposures only",

@@ -45,8 +45,11 @@ public sealed class MetricsIntake(IngestGate gate, FlagReader flags, IExposureCo
         return refusal ?? await AcceptAsync(export!, ct, request.HttpContext.GetActor());
     }, ct);
 
-    /// <summary>Counts the flag evaluation points of a decoded export.</summary>
-    /// <param name="caller">Who sent it: points of flags it does not see (FlagScope) are rejected as unknown.</param>
+    /// <summary>
+    /// Counts the flag evaluation points of a decoded export, each in the environment <see cref="ObservationResolver.Place"/>
+    /// gives it (the resource's, else <paramref name="caller"/>'s, else the flag's home), as <c>/v1/traces</c> does.
+    /// </summary>
+    /// <param name="caller">Who sent it: a key scoped to an environment has its points naming another rejected.</param>
     public async Task<IntakeResult> AcceptAsync(ExportMetricsServiceRequest export, CancellationToken ct, Actor? caller = null)
     {
         var now = clock.GetUtcNow();
@@ -72,16 +75,15 @@ public sealed class MetricsIntake(IngestGate gate, FlagReader flags, IExposureCo
                         rejected.Add($"{key}: a point time outside [now - {_options.MaxSpanAge}, now + {_options.FutureTolerance}]");
                         continue;
                     }
-                    if (!known.TryGetValue(key, out var flag)) known[key] = flag = await flags.GetByKeyForAsync(caller, key, ct);
-                    if (flag is null) { rejected.Add($"{key}: not a flag FlagAnalyzer knows"); continue; }
-                    // issue 26: the resource's environment, else the key's, else the flag's home; a scoped key reports for its own only
-                    var environment = resourceEnvironment ?? caller?.Environment ?? flag.TargetEnvironment;
-                    if (!EnvironmentNames.IsValid(environment) || !caller.Sees(environment))
+                    if (await ObservationResolver.FlagOfAsync(flags, known, key, ct) is not { } flag) { rejected.Add($"{key}: not a flag FlagAnalyzer knows"); continue; }
+                    // as for spans: the resource's environment, else the key's, else the flag's home; a scoped key reports for its own only
+                    var (environment, named) = ObservationResolver.Place(flag, variant, resourceEnvironment, caller);
+                    if (environment is null)
                     {
-                        rejected.Add($"{key}: a point of the environment '{environment}', which this key may not report for");
+                        rejected.Add($"{key}@{resourceEnvironment}: a point of an environment this key may not report for");
                         continue;
                     }
-                    if (ObservationResolver.VariantOf(flag, variant) is not { } named) { rejected.Add($"{key}: '{variant}' is not one of the flag's variants"); continue; }
+                    if (named is null) { rejected.Add($"{key}: '{variant}' is not one of the flag's variants"); continue; }
                     variant = named;
                     long? delta = sum.AggregationTemporality switch
                     {

@@ -55,11 +55,47 @@ public static class ObservationResolver
     /// flag's home. A key scoped to an environment reports for that one only: an observation naming another is turned
     /// away (a staging key cannot write production's evidence), as is one naming no valid environment.
     /// </summary>
-    public static string? EnvironmentOf(in FlagObservation o, Flag flag, Actor? caller)
+    /// <param name="named">The environment the observation's resource names (<see cref="SpanAttribution.EnvironmentOf"/>), or null.</param>
+    public static string? EnvironmentOf(string? named, Flag flag, Actor? caller)
     {
-        var environment = o.Environment ?? caller?.Environment ?? flag.TargetEnvironment;
+        if (!TryNamedEnvironment(named, caller, out var environment)) return null;
+        environment ??= flag.TargetEnvironment;
         return EnvironmentNames.IsValid(environment) && caller.Sees(environment) ? environment : null;
     }
+
+    /// <summary>
+    /// The part of <see cref="EnvironmentOf"/> that does not depend on the flag: the environment a resource's data counts
+    /// in for every flag (<paramref name="named"/>, else the caller's; null when neither: each flag's home), and whether
+    /// <paramref name="caller"/> may report for it.
+    /// </summary>
+    public static bool TryNamedEnvironment(string? named, Actor? caller, out string? environment)
+    {
+        environment = named ?? caller?.Environment;
+        return environment is null || EnvironmentNames.IsValid(environment) && caller.Sees(environment);
+    }
+
+    /// <summary>
+    /// The flag an OpenFeature key names, looked up once per export in <paramref name="known"/>. Unscoped on purpose:
+    /// a key scoped to staging reports staging's evidence of any flag, whatever its home; its boundary is the
+    /// environment (<see cref="EnvironmentOf"/>), not the flag. Every OTLP intake looks flags up here.
+    /// </summary>
+    public static async ValueTask<Flag?> FlagOfAsync(FlagReader flags, Dictionary<string, Flag?> known, string key, CancellationToken ct)
+    {
+        if (!known.TryGetValue(key, out var flag)) known[key] = flag = await flags.GetByKeyAsync(key, ct);
+        return flag;
+    }
+
+    /// <summary>Where one observation of a known flag goes: its environment and the flag's variant; null where it is turned away.</summary>
+    public readonly record struct Placement(string? Environment, string? Variant);
+
+    /// <summary>
+    /// One observation of <paramref name="flag"/>, as every intake places it: the environment first (<see cref="EnvironmentOf"/>;
+    /// null: out of scope), then the variant (<see cref="VariantOf"/>; null: not one of the flag's).
+    /// </summary>
+    public static Placement Place(Flag flag, string reportedVariant, string? namedEnvironment, Actor? caller) =>
+        EnvironmentOf(namedEnvironment, flag, caller) is not { } environment
+            ? new Placement(null, null)
+            : new Placement(environment, VariantOf(flag, reportedVariant));
 
     public static ResolvedObservations Resolve(IReadOnlyList<FlagObservation> observations, IReadOnlyDictionary<string, Flag?> known, Actor? caller = null)
     {
@@ -70,14 +106,15 @@ public static class ObservationResolver
         foreach (var o in observations)
         {
             if (known[o.FlagKey] is not { } flag) continue;
-            if (EnvironmentOf(o, flag, caller) is not { } environment)
+            var (environment, variant) = Place(flag, o.Variant, o.Environment, caller);
+            if (environment is null)
             {
                 outOfScope++;
                 var example = $"{o.FlagKey}@{o.Environment}";
                 if ((scopeExamples ??= []).Count < MaxExamples && !scopeExamples.Contains(example)) scopeExamples.Add(example);
                 continue;
             }
-            if (VariantOf(flag, o.Variant) is not { } variant)
+            if (variant is null)
             {
                 unknownVariants++;
                 if ((examples ??= []).Count < MaxExamples && !examples.Contains($"{o.FlagKey}/{o.Variant}")) examples.Add($"{o.FlagKey}/{o.Variant}");

@@ -19,6 +19,7 @@ public static partial class OtlpJsonReader
         ReadObject(ref reader, rl, static (ref r, x, name) =>
         {
             if (Is(name, "scopeLogs"u8, "scope_logs"u8)) ReadArray(ref r, x.ScopeLogs, ReadScopeLogs);
+            else if (name.SequenceEqual("resource"u8)) x.Resource = ReadResource(ref r);
             else r.Skip();
         });
         return rl;

@@ -217,19 +217,32 @@ public static class SpanAttribution
     private static string Hex(Google.Protobuf.ByteString id) => id.IsEmpty ? "-" : Convert.ToHexStringLower(id.Span);
 
     /// <summary>
-    /// Every span of the export with the request span it belongs to, by the rule <see cref="Attribute"/> uses, so
-    /// the log join (<see cref="EvaluationJoin"/>) finds the same request for a log record as for a span event.
+    /// Every span of the export with the request span it belongs to and the environment the request's resource names
+    /// (or null), by the rules <see cref="Attribute"/> uses, so the log join (<see cref="EvaluationJoin"/>) finds the
+    /// same request, in the same environment, for a log record as for a span event.
     /// </summary>
-    public static List<(Span Span, Span Request)> RequestsOf(ExportTraceServiceRequest request)
+    public static List<(Span Span, Span Request, string? Environment)> RequestsOf(ExportTraceServiceRequest request)
     {
         var spans = new List<Span>();
+        var environments = new List<string?>();
         foreach (var rs in request.ResourceSpans)
-            foreach (var ss in rs.ScopeSpans) spans.AddRange(ss.Spans);
+        {
+            var environment = EnvironmentOf(rs.Resource);
+            foreach (var ss in rs.ScopeSpans)
+            {
+                spans.AddRange(ss.Spans);
+                for (var k = 0; k < ss.Spans.Count; k++) environments.Add(environment);
+            }
+        }
         var index = new Dictionary<SpanKey, int>(spans.Count);
         for (var i = 0; i < spans.Count; i++)
             if (SpanKey.Of(spans[i].TraceId, spans[i].SpanId) is { } key) index.TryAdd(key, i);
-        var pairs = new List<(Span, Span)>(spans.Count);
-        for (var i = 0; i < spans.Count; i++) pairs.Add((spans[i], spans[RequestOf(spans, index, i)]));
+        var pairs = new List<(Span, Span, string?)>(spans.Count);
+        for (var i = 0; i < spans.Count; i++)
+        {
+            var r = RequestOf(spans, index, i);
+            pairs.Add((spans[i], spans[r], environments[r]));
+        }
         return pairs;
     }
 

@@ -38,9 +38,10 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
         var (refusal, export) = await OtlpBody.ReadExportAsync(request, _options.MaxDecompressedBytes, Decode, "ExportTraceServiceRequest", ct);
         if (refusal is not null) return refusal;
         // feature_flag.evaluation log records that came before these spans become their span events (POST /v1/logs)
-        var joined = logJoin.AttachWaiting(export!);
-        var result = await AcceptAsync(export!, ct, request.HttpContext.GetActor());
-        if (result.StatusCode == StatusCodes.Status200OK) logJoin.Accepted(export!, joined);
+        var caller = request.HttpContext.GetActor();
+        var joined = logJoin.AttachWaiting(export!, caller);
+        var result = await AcceptAsync(export!, ct, caller);
+        if (result.StatusCode == StatusCodes.Status200OK) logJoin.Accepted(export!, joined, caller);
         return result;
     }
 
@@ -57,7 +58,7 @@ public sealed class TraceIntake(ImpactAggregator aggregator, IngestGate gate, Fl
 
         var known = new Dictionary<string, Flag?>(StringComparer.Ordinal);
         foreach (var e in attribution.Evaluations)
-            if (!known.ContainsKey(e.FlagKey)) known[e.FlagKey] = await flags.GetByKeyAsync(e.FlagKey, ct);
+            await ObservationResolver.FlagOfAsync(flags, known, e.FlagKey, ct);
 
         var resolved = ObservationResolver.Resolve(attribution.Observations, known, caller);
         if (!aggregator.TryAdd(resolved.Accepted, out var overShare))

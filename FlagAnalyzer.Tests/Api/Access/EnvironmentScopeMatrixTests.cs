@@ -281,11 +281,20 @@ public sealed class EnvironmentScopeMatrixTests(EnvironmentScopeFixture f) : ICl
             TimeUnixNano = Otlp.Nanos(at), StartTimeUnixNano = Otlp.Nanos(at.AddMinutes(-1)), AsInt = 5,
             Attributes = { Str("feature_flag.key", flag), Str("feature_flag.result.variant", "on") },
         };
-        var sum = new Sum { AggregationTemporality = AggregationTemporality.Delta, IsMonotonic = true, DataPoints = { Point("mx-prod"), Point("mx-staging") } };
-        var export = new ExportMetricsServiceRequest
+        ResourceMetrics InResource(string? environment, params NumberDataPoint[] points) => new()
         {
-            ResourceMetrics = { new ResourceMetrics { ScopeMetrics = { new ScopeMetrics { Metrics = { new Metric { Name = MetricsIntake.SuccessCounter, Sum = sum } } } } } },
+            Resource = environment is null ? null : new Resource { Attributes = { Str(SpanAttribution.EnvironmentAttribute, environment) } },
+            ScopeMetrics =
+            {
+                new ScopeMetrics
+                {
+                    Metrics = { new Metric { Name = MetricsIntake.SuccessCounter, Sum = new Sum { AggregationTemporality = AggregationTemporality.Delta, IsMonotonic = true, DataPoints = { points } } } },
+                },
+            },
         };
+        // issue 26, as for spans: a staging key's points without a resource environment are staging evidence, of any flag;
+        // the boundary that holds is production's — points whose resource names production are rejected, whatever the flag's home
+        var export = new ExportMetricsServiceRequest { ResourceMetrics = { InResource(null, Point("mx-staging"), Point("mx-prod")), InResource("production", Point("mx-prod")) } };
         using var client = f.Client("staging-ingest");
         var content = new ByteArrayContent(export.ToByteArray());
         content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-protobuf");
@@ -296,6 +305,9 @@ public sealed class EnvironmentScopeMatrixTests(EnvironmentScopeFixture f) : ICl
         var answer = ExportMetricsServiceResponse.Parser.ParseFrom(await response.Content.ReadAsByteArrayAsync());
         Assert.Equal(1, answer.PartialSuccess?.RejectedDataPoints);
         Assert.Contains("mx-prod", answer.PartialSuccess!.ErrorMessage);
+        // the production flag's unnamed point counted in staging (the only source of staging "on" exposures of it)
+        var exposures = await (await f.App.Http.GetAsync($"/api/flags/{f.Ids["prod"]}/exposures?minutes=60&environment=staging")).ReadJson();
+        Assert.Contains(exposures.GetProperty("variants").EnumerateArray(), v => v.GetProperty("variant").GetString() == "on" && v.GetProperty("count").GetInt64() == 5);
     }
 
     [Fact]

@@ -41,19 +41,33 @@ public sealed class LogsRealExporterTests : IDisposable
     [Theory]
     [InlineData("spans-first")]
     [InlineData("logs-first")]
-    public async Task OpenFeatureEventHook_ThroughTheNodeLogsExporter_JoinsItsSpans_IntoPerVariantSamples(string order)
+    public Task OpenFeatureEventHook_ThroughTheNodeLogsExporter_JoinsItsSpans_IntoPerVariantSamples(string order) => SendAndCheckAsync(order, null);
+
+    [Fact]
+    public async Task OpenFeatureEventHook_OfAStagingApplication_WithAStagingKey_LandsInStaging_ForAProductionFlag()
+    {
+        // issue 26: records and spans whose resource names staging, from a staging key; the flag's home is production
+        var id = await SendAndCheckAsync("logs-first", "staging");
+        var production = await (await _http.GetAsync($"/api/flags/{id}/metrics?environment=production")).ReadJson();
+        Assert.Empty(production.GetProperty("items").EnumerateArray());
+        var exposures = await (await _http.GetAsync($"/api/flags/{id}/exposures?minutes=60&environment=production")).ReadJson();
+        Assert.Empty(exposures.GetProperty("variants").EnumerateArray());
+    }
+
+    /// <summary>Runs send-evaluations.mjs (resource naming <paramref name="environment"/>, a key scoped to it) and checks what landed there.</summary>
+    private async Task<string> SendAndCheckAsync(string order, string? environment)
     {
         var folder = Path.Combine(RepoPaths.Root, "FlagAnalyzer.Tests", "Api", "Telemetry", "node");
         await ChildProcess.NpmCiOnceAsync(folder);
-        var name = $"node-event-hook-{order}";
+        var name = $"node-event-hook-{order}{(environment is null ? "" : $"-{environment}")}";
         var flag = await (await _http.PostJson("/api/flags", new { name, targetEnvironment = "production" })).ReadJson();
         var id = flag.GetProperty("id").GetString()!;
-        var key = (await _http.CreateKeyAsync("ingest", name: "otel-logs")).Secret;
+        var key = (await _http.CreateKeyAsync("ingest", environment, name: "otel-logs")).Secret;
         // every request ends within the first 100 ms of one second: one 1-second sample interval per variant
         var second = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000 * 1000;
 
         var node = await ChildProcess.RunAsync("node",
-            ["send-evaluations.mjs", new Uri(_base, "/v1/traces").ToString(), new Uri(_base, "/v1/logs").ToString(), name, (second + 10).ToString(), order, key],
+            ["send-evaluations.mjs", new Uri(_base, "/v1/traces").ToString(), new Uri(_base, "/v1/logs").ToString(), name, (second + 10).ToString(), order, key, .. environment is null ? Array.Empty<string>() : [environment]],
             folder, TimeSpan.FromMinutes(2));
 
         Assert.True(node.ExitCode == 0, $"node send-evaluations.mjs exited {node.ExitCode}: {node.Output}");
@@ -62,7 +76,8 @@ public sealed class LogsRealExporterTests : IDisposable
         Assert.Equal(PerVariant * 2, sent.GetProperty("records").GetInt32());
 
         await _app.Services.GetRequiredService<ImpactFlusher>().FlushAsync(all: true, CancellationToken.None);
-        var samples = (await (await _http.GetAsync($"/api/flags/{id}/metrics")).ReadJson()).GetProperty("items").EnumerateArray()
+        var where = environment is null ? "" : $"?environment={environment}";
+        var samples = (await (await _http.GetAsync($"/api/flags/{id}/metrics{where}")).ReadJson()).GetProperty("items").EnumerateArray()
             .ToDictionary(s => s.GetProperty("variant").GetString()!);
         Assert.Equal(2, samples.Count);
         var on = samples["on"];
@@ -77,9 +92,10 @@ public sealed class LogsRealExporterTests : IDisposable
         Assert.InRange(on.GetProperty("latencyP99").GetDouble(), 40, 40.4);
         Assert.InRange(off.GetProperty("latencyP50").GetDouble(), 20, 20.2);
 
-        var exposures = await (await _http.GetAsync($"/api/flags/{id}/exposures?minutes=60")).ReadJson();
+        var exposures = await (await _http.GetAsync($"/api/flags/{id}/exposures?minutes=60{(environment is null ? "" : $"&environment={environment}")}")).ReadJson();
         var byVariant = exposures.GetProperty("variants").EnumerateArray().ToDictionary(v => v.GetProperty("variant").GetString()!, v => v.GetProperty("count").GetInt64());
         Assert.Equal(PerVariant, byVariant["on"]);
         Assert.Equal(PerVariant, byVariant["off"]);
+        return id;
     }
 }

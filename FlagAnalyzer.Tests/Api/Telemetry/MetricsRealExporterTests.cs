@@ -53,4 +53,28 @@ public sealed class MetricsRealExporterTests : IDisposable
         Assert.Equal(served.GetProperty("on").GetInt64(), byVariant["on"]);
         Assert.Equal(served.GetProperty("off").GetInt64(), byVariant["off"]);
     }
+
+    [Fact]
+    public async Task OpenFeatureMetricsHook_OfAStagingApplication_WithAStagingKey_CountsInStaging_ForAProductionFlag()
+    {
+        // issue 26: the resource names staging and the key is scoped to it; the flag's home (production) does not matter
+        var folder = Path.Combine(RepoPaths.Root, "FlagAnalyzer.Tests", "Api", "Telemetry", "node");
+        await ChildProcess.NpmCiOnceAsync(folder);
+        var flag = await (await _http.PostJson("/api/flags", new { name = "node-metrics-staging", targetEnvironment = "production" })).ReadJson();
+        var id = flag.GetProperty("id").GetString();
+        var key = (await _http.CreateKeyAsync("ingest", "staging", name: "otel-metrics-staging")).Secret;
+
+        var node = await ChildProcess.RunAsync("node",
+            ["send-metrics.mjs", new Uri(_base, "/v1/metrics").ToString(), "node-metrics-staging", "200", key, "staging"], folder, TimeSpan.FromMinutes(2));
+
+        Assert.True(node.ExitCode == 0, $"node send-metrics.mjs exited {node.ExitCode}: {node.Output}");
+        var served = JsonDocument.Parse(node.Output.Trim().Split('\n')[^1]).RootElement.GetProperty("served");
+        async Task<Dictionary<string, long>> ExposuresAsync(string environment) =>
+            (await (await _http.GetAsync($"/api/flags/{id}/exposures?minutes=60&environment={environment}")).ReadJson()).GetProperty("variants")
+            .EnumerateArray().ToDictionary(v => v.GetProperty("variant").GetString()!, v => v.GetProperty("count").GetInt64());
+        var staging = await ExposuresAsync("staging");
+        Assert.Equal(served.GetProperty("on").GetInt64(), staging["on"]);
+        Assert.Equal(served.GetProperty("off").GetInt64(), staging["off"]);
+        Assert.Empty(await ExposuresAsync("production"));
+    }
 }

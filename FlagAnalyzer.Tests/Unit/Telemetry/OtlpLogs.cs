@@ -27,10 +27,13 @@ internal static class OtlpLogs
         return record;
     }
 
-    public static ExportLogsServiceRequest Export(IEnumerable<LogRecord> records) => new()
+    /// <param name="environment">What the resource's <c>deployment.environment.name</c> says; null: no such attribute.</param>
+    public static ExportLogsServiceRequest Export(IEnumerable<LogRecord> records, string? environment = null)
     {
-        ResourceLogs = { new ResourceLogs { ScopeLogs = { new ScopeLogs { LogRecords = { records } } } } },
-    };
+        var resource = new Resource { Attributes = { Otlp.Attr("service.name", "svc") } };
+        if (environment is not null) resource.Attributes.Add(Otlp.Attr("deployment.environment.name", environment));
+        return new ExportLogsServiceRequest { ResourceLogs = { new ResourceLogs { Resource = resource, ScopeLogs = { new ScopeLogs { LogRecords = { records } } } } } };
+    }
 
     /// <summary>
     /// Moves each span's evaluation events into log records (same trace and span), leaving the spans without them:
@@ -66,10 +69,13 @@ internal static class OtlpLogs
             _ => "{}",
         };
         static string Attrs(IEnumerable<KeyValue> kvs) => "[" + string.Join(",", kvs.Select(kv => $"{{\"key\":\"{kv.Key}\",\"value\":{Value(kv.Value)}}}")) + "]";
-        var records = export.ResourceLogs.SelectMany(r => r.ScopeLogs).SelectMany(s => s.LogRecords).Select(r =>
+        static string Record(LogRecord r) =>
             $"{{\"timeUnixNano\":\"{r.TimeUnixNano}\",\"observedTimeUnixNano\":\"{r.ObservedTimeUnixNano}\",\"severityNumber\":9," +
             $"\"body\":{{\"stringValue\":\"evaluated\"}},\"traceId\":\"{Hex(r.TraceId)}\",\"spanId\":\"{Hex(r.SpanId)}\"," +
-            (r.EventName.Length > 0 ? $"\"eventName\":\"{r.EventName}\"," : "") + $"\"attributes\":{Attrs(r.Attributes)}}}");
-        return $"{{\"resourceLogs\":[{{\"resource\":{{\"attributes\":[{{\"key\":\"service.name\",\"value\":{{\"stringValue\":\"svc\"}}}}]}},\"scopeLogs\":[{{\"scope\":{{\"name\":\"t\"}},\"logRecords\":[{string.Join(",", records)}]}}]}}]}}";
+            (r.EventName.Length > 0 ? $"\"eventName\":\"{r.EventName}\"," : "") + $"\"attributes\":{Attrs(r.Attributes)}}}";
+        var resources = export.ResourceLogs.Select(rl =>
+            $"{{\"resource\":{{\"attributes\":{Attrs((IEnumerable<KeyValue>?)rl.Resource?.Attributes ?? [])}}},\"scopeLogs\":[{{\"scope\":{{\"name\":\"t\"}}," +
+            $"\"logRecords\":[{string.Join(",", rl.ScopeLogs.SelectMany(s => s.LogRecords).Select(Record))}]}}]}}");
+        return $"{{\"resourceLogs\":[{string.Join(",", resources)}]}}";
     }
 }

@@ -6,6 +6,7 @@
 // so the records and the spans reach FlagAnalyzer in separate exports, one kind entirely before the other.
 // Plan: per variant `perVariant` requests ending in the given second; "on" takes 40 ms and every 5th fails, "off" 20 ms.
 // usage: node send-evaluations.mjs <url of /v1/traces> <url of /v1/logs> <flag> <end of the requests, unix ms> <spans-first|logs-first> <ingest key>
+//        [deployment.environment.name of the resource both providers share]
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { logs } from '@opentelemetry/api-logs';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
@@ -17,7 +18,7 @@ import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { InMemoryProvider, OpenFeature } from '@openfeature/server-sdk';
 import { EventHook } from '@openfeature/open-telemetry-hooks';
 
-const [tracesUrl, logsUrl, flag, endArg, order, key] = process.argv.slice(2);
+const [tracesUrl, logsUrl, flag, endArg, order, key, environment] = process.argv.slice(2);
 const end0 = Number(endArg);
 const perVariant = 50;
 
@@ -37,7 +38,7 @@ function counting(otlp, what) {
 const headers = { 'X-API-Key': key };
 // nothing leaves before the explicit flushes below: a long delay and queues larger than the traffic
 const batch = { maxQueueSize: 100000, maxExportBatchSize: 512, scheduledDelayMillis: 600000 };
-const resource = resourceFromAttributes({ 'service.name': 'node-checkout' });
+const resource = resourceFromAttributes({ 'service.name': 'node-checkout', ...(environment ? { 'deployment.environment.name': environment } : {}) });
 
 context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
 const tracerProvider = new TracerProvider({

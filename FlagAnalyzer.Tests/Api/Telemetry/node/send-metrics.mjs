@@ -2,7 +2,7 @@
 // and exports the hook's counters with the OpenTelemetry JS metrics SDK and its OTLP/HTTP (JSON) metrics exporter, as an
 // application whose flags another source serves would. The flag is served from the SDK's in-memory provider, split by
 // targeting key, so FlagAnalyzer learns of the evaluations only through /v1/metrics. Prints what it served.
-// usage: node send-metrics.mjs <url of /v1/metrics> <flag> <evaluations> <ingest key>
+// usage: node send-metrics.mjs <url of /v1/metrics> <flag> <evaluations> <ingest key> [deployment.environment.name of the resource]
 import { metrics } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -10,7 +10,7 @@ import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk
 import { InMemoryProvider, OpenFeature } from '@openfeature/server-sdk';
 import { MetricsHook } from '@openfeature/open-telemetry-hooks';
 
-const [url, flag, evaluationsArg, key] = process.argv.slice(2);
+const [url, flag, evaluationsArg, key, environment] = process.argv.slice(2);
 const evaluations = Number(evaluationsArg);
 
 const results = { exports: 0, failed: 0 };
@@ -28,7 +28,8 @@ const exporter = {
   selectAggregationTemporality: kind => otlp.selectAggregationTemporality(kind),
 };
 const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60000 });
-const meterProvider = new MeterProvider({ resource: resourceFromAttributes({ 'service.name': 'node-checkout' }), readers: [reader] });
+const resource = resourceFromAttributes({ 'service.name': 'node-checkout', ...(environment ? { 'deployment.environment.name': environment } : {}) });
+const meterProvider = new MeterProvider({ resource, readers: [reader] });
 metrics.setGlobalMeterProvider(meterProvider);
 
 await OpenFeature.setProviderAndWait(new InMemoryProvider({
