@@ -51,8 +51,4 @@ public sealed class FlagReader(Db db, IFlagCache cache) : IFlagIds
             flag = await FlagStore.FindByKeyAsync(conn, null, key, ct);
         return flag ?? await GetAsync(key, ct);
     }
-
-    /// <summary>The flag of an OpenFeature key when it exists for <paramref name="actor"/> (<see cref="FlagScope"/>), else null.</summary>
-    public async Task<Flag?> GetByKeyForAsync(Actor? actor, string key, CancellationToken ct) =>
-        await GetByKeyAsync(key, ct) is { } f && actor.Sees(f.TargetEnvironment) ? f : null;
 }
