@@ -5,6 +5,7 @@ using FlagAnalyzer.Api.Storage;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
+using SQLitePCL;
 
 namespace FlagAnalyzer.Api.Metrics;
 
@@ -72,7 +73,7 @@ public static class MetricStore
             throw new ArgumentException($"A sample of flag {unplaced.FlagId} has no environment.", nameof(samples));
         if (scope.Connection is SqliteConnection sqlite)
         {
-            InsertSqlite(sqlite, (SqliteTransaction)scope.Transaction, samples);
+            InsertSqlite(sqlite, samples);
             return WithRowIds(samples, await scope.ScalarAsync<long>("SELECT last_insert_rowid()", null, ct));
         }
         var pg = (NpgsqlConnection)scope.Connection;
@@ -101,40 +102,60 @@ public static class MetricStore
     }
 
     /// <summary>
-    /// The SQLite batch: one command prepared once, its parameters created once under their exact names and re-valued for
-    /// each row. Dapper's list form rebuilt ten parameters per row, and Microsoft.Data.Sqlite looked each one up under three
-    /// prefixes through the native API: a fifth of the API's CPU on a 1,000-sample batch (dotnet-trace). Synchronous, as
-    /// Microsoft.Data.Sqlite's asynchronous methods are.
+    /// The SQLite batch: one statement prepared once on the connection's own handle (so it runs in the caller's write
+    /// transaction), its parameter positions looked up once, each row's values bound by position and stepped. Issue 25: the
+    /// per-environment column (migration 5) made every row bind one more text value and every index insert compare one
+    /// more column; through Microsoft.Data.Sqlite each value was also found again by name on every row (a linear scan of
+    /// the statement's names) and re-bound even when equal to the previous row's. Binding by position, and only the values
+    /// that changed (SQLite keeps bindings across a reset), pays for the new column. Synchronous, as Microsoft.Data.Sqlite's
+    /// asynchronous methods are.
     /// </summary>
-    private static void InsertSqlite(SqliteConnection conn, SqliteTransaction tx, IReadOnlyList<MetricSample> samples)
+    private static void InsertSqlite(SqliteConnection conn, IReadOnlyList<MetricSample> samples)
     {
-        using var cmd = conn.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = InsertSql;
-        SqliteParameter P(string name, SqliteType type) => cmd.Parameters.Add(name, type);
-        var (flagId, timestamp, cohort, errorRate, p50, p99) = (P("@FlagId", SqliteType.Text), P("@Timestamp", SqliteType.Integer),
-            P("@Cohort", SqliteType.Text), P("@ErrorRate", SqliteType.Real), P("@LatencyP50", SqliteType.Real), P("@LatencyP99", SqliteType.Real));
-        var (requests, conversion, satisfaction, variant) = (P("@RequestCount", SqliteType.Integer), P("@ConversionRate", SqliteType.Real),
-            P("@UserSatisfactionScore", SqliteType.Real), P("@Variant", SqliteType.Text));
-        var environment = P("@Environment", SqliteType.Text);
-        cmd.Prepare();
-        foreach (var m in samples)
+        var db = conn.Handle!;
+        var rc = raw.sqlite3_prepare_v2(db, InsertSql, out var stmt);
+        if (rc != raw.SQLITE_OK) SqliteException.ThrowExceptionForRC(rc, db);
+        using (stmt)
         {
-            var row = SampleRow.From(m);
-            flagId.Value = row.FlagId;
-            timestamp.Value = row.Timestamp;
-            cohort.Value = (object?)row.Cohort ?? DBNull.Value;
-            errorRate.Value = row.ErrorRate;
-            p50.Value = row.LatencyP50;
-            p99.Value = row.LatencyP99;
-            requests.Value = row.RequestCount;
-            conversion.Value = (object?)row.ConversionRate ?? DBNull.Value;
-            satisfaction.Value = (object?)row.UserSatisfactionScore ?? DBNull.Value;
-            variant.Value = (object?)row.Variant ?? DBNull.Value;
-            environment.Value = row.Environment;
-            cmd.ExecuteNonQuery();
+            int At(string name) => raw.sqlite3_bind_parameter_index(stmt, name) is > 0 and var i ? i
+                : throw new InvalidOperationException($"The insert has no parameter {name}.");
+            int flagId = At("@FlagId"), timestamp = At("@Timestamp"), cohort = At("@Cohort"), errorRate = At("@ErrorRate"),
+                p50 = At("@LatencyP50"), p99 = At("@LatencyP99"), requests = At("@RequestCount"), conversion = At("@ConversionRate"),
+                satisfaction = At("@UserSatisfactionScore"), variant = At("@Variant"), environment = At("@Environment");
+            MetricSample? previous = null;
+            foreach (var m in samples)
+            {
+                // the values as SampleRow.From stores them
+                if (previous is null || !string.Equals(previous.FlagId, m.FlagId, StringComparison.Ordinal)) Check(raw.sqlite3_bind_text(stmt, flagId, m.FlagId));
+                if (previous is null || previous.Timestamp != m.Timestamp) Check(raw.sqlite3_bind_int64(stmt, timestamp, Time.ToMs(m.Timestamp)));
+                if (previous is null || previous.Cohort != m.Cohort) Check(BindText(stmt, cohort, m.Cohort?.ToWire()));
+                Check(raw.sqlite3_bind_double(stmt, errorRate, m.ErrorRate));
+                Check(raw.sqlite3_bind_double(stmt, p50, m.LatencyP50));
+                Check(raw.sqlite3_bind_double(stmt, p99, m.LatencyP99));
+                Check(raw.sqlite3_bind_int64(stmt, requests, m.RequestCount));
+                Check(BindDouble(stmt, conversion, m.ConversionRate));
+                Check(BindDouble(stmt, satisfaction, m.UserSatisfactionScore));
+                if (previous is null || !string.Equals(previous.Variant, m.Variant, StringComparison.Ordinal)) Check(BindText(stmt, variant, m.Variant));
+                if (previous is null || !string.Equals(previous.Environment, m.Environment, StringComparison.Ordinal))
+                    Check(raw.sqlite3_bind_text(stmt, environment, m.Environment));
+                rc = raw.sqlite3_step(stmt);
+                if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, db);
+                Check(raw.sqlite3_reset(stmt));
+                previous = m;
+            }
+        }
+
+        void Check(int result)
+        {
+            if (result != raw.SQLITE_OK) SqliteException.ThrowExceptionForRC(result, db);
         }
     }
+
+    private static int BindText(sqlite3_stmt stmt, int index, string? value) =>
+        value is null ? raw.sqlite3_bind_null(stmt, index) : raw.sqlite3_bind_text(stmt, index, value);
+
+    private static int BindDouble(sqlite3_stmt stmt, int index, double? value) =>
+        value is { } v ? raw.sqlite3_bind_double(stmt, index, v) : raw.sqlite3_bind_null(stmt, index);
 
     /// <summary><see cref="InsertAsync"/> for callers without a task (tests and benchmarks that seed a window).</summary>
     public static List<MetricSample> Insert(WriteScope scope, IReadOnlyList<MetricSample> samples) =>
