@@ -303,7 +303,8 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     /// <summary>What a plan step moves, as a change request shows it: the plan's state and stage, and the traffic.</summary>
     private static List<FieldChange> Diff(Flag flag, RolloutPlan plan, Transition t)
     {
-        List<FieldChange> diff = [new("rollout.state", Element(RolloutStates.Name(plan.State)), Element(RolloutStates.Name(t.Plan.State)))];
+        List<FieldChange> diff = [];
+        if (t.Plan.State != plan.State) diff.Add(new("rollout.state", Element(RolloutStates.Name(plan.State)), Element(RolloutStates.Name(t.Plan.State))));
         if (t.Plan.CurrentStage != plan.CurrentStage)
             diff.Add(new("rollout.stage", Element(StageMachine.StageLabel(plan, plan.CurrentStage)), Element(StageMachine.StageLabel(t.Plan, t.Plan.CurrentStage))));
         var after = t.FlagAfter ?? flag;
