@@ -339,8 +339,9 @@ public sealed class ChangeRequestGuardianTests : IDisposable
         flag = await (await _api.Http.GetAsync($"/api/flags/{id}")).ReadJson();
         Assert.Equal((false, 0.0), (flag.GetProperty("enabled").GetBoolean(), flag.GetProperty("rolloutPercentage").GetDouble()));
         Assert.Equal("rolled_back", (await (await _api.Http.GetAsync($"/api/flags/{id}/rollout")).ReadJson()).GetProperty("plan").GetProperty("state").GetString());
-        var rollback = (await (await _api.Http.GetAsync($"/api/flags/{id}/changes")).ReadJson()).GetProperty("items")[0];
-        Assert.Equal(("rolled_back", RolloutService.Guardian), (rollback.GetProperty("changeType").GetString(), rollback.GetProperty("changedBy").GetString()));
+        var rollback = Assert.Single((await (await _api.Http.GetAsync($"/api/flags/{id}/changes")).ReadJson()).GetProperty("items").EnumerateArray(),
+            c => c.GetProperty("changeType").GetString() == "rolled_back");
+        Assert.Equal(RolloutService.Guardian, rollback.GetProperty("changedBy").GetString());
         Assert.False(rollback.GetProperty("approvedBy").ValueKind == JsonValueKind.Null);
     }
 }

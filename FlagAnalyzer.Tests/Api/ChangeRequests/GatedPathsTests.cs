@@ -110,6 +110,7 @@ public sealed class GatedPathsTests : IAsyncLifetime
         Assert.Contains(request.GetProperty("diff").EnumerateArray(), d => d.GetProperty("field").GetString() == "rolloutPercentage" && d.GetProperty("to").GetDouble() == 10);
 
         await Expect(HttpStatusCode.Forbidden, await Approve(startRequest, by: _editor));
+        _clock.Advance(TimeSpan.FromSeconds(1)); // the change log lists by time: its newest row is the approval's
         var applied = await Expect(HttpStatusCode.OK, await Approve(startRequest));
         Assert.Equal("applied", applied.GetProperty("state").GetString());
         Assert.Equal("running", (await PlanAsync(id)).GetProperty("state").GetString());
@@ -141,6 +142,20 @@ public sealed class GatedPathsTests : IAsyncLifetime
         Assert.Equal("conflicted", problem.GetProperty("state").GetString());
         Assert.Equal(10, (await FlagAsync(id)).GetProperty("rolloutPercentage").GetDouble());
         Assert.Equal(0, (await PlanAsync(id)).GetProperty("currentStage").GetInt32());
+    }
+
+    [Fact]
+    public async Task HeldPlan_AfterAnotherPlanWasSaved_IsConflicted_AndTheOtherPlanStays()
+    {
+        var id = await CreateFlagAsync("gated-plan-moved");
+        await ProtectAsync("production", Every);
+        var request = Held(await Expect(HttpStatusCode.Accepted, await _editor.PutAsJsonAsync($"/api/flags/{id}/rollout", new { stages = Stages })));
+        var other = new object[] { new { percentage = 20, minDurationSeconds = 60, minRequests = 100 }, new { percentage = 100, minDurationSeconds = 0, minRequests = 0 } };
+        await Expect(HttpStatusCode.OK, await _admin.PutAsJsonAsync($"/api/flags/{id}/rollout?bypass=true", new { stages = other }));
+
+        Assert.Equal("conflicted", (await Expect(HttpStatusCode.Conflict, await Approve(request))).GetProperty("state").GetString());
+        var plan = await PlanAsync(id);
+        Assert.Equal((1, 20.0), (plan.GetProperty("version").GetInt32(), plan.GetProperty("stages")[0].GetProperty("percentage").GetDouble()));
     }
 
     [Fact]
@@ -178,6 +193,7 @@ public sealed class GatedPathsTests : IAsyncLifetime
         await Expect(HttpStatusCode.Forbidden, await _editor.PostAsync($"/api/flags/{id}/rollout/start?bypass=true", null));
         Assert.False((await FlagAsync(id)).GetProperty("enabled").GetBoolean());
 
+        _clock.Advance(TimeSpan.FromSeconds(1));
         await Expect(HttpStatusCode.OK, await _admin.PostAsync($"/api/flags/{id}/rollout/start?bypass=true", null));
         var row = (await ChangesAsync(id))[0];
         Assert.EndsWith("(bypass)", row.GetProperty("reason").GetString());
@@ -287,6 +303,7 @@ public sealed class GatedPathsTests : IAsyncLifetime
         await MinutesAsync(id, 2, 50, treatmentErrors: 4);
         Assert.Single(await PendingAsync(id)); // one request, however long the regression lasts
 
+        _clock.Advance(TimeSpan.FromSeconds(1));
         await Expect(HttpStatusCode.OK, await Approve(request.GetProperty("id").GetString()!));
         Assert.Equal("rolled_back", (await PlanAsync(id)).GetProperty("state").GetString());
         flag = await FlagAsync(id);
