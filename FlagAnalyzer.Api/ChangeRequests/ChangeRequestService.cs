@@ -29,7 +29,8 @@ public abstract record DecisionResult
 /// editor or admin key reaching the environment may approve or reject it. An approval applies the stored patch through
 /// <see cref="FlagService.PatchWithinAsync"/> — the same write path, gate skipped — with If-Match on the version the
 /// request was made against, in the transaction that records the decision; a flag that moved since makes the request
-/// <c>conflicted</c> and applies nothing.
+/// <c>conflicted</c> and applies nothing. Targets of folders above this one (Rollouts' plans, actions, rollbacks and
+/// schedules) are applied by their <see cref="IChangeRequestApplier"/>, in the same transaction and with the same rules.
 /// </summary>
 public sealed class ChangeRequestService(Db db, FlagService flags, ILiveEventPublisher live, TimeProvider clock, IEnumerable<IChangeRequestApplier> appliers,
     IEventOutbox? outbox = null)
