@@ -98,6 +98,6 @@ public sealed class AnomalyService(Db db, StatisticalAnomalyMonitor monitor, Ano
         }
         await events.PublishAsync(run.Outcome, ct);
         return new AnalyzeResult.Analyzed(new AnalyzeResponse(clock.GetUtcNow(), run.Reports, run.Outcome.Detected, run.Outcome.Resolved,
-            run.Outcome.Rollbacks.Select(r => r.Mutation.Change).ToList()));
+            run.Outcome.Rollbacks.Where(r => r.Mutation is not null).Select(r => r.Mutation!.Change).ToList()));
     }
 }

@@ -148,7 +148,7 @@ public sealed class StatisticalAnomalyMonitor(FlagWindowCache windows, IRegressi
         await AnomalyNotices.EnlistAsync(outbox, s, flag, r.Raise.Concat(r.Escalate), r.Resolve, ct);
         // the guardian hears of every flag with open anomalies (what this pass raised or escalated, and what it still confirms)
         var rollback = r.Ongoing.Count == 0 ? null : await guard.OnAnomaliesAsync(s, new FlagAnomalies(flag, analysis, r.Ongoing), ct);
-        var current = rollback?.Mutation.After ?? flag;
+        var current = rollback?.Mutation?.After ?? flag;
 
         var stillOpen = open.Where(a => r.Resolve.All(x => x.Id != a.Id))
             .Select(a => r.Escalate.FirstOrDefault(x => x.Id == a.Id) ?? a)

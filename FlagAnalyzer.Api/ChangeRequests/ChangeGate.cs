@@ -16,7 +16,8 @@ public static class ChangeRequestEvents
 /// <summary>
 /// The gate of protected environments (issue 27): in an environment that is not protected every change applies; in a
 /// protected one the server itself (the guardian, the scheduler on an approved plan) and the safety actions the
-/// environment exempts (by default all: a kill switch — a change whose only move is enabled → false) apply, an admin's
+/// environment exempts (by default all: a kill switch — a change whose only move is enabled → false —, the guardian's
+/// rollback, a rollout's abort; a safety action the environment does not exempt is held even when the guardian asks) apply, an admin's
 /// <c>?bypass=true</c> applies and is logged as <c>bypass</c>, and everything else is stored as a pending change request
 /// in the caller's transaction, with its <c>change_request.created</c> notice.
 /// </summary>
@@ -28,8 +29,15 @@ public sealed class ChangeGate(TimeProvider clock, ILiveEventPublisher live, IEv
     {
         var environment = await EnvironmentStore.GetAsync(s.Connection, s.Transaction, r.Environment, ct);
         if (environment is not { Protected: true }) return new ChangeGateDecision.Proceed();
-        if (r.Actor is { Role: "system" }) return new ChangeGateDecision.Proceed();
+        if (r.SafetyAction is { } safety)
+        {
+            if (environment.ApprovalExemptions.Contains(safety)) return new ChangeGateDecision.Proceed();
+        }
+        // the server's own steps (the guardian advancing, an approved schedule firing) were approved where they were made
+        else if (r.Actor is { Role: "system" }) return new ChangeGateDecision.Proceed();
         if (IsKillSwitch(r.Diff) && environment.ApprovalExemptions.Contains(EnvironmentRules.KillSwitch)) return new ChangeGateDecision.Proceed();
+        if (r.OnePending && await ChangeRequestStore.PendingAsync(s, r.Environment, r.Flag.Id, r.Target, ct) is { } pending)
+            return new ChangeGateDecision.Held(pending.ToResource(), _ => Task.CompletedTask);
         if (r.Bypass)
         {
             return r.Actor?.Role == "admin"
@@ -49,6 +57,17 @@ public sealed class ChangeGate(TimeProvider clock, ILiveEventPublisher live, IEv
         var request = row.ToResource();
         await NotifyAsync(s, outbox, ChangeRequestEvents.Created, request, author.Name, clock.GetUtcNow(), ct);
         return new ChangeGateDecision.Held(request, token => PublishAsync(live, ChangeRequestEvents.Created, request, token));
+    }
+
+    public async Task<ChangeGateDecision> CheckDirectAsync(WriteScope s, string environment, Actor? actor, bool bypass, string what, CancellationToken ct)
+    {
+        if (await EnvironmentStore.GetAsync(s.Connection, s.Transaction, environment, ct) is not { Protected: true }) return new ChangeGateDecision.Proceed();
+        if (actor is { Role: "system" }) return new ChangeGateDecision.Proceed();
+        if (bypass && actor?.Role == "admin") return new ChangeGateDecision.Proceed(BypassReason);
+        return new ChangeGateDecision.Refused(bypass
+            ? $"'{environment}' is protected; only an admin key may apply {what} directly with bypass=true."
+            : $"'{environment}' is protected and {what} cannot wait for an approval: an admin key may apply it with ?bypass=true (logged as such), " +
+              "or make the changes one flag at a time, each held as a change request for a second person's approval.");
     }
 
     /// <summary>The kill switch: the change turns the flag off and moves nothing else.</summary>

@@ -29,9 +29,11 @@ public abstract record DecisionResult
 /// editor or admin key reaching the environment may approve or reject it. An approval applies the stored patch through
 /// <see cref="FlagService.PatchWithinAsync"/> — the same write path, gate skipped — with If-Match on the version the
 /// request was made against, in the transaction that records the decision; a flag that moved since makes the request
-/// <c>conflicted</c> and applies nothing.
+/// <c>conflicted</c> and applies nothing. Targets of folders above this one (Rollouts' plans, actions, rollbacks and
+/// schedules) are applied by their <see cref="IChangeRequestApplier"/>, in the same transaction and with the same rules.
 /// </summary>
-public sealed class ChangeRequestService(Db db, FlagService flags, ILiveEventPublisher live, TimeProvider clock, IEventOutbox? outbox = null)
+public sealed class ChangeRequestService(Db db, FlagService flags, ILiveEventPublisher live, TimeProvider clock, IEnumerable<IChangeRequestApplier> appliers,
+    IEventOutbox? outbox = null)
 {
     public async Task<List<ChangeRequest>> ListAsync(Actor? actor, ChangeRequestFilter filter, string? after, int take, CancellationToken ct)
     {
@@ -66,56 +68,67 @@ public sealed class ChangeRequestService(Db db, FlagService flags, ILiveEventPub
             return new DecisionResult.Forbidden("Four eyes: the key that made a change request may not approve it; another editor or admin key must.");
 
         ChangeRequest decided;
-        FlagService.PatchOutcome outcome;
+        Func<CancellationToken, Task>? afterCommit = null;
         string? conflict = null;
         // no lock up front: the flag's lock is taken by the patch's own read (FindForWriteAsync), as a PATCH takes it
         await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
         {
             var by = actor?.Name ?? Actor.Unauthenticated.Name;
-            outcome = seen.Target switch
-            {
-                ChangeGateTargets.Flag => await flags.PatchWithinAsync(s, new PatchFlagCommand(seen.FlagId,
-                    JsonSerializer.Deserialize<PatchFlagRequest>(seen.Patch, Json.Options) ?? throw new InvalidOperationException($"Change request {id} has no patch."),
-                    seen.BaseVersion, seen.ChangedBy) { Actor = seen.Author, ApprovedBy = by }, ct),
-                // one environment's configuration, If-Match on the configuration's version it was made against
-                ChangeGateTargets.Configuration => await flags.PatchConfigurationWithinAsync(s, new PatchConfigurationCommand(seen.FlagId, seen.Environment,
-                    JsonSerializer.Deserialize<PatchConfigurationRequest>(seen.Patch, Json.Options) ?? throw new InvalidOperationException($"Change request {id} has no patch."),
-                    seen.BaseVersion, seen.ChangedBy) { Actor = seen.Author, ApprovedBy = by }, ct),
-                _ => throw new InvalidOperationException($"Change request {id} targets '{seen.Target}', which this build cannot apply."),
-            };
-            var now = clock.GetUtcNow();
-            string state;
             string? changeId = null;
-            switch (outcome.Result)
+            if (seen.Target is ChangeGateTargets.Flag or ChangeGateTargets.Configuration)
             {
-                case FlagWriteResult.Done done:
-                    state = ChangeRequestStates.Applied;
-                    changeId = done.Change?.Id;
-                    break;
-                case FlagWriteResult.ConfigurationDone done:
-                    state = ChangeRequestStates.Applied;
-                    changeId = done.Change?.Id;
-                    break;
-                case FlagWriteResult.Stale stale:
-                    state = ChangeRequestStates.Conflicted;
-                    conflict = $"The flag is at version {stale.CurrentVersion}; the request was made against version {seen.BaseVersion}. Nothing was applied; make the change again.";
-                    break;
-                case FlagWriteResult.NotFound:
-                    state = ChangeRequestStates.Conflicted;
-                    conflict = "The flag no longer exists (or is no longer in the author's reach). Nothing was applied.";
-                    break;
-                case var other:
-                    state = ChangeRequestStates.Conflicted;
-                    conflict = $"The change can no longer be applied as requested ({other.GetType().Name}). Nothing was applied.";
-                    break;
+                var outcome = seen.Target == ChangeGateTargets.Flag
+                    ? await flags.PatchWithinAsync(s, new PatchFlagCommand(seen.FlagId,
+                        JsonSerializer.Deserialize<PatchFlagRequest>(seen.Patch, Json.Options) ?? throw new InvalidOperationException($"Change request {id} has no patch."),
+                        seen.BaseVersion, seen.ChangedBy) { Actor = seen.Author, ApprovedBy = by }, ct)
+                    // one environment's configuration, If-Match on the configuration's version it was made against
+                    : await flags.PatchConfigurationWithinAsync(s, new PatchConfigurationCommand(seen.FlagId, seen.Environment,
+                        JsonSerializer.Deserialize<PatchConfigurationRequest>(seen.Patch, Json.Options) ?? throw new InvalidOperationException($"Change request {id} has no patch."),
+                        seen.BaseVersion, seen.ChangedBy) { Actor = seen.Author, ApprovedBy = by }, ct);
+                switch (outcome.Result)
+                {
+                    case FlagWriteResult.Done done:
+                        changeId = done.Change?.Id;
+                        break;
+                    case FlagWriteResult.ConfigurationDone done:
+                        changeId = done.Change?.Id;
+                        break;
+                    case FlagWriteResult.Stale stale:
+                        conflict = $"The flag is at version {stale.CurrentVersion}; the request was made against version {seen.BaseVersion}. Nothing was applied; make the change again.";
+                        break;
+                    case FlagWriteResult.NotFound:
+                        conflict = "The flag no longer exists (or is no longer in the author's reach). Nothing was applied.";
+                        break;
+                    case var other:
+                        conflict = $"The change can no longer be applied as requested ({other.GetType().Name}). Nothing was applied.";
+                        break;
+                }
+                if (conflict is null) afterCommit = token => outcome.AfterCommitAsync(flags, token);
             }
+            else
+            {
+                var applier = appliers.FirstOrDefault(a => a.Applies(seen.Target))
+                    ?? throw new InvalidOperationException($"Change request {id} targets '{seen.Target}', which this build cannot apply.");
+                switch (await applier.ApplyAsync(s, seen.Target, seen.ToResource(), seen.Author, by, ct))
+                {
+                    case AppliedChange.Done done:
+                        changeId = done.ChangeId;
+                        afterCommit = done.AfterCommit;
+                        break;
+                    case AppliedChange.Conflicted c:
+                        conflict = c.Detail;
+                        break;
+                }
+            }
+            var now = clock.GetUtcNow();
+            var state = conflict is null ? ChangeRequestStates.Applied : ChangeRequestStates.Conflicted;
             if (!await ChangeRequestStore.DecideAsync(s, id, state, actor, null, changeId, now, ct))
                 return new DecisionResult.AlreadyDecided((await ChangeRequestStore.GetAsync(s.Connection, s.Transaction, id, ct))!.ToResource());
             decided = (await ChangeRequestStore.GetAsync(s.Connection, s.Transaction, id, ct))!.ToResource();
             await ChangeGate.NotifyAsync(s, outbox, ChangeRequestEvents.Decided, decided, by, now, ct);
             await s.CommitAsync(ct);
         }
-        if (conflict is null) await outcome.AfterCommitAsync(flags, ct);
+        if (afterCommit is not null) await afterCommit(ct);
         await ChangeGate.PublishAsync(live, ChangeRequestEvents.Decided, decided, ct);
         return conflict is null ? new DecisionResult.Done(decided) : new DecisionResult.Conflicted(decided, conflict);
     }

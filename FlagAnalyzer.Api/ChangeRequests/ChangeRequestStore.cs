@@ -86,6 +86,13 @@ internal static class ChangeRequestStore
 
 
 
+    /// <summary>The oldest pending request of <paramref name="target"/> for a flag in an environment, if any.</summary>
+    public static Task<Row?> PendingAsync(WriteScope s, string environment, string flagId, string target, CancellationToken ct) =>
+        s.Connection.FirstOrDefaultAsync<Row>(s.Transaction, $"""
+            SELECT {Columns} FROM change_requests
+            WHERE environment = @environment AND flag_id = @flagId AND target = @target AND state = 'pending' ORDER BY id LIMIT 1
+            """, new { environment, flagId, target }, ct);
+
     /// <summary>Newest first; keyset on id (ids sort by creation time).</summary>
     public static async Task<List<ChangeRequest>> ListAsync(DbConnection conn, ChangeRequestFilter f, string? beforeId, int take, CancellationToken ct) =>
         (await conn.ListAsync<Row>(null, $"""

@@ -44,12 +44,10 @@ public static partial class EnvironmentRules
         if (r.Position is < 0) v.Add("position", "must be 0 or more (0 is the first environment of the promotion path)");
         if (r.ApprovalExemptions is { } exempt)
         {
+            // every safety action is the environment's choice (issue 27): a guardian rollback or an abort it does not exempt
+            // is held as a change request like any other change (Rollouts asks the gate with the action's name)
             if (exempt.FirstOrDefault(a => !SafetyActions.Contains(a)) is { } unknown)
                 v.Add("approvalExemptions", $"'{unknown}' is not a safety action; they are {string.Join(", ", SafetyActions)}");
-            // the guardian and a rollout abort write through Rollouts, which does not ask the gate: they always apply
-            // directly in this build, so a list that says otherwise would promise what is not enforced
-            else if (!exempt.Contains(GuardianRollback) || !exempt.Contains(RolloutAbort))
-                v.Add("approvalExemptions", $"must keep {GuardianRollback} and {RolloutAbort}: the guardian's rollback and a rollout abort always apply directly");
         }
         return v;
     }

@@ -8,7 +8,11 @@ namespace FlagAnalyzer.Api.Flags;
 public sealed record FlagImport(string Key, bool Enabled, JsonElement Variants, string DefaultVariant, JsonElement? Targeting);
 
 /// <summary>Import a flag set into one environment, as <paramref name="Actor"/> (on behalf of <paramref name="ChangedBy"/>).</summary>
-public sealed record ImportFlagsCommand(IReadOnlyList<FlagImport> Flags, string Environment, string ChangedBy, Actor? Actor);
+public sealed record ImportFlagsCommand(IReadOnlyList<FlagImport> Flags, string Environment, string ChangedBy, Actor? Actor)
+{
+    /// <summary><c>?bypass=true</c>: an admin imports into a protected environment (each change row says so).</summary>
+    public bool Bypass { get; init; }
+}
 
 /// <summary>What an import wrote, or (<see cref="Errors"/> set) why it wrote nothing.</summary>
 public sealed record ImportResult(IReadOnlyList<Flag> Created, IReadOnlyList<Flag> Updated, int Unchanged, Validator? Errors = null)
@@ -127,15 +131,32 @@ public sealed partial class FlagService
             }
             if (!errors.IsValid) return new ImportResult([], [], 0, errors);
 
+            // issue 27: an import is all or nothing across many flags, so it cannot be held for approval flag by flag; into a
+            // protected environment — or rewriting the definition of a flag whose home is protected — it is refused unless
+            // an admin bypasses, which every change row it writes records
+            var reason = "imported";
+            if (gate is not null)
+            {
+                var touched = planned
+                    .Where(p => p.Before is not null && p.Elsewhere is not null && !SameVariants(p.Before.Variants, p.After.Variants))
+                    .Select(p => p.Before!.TargetEnvironment).Prepend(environment).Distinct();
+                foreach (var e in touched)
+                    switch (await gate.CheckDirectAsync(s, e, command.Actor, command.Bypass, "an import", ct))
+                    {
+                        case ChangeGateDecision.Refused no: return new ImportResult([], [], 0) { Forbidden = no.Detail };
+                        case ChangeGateDecision.Proceed { Reason: { } why }: reason = $"imported; {why}"; break;
+                    }
+            }
+
             foreach (var (before, after, elsewhere) in planned)
             {
                 if (before is not null && elsewhere is not null)
                 {
-                    var definition = await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Reason = "imported", Actor = command.Actor }, ct);
+                    var definition = await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Reason = reason, Actor = command.Actor }, ct);
                     var flag = definition?.After ?? before;
                     var current = await LoadConfigurationAsync(s.Connection, s.Transaction, flag, environment, ct);
                     var configuration = await MutateConfigurationAsync(s, new ConfigurationMutationRequest(flag, current,
-                        elsewhere with { Version = current.Version, UpdatedAt = current.UpdatedAt }, changedBy) { Reason = "imported", Actor = command.Actor }, ct);
+                        elsewhere with { Version = current.Version, UpdatedAt = current.UpdatedAt }, changedBy) { Reason = reason, Actor = command.Actor }, ct);
                     if (definition is not null) mutations.Add(definition);
                     if (configuration is not null) mutations.Add(configuration);
                     if (definition is null && configuration is null) unchanged++;
@@ -145,12 +166,12 @@ public sealed partial class FlagService
                 {
                     await FlagStore.InsertAsync(s, after, ct);
                     var configurations = await ConfigureNewFlagAsync(s, after, ct);
-                    var change = NewChange(after, ChangeType.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(after), after.TargetEnvironment, "imported");
+                    var change = NewChange(after, ChangeType.Created, changedBy, command.Actor, now, null, FlagDiff.Snapshot(after), after.TargetEnvironment, reason);
                     var created = new FlagMutation(null, after, change, null) { Configurations = configurations };
                     await feed.EnlistAsync(s, created, ct);
                     mutations.Add(created);
                 }
-                else if (await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Reason = "imported", Actor = command.Actor }, ct) is { } m) mutations.Add(m);
+                else if (await MutateAsync(s, new FlagMutationRequest(before, after, changedBy) { Reason = reason, Actor = command.Actor }, ct) is { } m) mutations.Add(m);
                 else unchanged++;
             }
             await s.CommitAsync(ct);
@@ -160,6 +181,9 @@ public sealed partial class FlagService
             mutations.Where(m => m.Before is null).Select(m => m.After!).ToList(),
             mutations.Where(m => m.Before is not null).Select(m => m.After!).GroupBy(f => f.Id).Select(g => g.Last()).ToList(), unchanged);
     }
+
+    private static bool SameVariants(JsonElement? a, JsonElement? b) =>
+        a is null ? b is null : b is not null && JsonElement.DeepEquals(a.Value, b.Value);
 
     /// <summary>A name for a new flag from its key: lower-cased, with a numeric suffix when that name is taken.</summary>
     private static async Task<string> FreeNameAsync(WriteScope s, string key, HashSet<string> namesInSet, CancellationToken ct)

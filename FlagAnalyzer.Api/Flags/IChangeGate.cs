@@ -18,6 +18,18 @@ public sealed record ChangeGateRequest(string Environment, Flag Flag, string Tar
 {
     /// <summary>The caller asked to apply directly (<c>?bypass=true</c>); only an admin may.</summary>
     public bool Bypass { get; init; }
+
+    /// <summary>
+    /// The safety action this change is (<c>guardian_rollback</c>, <c>rollout_abort</c>): it applies directly when the
+    /// environment exempts it, and is held otherwise — even when the server itself (the guardian) asks.
+    /// </summary>
+    public string? SafetyAction { get; init; }
+
+    /// <summary>
+    /// At most one pending request of this <see cref="Target"/> per flag and environment: when one is pending, the gate
+    /// answers Held with it and stores nothing (the guardian asks again on every detection pass).
+    /// </summary>
+    public bool OnePending { get; init; }
 }
 
 /// <summary>The write paths a change request can be applied through (<see cref="ChangeGateRequest.Target"/>).</summary>
@@ -55,6 +67,13 @@ public abstract record ChangeGateDecision
 public interface IChangeGate
 {
     Task<ChangeGateDecision> CheckAsync(WriteScope s, ChangeGateRequest request, CancellationToken ct);
+
+    /// <summary>
+    /// A write that cannot wait for an approval (an import: all or nothing across many flags) into
+    /// <paramref name="environment"/>: Proceed where it is not protected, Proceed("bypass") for an admin's
+    /// <c>?bypass=true</c>, else Refused with a detail that names the environment and the two ways forward.
+    /// </summary>
+    Task<ChangeGateDecision> CheckDirectAsync(WriteScope s, string environment, Actor? actor, bool bypass, string what, CancellationToken ct);
 }
 
 /// <summary>The flag a change request is about, as the API shows it.</summary>

@@ -24,5 +24,9 @@ public interface IRegressionGuard
 /// </summary>
 public sealed record FlagAnomalies(Flag Flag, FlagAnalysis Analysis, IReadOnlyList<Anomaly> Anomalies);
 
-/// <summary>A rollback the guardian made; it derives from this to carry what it announces after commit.</summary>
-public abstract record GuardRollback(FlagMutation Mutation);
+/// <summary>
+/// A rollback the guardian made; it derives from this to carry what it announces after commit. <see cref="Mutation"/> is
+/// null when the environment holds the guardian's rollback for approval (issue 27): nothing was rolled back yet, but the
+/// plan's pause and the change request are announced.
+/// </summary>
+public abstract record GuardRollback(FlagMutation? Mutation);

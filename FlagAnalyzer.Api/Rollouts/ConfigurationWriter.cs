@@ -51,7 +51,7 @@ public static class ConfigurationWriter
         };
         return await flags.MutateConfigurationAsync(s, new ConfigurationMutationRequest(stored, before, after, request.ChangedBy)
         {
-            Actor = request.Actor, ChangeType = request.ChangeType, Reason = request.Reason,
+            Actor = request.Actor, ChangeType = request.ChangeType, Reason = request.Reason, ApprovedBy = request.ApprovedBy,
         }, ct);
     }
 }

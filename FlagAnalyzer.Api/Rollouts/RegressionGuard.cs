@@ -35,17 +35,22 @@ public sealed class RegressionGuard(RolloutService rollouts, ILogger<RegressionG
             $"({trigger.ChangePercent:+0;-0}%), severity {trigger.Severity.ToWire()}, confidence {trigger.Confidence * 100:0.##}%; " +
             $"rollout was {flag.RolloutPercentage:0.##}%.");
         if (await rollouts.RollBackOnRegressionAsync(scope, flag, environment, reason, ct) is not { } done) return null;
-        logger.LogWarning("Guardian rolled back flag {Flag} ({FlagId}){Plan}: {Reason}", flag.Name, flag.Id,
-            done.Plan is { } p ? $" and ended its rollout {p.Plan.Id}" : "", reason);
-        return new Rollback(done.Mutation, done.Plan);
+        if (done.Mutation is not null)
+            logger.LogWarning("Guardian rolled back flag {Flag} ({FlagId}){Plan}: {Reason}", flag.Name, flag.Id,
+                done.Plan is { } p ? $" and ended its rollout {p.Plan.Id}" : "", reason);
+        return new Rollback(done.Mutation, done.Plan, done.AfterHeld);
     }
 
     public async Task AfterCommitAsync(GuardRollback rollback, CancellationToken ct)
     {
         if (rollback is Rollback { Plan: { } plan }) await rollouts.AfterCommitAsync(plan, ct);
-        else await rollouts.AfterCommitAsync(rollback.Mutation, ct);
+        else if (rollback.Mutation is { } m) await rollouts.AfterCommitAsync(m, ct);
+        if (rollback is Rollback { AfterHeld: { } held }) await held(ct);
     }
 
-    /// <summary>The rollback, and the plan it ended (announced as <c>rollout.updated</c> after commit).</summary>
-    private sealed record Rollback(FlagMutation Mutation, RolloutService.Applied? Plan) : GuardRollback(Mutation);
+    /// <summary>
+    /// The rollback and the plan it ended (announced as <c>rollout.updated</c> after commit); or, where the environment
+    /// holds the guardian's rollback for approval, no mutation, the plan it paused and the held request's announcement.
+    /// </summary>
+    private sealed record Rollback(FlagMutation? Mutation, RolloutService.Applied? Plan, Func<CancellationToken, Task>? AfterHeld) : GuardRollback(Mutation);
 }

@@ -1,9 +1,12 @@
+using FlagAnalyzer.Api.ChangeRequests;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Metrics;
 using FlagAnalyzer.Api.Statistics;
 using FlagAnalyzer.Api.Storage;
 using System.Data.Common;
+using System.Text.Json;
+using FlagAnalyzer.Api.Environments;
 
 namespace FlagAnalyzer.Api.Rollouts;
 
@@ -18,12 +21,18 @@ public sealed record SaveRolloutCommand(string IdOrName, IReadOnlyList<RolloutSt
     /// <summary>Validated guardrail names; null for the default.</summary>
     public IReadOnlyList<string>? Guardrails { get; init; }
     public int? EvidenceWaitFactor { get; init; }
+    /// <summary>The key that asks (issue 27: in a protected environment an editor's plan is held for approval).</summary>
+    public Actor? Actor { get; init; }
+    /// <summary><c>?bypass=true</c>: an admin saves directly in a protected environment (logged as such).</summary>
+    public bool Bypass { get; init; }
 }
 
 public sealed record RolloutActionCommand(string IdOrName, ManualAction Action, string ChangedBy, Actor? Actor = null)
 {
     /// <summary>The environment of the plan acted on; null: the flag's home.</summary>
     public string? Environment { get; init; }
+    /// <summary><c>?bypass=true</c>: an admin acts directly in a protected environment (logged on the change row).</summary>
+    public bool Bypass { get; init; }
 }
 
 /// <summary>A plan as the API and live events show it: the stored plan, its flag's name, and what the guardian sees now.</summary>
@@ -51,7 +60,28 @@ public abstract record RolloutResult
 
     /// <summary>Rollouts cannot write the configuration of the environment asked for yet (<see cref="ConfigurationWriter"/>).</summary>
     public sealed record EnvironmentNotSupported(string Environment) : RolloutResult;
+
+    /// <summary>Not applied: the environment is protected and a pending change request holds it (issue 27).</summary>
+    public sealed record Held(ChangeRequest ChangeRequest) : RolloutResult;
+
+    /// <summary>Refused by the gate (e.g. <c>?bypass=true</c> from a key that is not an admin's); nothing stored.</summary>
+    public sealed record Forbidden(string Detail) : RolloutResult;
 }
+
+/// <summary>
+/// The change-request targets Rollouts holds and applies (<see cref="RolloutChangeRequests"/>): a plan saved, a person's
+/// action on a plan, the guardian's rollback an environment does not exempt, a schedule.
+/// </summary>
+public static class RolloutChangeTargets
+{
+    public const string Plan = "rollout_plan";
+    public const string Action = "rollout_action";
+    public const string Rollback = "guardian_rollback";
+    public const string Schedule = "schedule";
+}
+
+/// <summary>What detection's rollback did: the flag's change, the plan it ended or paused, and a held request's after-commit.</summary>
+internal sealed record RegressionRollback(FlagMutation? Mutation, RolloutService.Applied? Plan, Func<CancellationToken, Task>? AfterHeld);
 
 /// <summary>
 /// Plans and their transitions. Every transition, a person's or the guardian's, updates the plan and writes the flag
@@ -59,7 +89,8 @@ public abstract record RolloutResult
 /// then publishes <c>rollout.updated</c> after the commit.
 /// </summary>
 public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher live, TimeProvider clock, RolloutEvidenceCache evidence,
-    ILogger<RolloutService> logger, IEventOutbox? outbox = null, Microsoft.Extensions.Options.IOptions<Telemetry.TelemetryOptions>? telemetry = null)
+    ILogger<RolloutService> logger, IEventOutbox? outbox = null, IChangeGate? gate = null,
+    Microsoft.Extensions.Options.IOptions<Telemetry.TelemetryOptions>? telemetry = null)
 {
     private readonly TimeSpan? _sampleInterval = telemetry?.Value.SampleInterval;
 
@@ -95,6 +126,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     public async Task<RolloutResult> SaveAsync(SaveRolloutCommand command, CancellationToken ct)
     {
         RolloutView view;
+        ChangeGateDecision.Held? held = null;
         // a flag's plans are read-checked and written under the flag's lock: one active plan per flag
         await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
         {
@@ -107,47 +139,123 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             var current = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, environment, ct);
             if (current is { IsActive: true })
                 return new RolloutResult.Conflict($"Flag '{flag.Name}' already has a {RolloutStates.Name(current.State)} rollout; abort it or let it finish first.");
-            var now = clock.GetUtcNow();
-            RolloutPlan plan;
-            if (current is { State: RolloutState.Pending })
+            var patch = new RolloutPlanPatch(environment, command.Stages, command.Guardrails, command.EvidenceWaitFactor, current?.Id, command.ChangedBy);
+            string? note = null;
+            if (gate is not null)
             {
-                plan = current with
+                var pending = current is { State: RolloutState.Pending } ? current : null;
+                List<FieldChange> diff = [new("rollout.stages", pending is null ? null : Element(pending.Stages), Element(command.Stages))];
+                if (pending is null ? command.Guardrails is not null
+                    : pending.Guardrails is null != command.Guardrails is null || !(pending.Guardrails ?? []).SequenceEqual(command.Guardrails ?? []))
+                    diff.Add(new("rollout.guardrails", pending?.Guardrails is { } g ? Element(g) : null, command.Guardrails is { } n ? Element(n) : null));
+                if (pending?.EvidenceWaitFactor != command.EvidenceWaitFactor)
+                    diff.Add(new("rollout.evidenceWaitFactor", pending?.EvidenceWaitFactor is { } w ? Element(w) : null,
+                        command.EvidenceWaitFactor is { } x ? Element(x) : null));
+                switch (await gate.CheckAsync(s, new ChangeGateRequest(environment, flag, RolloutChangeTargets.Plan, Element(patch), current?.Version ?? 0,
+                    diff, command.Actor, command.ChangedBy) { Bypass = command.Bypass }, ct))
                 {
-                    Stages = command.Stages, Guardrails = command.Guardrails, EvidenceWaitFactor = command.EvidenceWaitFactor, UpdatedAt = now,
-                    Version = current.Version + 1, Reason = $"Plan edited by {command.ChangedBy}.",
-                };
-                await RolloutStore.UpdateAsync(s, plan, current.Version, ct);
+                    case ChangeGateDecision.Held h: held = h; break;
+                    case ChangeGateDecision.Refused no: return new RolloutResult.Forbidden(no.Detail);
+                    case ChangeGateDecision.Proceed { Reason: { } why }: note = why; break;
+                }
+            }
+            if (held is not null)
+            {
+                await s.CommitAsync(ct);
+                view = null!;
             }
             else
             {
-                plan = new RolloutPlan
-                {
-                    Id = Ids.New("rol", clock),
-                    FlagId = flag.Id,
-                    Environment = environment,
-                    Stages = command.Stages,
-                    Guardrails = command.Guardrails,
-                    EvidenceWaitFactor = command.EvidenceWaitFactor,
-                    State = RolloutState.Pending,
-                    CreatedBy = command.ChangedBy,
-                    CreatedAt = now,
-                    UpdatedAt = now,
-                    Version = 1,
-                    Reason = $"Plan created by {command.ChangedBy}.",
-                };
-                await RolloutStore.InsertAsync(s, plan, ct);
+                if (note is not null)
+                    logger.LogWarning("{Actor} saved the rollout plan of flag {FlagId} in protected {Environment} directly ({Note})",
+                        command.Actor?.Name, flag.Id, environment, note);
+                view = await WritePlanAsync(s, flag, current, patch, note, null, ct);
+                await s.CommitAsync(ct);
             }
-            view = await ViewAsync(s.Connection, s.Transaction, flag, plan, ct);
-            await s.CommitAsync(ct);
+        }
+        if (held is not null)
+        {
+            await held.AfterCommit(ct);
+            return new RolloutResult.Held(held.ChangeRequest);
         }
         await PublishAsync(view, ct);
         return new RolloutResult.Done(view);
     }
 
+    /// <summary>Creates or edits the pending plan of <paramref name="flag"/> (the view of the plan's environment) in the caller's transaction.</summary>
+    private async Task<RolloutView> WritePlanAsync(WriteScope s, Flag flag, RolloutPlan? current, RolloutPlanPatch p, string? note, string? approvedBy,
+        CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var suffix = (note is null ? "" : $" ({note})") + (approvedBy is null ? "" : $" Approved by {approvedBy}.");
+        RolloutPlan plan;
+        if (current is { State: RolloutState.Pending })
+        {
+            plan = current with
+            {
+                Stages = p.Stages, Guardrails = p.Guardrails, EvidenceWaitFactor = p.EvidenceWaitFactor, UpdatedAt = now,
+                Version = current.Version + 1, Reason = $"Plan edited by {p.ChangedBy}.{suffix}",
+            };
+            await RolloutStore.UpdateAsync(s, plan, current.Version, ct);
+        }
+        else
+        {
+            plan = new RolloutPlan
+            {
+                Id = Ids.New("rol", clock),
+                FlagId = flag.Id,
+                Environment = p.Environment,
+                Stages = p.Stages,
+                Guardrails = p.Guardrails,
+                EvidenceWaitFactor = p.EvidenceWaitFactor,
+                State = RolloutState.Pending,
+                CreatedBy = p.ChangedBy,
+                CreatedAt = now,
+                UpdatedAt = now,
+                Version = 1,
+                Reason = $"Plan created by {p.ChangedBy}.{suffix}",
+            };
+            await RolloutStore.InsertAsync(s, plan, ct);
+        }
+        return await ViewAsync(s.Connection, s.Transaction, flag, plan, ct);
+    }
+
+    private static JsonElement Element<T>(T value) => JsonSerializer.SerializeToElement(value, Json.Options);
+
+    /// <summary>
+    /// Opens the flag (under its lock) as <paramref name="request"/>'s environment serves it, for an approval: null, with a
+    /// conflict detail, when the flag or its configuration there is gone.
+    /// </summary>
+    private static async Task<(Flag? Flag, string? Conflict)> OpenForApprovalAsync(WriteScope s, ChangeRequest request, CancellationToken ct)
+    {
+        var stored = await FlagStore.FindForWriteAsync(s, request.Flag.Id, ct);
+        if (stored is null) return (null, "The flag no longer exists. Nothing was applied.");
+        return await ConfigurationWriter.ViewAsync(s.Connection, s.Transaction, stored, request.Environment, ct) is { } view
+            ? (view, null) : (null, $"'{request.Environment}': {ConfigurationWriter.NoSuchEnvironment}. Nothing was applied.");
+    }
+
+    /// <summary>Applies an approved plan if the flag's plan is still the one (and version) it was made against.</summary>
+    internal async Task<AppliedChange> ApplyPlanAsync(WriteScope s, ChangeRequest request, string approvedBy, CancellationToken ct)
+    {
+        var (flag, gone) = await OpenForApprovalAsync(s, request, ct);
+        if (flag is null) return new AppliedChange.Conflicted(gone!);
+        var p = request.Patch.Deserialize<RolloutPlanPatch>(Json.Options) ?? throw new InvalidOperationException($"Change request {request.Id} has no plan.");
+        var current = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, request.Environment, ct);
+        if (current?.Id != p.PlanId || (current?.Version ?? 0) != request.BaseVersion)
+            return new AppliedChange.Conflicted(PlanMoved(current, request.BaseVersion));
+        var view = await WritePlanAsync(s, flag, current, p, null, approvedBy, ct);
+        return new AppliedChange.Done(null, token => PublishAsync(view, token).AsTask());
+    }
+
+    private static string PlanMoved(RolloutPlan? current, long baseVersion) => current is null
+        ? "The flag's rollout plan is gone since the request was made. Nothing was applied; make the request again."
+        : $"The rollout plan moved since the request was made: it is {RolloutStates.Name(current.State)} at version {current.Version} ({current.Id}); the request was made against version {baseVersion}. Nothing was applied; make the request again.";
+
     public async Task<RolloutResult> ActAsync(RolloutActionCommand command, CancellationToken ct)
     {
         RolloutResult result;
         Applied? applied;
+        ChangeGateDecision.Held? held = null;
         await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
         {
             var flag = await FlagStore.FindForWriteAsync(s, command.IdOrName, ct);
@@ -156,38 +264,102 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             if (await ConfigurationWriter.ViewAsync(s.Connection, s.Transaction, flag, environment, ct) is not { } served)
                 return new RolloutResult.EnvironmentNotSupported(environment);
             flag = served;
-            (result, applied) = await ActInAsync(s, flag, environment, command.Action, command.ChangedBy, ct, command.Actor);
-            if (applied is null) return result;
-            await s.CommitAsync(ct);
+            string? note = null;
+            // a pause keeps traffic where it is, so it is never held; every other action moves traffic (abort is a safety action)
+            if (gate is not null && command.Action != ManualAction.Pause
+                && await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, environment, ct) is { } plan
+                && PlanTransition(plan, flag, command.Action, command.ChangedBy, clock.GetUtcNow()) is { } t)
+            {
+                var patch = new RolloutActionPatch(Wire(command.Action), plan.Id, environment, command.ChangedBy);
+                switch (await gate.CheckAsync(s, new ChangeGateRequest(environment, flag, RolloutChangeTargets.Action, Element(patch), plan.Version,
+                    Diff(flag, plan, t), command.Actor, command.ChangedBy)
+                    { Bypass = command.Bypass, SafetyAction = command.Action == ManualAction.Abort ? EnvironmentRules.RolloutAbort : null }, ct))
+                {
+                    case ChangeGateDecision.Held h: held = h; break;
+                    case ChangeGateDecision.Refused no: return new RolloutResult.Forbidden(no.Detail);
+                    case ChangeGateDecision.Proceed { Reason: { } why }: note = why; break;
+                }
+            }
+            if (held is not null)
+            {
+                await s.CommitAsync(ct);
+                result = new RolloutResult.Held(held.ChangeRequest);
+                applied = null;
+            }
+            else
+            {
+                (result, applied) = await ActInAsync(s, flag, environment, command.Action, command.ChangedBy, ct, command.Actor, note);
+                if (applied is null) return result;
+                await s.CommitAsync(ct);
+            }
         }
-        return new RolloutResult.Done(await AfterCommitAsync(applied, ct));
+        if (held is not null)
+        {
+            await held.AfterCommit(ct);
+            return result;
+        }
+        return new RolloutResult.Done(await AfterCommitAsync(applied!, ct));
+    }
+
+    private static string Wire(ManualAction a) => a.ToString().ToLowerInvariant();
+
+    /// <summary>What a plan step moves, as a change request shows it: the plan's state and stage, and the traffic.</summary>
+    private static List<FieldChange> Diff(Flag flag, RolloutPlan plan, Transition t)
+    {
+        List<FieldChange> diff = [];
+        if (t.Plan.State != plan.State) diff.Add(new("rollout.state", Element(RolloutStates.Name(plan.State)), Element(RolloutStates.Name(t.Plan.State))));
+        if (t.Plan.CurrentStage != plan.CurrentStage)
+            diff.Add(new("rollout.stage", Element(StageMachine.StageLabel(plan, plan.CurrentStage)), Element(StageMachine.StageLabel(t.Plan, t.Plan.CurrentStage))));
+        var after = t.FlagAfter ?? flag;
+        if (after.Enabled != flag.Enabled) diff.Add(new("enabled", Element(flag.Enabled), Element(after.Enabled)));
+        if (!after.RolloutPercentage.Equals(flag.RolloutPercentage))
+            diff.Add(new("rolloutPercentage", Element(flag.RolloutPercentage), Element(after.RolloutPercentage)));
+        return diff;
+    }
+
+    /// <summary>Applies an approved action if the plan is still at the version it was made against.</summary>
+    internal async Task<AppliedChange> ApplyActionAsync(WriteScope s, ChangeRequest request, Actor author, string approvedBy, CancellationToken ct)
+    {
+        var (flag, gone) = await OpenForApprovalAsync(s, request, ct);
+        if (flag is null) return new AppliedChange.Conflicted(gone!);
+        var p = request.Patch.Deserialize<RolloutActionPatch>(Json.Options) ?? throw new InvalidOperationException($"Change request {request.Id} has no action.");
+        var current = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, request.Environment, ct);
+        if (current is null || current.Id != p.PlanId || current.Version != request.BaseVersion)
+            return new AppliedChange.Conflicted(PlanMoved(current, request.BaseVersion));
+        var action = Enum.Parse<ManualAction>(p.Action, ignoreCase: true);
+        var (result, applied) = await ActInAsync(s, flag, request.Environment, action, p.ChangedBy, ct, author, approvedBy: approvedBy);
+        if (applied is null) return new AppliedChange.Conflicted(result is RolloutResult.Conflict c ? c.Detail : "The action no longer applies. Nothing was applied.");
+        return new AppliedChange.Done(applied.Mutation?.Change.Id, token => AfterCommitAsync(applied, token));
     }
 
     /// <summary>A person's action inside the caller's transaction (a schedule's start); the caller commits, then calls <see cref="AfterCommitAsync"/>.</summary>
     internal async Task<(RolloutResult Result, Applied? Applied)> ActInAsync(WriteScope s, Flag flag, string environment, ManualAction action, string by,
-        CancellationToken ct, Actor? actor = null)
+        CancellationToken ct, Actor? actor = null, string? note = null, string? approvedBy = null)
     {
         var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, environment, ct);
         if (plan is null) return (new RolloutResult.NoPlan(), null);
-        var now = clock.GetUtcNow();
-        Transition? t = (action, plan.State) switch
-        {
-            (ManualAction.Start, RolloutState.Pending) => Expose(plan with { State = RolloutState.Running, CurrentStage = 0, StartedAt = now, StageStartedAt = now },
-                flag, 0, by, $"Rollout started by {by} at {StageMachine.StageLabel(plan, 0)}."),
-            (ManualAction.Pause, RolloutState.Running) => new Transition(plan with { State = RolloutState.Paused }, null, by,
-                $"Rollout paused by {by} at {StageMachine.StageLabel(plan, plan.CurrentStage)}.", ChangeType.Updated),
-            (ManualAction.Resume, RolloutState.Paused) => Expose(plan with { State = RolloutState.Running, StageStartedAt = now },
-                flag, plan.CurrentStage, by, $"Rollout resumed by {by} at {StageMachine.StageLabel(plan, plan.CurrentStage)}; the stage's minimums start again."),
-            (ManualAction.Abort, RolloutState.Running or RolloutState.Paused) => new Transition(plan with { State = RolloutState.Aborted },
-                flag with { Enabled = false, RolloutPercentage = 0 }, by, $"Rollout aborted by {by} at {StageMachine.StageLabel(plan, plan.CurrentStage)}; the flag is back to 0 %.", null),
-            (ManualAction.Promote, RolloutState.Running or RolloutState.Paused) => Promote(plan, flag, now, by),
-            _ => null,
-        };
+        var t = PlanTransition(plan, flag, action, by, clock.GetUtcNow());
         if (t is null)
             return (new RolloutResult.Conflict($"Cannot {action.ToString().ToLowerInvariant()} a {RolloutStates.Name(plan.State)} rollout."), null);
-        var applied = await ApplyAsync(s, flag, plan, t with { Actor = actor }, ct);
+        if (note is not null) t = t with { Reason = $"{t.Reason} ({note})" };
+        var applied = await ApplyAsync(s, flag, plan, t with { Actor = actor, ApprovedBy = approvedBy }, ct);
         return (new RolloutResult.Done(applied.View), applied);
     }
+
+    /// <summary>A person's action on <paramref name="plan"/>; null when the plan's state does not allow it.</summary>
+    private static Transition? PlanTransition(RolloutPlan plan, Flag flag, ManualAction action, string by, DateTimeOffset now) => (action, plan.State) switch
+    {
+        (ManualAction.Start, RolloutState.Pending) => Expose(plan with { State = RolloutState.Running, CurrentStage = 0, StartedAt = now, StageStartedAt = now },
+            flag, 0, by, $"Rollout started by {by} at {StageMachine.StageLabel(plan, 0)}."),
+        (ManualAction.Pause, RolloutState.Running) => new Transition(plan with { State = RolloutState.Paused }, null, by,
+            $"Rollout paused by {by} at {StageMachine.StageLabel(plan, plan.CurrentStage)}.", ChangeType.Updated),
+        (ManualAction.Resume, RolloutState.Paused) => Expose(plan with { State = RolloutState.Running, StageStartedAt = now },
+            flag, plan.CurrentStage, by, $"Rollout resumed by {by} at {StageMachine.StageLabel(plan, plan.CurrentStage)}; the stage's minimums start again."),
+        (ManualAction.Abort, RolloutState.Running or RolloutState.Paused) => new Transition(plan with { State = RolloutState.Aborted },
+            flag with { Enabled = false, RolloutPercentage = 0 }, by, $"Rollout aborted by {by} at {StageMachine.StageLabel(plan, plan.CurrentStage)}; the flag is back to 0 %.", null),
+        (ManualAction.Promote, RolloutState.Running or RolloutState.Paused) => Promote(plan, flag, now, by),
+        _ => null,
+    };
 
     /// <summary>
     /// One guardian pass over a running plan: decide from the evidence and, unless the decision is to hold, apply it in
@@ -198,6 +370,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     {
         Applied applied;
         RolloutDecision decision;
+        ChangeGateDecision.Held? heldRollback = null;
         // guardians of several replicas race for the same plan: the flag's lock lets one decide at a time, and each
         // re-reads the plan inside it
         await using (var s = await db.BeginWriteAsync(WriteLock.Flag(seen.FlagId), ct))
@@ -225,6 +398,15 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             {
                 decision = StageMachine.Decide(plan, now, await EvidenceAsync(s.Connection, s.Transaction, plan, ct));
                 var next = StageMachine.Next(plan, decision, now);
+                if (decision.Action == RolloutAction.RollBack
+                    && await HoldRollbackAsync(s, flag, plan, plan.Version + 1, decision.Reason, ct) is { } h)
+                {
+                    // the environment does not exempt the guardian's rollback: the plan pauses at its stage (traffic stays)
+                    // and the rollback waits for a person's approval
+                    heldRollback = h;
+                    decision = new RolloutDecision(RolloutAction.Pause, HeldReason(plan, decision.Reason, h.ChangeRequest), decision.Verdicts, decision.Progress);
+                    next = plan with { State = RolloutState.Paused };
+                }
                 t = decision.Action switch
                 {
                     RolloutAction.Advance or RolloutAction.Complete => Expose(next, flag, next.CurrentStage, Guardian, decision.Reason),
@@ -239,7 +421,10 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
         }
         if (decision.Action == RolloutAction.RollBack)
             logger.LogWarning("Guardian rolled back the rollout of flag {FlagId}: {Reason}", seen.FlagId, decision.Reason);
+        if (heldRollback is not null)
+            logger.LogWarning("Guardian paused the rollout of flag {FlagId}; its rollback waits for approval ({ChangeRequestId})", seen.FlagId, heldRollback.ChangeRequest.Id);
         await AfterCommitAsync(applied, ct);
+        if (heldRollback is not null) await heldRollback.AfterCommit(ct);
         return decision;
     }
 
@@ -250,20 +435,91 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     /// can roll it back again. The caller commits, then calls <see cref="AfterCommitAsync"/> when a plan ended.
     /// </summary>
     /// <param name="environment">The environment whose samples regressed: its configuration and its plan are rolled back.</param>
-    internal async Task<(FlagMutation Mutation, Applied? Plan)?> RollBackOnRegressionAsync(WriteScope s, Flag flag, string environment, string reason,
+    internal async Task<RegressionRollback?> RollBackOnRegressionAsync(WriteScope s, Flag flag, string environment, string reason,
         CancellationToken ct)
     {
         var off = flag with { Enabled = false, RolloutPercentage = 0 };
         var plan = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, environment, ct);
-        if (plan is { IsActive: true })
+        var active = plan is { IsActive: true } ? plan : null;
+        // not exempt in a protected environment: a running plan pauses (traffic stays at its stage), and the rollback is a
+        // change request made against the plan as paused (or, without a plan, the configuration as it is)
+        var baseVersion = active is null ? await ServedVersionAsync(s, flag, environment, ct) : active.Version + (active.State == RolloutState.Running ? 1 : 0);
+        if (await HoldRollbackAsync(s, flag, active, baseVersion, reason, ct) is { } held)
         {
-            var applied = await ApplyAsync(s, flag, plan, new Transition(plan with { State = RolloutState.RolledBack }, off, Guardian, reason, ChangeType.RolledBack), ct,
+            Applied? paused = null;
+            if (active is { State: RolloutState.Running })
+                paused = await ApplyAsync(s, flag, active, new Transition(active with { State = RolloutState.Paused }, null, Guardian,
+                    HeldReason(active, reason, held.ChangeRequest), ChangeType.Updated), ct, cached: false);
+            logger.LogWarning("Guardian's rollback of flag {FlagId} in {Environment} waits for approval ({ChangeRequestId})", flag.Id, environment, held.ChangeRequest.Id);
+            return new RegressionRollback(null, paused, held.AfterCommit);
+        }
+        if (active is not null)
+        {
+            var applied = await ApplyAsync(s, flag, active, new Transition(active with { State = RolloutState.RolledBack }, off, Guardian, reason, ChangeType.RolledBack), ct,
                 cached: false);
-            return applied.Mutation is { } pm ? (pm, applied) : null;
+            return applied.Mutation is { } pm ? new RegressionRollback(pm, applied, null) : null;
         }
         var m = await ConfigurationWriter.WriteAsync(flags, s, environment, new FlagMutationRequest(flag, off, Guardian)
             { ChangeType = ChangeType.RolledBack, Reason = reason, Actor = Actor.System(Guardian) }, ct);
-        return m is null ? null : (m, null);
+        return m is null ? null : new RegressionRollback(m, null, null);
+    }
+
+    /// <summary>The version an approval's If-Match names for a configuration: the flag's for its home, else that configuration's.</summary>
+    private static async Task<long> ServedVersionAsync(WriteScope s, Flag view, string environment, CancellationToken ct)
+    {
+        var stored = await FlagStore.FindAsync(s.Connection, s.Transaction, view.Id, ct) ?? view;
+        return environment == stored.TargetEnvironment ? stored.Version
+            : (await FlagService.LoadConfigurationAsync(s.Connection, s.Transaction, stored, environment, ct)).Version;
+    }
+
+    /// <summary>
+    /// Asks the gate about the guardian's rollback of <paramref name="flag"/> (and <paramref name="plan"/>): null when it
+    /// applies directly (not protected, or <c>guardian_rollback</c> exempt), else the held request (at most one pending per
+    /// flag and environment).
+    /// </summary>
+    private async Task<ChangeGateDecision.Held?> HoldRollbackAsync(WriteScope s, Flag flag, RolloutPlan? plan, long baseVersion, string reason,
+        CancellationToken ct)
+    {
+        if (gate is null) return null;
+        List<FieldChange> diff = [];
+        if (plan is not null) diff.Add(new("rollout.state", Element(RolloutStates.Name(plan.State)), Element(RolloutStates.Name(RolloutState.RolledBack))));
+        if (flag.Enabled) diff.Add(new("enabled", Element(true), Element(false)));
+        if (flag.RolloutPercentage != 0) diff.Add(new("rolloutPercentage", Element(flag.RolloutPercentage), Element(0.0)));
+        var patch = new RollbackPatch(plan?.Id, reason, flag.TargetEnvironment);
+        return await gate.CheckAsync(s, new ChangeGateRequest(flag.TargetEnvironment, flag, RolloutChangeTargets.Rollback, Element(patch), baseVersion, diff,
+            Actor.System(Guardian), Guardian) { SafetyAction = EnvironmentRules.GuardianRollback, OnePending = true }, ct) as ChangeGateDecision.Held;
+    }
+
+    private static string HeldReason(RolloutPlan plan, string reason, ChangeRequest request) =>
+        $"Paused at {StageMachine.StageLabel(plan, plan.CurrentStage)}: the guardian would roll back ({reason}), and '{plan.Environment}' holds the " +
+        $"guardian's rollback for approval (change request {request.Id}); traffic stays at the stage until it is decided.";
+
+    /// <summary>
+    /// Applies an approved rollback: with a plan, if the plan is still the one (and version) the guardian paused; without
+    /// one, if the configuration is still at the version it was asked against. Logged as the guardian's, with the approver.
+    /// </summary>
+    internal async Task<AppliedChange> ApplyRollbackAsync(WriteScope s, ChangeRequest request, string approvedBy, CancellationToken ct)
+    {
+        var (flag, gone) = await OpenForApprovalAsync(s, request, ct);
+        if (flag is null) return new AppliedChange.Conflicted(gone!);
+        var p = request.Patch.Deserialize<RollbackPatch>(Json.Options) ?? throw new InvalidOperationException($"Change request {request.Id} has no rollback.");
+        var off = flag with { Enabled = false, RolloutPercentage = 0 };
+        var reason = $"{p.Reason} Approved by {approvedBy}.";
+        if (p.PlanId is { } planId)
+        {
+            var current = await RolloutStore.CurrentAsync(s.Connection, s.Transaction, flag.Id, request.Environment, ct);
+            if (current is null || current.Id != planId || current.Version != request.BaseVersion)
+                return new AppliedChange.Conflicted(PlanMoved(current, request.BaseVersion));
+            var applied = await ApplyAsync(s, flag, current, new Transition(current with { State = RolloutState.RolledBack }, off, Guardian, reason, ChangeType.RolledBack)
+                { ApprovedBy = approvedBy }, ct);
+            return new AppliedChange.Done(applied.Mutation?.Change.Id, token => AfterCommitAsync(applied, token));
+        }
+        var version = await ServedVersionAsync(s, flag, request.Environment, ct);
+        if (version != request.BaseVersion)
+            return new AppliedChange.Conflicted($"The flag's configuration in '{request.Environment}' is at version {version}; the rollback was asked against version {request.BaseVersion}. Nothing was applied.");
+        var m = await ConfigurationWriter.WriteAsync(flags, s, request.Environment, new FlagMutationRequest(flag, off, Guardian)
+            { ChangeType = ChangeType.RolledBack, Reason = reason, Actor = Actor.System(Guardian), ApprovedBy = approvedBy }, ct);
+        return new AppliedChange.Done(m?.Change.Id, token => m is null ? Task.CompletedTask : flags.AfterCommitAsync(m, token));
     }
 
     /// <param name="cached">False inside a transaction that inserts samples (detection's rollback): what it reads may
@@ -278,6 +534,8 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
     {
         /// <summary>The key that asked for a person's action; the guardian acts as itself.</summary>
         public Actor? Actor { get; init; }
+        /// <summary>The key name that approved the change request this step applies (the change row's <c>approvedBy</c>).</summary>
+        public string? ApprovedBy { get; init; }
     }
 
     internal sealed record Applied(Flag Flag, RolloutPlan Plan, FlagMutation? Mutation, RolloutView View);
@@ -309,6 +567,7 @@ public sealed class RolloutService(Db db, FlagService flags, ILiveEventPublisher
             ChangeType = t.ChangeType,
             Reason = t.Reason,
             Actor = t.Actor ?? (t.ChangedBy == Guardian ? Actor.System(Guardian) : null),
+            ApprovedBy = t.ApprovedBy,
         }, ct);
         var after = m is null ? flag : ConfigurationWriter.ViewAfter(m, plan.Environment);
         var view = await ViewAsync(s.Connection, s.Transaction, after, plan, ct, cached);

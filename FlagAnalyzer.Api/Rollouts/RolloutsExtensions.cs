@@ -13,6 +13,8 @@ public static class RolloutsExtensions
         builder.Services.AddSingleton<RolloutEvidenceCache>();
         builder.Services.AddSingleton<Flags.IRegressionGuard, RegressionGuard>();
         builder.Services.AddSingleton<ScheduleService>();
+        // approvals of held plans, actions, rollbacks and schedules apply through Rollouts (issue 27)
+        builder.Services.AddSingleton<ChangeRequests.IChangeRequestApplier, RolloutChangeRequests>();
         builder.Services.AddSingleton<RolloutGuardian>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RolloutGuardian>());
         builder.Services.AddSingleton<RolloutNudges>();

@@ -1,4 +1,5 @@
 using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Flags;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace FlagAnalyzer.Api.Rollouts;
@@ -12,8 +13,8 @@ public sealed record CreateScheduleRequest(string? Action, DateTimeOffset? At, d
 
 public static class ScheduleApi
 {
-    public static async Task<Results<Created<FlagSchedule>, ValidationProblem, ProblemHttpResult>> CreateSchedule(ScheduleService schedules,
-        TimeProvider clock, string idOrName, CreateScheduleRequest body, HttpContext http, CancellationToken ct)
+    public static async Task<Results<Created<FlagSchedule>, Accepted<HeldChangeResponse>, ValidationProblem, ProblemHttpResult>> CreateSchedule(ScheduleService schedules,
+        TimeProvider clock, string idOrName, CreateScheduleRequest body, bool? bypass, HttpContext http, CancellationToken ct)
     {
         var v = new Validator();
         var action = ScheduleActions.Parse(body.Action);
@@ -31,9 +32,11 @@ public static class ScheduleApi
         // the middleware checked ?environment= against the caller's scope; a body's environment is checked here, alike
         if (body.Environment is not null && !http.GetActor().Sees(body.Environment)) return Problems.NotFound("Flag", idOrName);
         return await schedules.CreateAsync(new CreateScheduleCommand(idOrName, action!.Value, body.RolloutPercentage, body.At!.Value, body.ChangedBy ?? "api")
-            { Environment = body.Environment ?? query }, ct) switch
+            { Environment = body.Environment ?? query, Actor = http.GetActor(), Bypass = bypass == true }, ct) switch
         {
             CreateScheduleResult.Created { Schedule: var x } => TypedResults.Created($"/api/flags/{x.FlagId}/schedules/{x.Id}", x),
+            CreateScheduleResult.Held held => TypedResults.Accepted($"/api/change-requests/{held.ChangeRequest.Id}", new HeldChangeResponse(held.ChangeRequest)),
+            CreateScheduleResult.Forbidden no => Problems.Forbidden(no.Detail),
             CreateScheduleResult.EnvironmentNotSupported e => Problems.Invalid("environment", $"'{e.Environment}': {ConfigurationWriter.NoSuchEnvironment}"),
             _ => Problems.NotFound("Flag", idOrName),
         };

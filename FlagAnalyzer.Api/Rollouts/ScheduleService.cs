@@ -1,3 +1,5 @@
+using System.Text.Json;
+using FlagAnalyzer.Api.ChangeRequests;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Storage;
@@ -8,6 +10,10 @@ public sealed record CreateScheduleCommand(string IdOrName, ScheduleAction Actio
 {
     /// <summary>The environment whose configuration it changes; null: the flag's home.</summary>
     public string? Environment { get; init; }
+    /// <summary>The key that asks (issue 27: in a protected environment an editor's schedule is held for approval).</summary>
+    public Actor? Actor { get; init; }
+    /// <summary><c>?bypass=true</c>: an admin schedules directly in a protected environment (logged).</summary>
+    public bool Bypass { get; init; }
 }
 
 /// <summary>The outcome of <see cref="ScheduleService.CreateAsync"/>.</summary>
@@ -19,35 +25,93 @@ public abstract record CreateScheduleResult
     public sealed record FlagNotFound : CreateScheduleResult;
     /// <summary>Rollouts cannot write that environment's configuration yet (<see cref="ConfigurationWriter"/>).</summary>
     public sealed record EnvironmentNotSupported(string Environment) : CreateScheduleResult;
+    /// <summary>Not stored: the environment is protected and a pending change request holds the schedule (issue 27).</summary>
+    public sealed record Held(ChangeRequest ChangeRequest) : CreateScheduleResult;
+    /// <summary>Refused by the gate (e.g. <c>?bypass=true</c> from a key that is not an admin's); nothing stored.</summary>
+    public sealed record Forbidden(string Detail) : CreateScheduleResult;
 }
 
-/// <summary>Scheduled flag changes: created by people, fired by the <see cref="RolloutGuardian"/>'s tick.</summary>
+/// <summary>
+/// Scheduled flag changes: created by people, fired by the <see cref="RolloutGuardian"/>'s tick. In a protected environment
+/// (issue 27) a schedule is itself the change a second person approves: an editor's is held as a change request and stored
+/// only on approval; it then fires as the scheduler, without asking again.
+/// </summary>
 public sealed class ScheduleService(Db db, FlagService flags, RolloutService rollouts, ILiveEventPublisher live, TimeProvider clock,
-    ILogger<ScheduleService> logger)
+    ILogger<ScheduleService> logger, IChangeGate? gate = null)
 {
+    /// <summary>How late an approval may store a schedule past its time (the create route's own tolerance).</summary>
+    private static readonly TimeSpan Late = TimeSpan.FromMinutes(1);
+
     public async Task<CreateScheduleResult> CreateAsync(CreateScheduleCommand c, CancellationToken ct)
     {
+        ChangeGateDecision.Held? held;
+        FlagSchedule x;
         // under the flag's lock, so a delete of the flag cannot slip between the check and the insert
-        await using var s = await db.BeginWriteAsync(WriteLock.None, ct);
-        var flag = await FlagStore.FindForWriteAsync(s, c.IdOrName, ct);
-        if (flag is null) return new CreateScheduleResult.FlagNotFound();
-        var environment = c.Environment ?? flag.TargetEnvironment;
-        if (await ConfigurationWriter.ViewAsync(s.Connection, s.Transaction, flag, environment, ct) is null)
-            return new CreateScheduleResult.EnvironmentNotSupported(environment);
+        await using (var s = await db.BeginWriteAsync(WriteLock.None, ct))
+        {
+            var flag = await FlagStore.FindForWriteAsync(s, c.IdOrName, ct);
+            if (flag is null) return new CreateScheduleResult.FlagNotFound();
+            var environment = c.Environment ?? flag.TargetEnvironment;
+            if (await ConfigurationWriter.ViewAsync(s.Connection, s.Transaction, flag, environment, ct) is not { } served)
+                return new CreateScheduleResult.EnvironmentNotSupported(environment);
+            var patch = new SchedulePatch(c.Action, c.At, c.RolloutPercentage, environment, c.ChangedBy);
+            held = null;
+            if (gate is not null)
+            {
+                var element = JsonSerializer.SerializeToElement(patch, Json.Options);
+                // nothing about the flag moves until it fires: the request is made against the flag's version for the record only
+                switch (await gate.CheckAsync(s, new ChangeGateRequest(environment, served, RolloutChangeTargets.Schedule, element, flag.Version,
+                    [new FieldChange("schedule", null, JsonSerializer.SerializeToElement(new { action = c.Action, at = c.At, rolloutPercentage = c.RolloutPercentage }, Json.Options))],
+                    c.Actor, c.ChangedBy) { Bypass = c.Bypass }, ct))
+                {
+                    case ChangeGateDecision.Held h: held = h; break;
+                    case ChangeGateDecision.Refused no: return new CreateScheduleResult.Forbidden(no.Detail);
+                    case ChangeGateDecision.Proceed { Reason: { } why }:
+                        logger.LogWarning("{Actor} scheduled {Action} of flag {FlagId} in protected {Environment} directly ({Why})",
+                            c.Actor?.Name, ScheduleActions.Name(c.Action), flag.Id, environment, why);
+                        break;
+                }
+            }
+            x = held is null ? await InsertAsync(s, flag.Id, patch, ct) : null!;
+            await s.CommitAsync(ct);
+        }
+        if (held is null) return new CreateScheduleResult.Created(x);
+        await held.AfterCommit(ct);
+        return new CreateScheduleResult.Held(held.ChangeRequest);
+    }
+
+    private async Task<FlagSchedule> InsertAsync(WriteScope s, string flagId, SchedulePatch p, CancellationToken ct)
+    {
         var x = new FlagSchedule
         {
             Id = Ids.New("sch", clock),
-            FlagId = flag.Id,
-            Environment = environment,
-            Action = c.Action,
-            RolloutPercentage = c.RolloutPercentage,
-            At = c.At,
-            CreatedBy = c.ChangedBy,
+            FlagId = flagId,
+            Environment = p.Environment,
+            Action = p.Action,
+            RolloutPercentage = p.RolloutPercentage,
+            At = p.At,
+            CreatedBy = p.ChangedBy,
             CreatedAt = clock.GetUtcNow(),
         };
         await ScheduleStore.InsertAsync(s, x, ct);
-        await s.CommitAsync(ct);
-        return new CreateScheduleResult.Created(x);
+        return x;
+    }
+
+    /// <summary>
+    /// Stores an approved schedule in the approval's transaction, unless the flag is gone or the schedule's time passed
+    /// while it waited (firing at once what was meant for a moment now gone would surprise both people).
+    /// </summary>
+    internal async Task<AppliedChange> ApplyAsync(WriteScope s, ChangeRequest request, CancellationToken ct)
+    {
+        var p = request.Patch.Deserialize<SchedulePatch>(Json.Options) ?? throw new InvalidOperationException($"Change request {request.Id} has no schedule.");
+        var flag = await FlagStore.FindForWriteAsync(s, request.Flag.Id, ct);
+        if (flag is null) return new AppliedChange.Conflicted("The flag no longer exists. Nothing was scheduled.");
+        if (await ConfigurationWriter.ViewAsync(s.Connection, s.Transaction, flag, p.Environment, ct) is null)
+            return new AppliedChange.Conflicted($"'{p.Environment}': {ConfigurationWriter.NoSuchEnvironment}. Nothing was scheduled.");
+        if (p.At < clock.GetUtcNow() - Late)
+            return new AppliedChange.Conflicted($"The schedule's time ({p.At:yyyy-MM-dd'T'HH:mm:ss'Z'}) passed while it waited for approval. Nothing was scheduled; schedule it again.");
+        await InsertAsync(s, flag.Id, p, ct);
+        return new AppliedChange.Done(null, _ => Task.CompletedTask);
     }
 
     /// <summary>The flag's schedules in <paramref name="environment"/> (null: its home); null when the flag does not exist.</summary>

@@ -20,7 +20,7 @@ public static class FlagdApi
             .WithName("ExportFlags").WithSummary("The flags as a flagd flag-set file (?format=flagd); ?environment= exports every flag with that environment's configuration, else each flag's home.");
         // access: editor
         app.MapPost("/api/flags/import", Import).WithTags("Flags")
-            .WithName("ImportFlags").WithSummary("Creates or updates flags from a flagd flag-set file, all or nothing, each with its change-log row.");
+            .WithName("ImportFlags").WithSummary("Creates or updates flags from a flagd flag-set file, all or nothing, each with its change-log row (into a protected environment: admin with ?bypass=true only).");
         return app;
     }
 
@@ -40,7 +40,7 @@ public static class FlagdApi
     }
 
     public static async Task<Results<Ok<ImportSummary>, ValidationProblem, ProblemHttpResult>> Import([AsParameters] FlagdServices s, JsonElement body,
-        string? environment, HttpContext http, CancellationToken ct)
+        string? environment, bool? bypass, HttpContext http, CancellationToken ct)
     {
         var env = environment ?? http.GetActor()?.Environment ?? FlagEnvironments.Development;
         var v = new Validator();
@@ -49,7 +49,7 @@ public static class FlagdApi
         var (flags, errors) = FlagdFormat.Parse(body);
         if (!errors.IsValid) return errors.ToProblem();
         var changedBy = http.Request.Headers["X-Changed-By"].FirstOrDefault() is { Length: > 0 and <= FlagRules.MaxOwnerLength } h ? h : "import";
-        var r = await s.Service.ImportAsync(new ImportFlagsCommand(flags, env, changedBy, http.GetActor()), ct);
+        var r = await s.Service.ImportAsync(new ImportFlagsCommand(flags, env, changedBy, http.GetActor()) { Bypass = bypass == true }, ct);
         if (r.Errors is { } invalid) return invalid.ToProblem();
         if (r.Forbidden is { } refused) return Problems.Forbidden(refused);
         return TypedResults.Ok(new ImportSummary(env, r.Created.Select(f => f.Key).ToList(), r.Updated.Select(f => f.Key).ToList(), r.Unchanged));

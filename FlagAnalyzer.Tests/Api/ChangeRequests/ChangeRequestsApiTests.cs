@@ -310,4 +310,38 @@ public sealed class ChangeRequestGuardianTests : IDisposable
         Assert.Equal(RolloutService.Guardian, rollback.GetProperty("changedBy").GetString());
         Assert.Empty((await (await _api.Http.GetAsync("/api/change-requests")).ReadJson()).GetProperty("items").EnumerateArray());
     }
+
+    [Fact]
+    public async Task GuardianRollbackOnDetection_NotExempt_PausesThePlan_HoldsOneRequest_AndTheApprovalRollsBack()
+    {
+        var id = await _api.CreateFlagAsync("guarded-held", autoRollback: true, environment: "production");
+        Assert.Equal(HttpStatusCode.OK, (await _api.Http.PutAsJsonAsync($"/api/flags/{id}/rollout", new
+        {
+            stages = new object[] { new { percentage = 10, minDurationSeconds = 300, minRequests = 1000 }, new { percentage = 100, minDurationSeconds = 0, minRequests = 0 } },
+        })).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _api.Http.PostAsync($"/api/flags/{id}/rollout/start?changedBy=alice", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _api.Http.PatchAsJsonAsync("/api/environments/production",
+            new { @protected = true, approvalExemptions = new[] { "kill_switch", "rollout_abort" } })).StatusCode);
+
+        await _api.SendCohortsAsync(id, 5, control: (1, 9000), treatment: (3, 1000));
+        await _api.SendCohortsAsync(id, 5, control: (1, 9000), treatment: (3, 1000));
+
+        var changes = (await (await _api.Http.GetAsync($"/api/flags/{id}/changes")).ReadJson()).GetProperty("items").EnumerateArray().ToList();
+        Assert.DoesNotContain(changes, c => c.GetProperty("changeType").GetString() == "rolled_back");
+        var flag = await (await _api.Http.GetAsync($"/api/flags/{id}")).ReadJson();
+        Assert.Equal((true, 10.0), (flag.GetProperty("enabled").GetBoolean(), flag.GetProperty("rolloutPercentage").GetDouble()));
+        Assert.Equal("paused", (await (await _api.Http.GetAsync($"/api/flags/{id}/rollout")).ReadJson()).GetProperty("plan").GetProperty("state").GetString());
+        var pending = (await (await _api.Http.GetAsync("/api/change-requests?state=pending")).ReadJson()).GetProperty("items").EnumerateArray().ToList();
+        var request = Assert.Single(pending);
+        Assert.Equal(RolloutService.Guardian, request.GetProperty("author").GetProperty("name").GetString());
+
+        Assert.Equal(HttpStatusCode.OK, (await _api.Http.PostAsync($"/api/change-requests/{request.GetProperty("id").GetString()}/approve", null)).StatusCode);
+        flag = await (await _api.Http.GetAsync($"/api/flags/{id}")).ReadJson();
+        Assert.Equal((false, 0.0), (flag.GetProperty("enabled").GetBoolean(), flag.GetProperty("rolloutPercentage").GetDouble()));
+        Assert.Equal("rolled_back", (await (await _api.Http.GetAsync($"/api/flags/{id}/rollout")).ReadJson()).GetProperty("plan").GetProperty("state").GetString());
+        var rollback = Assert.Single((await (await _api.Http.GetAsync($"/api/flags/{id}/changes")).ReadJson()).GetProperty("items").EnumerateArray(),
+            c => c.GetProperty("changeType").GetString() == "rolled_back");
+        Assert.Equal(RolloutService.Guardian, rollback.GetProperty("changedBy").GetString());
+        Assert.False(rollback.GetProperty("approvedBy").ValueKind == JsonValueKind.Null);
+    }
 }

@@ -1,5 +1,4 @@
-import { ApiError } from './client';
-import { getApiKey } from '../auth/session';
+import { api } from './client';
 
 export type ChangeRequestState = 'pending' | 'applied' | 'rejected' | 'cancelled' | 'conflicted';
 export interface FieldChange { field: string; from: unknown; to: unknown }
@@ -12,22 +11,7 @@ export interface ChangeRequest {
 }
 export interface ChangeRequestFilter { state?: ChangeRequestState; environment?: string | null; flagId?: string }
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const key = getApiKey();
-  const res = await fetch(path, {
-    method,
-    headers: {
-      Accept: 'application/json', 'X-Requested-With': 'XMLHttpRequest', ...(key ? { Authorization: `Bearer ${key}` } : {}),
-      ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-    },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  if (!res.ok) {
-    const problem = await res.json().catch(() => ({})) as { title?: string; detail?: string; errors?: Record<string, string[]> };
-    throw new ApiError(res.status, problem.title ?? `${method} ${path} failed`, problem.detail, problem.errors ?? {});
-  }
-  return (await res.json()) as T;
-}
+const call = <T>(method: string, path: string, body?: unknown) => api.call<T>(method, path, body);
 
 function query(f: ChangeRequestFilter): string {
   const q = new URLSearchParams({ limit: '500' });

@@ -228,6 +228,12 @@ export function createApi(base = '', fetchImpl: Fetch = (...a) => fetch(...a), o
     listEnvironmentFlags: (environment: string) =>
       request<EnvironmentFlagList>('GET', `/api/environments/${encodeURIComponent(environment)}/flags`),
 
+    /**
+     * One JSON request with this client's key, headers and problem handling, for the clients of capabilities kept in
+     * their own files (change requests, webhooks): one way to talk to the API, not a copy per file.
+     */
+    call: request,
+
     chat: (message: string, sessionId?: string) => request<ChatReply>('POST', '/api/chat', { message, sessionId }),
     chatHistory: (sessionId: string) => request<ChatHistory>('GET', `/api/chat/${encodeURIComponent(sessionId)}`),
   };

@@ -81,7 +81,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Creates or updates flags from a flagd flag-set file, all or nothing, each with its change-log row. */
+        /** Creates or updates flags from a flagd flag-set file, all or nothing, each with its change-log row (into a protected environment: admin with ?bypass=true only). */
         post: operations["ImportFlags"];
         delete?: never;
         options?: never;
@@ -667,7 +667,7 @@ export interface paths {
         };
         /** A flag's rollout plan in ?environment= (default its home), its state and the guardian's current evaluation */
         get: operations["GetRollout"];
-        /** Create or replace a flag's pending plan (omitted stages: 1 → 5 → 25 → 50 → 100 %; omitted guardrails: error_rate and latency_p99, conversion_rate when samples carry it) */
+        /** Create or replace a flag's pending plan (held as a change request in a protected environment: 202) (omitted stages: 1 → 5 → 25 → 50 → 100 %; omitted guardrails: error_rate and latency_p99, conversion_rate when samples carry it) */
         put: operations["SaveRollout"];
         post?: never;
         delete?: never;
@@ -685,7 +685,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** start, pause, resume, abort (back to 0 %) or promote (next stage now) the plan */
+        /** start, pause, resume, abort (back to 0 %) or promote (next stage now) the plan (in a protected environment all but pause are held: 202; abort applies when the environment exempts rollout_abort) */
         post: operations["ActOnRollout"];
         delete?: never;
         options?: never;
@@ -1773,6 +1773,7 @@ export interface operations {
         parameters: {
             query?: {
                 environment?: string;
+                bypass?: boolean;
             };
             header?: never;
             path?: never;
@@ -3038,7 +3039,9 @@ export interface operations {
     };
     SaveRollout: {
         parameters: {
-            query?: never;
+            query?: {
+                bypass?: boolean;
+            };
             header?: never;
             path: {
                 idOrName: string;
@@ -3060,6 +3063,15 @@ export interface operations {
                     "application/json": components["schemas"]["RolloutView"];
                 };
             };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeldChangeResponse"];
+                };
+            };
             /** @description Bad Request */
             400: {
                 headers: {
@@ -3075,6 +3087,7 @@ export interface operations {
         parameters: {
             query?: {
                 changedBy?: string;
+                bypass?: boolean;
             };
             header?: never;
             path: {
@@ -3092,6 +3105,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RolloutView"];
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeldChangeResponse"];
                 };
             };
             /** @description Bad Request */
@@ -3129,7 +3151,9 @@ export interface operations {
     };
     CreateSchedule: {
         parameters: {
-            query?: never;
+            query?: {
+                bypass?: boolean;
+            };
             header?: never;
             path: {
                 idOrName: string;
@@ -3149,6 +3173,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["FlagSchedule"];
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeldChangeResponse"];
                 };
             };
             /** @description Bad Request */

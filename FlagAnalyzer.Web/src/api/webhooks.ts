@@ -1,5 +1,4 @@
-import { ApiError } from './client';
-import { getApiKey } from '../auth/session';
+import { api } from './client';
 
 export interface Webhook {
   id: string; url: string; events: string[]; environments: string[] | null; format: 'json' | 'slack' | string;
@@ -12,24 +11,12 @@ export interface WebhookDelivery {
 }
 export interface CreateWebhookInput { url: string; events: string[]; environments?: string[]; secret: string; format: 'json' | 'slack' }
 
-export const webhookEvents = ['flag.created', 'flag.changed', 'flag.deleted', 'anomaly.opened', 'anomaly.resolved', 'rollout.updated'];
+export const webhookEvents = [
+  'flag.created', 'flag.changed', 'flag.deleted', 'anomaly.opened', 'anomaly.resolved', 'rollout.updated',
+  'change_request.created', 'change_request.decided',
+];
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const key = getApiKey();
-  const res = await fetch(path, {
-    method,
-    headers: {
-      Accept: 'application/json', 'X-Requested-With': 'XMLHttpRequest', ...(key ? { Authorization: `Bearer ${key}` } : {}),
-      ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-    },
-    body: body !== undefined ? JSON.stringify(body) : undefined,
-  });
-  if (!res.ok) {
-    const problem = await res.json().catch(() => ({})) as { title?: string; detail?: string; errors?: Record<string, string[]> };
-    throw new ApiError(res.status, problem.title ?? `${method} ${path} failed`, problem.detail, problem.errors ?? {});
-  }
-  return (res.status === 204 ? undefined : await res.json()) as T;
-}
+const call = <T>(method: string, path: string, body?: unknown) => api.call<T>(method, path, body);
 
 export const webhooksApi = {
   list: () => call<{ items: Webhook[] }>('GET', '/api/webhooks?limit=500'),

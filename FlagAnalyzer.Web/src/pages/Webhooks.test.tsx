@@ -35,6 +35,23 @@ describe('Webhooks page', () => {
       String(u).endsWith('/api/webhooks/wh_1/deliveries/whd_1/redeliver') && i?.method === 'POST')).toBe(true));
   });
 
+  it('offers the change-request events and subscribes to them', async () => {
+    const fetch = mockFetch((url, init) => {
+      if (url.pathname === '/api/webhooks' && init?.method === 'POST') return json({ ...hook, id: 'wh_2' }, 201);
+      if (url.pathname === '/api/webhooks') return json({ items: [], nextCursor: null });
+      return undefined;
+    });
+    render(renderTree(<Webhooks />).ui);
+    await userEvent.type(await screen.findByTestId('webhook-url'), 'https://hooks.example.com/y');
+    await userEvent.type(screen.getByTestId('webhook-secret'), 'a-long-enough-secret-123');
+    await userEvent.click(screen.getByTestId('event-change_request.created'));
+    await userEvent.click(screen.getByTestId('event-change_request.decided'));
+    await userEvent.click(screen.getByTestId('create-webhook-submit'));
+    await waitFor(() => expect(fetch.mock.calls.some(([, i]) => i?.method === 'POST')).toBe(true));
+    const post = fetch.mock.calls.find(([, i]) => i?.method === 'POST')!;
+    expect(JSON.parse(String(post[1]!.body)).events).toEqual(['flag.changed', 'change_request.created', 'change_request.decided']);
+  });
+
   it('creates with the secret in the body once and shows a field error', async () => {
     const fetch = mockFetch((url, init) => {
       if (url.pathname === '/api/webhooks' && init?.method === 'POST')
