@@ -50,15 +50,43 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
 
     public async Task OnConnectedAsync(ConnectionContext connection, ConnectionDelegate next)
     {
+        // the handshake's state (head, context, headers, scope) lives in TryOpenAsync's frame and dies with it: an idle
+        // stream keeps this frame (the connection and the opened stream) and the pump's, nothing of the request
+        var opened = await TryOpenAsync(connection);
+        if (opened is null)
+        {
+            await next(connection);
+            return;
+        }
+        using (opened.Membership)
+        using (connection.ConnectionClosed.UnsafeRegister(static o => ((StreamSubscriber)o!).Close(), opened.Subscriber))
+        {
+            // the client leaving ends the stream above: Kestrel's socket reader sees it and cancels ConnectionClosed
+            try
+            {
+                await StreamsApi.PumpAsync(connection.Transport.Output, opened.Subscriber, chunked: true, connection.ConnectionClosed);
+            }
+            catch (Exception e) when (e is IOException or ConnectionResetException or ObjectDisposedException or InvalidOperationException)
+            {
+                LogStreamEnded(e, connection.ConnectionId); // the socket went away mid-write
+            }
+        }
+    }
+
+    /// <summary>A stream this path has opened: its head is consumed and written, it is in the hub.</summary>
+    private sealed record Opened(StreamSubscriber Subscriber, IDisposable Membership);
+
+    /// <summary>The stream opened on <paramref name="connection"/>, or null to hand the connection to Kestrel, nothing read from it.</summary>
+    private async Task<Opened?> TryOpenAsync(ConnectionContext connection)
+    {
         Head? head = null;
         try
         {
             head = await ReadHeadAsync(connection);
         }
-        catch (Exception e) when (e is not OperationCanceledException) { LogPeekFailed(e, connection.ConnectionId); }
         catch (OperationCanceledException) { } // nothing arrived in time: Kestrel's own timeouts take over
-        if (head is null || !await TryServeAsync(connection, head))
-            await next(connection);
+        catch (Exception e) { LogPeekFailed(e, connection.ConnectionId); }
+        return head is null ? null : await TryServeAsync(connection, head);
     }
 
     /// <summary>
@@ -69,7 +97,7 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
     {
         if (streams.Options.Value is not { Enabled: true, ServeOnConnections: true }) return null;
         var input = connection.Transport.Input;
-        // a connection that sends nothing must not be held here with no timeout: Kestrel's start only after this returns
+        // a connection that sends nothing must not be held here without a limit: Kestrel's timeouts start only after this
         using var wait = new CancellationTokenSource(kestrel.Value.Limits.RequestHeadersTimeout);
         var read = await input.ReadAsync(wait.Token);
         var buffer = read.Buffer;
@@ -89,50 +117,38 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
         }
     }
 
-    private async Task<bool> TryServeAsync(ConnectionContext connection, Head head)
+    private async Task<Opened?> TryServeAsync(ConnectionContext connection, Head head)
     {
         var (http, response, scope) = HandshakeContext(connection, head);
         string? keyId, environment;
         await using (scope)
         {
             await Edge()(http);
-            if (!response.Passed || response.StatusCode != StatusCodes.Status200OK) return false;
+            if (!response.Passed || response.StatusCode != StatusCodes.Status200OK) return null;
             bool ok;
             (ok, keyId, environment) = await StreamsApi.CheckAsync(StreamsApi.QueryValue(head.Query, StreamsApi.TokenParameter), streams, connection.ConnectionClosed);
-            if (!ok) return false;
+            if (!ok) return null;
             await response.StartAsync();
         }
 
         var subscriber = new StreamSubscriber(environment, keyId);
         var membership = streams.Hub.Join(subscriber);
-        if (membership is null) return false;
-        using (membership)
+        if (membership is null) return null;
+        // from here the connection is the stream's: consume the head (still buffered: nothing else was read)
+        var input = connection.Transport.Input;
+        if (!input.TryRead(out var read) || read.Buffer.Length != head.Length)
         {
-            // from here the connection is the stream's: consume the head (still buffered: nothing else was read)
-            var input = connection.Transport.Input;
-            if (!input.TryRead(out var read) || read.Buffer.Length != head.Length)
-            {
-                if (read.Buffer.Length > 0) input.AdvanceTo(read.Buffer.Start, read.Buffer.Start);
-                return false;
-            }
-            input.AdvanceTo(read.Buffer.End);
-            Interlocked.Increment(ref _served);
-            // the client leaving ends the stream: Kestrel's socket reader sees it and cancels this token
-            using var closed = connection.ConnectionClosed.UnsafeRegister(static o => ((StreamSubscriber)o!).Close(), subscriber);
-            var output = connection.Transport.Output;
-            WriteHead(output, response);
-            StreamsApi.WriteEvent(output, ": open\n\n"u8, chunked: true);
-            StreamsApi.PostMissed(streams.Hub, subscriber, environment, head.LastEventId, StreamsApi.QueryValue(head.Query, StreamsApi.SinceParameter));
-            try
-            {
-                await StreamsApi.PumpAsync(output, subscriber, chunked: true, connection.ConnectionClosed);
-            }
-            catch (Exception e) when (e is IOException or ConnectionResetException or ObjectDisposedException or InvalidOperationException)
-            {
-                LogStreamEnded(e, connection.ConnectionId); // the client or the socket went away mid-write
-            }
+            if (read.Buffer.Length > 0) input.AdvanceTo(read.Buffer.Start, read.Buffer.Start);
+            membership.Dispose();
+            return null;
         }
-        return true;
+        input.AdvanceTo(read.Buffer.End);
+        Interlocked.Increment(ref _served);
+        var output = connection.Transport.Output;
+        WriteHead(output, response);
+        StreamsApi.WriteEvent(output, ": open\n\n"u8, chunked: true);
+        StreamsApi.PostMissed(streams.Hub, subscriber, environment, head.LastEventId, StreamsApi.QueryValue(head.Query, StreamsApi.SinceParameter));
+        return new Opened(subscriber, membership);
     }
 
     /// <summary>

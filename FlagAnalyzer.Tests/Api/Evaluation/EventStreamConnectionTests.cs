@@ -28,6 +28,8 @@ public sealed class EventStreamConnectionTests : IAsyncDisposable
     {
         _app = new ApiFactory();
         _app.Settings["Evaluation:CorsOrigins:0"] = Origin;
+        // no heartbeat within a test: a write to a gone client would end its stream too, and hide a missed disconnect
+        _app.Settings["Evaluation:Streams:HeartbeatSeconds"] = "3600";
         _app.UseKestrel(0);
         _app.StartServer();
         _base = new Uri(_app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
