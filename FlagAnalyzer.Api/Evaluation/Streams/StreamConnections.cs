@@ -86,7 +86,19 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
         }
         catch (OperationCanceledException) { } // nothing arrived in time: Kestrel's own timeouts take over
         catch (Exception e) { LogPeekFailed(e, connection.ConnectionId); }
-        return head is null ? null : await TryServeAsync(connection, head);
+        if (head is null) return null;
+        try
+        {
+            if (await TryAcceptAsync(connection, head) is not { } accepted) return null;
+            return Open(connection, head, accepted);
+        }
+        catch (OperationCanceledException) { return null; } // the client left during the handshake
+        catch (Exception e)
+        {
+            // nothing is consumed or written before Open: Kestrel answers the request its own way
+            LogPeekFailed(e, connection.ConnectionId);
+            return null;
+        }
     }
 
     /// <summary>
@@ -117,21 +129,27 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
         }
     }
 
-    private async Task<Opened?> TryServeAsync(ConnectionContext connection, Head head)
+    /// <summary>The edge's response headers and the stream's key and environment, when the edge and the token accept the request.</summary>
+    private sealed record Accepted(IHeaderDictionary Headers, string? KeyId, string? Environment);
+
+    private async Task<Accepted?> TryAcceptAsync(ConnectionContext connection, Head head)
     {
         var (http, response, scope) = HandshakeContext(connection, head);
-        string? keyId, environment;
         await using (scope)
         {
             await Edge()(http);
             if (!response.Passed || response.StatusCode != StatusCodes.Status200OK) return null;
-            bool ok;
-            (ok, keyId, environment) = await StreamsApi.CheckAsync(StreamsApi.QueryValue(head.Query, StreamsApi.TokenParameter), streams, connection.ConnectionClosed);
+            var (ok, keyId, environment) = await StreamsApi.CheckAsync(StreamsApi.QueryValue(head.Query, StreamsApi.TokenParameter), streams, connection.ConnectionClosed);
             if (!ok) return null;
             await response.StartAsync();
+            return new Accepted(response.Headers, keyId, environment);
         }
+    }
 
-        var subscriber = new StreamSubscriber(environment, keyId);
+    /// <summary>Joins the hub, consumes the head and writes the response's start; null (nothing consumed) when the hub is full.</summary>
+    private Opened? Open(ConnectionContext connection, Head head, Accepted accepted)
+    {
+        var subscriber = new StreamSubscriber(accepted.Environment, accepted.KeyId);
         var membership = streams.Hub.Join(subscriber);
         if (membership is null) return null;
         // from here the connection is the stream's: consume the head (still buffered: nothing else was read)
@@ -145,9 +163,9 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
         input.AdvanceTo(read.Buffer.End);
         Interlocked.Increment(ref _served);
         var output = connection.Transport.Output;
-        WriteHead(output, response);
+        WriteHead(output, accepted.Headers);
         StreamsApi.WriteEvent(output, ": open\n\n"u8, chunked: true);
-        StreamsApi.PostMissed(streams.Hub, subscriber, environment, head.LastEventId, StreamsApi.QueryValue(head.Query, StreamsApi.SinceParameter));
+        StreamsApi.PostMissed(streams.Hub, subscriber, accepted.Environment, head.LastEventId, StreamsApi.QueryValue(head.Query, StreamsApi.SinceParameter));
         return new Opened(subscriber, membership);
     }
 
@@ -198,14 +216,14 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
         return app.Build();
     }
 
-    private void WriteHead(PipeWriter output, HandshakeResponse response)
+    private void WriteHead(PipeWriter output, IHeaderDictionary edgeHeaders)
     {
         var head = new StringBuilder(512);
         head.Append("HTTP/1.1 200 OK\r\n");
         head.Append("Date: ").Append(streams.Clock.GetUtcNow().ToString("r", System.Globalization.CultureInfo.InvariantCulture)).Append("\r\n");
         if (kestrel.Value.AddServerHeader) head.Append("Server: Kestrel\r\n");
         head.Append("Content-Type: text/event-stream\r\nCache-Control: no-cache, no-store\r\nX-Accel-Buffering: no\r\nTransfer-Encoding: chunked\r\n");
-        foreach (var (name, values) in response.Headers)
+        foreach (var (name, values) in edgeHeaders)
         {
             // the edge's headers (security headers, CORS); the stream's own framing and type are written above
             if (name.Equals("Content-Type", StringComparison.OrdinalIgnoreCase) || name.Equals("Content-Length", StringComparison.OrdinalIgnoreCase)
