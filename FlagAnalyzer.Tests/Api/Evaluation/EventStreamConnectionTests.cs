@@ -185,6 +185,27 @@ public sealed class EventStreamConnectionTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task StreamHeadThisPathDoesNotAccept_IsHandedToKestrelWhole_AndStillServed()
+    {
+        var (url, _) = await StreamUrlAsync();
+        var before = Connections.Served;
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(_base.Host, _base.Port);
+        var stream = tcp.GetStream();
+        // a Content-Length (even 0) is outside what the connection path parses: Kestrel must see every byte of the head
+        var head = $"GET {new Uri(url).PathAndQuery} HTTP/1.1\r\nHost: {_base.Authority}\r\nContent-Length: 0\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+
+        using var reader = new StreamReader(stream);
+        using var timeout = new CancellationTokenSource(Wait.Arrival);
+        Assert.Equal("HTTP/1.1 200 OK", await reader.ReadLineAsync(timeout.Token));
+        string? line;
+        while ((line = await reader.ReadLineAsync(timeout.Token)) is not null && line != ": open") { }
+        Assert.Equal(": open", line);
+        Assert.Equal(before, Connections.Served);
+    }
+
+    [Fact]
     public async Task WithServeOnConnectionsOff_StreamsAreOrdinaryRequests()
     {
         await using var off = new ApiFactory();
