@@ -32,7 +32,15 @@ public static class ApplicationExtensions
         builder.Services.AddExceptionHandler<BadRequestExceptionHandler>();
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer<OpenApiWireShapes>());
         if (builder is WebApplicationBuilder web)
-            web.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = RequestLimits.MaxBodyBytes);
+        {
+            builder.Services.AddSingleton<StreamConnections>();
+            web.WebHost.ConfigureKestrel(k =>
+            {
+                k.Limits.MaxRequestBodySize = RequestLimits.MaxBodyBytes;
+                // an SDK event stream opened on a fresh connection is served below the HTTP layer (issue 28's memory bound)
+                StreamConnections.AddTo(k);
+            });
+        }
 
         builder.AddStorage();
         builder.AddLive();

@@ -31,6 +31,13 @@ public sealed class StreamOptions
     /// </summary>
     public int FreshnessWaitMs { get; set; } = 2000;
 
+    /// <summary>
+    /// <c>ServeOnConnections</c>: a stream opened as the first request of a plain HTTP/1.1 connection is served below
+    /// Kestrel's HTTP layer (<see cref="StreamConnections"/>), which holds about a third of the memory per idle stream;
+    /// off, every stream is an ordinary request.
+    /// </summary>
+    public bool ServeOnConnections { get; set; } = true;
+
     /// <summary><c>MaxStreams</c>: open streams per replica before new ones get 503 (with Retry-After); 0 = no limit.</summary>
     public int MaxStreams { get; set; } = 50_000;
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -35,7 +36,7 @@ public static class StreamsApi
     public static IEndpointRouteBuilder MapStreamsApi(this IEndpointRouteBuilder app)
     {
         var evaluation = app.ServiceProvider.GetRequiredService<IOptions<EvaluationOptions>>().Value;
-        var events = app.MapGet(Path, Stream).WithTags("OFREP").ExcludeFromDescription().WithMetadata(LeanBranch.Instance)
+        var events = app.MapGet(Path, Stream).WithTags("OFREP").ExcludeFromDescription().WithMetadata(StreamEndpoint.Instance)
             .WithName("OfrepEventStream").WithSummary("OFREP event stream (server-sent events): refetchEvaluation on each relevant change.");
         // EventSource is a GET from the page's origin; the OFREP rate limit is not applied: a stream is one long request,
         // and opening one costs a MAC check
@@ -47,10 +48,10 @@ public static class StreamsApi
         return app;
     }
 
-    /// <summary>Marks the stream endpoint for <see cref="UseEventStreams"/>.</summary>
-    private sealed class LeanBranch
+    /// <summary>Marks the stream endpoint for <see cref="UseEventStreams"/> and <see cref="StreamConnections"/>.</summary>
+    internal sealed class StreamEndpoint
     {
-        public static readonly LeanBranch Instance = new();
+        public static readonly StreamEndpoint Instance = new();
     }
 
     /// <summary>
@@ -67,7 +68,7 @@ public static class StreamsApi
     {
         var services = app.ApplicationServices.GetRequiredService<StreamServices>();
         return app.MapWhen(
-            static http => http.GetEndpoint()?.Metadata.GetMetadata<LeanBranch>() is not null,
+            static http => http.GetEndpoint()?.Metadata.GetMetadata<StreamEndpoint>() is not null,
             branch =>
             {
                 AccessExtensions.UseEdge(branch);
@@ -133,20 +134,39 @@ public static class StreamsApi
         http.Response.Headers.CacheControl = "no-cache, no-store";
         http.Response.Headers["X-Accel-Buffering"] = "no";
         http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
-        var body = http.Response.BodyWriter;
+        // the first line reaches the client now, so it knows the stream is open
+        http.Response.BodyWriter.Write(": open\n\n"u8);
+        PostMissed(s.Hub, subscriber, environment, http.Request.Headers["Last-Event-ID"].ToString(), QueryValue(http, SinceParameter));
+        await PumpAsync(http.Response.BodyWriter, subscriber, chunked: false, http.RequestAborted);
+    }
+
+    /// <summary>
+    /// What a stream is told as it opens: a reconnect that missed a change re-fetches at once (Last-Event-ID, newer than
+    /// the URL); so does a first opening after a change its bulk answer did not reflect (the URL's since). Both go
+    /// through the subscriber, so a pass's notice coalesces with them.
+    /// </summary>
+    internal static void PostMissed(StreamHub hub, StreamSubscriber subscriber, string? environment, string? lastEventId, string? since)
+    {
+        if (lastEventId is { Length: > 0 } last)
+        {
+            if (hub.Resume(environment, last) is { } missed) subscriber.Post(missed);
+        }
+        else if (since is { Length: > 0 } && hub.Since(environment, since) is { } changed)
+            subscriber.Post(changed);
+    }
+
+    private static ReadOnlySpan<byte> Heartbeat => ": heartbeat\n\n"u8;
+
+    /// <summary>
+    /// Writes what the subscriber is given (notices, heartbeats) to <paramref name="body"/> until it is closed or the
+    /// client leaves, after flushing what is already written. <paramref name="chunked"/>: the caller owns the HTTP/1.1
+    /// framing (a stream served below Kestrel's HTTP layer), so each event is written as a chunk and the end as the last one.
+    /// </summary>
+    internal static async Task PumpAsync(PipeWriter body, StreamSubscriber subscriber, bool chunked, CancellationToken aborted)
+    {
         try
         {
-            // the first line reaches the client now, so it knows the stream is open. A reconnect that missed a change
-            // re-fetches at once (Last-Event-ID, newer than the URL); so does a first opening after a change its bulk
-            // answer did not reflect (the URL's since). Both go through the subscriber, so a pass's notice coalesces with them.
-            body.Write(": open\n\n"u8);
-            if (http.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } last)
-            {
-                if (s.Hub.Resume(environment, last) is { } missed) subscriber.Post(missed);
-            }
-            else if (QueryValue(http, SinceParameter) is { Length: > 0 } since && s.Hub.Since(environment, since) is { } changed)
-                subscriber.Post(changed);
-            var flushed = await body.FlushAsync(http.RequestAborted);
+            var flushed = await body.FlushAsync(aborted);
             while (!flushed.IsCompleted)
             {
                 if (!subscriber.TryTake(out var wake, out var notice))
@@ -154,16 +174,39 @@ public static class StreamsApi
                     await subscriber.WaitAsync();
                     continue;
                 }
-                if (wake == StreamWake.Closed) break;
-                body.Write(wake == StreamWake.Notice ? notice!.Bytes : ": heartbeat\n\n"u8);
-                flushed = await body.FlushAsync(http.RequestAborted);
+                if (wake == StreamWake.Closed)
+                {
+                    if (chunked)
+                    {
+                        body.Write("0\r\n\r\n"u8);
+                        await body.FlushAsync(aborted);
+                    }
+                    break;
+                }
+                WriteEvent(body, wake == StreamWake.Notice ? notice!.Bytes : Heartbeat, chunked);
+                flushed = await body.FlushAsync(aborted);
             }
         }
         catch (OperationCanceledException) { } // the client left
     }
 
+    internal static void WriteEvent(IBufferWriter<byte> body, ReadOnlySpan<byte> data, bool chunked)
+    {
+        if (!chunked)
+        {
+            body.Write(data);
+            return;
+        }
+        var span = body.GetSpan(data.Length + 16);
+        data.Length.TryFormat(span, out var n, "x", CultureInfo.InvariantCulture);
+        "\r\n"u8.CopyTo(span[n..]);
+        data.CopyTo(span[(n + 2)..]);
+        "\r\n"u8.CopyTo(span[(n + 2 + data.Length)..]);
+        body.Advance(n + 4 + data.Length);
+    }
+
     /// <summary>Whether the token opens a stream, and for which key and environment: well formed, unexpired, its MAC right for a live key of that environment.</summary>
-    private static async Task<(bool Ok, string? KeyId, string? Environment)> CheckAsync(string? token, StreamServices s, CancellationToken ct)
+    internal static async Task<(bool Ok, string? KeyId, string? Environment)> CheckAsync(string? token, StreamServices s, CancellationToken ct)
     {
         if (s.Access.Value.Mode == AuthMode.Disabled) return (true, null, null);
         if (!StreamToken.TryRead(token, out var claims, out var payload, out var mac)) return (false, null, null);
@@ -179,8 +222,10 @@ public static class StreamsApi
     /// One query parameter, parsed from the query string and dropped, not through <c>Request.Query</c>, which the request
     /// would keep (its feature, dictionary and strings) for as long as the stream stays open.
     /// </summary>
-    private static string? QueryValue(HttpContext http, string name) =>
-        Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseNullableQuery(http.Request.QueryString.Value) is { } query
+    private static string? QueryValue(HttpContext http, string name) => QueryValue(http.Request.QueryString.Value, name);
+
+    internal static string? QueryValue(string? queryString, string name) =>
+        Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseNullableQuery(queryString) is { } query
         && query.TryGetValue(name, out var value) ? value.ToString() : null;
 
     private static void Deny(HttpContext http, int status)

@@ -105,6 +105,8 @@ public sealed class OfrepWebInteropTests(BrowserFixture browser, ITestOutputHelp
         await page.WaitForSelectorAsync("#web-rollout:text-is('false')", new() { Timeout = (float)Wait.Arrival.TotalMilliseconds });
         var rollbackShown = clock.Elapsed;
 
+        // which path Chromium's EventSource took: a fresh connection (served below Kestrel's HTTP layer) or a reused one
+        output.WriteLine($"streams served at the connection level: {_api.Services.GetRequiredService<StreamConnections>().Served}");
         output.WriteLine($"disable shown after {killShown.TotalMilliseconds:F0} ms, rollback after {rollbackShown.TotalMilliseconds:F0} ms");
         Assert.True(killShown < Promise, $"the disable took {killShown.TotalMilliseconds:F0} ms to reach the page");
         Assert.True(rollbackShown < Promise, $"the rollback took {rollbackShown.TotalMilliseconds:F0} ms to reach the page");
