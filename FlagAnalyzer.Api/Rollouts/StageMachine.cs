@@ -42,9 +42,9 @@ public sealed record RolloutEvidence(IReadOnlyList<MetricSample> Samples)
     public double? ExpectedTreatmentShare { get; init; }
 
     /// <summary>
-    /// The length of telemetry's aggregation intervals (<c>Telemetry:SampleInterval</c>), aligned to the Unix epoch. Known,
-    /// the sample-ratio check leaves out every sample of the interval a stage began in, for all cohorts alike; unknown,
-    /// it leaves out the first sample of each cohort and variant in the stage.
+    /// The length of telemetry's aggregation intervals (<c>Telemetry:SampleInterval</c>), aligned to the Unix epoch. The
+    /// sample-ratio check leaves out the first sample of each cohort and variant in the stage, which may straddle its
+    /// start; knowing the interval, only when that sample lies in the interval the stage began in.
     /// </summary>
     public TimeSpan? SampleInterval { get; init; }
 }
@@ -98,21 +98,21 @@ public static class StageMachine
         var tagged = evidence.Samples.Where(s => s.Cohort is Cohort.Control or Cohort.Treatment && s.Timestamp >= started).ToList();
         double control = 0, treatment = 0;
         // the sample-ratio check counts only what was served at this stage's split. Telemetry stamps an interval's sample
-        // at its last span, so the samples of the interval the stage began in are partly at the previous split (or, at
-        // stage 1, all control). With the interval known they are left out for every series (cohort × variant) alike;
-        // without it, the first sample of each series in the stage is. The second is the weaker rule: a series with no
-        // request in that interval (a 10 % treatment in a quiet second) loses a clean interval while control loses
-        // none, which tilts the split towards control by a whole interval (seen in CI: 5.4 % treatment at a 10 % stage)
+        // at its last span, so a series' (cohort × variant) first sample in the stage may hold traffic from before it (at
+        // stage 1, all control): it is left out — but only when it lies in the interval the stage began in. A series with
+        // no request there (a 10 % treatment in a quiet second) has a clean first sample; leaving that one out too dropped
+        // an interval of treatment while control lost only its straddling sample, and the split looked tilted towards
+        // control (seen in CI: 5.4 % treatment at a 10 % stage). Without the interval, every first sample is left out.
         double srmControl = 0, srmTreatment = 0;
         var series = new HashSet<(Cohort?, string?)>();
-        DateTimeOffset? clean = evidence.SampleInterval is { Ticks: > 0 } interval
+        DateTimeOffset? boundaryEnd = evidence.SampleInterval is { Ticks: > 0 } interval
             ? new DateTimeOffset(stageStart.UtcTicks - (stageStart.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) % interval.Ticks, TimeSpan.Zero) + interval
             : null;
         foreach (var s in tagged.OrderBy(s => s.Timestamp).ThenBy(s => s.Id))
         {
             if (s.Timestamp < stageStart || s.RequestCount <= 0) continue;
-            // a sample stamped at the boundary itself may be the interval's end (REST callers stamp so): left out too
-            var first = clean is { } from ? s.Timestamp <= from : series.Add((s.Cohort, s.Variant));
+            // a sample stamped at the boundary itself may be that interval's end (REST callers stamp so): it counts as in it
+            var first = series.Add((s.Cohort, s.Variant)) && (boundaryEnd is not { } end || s.Timestamp <= end);
             if (s.Cohort == Cohort.Control)
             {
                 control += s.RequestCount;

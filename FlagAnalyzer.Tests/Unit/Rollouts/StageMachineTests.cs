@@ -228,6 +228,28 @@ public class StageMachineTests
         Assert.Contains("sample-ratio mismatch", blind.Reason);
     }
 
+    /// <summary>
+    /// Samples sent in a burst within the minute the stage began in (a REST client, a test): each series' first may
+    /// straddle the start and is left out, the rest count — knowing the interval does not leave the whole burst out.
+    /// </summary>
+    [Fact]
+    public void BurstInTheFirstInterval_WithTheIntervalKnown_ChecksAllButEachSeriesFirstSample()
+    {
+        var plan = Running(new(10, 0, 100), new(100, 0, 0));
+        List<MetricSample> samples = [];
+        for (var i = 0; i < 5; i++)
+            foreach (var (cohort, requests) in new[] { (Cohort.Treatment, 100L), (Cohort.Control, 900L) })
+                samples.Add(new MetricSample
+                {
+                    Id = samples.Count + 1, FlagId = "flg_test", Timestamp = Start.AddSeconds(10 + i), Cohort = cohort, ErrorRate = 1,
+                    LatencyP50 = 100 + i, LatencyP99 = 400 + i, RequestCount = requests,
+                });
+
+        var d = StageMachine.Decide(plan, Start.AddSeconds(20), new RolloutEvidence(samples) { SampleInterval = TimeSpan.FromMinutes(1) });
+        Assert.Equal(4 * 100, d.Srm!.TreatmentRequests);
+        Assert.Equal(4 * 900, d.Srm.ControlRequests);
+    }
+
     [Fact]
     public void MinimumsMet_WithOnlyOneSamplePerCohort_WaitsForTheSampleRatioCheck()
     {
