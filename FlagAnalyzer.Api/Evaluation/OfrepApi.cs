@@ -104,13 +104,19 @@ public static class OfrepApi
             return;
         }
         var result = s.Evaluator.Evaluate(flag, context!);
+        Utf8JsonWriter w;
         if (result.IsError)
         {
-            await WriteAsync(http, 400, w => WriteFailure(w, key, result.ErrorCode!.Value, result.ErrorDetails));
-            return;
+            w = Begin(http, 400);
+            WriteFailure(w, key, result.ErrorCode!.Value, result.ErrorDetails);
         }
-        s.Exposures.Record(flag, result.Variant!);
-        await WriteAsync(http, 200, w => WriteSuccess(w, flag, result));
+        else
+        {
+            s.Exposures.Record(flag, result.Variant!);
+            w = Begin(http, 200);
+            WriteSuccess(w, flag, result);
+        }
+        await EndAsync(http, w);
     }
 
     public static async Task EvaluateFlags(HttpContext http, [AsParameters] OfrepServices s)
@@ -227,7 +233,7 @@ public static class OfrepApi
     /// Reads <c>{"context": {...}}</c> straight from the request's pipe (bodies are small; Kestrel caps them), without
     /// building a document first. <paramref name="keepRaw"/> keeps the context's bytes for the bulk ETag.
     /// </summary>
-    private static async Task<(EvaluationContext? Context, byte[] Raw, ContextError? Error)> ReadContextAsync(HttpContext http, bool keepRaw)
+    private static async ValueTask<(EvaluationContext? Context, byte[] Raw, ContextError? Error)> ReadContextAsync(HttpContext http, bool keepRaw)
     {
         var pipe = http.Request.BodyReader;
         ReadResult read;
@@ -343,11 +349,32 @@ public static class OfrepApi
         if (details is not null) w.WriteString("errorDetails", details);
     }
 
-    private static async Task WriteAsync(HttpContext http, int status, Action<Utf8JsonWriter> write)
+    private static Task WriteAsync(HttpContext http, int status, Action<Utf8JsonWriter> write)
+    {
+        var w = Begin(http, status);
+        write(w);
+        return EndAsync(http, w);
+    }
+
+    // one writer per thread, pointed at each response in turn: a response is written without an await between Begin and
+    // EndAsync, so no other request on this thread can reach it meanwhile
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
+    private static readonly ArrayBufferWriter<byte> Detached = new(1);
+
+    private static Utf8JsonWriter Begin(HttpContext http, int status)
     {
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json";
-        await using (var w = new Utf8JsonWriter(http.Response.BodyWriter)) write(w);
-        await http.Response.BodyWriter.FlushAsync(http.RequestAborted);
+        var w = t_writer ??= new Utf8JsonWriter(Detached);
+        w.Reset(http.Response.BodyWriter);
+        return w;
+    }
+
+    private static Task EndAsync(HttpContext http, Utf8JsonWriter w)
+    {
+        w.Flush();
+        w.Reset(Detached); // holds no response between requests
+        var flush = http.Response.BodyWriter.FlushAsync(http.RequestAborted);
+        return flush.IsCompletedSuccessfully ? Task.CompletedTask : flush.AsTask();
     }
 }

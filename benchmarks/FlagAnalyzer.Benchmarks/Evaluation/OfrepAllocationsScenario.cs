@@ -34,12 +34,23 @@ public sealed class OfrepAllocationsScenario : IScenario
             var ofrepBytes = await PerRequest(ofrep);
             Console.WriteLine($"allocated per request: bare {bareBytes:F0} B, OFREP {ofrepBytes:F0} B, OFREP beyond bare {ofrepBytes - bareBytes:F0} B ({requests} sequential requests each)");
 
-            using var listener = new AllocationSampler();
-            for (var i = 0; i < requests; i++) (await bench.Send(ofrep)).Dispose();
-            var total = listener.Samples.Values.Sum();
-            Console.WriteLine($"sampled allocation events during {requests} OFREP requests: {total} (each ≈ 100 KB of allocations); by type:");
-            foreach (var (type, n) in listener.Samples.OrderByDescending(kv => kv.Value).Take(top))
-                Console.WriteLine($"  {n,6} {100.0 * n / total,5:F1} %  {type}");
+            // the same sampling over the bare endpoint: what both pay (the TestServer client and server) cancels out
+            async Task<Dictionary<string, int>> Sample(HttpClient client)
+            {
+                using var listener = new AllocationSampler();
+                for (var i = 0; i < requests; i++) (await bench.Send(client)).Dispose();
+                return new Dictionary<string, int>(listener.Samples);
+            }
+            var bareSamples = await Sample(bare);
+            var ofrepSamples = await Sample(ofrep);
+            // one event per ~100 KB allocated: samples × 100 KB ÷ requests estimates a type's bytes per request
+            double PerRequestBytes(int samples) => samples * 100_000.0 / requests;
+            Console.WriteLine($"sampled allocation events over {requests} requests each (one per ≈ 100 KB): bare {bareSamples.Values.Sum()}, OFREP {ofrepSamples.Values.Sum()}");
+            Console.WriteLine("estimated bytes per request by type, OFREP beyond bare (largest first):");
+            foreach (var type in ofrepSamples.Keys.Union(bareSamples.Keys)
+                         .Select(t => (Type: t, O: ofrepSamples.GetValueOrDefault(t), B: bareSamples.GetValueOrDefault(t)))
+                         .OrderByDescending(x => x.O - x.B).Take(top))
+                Console.WriteLine($"  {PerRequestBytes(type.O - type.B),7:F0} B  (OFREP {PerRequestBytes(type.O),6:F0}, bare {PerRequestBytes(type.B),6:F0})  {type.Type}");
         }
         finally
         {
