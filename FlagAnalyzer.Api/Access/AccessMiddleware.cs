@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using FlagAnalyzer.Api.Common;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
@@ -76,12 +77,11 @@ public sealed class AccessMiddleware(RequestDelegate next, IOptions<AccessOption
     private async Task<bool> AuthenticateAsync(HttpContext http, EndpointRule rule)
     {
         var presented = ApiKeyAuthenticationHandler.PresentedKey(http);
-        var address = FailedAttempts.ClientAddress(http);
         if (presented is null)
         {
             if (rule.Public) return true;
             // an address that spent its attempts is refused key-less requests too, without spending more
-            if (failures.Blocked(address) is { } blocked)
+            if (failures.Blocked(FailedAttempts.ClientAddress(http)) is { } blocked)
             {
                 await TooMany(http, blocked);
                 return false;
@@ -89,15 +89,27 @@ public sealed class AccessMiddleware(RequestDelegate next, IOptions<AccessOption
             await Unauthorized(http, "An API key is required: send it as 'Authorization: Bearer <key>' or 'X-API-Key: <key>'.", invalid: false);
             return false;
         }
-        var result = await http.AuthenticateAsync(ApiKeyAuthenticationHandler.SchemeName);
-        if (result.Succeeded)
+        // UseAuthentication has authenticated a valid key already on the main pipeline: its result, not a second pass.
+        // Elsewhere (the OFREP branch has no UseAuthentication) the verifier is asked directly: the ApiKey scheme's handler
+        // is this same call, reached through the authentication service and a handler resolved from the request's scope
+        ClaimsPrincipal? principal = http.Features.Get<IAuthenticateResultFeature>()?.AuthenticateResult is { Succeeded: true } done
+                     && done.Ticket.AuthenticationScheme == ApiKeyAuthenticationHandler.SchemeName
+            ? done.Principal
+            : null;
+        string? failure = null;
+        if (principal is null)
         {
-            http.User = result.Principal;
-            var key = result.Principal.FindFirstValue(ApiKeyVerifier.KeyIdClaim);
-            var role = result.Principal.FindFirstValue(ClaimTypes.Role)!;
-            http.SetActor(new Actor(key, result.Principal.Identity!.Name!, role) { Environment = result.Principal.FindFirstValue(ApiKeyVerifier.EnvironmentClaim) });
+            var verified = await verifier.VerifyAsync(presented, http.RequestAborted);
+            principal = verified.Principal;
+            failure = ApiKeyAuthenticationHandler.FailureOf(verified.Check);
+        }
+        if (principal is not null)
+        {
+            http.User = principal;
+            http.SetActor(ActorOf(principal));
             return true;
         }
+        var address = FailedAttempts.ClientAddress(http);
         var wait = failures.Fail(address);
         if (rule.Public) return true; // a bad key on /health: the anonymous view, not an error
         if (wait is not null)
@@ -105,11 +117,18 @@ public sealed class AccessMiddleware(RequestDelegate next, IOptions<AccessOption
             await TooMany(http, wait.Value);
             return false;
         }
-        log.LogInformation("Refused a request to {Method} {Path} from {Address}: {Reason}", http.Request.Method, http.Request.Path, address,
-            result.Failure?.Message);
-        await Unauthorized(http, result.Failure?.Message ?? "The API key is not valid.", invalid: true);
+        log.LogInformation("Refused a request to {Method} {Path} from {Address}: {Reason}", http.Request.Method, http.Request.Path, address, failure);
+        await Unauthorized(http, failure ?? "The API key is not valid.", invalid: true);
         return false;
     }
+
+    /// <summary>The caller a verified key's principal stands for: the verifier built it with the principal (no claim lookups).</summary>
+    private static Actor ActorOf(ClaimsPrincipal principal) =>
+        principal.Identity is ApiKeyIdentity { Caller: { } actor } ? actor
+            : new Actor(principal.FindFirstValue(ApiKeyVerifier.KeyIdClaim), principal.Identity!.Name!, principal.FindFirstValue(ClaimTypes.Role)!)
+            {
+                Environment = principal.FindFirstValue(ApiKeyVerifier.EnvironmentClaim),
+            };
 
     private static async Task<bool> AuthorizeAsync(HttpContext http, EndpointRule rule, Actor actor)
     {

@@ -24,13 +24,18 @@ public sealed class ApiKeyAuthenticationHandler(
         var presented = PresentedKey(Context);
         if (presented is null) return AuthenticateResult.NoResult();
         var result = await verifier.VerifyAsync(presented, Context.RequestAborted);
-        return result.Check switch
-        {
-            KeyCheck.Valid => AuthenticateResult.Success(new AuthenticationTicket(result.Principal!, SchemeName)),
-            KeyCheck.Revoked => AuthenticateResult.Fail("The API key has been revoked."),
-            _ => AuthenticateResult.Fail("The API key is not valid."),
-        };
+        return result.Check == KeyCheck.Valid
+            ? AuthenticateResult.Success(new AuthenticationTicket(result.Principal!, SchemeName))
+            : AuthenticateResult.Fail(FailureOf(result.Check)!);
     }
+
+    /// <summary>Why a presented key is refused (null: it is valid); the access middleware answers with the same words.</summary>
+    public static string? FailureOf(KeyCheck check) => check switch
+    {
+        KeyCheck.Valid => null,
+        KeyCheck.Revoked => "The API key has been revoked.",
+        _ => "The API key is not valid.",
+    };
 
     /// <summary>The key the request carries, or null; whitespace-only counts as none.</summary>
     public static string? PresentedKey(HttpContext http)

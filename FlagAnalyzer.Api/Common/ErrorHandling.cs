@@ -97,20 +97,17 @@ public static class RequestLimits
     public static string TooLarge(long limit) => $"Request bodies are limited to {limit} bytes here.";
 
     /// <summary>Rejects a declared oversized body before any of it is read (Kestrel also enforces the limit on the stream).</summary>
-    public static IApplicationBuilder UseBodySizeLimit(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    public static IApplicationBuilder UseBodySizeLimit(this IApplicationBuilder app) => app.Use((http, next) =>
     {
         var limit = For(http);
         if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } f) f.MaxRequestBodySize = limit;
-        if (http.Request.ContentLength > limit)
+        // not an async lambda: a request within the limit passes through without a state machine of its own
+        if (http.Request.ContentLength <= limit || http.Request.ContentLength is null) return next(http);
+        http.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
+        return http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
         {
-            http.Response.StatusCode = StatusCodes.Status413PayloadTooLarge;
-            await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = http,
-                ProblemDetails = { Status = 413, Title = "Payload too large", Detail = TooLarge(limit) },
-            });
-            return;
-        }
-        await next(http);
+            HttpContext = http,
+            ProblemDetails = { Status = 413, Title = "Payload too large", Detail = TooLarge(limit) },
+        }).AsTask();
     });
 }

@@ -4,8 +4,11 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using FlagAnalyzer.Api.Access;
+using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Evaluation.Exposures;
 using FlagAnalyzer.Api.Evaluation.Streams;
+using FlagAnalyzer.Api.Flags;
 
 namespace FlagAnalyzer.Api.Evaluation;
 
@@ -32,11 +35,58 @@ public static class OfrepApi
 
         // access: sdk (env-scoped), admin, editor
         ofrep.MapPost("/evaluate/flags/{key}", EvaluateFlag)
+            .WithMetadata(new LeanBranch(static (http, s) => EvaluateFlag(http, (string)http.Request.RouteValues[KeyRouteValue]!, s)))
             .WithName("OfrepEvaluateFlag").WithSummary("Evaluates one flag for the posted context (OFREP).");
         // access: sdk (env-scoped), admin, editor
         ofrep.MapPost("/evaluate/flags", EvaluateFlags)
+            .WithMetadata(new LeanBranch(EvaluateFlags))
             .WithName("OfrepEvaluateFlags").WithSummary("Evaluates every flag visible to the caller for the posted context (OFREP bulk, ETag/304).");
         return app;
+    }
+
+    private const string KeyRouteValue = "key";
+
+    /// <summary>Marks an evaluation endpoint for <see cref="UseOfrepEvaluation"/>, with the handler the branch calls.</summary>
+    private sealed record LeanBranch(Func<HttpContext, OfrepServices, Task> Handler);
+
+    /// <summary>
+    /// Serves the evaluation endpoints on a branch of their own, right after routing (and after the event streams' branch),
+    /// with the middlewares that act on them and none that only pass them on: every SDK evaluation is a request, and each
+    /// pass-through costs time and allocations on every one (issue 26: OFREP ≥ 0.6 × a bare Kestrel endpoint).
+    /// <list type="bullet">
+    /// <item>kept, in the main pipeline's order: the edge (Host check, forwarded headers, security headers, CORS:
+    /// <see cref="AccessExtensions.UseEdge"/>), the exception handler, status-code pages, the body-size limit, the access
+    /// rules (<see cref="AccessMiddleware"/>: the key, its role and scope, JSON bodies), the OFREP rate limit when one is
+    /// configured, and the <c>changedBy</c> check;</item>
+    /// <item>left out, because they do nothing for these endpoints: <c>UseAuthentication</c> (the access middleware
+    /// authenticates the key itself; authenticating twice was the default), <c>UseAuthorization</c> (no endpoint here has
+    /// an authorization policy: <see cref="EndpointRules"/> is the policy), the per-key write limiter (it never counts
+    /// evaluations: they are reads, issue 23), the flag-scope check (these routes name no <c>{idOrName}</c>), and endpoint
+    /// dispatch with its parameter binding: the handler is called with the services resolved once, so a request that
+    /// passes creates no DI scope.</item>
+    /// </list>
+    /// The endpoints stay mapped, so routing, CORS, the OpenAPI document and the access rules see them as before. Call it
+    /// right after <c>UseEventStreams</c>, before <c>UseAuthentication</c>.
+    /// </summary>
+    public static IApplicationBuilder UseOfrepEvaluation(this IApplicationBuilder app)
+    {
+        var sp = app.ApplicationServices;
+        var options = sp.GetRequiredService<IOptions<EvaluationOptions>>().Value;
+        var services = new OfrepServices(sp.GetRequiredService<IFlagSnapshot>(), sp.GetRequiredService<IOfrepAccess>(),
+            sp.GetRequiredService<FlagEvaluator>(), sp.GetRequiredService<ExposureCounter>(), sp.GetRequiredService<StreamsApi.StreamServices>());
+        return app.MapWhen(
+            static http => http.GetEndpoint()?.Metadata.GetMetadata<LeanBranch>() is not null,
+            branch =>
+            {
+                AccessExtensions.UseEdge(branch);
+                branch.UseExceptionHandler();
+                branch.UseStatusCodePages();
+                branch.UseBodySizeLimit();
+                branch.UseMiddleware<AccessMiddleware>();
+                if (options.RequestsPerSecond > 0) branch.UseRateLimiter();
+                branch.UseChangedByCheck();
+                branch.Run(http => http.GetEndpoint()!.Metadata.GetMetadata<LeanBranch>()!.Handler(http, services));
+            });
     }
 
     public static async Task EvaluateFlag(HttpContext http, string key, [AsParameters] OfrepServices s)
@@ -54,13 +104,19 @@ public static class OfrepApi
             return;
         }
         var result = s.Evaluator.Evaluate(flag, context!);
+        Utf8JsonWriter w;
         if (result.IsError)
         {
-            await WriteAsync(http, 400, w => WriteFailure(w, key, result.ErrorCode!.Value, result.ErrorDetails));
-            return;
+            w = Begin(http, 400);
+            WriteFailure(w, key, result.ErrorCode!.Value, result.ErrorDetails);
         }
-        s.Exposures.Record(flag, result.Variant!);
-        await WriteAsync(http, 200, w => WriteSuccess(w, flag, result));
+        else
+        {
+            s.Exposures.Record(flag, result.Variant!);
+            w = Begin(http, 200);
+            WriteSuccess(w, flag, result);
+        }
+        await EndAsync(http, w);
     }
 
     public static async Task EvaluateFlags(HttpContext http, [AsParameters] OfrepServices s)
@@ -177,7 +233,7 @@ public static class OfrepApi
     /// Reads <c>{"context": {...}}</c> straight from the request's pipe (bodies are small; Kestrel caps them), without
     /// building a document first. <paramref name="keepRaw"/> keeps the context's bytes for the bulk ETag.
     /// </summary>
-    private static async Task<(EvaluationContext? Context, byte[] Raw, ContextError? Error)> ReadContextAsync(HttpContext http, bool keepRaw)
+    private static async ValueTask<(EvaluationContext? Context, byte[] Raw, ContextError? Error)> ReadContextAsync(HttpContext http, bool keepRaw)
     {
         var pipe = http.Request.BodyReader;
         ReadResult read;
@@ -293,11 +349,32 @@ public static class OfrepApi
         if (details is not null) w.WriteString("errorDetails", details);
     }
 
-    private static async Task WriteAsync(HttpContext http, int status, Action<Utf8JsonWriter> write)
+    private static Task WriteAsync(HttpContext http, int status, Action<Utf8JsonWriter> write)
+    {
+        var w = Begin(http, status);
+        write(w);
+        return EndAsync(http, w);
+    }
+
+    // one writer per thread, pointed at each response in turn: a response is written without an await between Begin and
+    // EndAsync, so no other request on this thread can reach it meanwhile
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
+    private static readonly ArrayBufferWriter<byte> Detached = new(1);
+
+    private static Utf8JsonWriter Begin(HttpContext http, int status)
     {
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json";
-        await using (var w = new Utf8JsonWriter(http.Response.BodyWriter)) write(w);
-        await http.Response.BodyWriter.FlushAsync(http.RequestAborted);
+        var w = t_writer ??= new Utf8JsonWriter(Detached);
+        w.Reset(http.Response.BodyWriter);
+        return w;
+    }
+
+    private static Task EndAsync(HttpContext http, Utf8JsonWriter w)
+    {
+        w.Flush();
+        w.Reset(Detached); // holds no response between requests
+        var flush = http.Response.BodyWriter.FlushAsync(http.RequestAborted);
+        return flush.IsCompletedSuccessfully ? Task.CompletedTask : flush.AsTask();
     }
 }

@@ -66,6 +66,8 @@ public static class ApplicationExtensions
         // the event stream's lean branch first (an idle stream holds a frame in every middleware before it); then
         // authentication and authorization where WebApplication would have put them, ahead of the rest
         app.UseEventStreams();
+        // OFREP evaluations on a lean branch too: the middlewares that act on them, not the ones that only pass them on
+        app.UseOfrepEvaluation();
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseExceptionHandler();

@@ -14,16 +14,20 @@ public static class ChangedByCheck
     public const string Header = "X-Changed-By";
     public const string QueryParameter = "changedBy";
 
-    public static IApplicationBuilder UseChangedByCheck(this IApplicationBuilder app) => app.Use(async (http, next) =>
+    public static IApplicationBuilder UseChangedByCheck(this IApplicationBuilder app) => app.Use((http, next) =>
     {
+        // not an async lambda, and no validator for the requests that carry neither (most: every SDK evaluation)
+        var hasHeader = http.Request.Headers.TryGetValue(Header, out var header);
+        var hasQuery = http.Request.QueryString.HasValue && http.Request.Query.TryGetValue(QueryParameter, out _);
+        if (!hasHeader && !hasQuery) return next(http);
         var v = new Validator();
-        if (http.Request.Headers.TryGetValue(Header, out var header)) Check(header.ToString(), Header, v);
-        if (http.Request.Query.TryGetValue(QueryParameter, out var query)) Check(query.ToString(), QueryParameter, v);
-        if (v.IsValid)
-        {
-            await next(http);
-            return;
-        }
+        if (hasHeader) Check(header.ToString(), Header, v);
+        if (hasQuery) Check(http.Request.Query[QueryParameter].ToString(), QueryParameter, v);
+        return v.IsValid ? next(http) : RefuseAsync(http, v);
+    });
+
+    private static async Task RefuseAsync(HttpContext http, Validator v)
+    {
         http.Response.StatusCode = StatusCodes.Status400BadRequest;
         await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
         {
@@ -34,7 +38,7 @@ public static class ChangedByCheck
                 Title = "The request is invalid",
             },
         });
-    });
+    }
 
     private static void Check(string value, string field, Validator v)
     {

@@ -54,9 +54,10 @@ public sealed class ApiProcess : IAsyncDisposable
     }
     public int ProcessId => _process.Id;
 
-    public static async Task<ApiProcess> StartAsync(IDictionary<string, string>? settings = null)
+    /// <param name="apiDll">Another build of the API to run (an A/B in one session); null: this checkout's.</param>
+    public static async Task<ApiProcess> StartAsync(IDictionary<string, string>? settings = null, string? apiDll = null)
     {
-        var dll = FindApiDll();
+        var dll = apiDll ?? FindApiDll();
         var port = FreePort();
         var dataDir = Directory.CreateTempSubdirectory("flaganalyzer-bench-").FullName;
         var psi = new ProcessStartInfo("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"])
