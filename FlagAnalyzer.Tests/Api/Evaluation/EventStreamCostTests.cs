@@ -17,25 +17,12 @@ namespace FlagAnalyzer.Tests.Api.Evaluation;
 /// </summary>
 public sealed class EventStreamCostTests
 {
-    /// <summary>Records the path of every request that asked for an authentication handler.</summary>
-    private sealed class RecordingHandlers(IAuthenticationHandlerProvider inner, ConcurrentQueue<string> paths) : IAuthenticationHandlerProvider
-    {
-        public Task<IAuthenticationHandler?> GetHandlerAsync(HttpContext context, string authenticationScheme)
-        {
-            paths.Enqueue(context.Request.Path.Value ?? "");
-            return inner.GetHandlerAsync(context, authenticationScheme);
-        }
-    }
-
     [Fact]
     public async Task OpenStream_IsNotRunThroughAuthentication_WhileAKeyedApiRequestIs()
     {
-        var paths = new ConcurrentQueue<string>();
-        using var app = new ApiFactory
-        {
-            ConfigureServices = s => s.AddScoped<IAuthenticationHandlerProvider>(sp =>
-                new RecordingHandlers(new AuthenticationHandlerProvider(sp.GetRequiredService<IAuthenticationSchemeProvider>()), paths)),
-        };
+        var recording = new AuthenticationRecording();
+        var paths = recording.Paths;
+        using var app = new ApiFactory { ConfigureServices = recording.AddTo };
         var key = await app.CreateClient().CreateKeyAsync("sdk", "production");
         var sdk = app.CreateClient().WithKey(key.Secret);
         var bulk = await (await sdk.PostAsJsonAsync("/ofrep/v1/evaluate/flags", new { context = new { targetingKey = "u" } })).ReadJson();

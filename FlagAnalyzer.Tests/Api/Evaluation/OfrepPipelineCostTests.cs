@@ -17,25 +17,12 @@ namespace FlagAnalyzer.Tests.Api.Evaluation;
 /// </summary>
 public sealed class OfrepPipelineCostTests
 {
-    /// <summary>Records the path of every request that asked for an authentication handler.</summary>
-    private sealed class RecordingHandlers(IAuthenticationHandlerProvider inner, ConcurrentQueue<string> paths) : IAuthenticationHandlerProvider
-    {
-        public Task<IAuthenticationHandler?> GetHandlerAsync(HttpContext context, string authenticationScheme)
-        {
-            paths.Enqueue(context.Request.Path.Value ?? "");
-            return inner.GetHandlerAsync(context, authenticationScheme);
-        }
-    }
-
     [Fact]
     public async Task Evaluation_IsServedWithoutTheAuthenticationService_AndStillChecksTheKey()
     {
-        var paths = new ConcurrentQueue<string>();
-        using var app = new ApiFactory
-        {
-            ConfigureServices = s => s.AddScoped<IAuthenticationHandlerProvider>(sp =>
-                new RecordingHandlers(new AuthenticationHandlerProvider(sp.GetRequiredService<IAuthenticationSchemeProvider>()), paths)),
-        };
+        var recording = new AuthenticationRecording();
+        var paths = recording.Paths;
+        using var app = new ApiFactory { ConfigureServices = recording.AddTo };
         var admin = app.CreateClient();
         (await admin.PostAsJsonAsync("/api/flags", new { name = "lean-path", targetEnvironment = "production", enabled = true, rolloutPercentage = 100 }))
             .EnsureSuccessStatusCode();
