@@ -40,13 +40,6 @@ public static class MetricStore
         public string? Variant { get; set; }
         public string Environment { get; set; } = "";
 
-        public static SampleRow From(MetricSample m) => new()
-        {
-            Id = m.Id, FlagId = m.FlagId, Timestamp = Time.ToMs(m.Timestamp), Cohort = m.Cohort?.ToWire(), ErrorRate = m.ErrorRate,
-            LatencyP50 = m.LatencyP50, LatencyP99 = m.LatencyP99, RequestCount = m.RequestCount, ConversionRate = m.ConversionRate,
-            UserSatisfactionScore = m.UserSatisfactionScore, Variant = m.Variant, Environment = m.Environment,
-        };
-
         /// <summary>Null when the cohort is a word this build does not know (<see cref="StoredWords"/>).</summary>
         public MetricSample? ToSample() => !StoredWords.TryReadOptional<Cohort>("impact_metrics", "cohort", null, Cohort, out var cohort) ? null : new()
         {
@@ -125,7 +118,7 @@ public static class MetricStore
             MetricSample? previous = null;
             foreach (var m in samples)
             {
-                // the values as SampleRow.From stores them
+                // stored forms, as SampleRow reads them back: times as Unix ms, closed words by their wire names
                 if (previous is null || !string.Equals(previous.FlagId, m.FlagId, StringComparison.Ordinal)) Check(raw.sqlite3_bind_text(stmt, flagId, m.FlagId));
                 if (previous is null || previous.Timestamp != m.Timestamp) Check(raw.sqlite3_bind_int64(stmt, timestamp, Time.ToMs(m.Timestamp)));
                 if (previous is null || previous.Cohort != m.Cohort) Check(BindText(stmt, cohort, m.Cohort?.ToWire()));
