@@ -34,7 +34,7 @@ public sealed partial class ApiReplica : IAsyncDisposable
         get { lock (_output) return _output.ToString(); }
     }
 
-    /// <param name="settings">More configuration, as environment variables (<c>Evaluation__SnapshotRefreshSeconds</c>).</param>
+    /// <param name="settings">More configuration, as environment variables (<c>Evaluation__FeedPollMilliseconds</c>).</param>
     public static async Task<ApiReplica> StartAsync(string name, string flagdb, string cache, IReadOnlyDictionary<string, string>? settings = null)
     {
         var dll = ApiDll();

@@ -23,7 +23,7 @@ public sealed class EventStreamAcrossReplicasTests : IAsyncLifetime
     {
         var database = await (await PostgresServer.Shared()).CreateDatabaseAsync("streams");
         _redis = await RedisServer.StartAsync();
-        var slowSafetyNet = new Dictionary<string, string> { ["Evaluation__SnapshotRefreshSeconds"] = "3600" };
+        var slowSafetyNet = new Dictionary<string, string> { ["Evaluation__FeedPollMilliseconds"] = "3600000" };
         _a = await ApiReplica.StartAsync("stream-a", database, _redis.ConnectionString, slowSafetyNet);
         _b = await ApiReplica.StartAsync("stream-b", database, _redis.ConnectionString, slowSafetyNet);
     }

@@ -20,7 +20,7 @@ public sealed class EventStreamReplicaTests : IDisposable
     public EventStreamReplicaTests()
     {
         _b = new ApiFactory(_a.DatabasePath);
-        _b.Settings["Evaluation:SnapshotRefreshSeconds"] = "3600";
+        _b.Settings["Evaluation:FeedPollMilliseconds"] = "3600000";
         _b.Settings["Evaluation:Streams:FreshnessWaitMs"] = "20000";
     }
 

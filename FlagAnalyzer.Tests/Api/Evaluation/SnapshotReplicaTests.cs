@@ -26,7 +26,7 @@ public sealed class SnapshotReplicaTests : IAsyncLifetime
         _b = new ApiFactory(_a.DatabasePath);
         _b.Settings["ConnectionStrings:cache"] = _redis.ConnectionString;
         // no safety-net reload within the wait: only the Redis announcement can explain a change arriving
-        _b.Settings["Evaluation:SnapshotRefreshSeconds"] = "3600";
+        _b.Settings["Evaluation:FeedPollMilliseconds"] = "3600000";
     }
 
     public async Task DisposeAsync()
