@@ -66,6 +66,8 @@ public static class ApplicationExtensions
         // the event stream's lean branch first (an idle stream holds a frame in every middleware before it); then
         // authentication and authorization where WebApplication would have put them, ahead of the rest
         app.UseEventStreams();
+        // each request's end marked, so a stream that follows on its keep-alive connection is served below HTTP as well
+        StreamConnections.UseKeepAliveHandoff(app);
         // OFREP evaluations on a lean branch too: the middlewares that act on them, not the ones that only pass them on
         app.UseOfrepEvaluation();
         app.UseAuthentication();

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Options;
 
 namespace FlagAnalyzer.Api.Evaluation.Streams;
@@ -21,7 +22,12 @@ namespace FlagAnalyzer.Api.Evaluation.Streams;
 /// Anything else is handed to Kestrel untouched, with nothing read from it: another request, a head split over
 /// several reads, a head with a body or an upgrade, a header this parser does not accept, TLS, HTTP/2, a stream the
 /// edge or the token check refuses, a full hub. Kestrel then answers it the ordinary way (<see cref="StreamsApi.Stream"/>
-/// serves a stream on a reused keep-alive connection, and answers every refusal), so this path only ever says yes.
+/// serves a stream whose head it could not take, and answers every refusal), so this path only ever says yes.
+/// </para>
+/// <para>
+/// A connection that is not a stream at its start is served by Kestrel through a <see cref="KeepAliveHandoff"/>: a stream
+/// that arrives later on it (a browser's EventSource reuses the connection its bulk request used) is taken back from
+/// Kestrel at a clean request boundary and served here the same way.
 /// </para>
 /// </summary>
 public sealed partial class StreamConnections(StreamsApi.StreamServices streams, IServiceProvider services, IOptions<KestrelServerOptions> kestrel,
@@ -36,9 +42,13 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
     private RequestDelegate? _edge;
     private Endpoint? _endpoint;
     private long _served;
+    private long _takenOver;
 
-    /// <summary>Streams this replica has served at the connection level since it started.</summary>
-    public long Served => Interlocked.Read(ref _served);
+    /// <summary>Streams this replica has served at the connection level since it started, on fresh and on taken-over connections.</summary>
+    public long Served => Interlocked.Read(ref _served) + Interlocked.Read(ref _takenOver);
+
+    /// <summary>Of <see cref="Served"/>, the streams taken back from Kestrel on a keep-alive connection (<see cref="KeepAliveHandoff"/>).</summary>
+    public long TakenOver => Interlocked.Read(ref _takenOver);
 
     /// <summary>Adds this path in front of Kestrel's HTTP layer on every endpoint (the configured URLs and explicit Listen calls made after it).</summary>
     public static void AddTo(KestrelServerOptions options) =>
@@ -48,6 +58,27 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
             return connection => connections.OnConnectedAsync(connection, next);
         }));
 
+    /// <summary>
+    /// Marks each HTTP/1.1 request's end on a connection Kestrel serves through a <see cref="KeepAliveHandoff"/>, so a
+    /// stream that follows on the same connection can be taken back from Kestrel. After the stream branch (a stream on
+    /// Kestrel's path keeps its connection to its end) and before every other.
+    /// </summary>
+    public static IApplicationBuilder UseKeepAliveHandoff(IApplicationBuilder app) =>
+        app.Use(static (context, next) =>
+        {
+            if (context.Features.Get<KeepAliveHandoff>() is not { } handoff) return next(context);
+            var task = next(context);
+            if (!task.IsCompletedSuccessfully) return AfterAsync(task, context, handoff);
+            handoff.MarkIfClean(context);
+            return Task.CompletedTask;
+
+            static async Task AfterAsync(Task task, HttpContext context, KeepAliveHandoff handoff)
+            {
+                await task;
+                handoff.MarkIfClean(context);
+            }
+        });
+
     public async Task OnConnectedAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         // the handshake's state (head, context, headers, scope) lives in TryOpenAsync's frame and dies with it: an idle
@@ -55,8 +86,13 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
         var opened = await TryOpenAsync(connection);
         if (opened is null)
         {
-            await next(connection);
-            return;
+            if (streams.Options.Value is not { Enabled: true, ServeOnConnections: true })
+            {
+                await next(connection);
+                return;
+            }
+            opened = await ServeThenTakeOverAsync(connection, next);
+            if (opened is null) return;
         }
         using (opened.Membership)
         using (connection.ConnectionClosed.UnsafeRegister(static o => ((StreamSubscriber)o!).Close(), opened.Subscriber))
@@ -70,6 +106,78 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
             {
                 LogStreamEnded(e, connection.ConnectionId); // the socket went away mid-write
             }
+        }
+    }
+
+    /// <summary>
+    /// Kestrel serves the connection through a <see cref="KeepAliveHandoff"/>; the stream it kept back from Kestrel, once
+    /// Kestrel has left, or null when Kestrel served the connection to its end.
+    /// </summary>
+    private async Task<Opened?> ServeThenTakeOverAsync(ConnectionContext connection, ConnectionDelegate next)
+    {
+        var transport = connection.Transport;
+        var heartbeat = connection.Features.Get<IConnectionHeartbeatFeature>();
+        var relay = heartbeat is null ? null : new KeepAliveHandoff.HeartbeatRelay(heartbeat);
+        var handoff = new KeepAliveHandoff(this, connection, transport, relay);
+        connection.Transport = handoff;
+        connection.Features.Set(handoff);
+        if (relay is not null) connection.Features.Set<IConnectionHeartbeatFeature>(relay);
+        var timeout = connection.Features.Get<IConnectionTimeoutFeature>();
+        try
+        {
+            await next(connection);
+        }
+        finally
+        {
+            // what Kestrel's HTTP layer registered on the connection goes with it
+            connection.Transport = transport;
+            connection.Features.Set<KeepAliveHandoff>(null);
+            connection.Features.Set(heartbeat);
+            connection.Features.Set(timeout);
+        }
+        if (handoff.Taken is not { } taken) return null;
+        if (handoff.WroteAfterHandOff)
+        {
+            // Kestrel answered something after it was told the client had gone: the connection's bytes are no longer known
+            taken.Membership.Dispose();
+            LogTakeoverAborted(connection.ConnectionId);
+            connection.Abort();
+            return null;
+        }
+        var opened = Start(connection, taken);
+        if (opened is null) connection.Abort(); // Kestrel has gone and the head changed under us: nobody can answer it
+        else Interlocked.Increment(ref _takenOver);
+        return opened;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="buffer"/> may be a stream request's head and nothing else: the cheap test a clean boundary
+    /// makes on every next request before it looks closer.
+    /// </summary>
+    internal static bool MayBeStreamHead(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.Length <= Prefix.Length || buffer.Length > MaxHead) return false;
+        if (buffer.FirstSpan.Length >= Prefix.Length) return buffer.FirstSpan.StartsWith(Prefix);
+        Span<byte> first = stackalloc byte[Prefix.Length];
+        buffer.Slice(0, Prefix.Length).CopyTo(first);
+        return first.SequenceEqual(Prefix);
+    }
+
+    /// <summary>
+    /// At a keep-alive connection's clean boundary (<see cref="KeepAliveHandoff"/>): the stream whose head is all of
+    /// <paramref name="buffer"/>, accepted by the edge, the token check and the hub; null to let Kestrel read it.
+    /// </summary>
+    internal async Task<Claimed?> TryTakeAsync(ConnectionContext connection, ReadOnlySequence<byte> buffer)
+    {
+        try
+        {
+            return ParseHead(buffer) is { } head ? await TryClaimAsync(connection, head) : null;
+        }
+        catch (OperationCanceledException) { return null; }
+        catch (Exception e)
+        {
+            LogPeekFailed(e, connection.ConnectionId);
+            return null;
         }
     }
 
@@ -89,13 +197,18 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
         if (head is null) return null;
         try
         {
-            if (await TryAcceptAsync(connection, head) is not { } accepted) return null;
-            return Open(connection, head, accepted);
+            if (await TryClaimAsync(connection, head) is not { } claimed) return null;
+            if (Start(connection, claimed) is { } opened)
+            {
+                Interlocked.Increment(ref _served);
+                return opened;
+            }
+            return null;
         }
         catch (OperationCanceledException) { return null; } // the client left during the handshake
         catch (Exception e)
         {
-            // nothing is consumed or written before Open: Kestrel answers the request its own way
+            // nothing is consumed or written before Start: Kestrel answers the request its own way
             LogPeekFailed(e, connection.ConnectionId);
             return null;
         }
@@ -115,13 +228,7 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
         var buffer = read.Buffer;
         try
         {
-            if (read.IsCanceled || buffer.Length <= Prefix.Length || buffer.Length > MaxHead) return null;
-            byte[] bytes = buffer.ToArray();
-            if (!bytes.AsSpan().StartsWith(Prefix)) return null;
-            var end = bytes.AsSpan().IndexOf(EndOfHead);
-            // more than one head (pipelining) or a body: Kestrel's business
-            if (end < 0 || end + EndOfHead.Length != bytes.Length) return null;
-            return Head.Parse(bytes.AsSpan(0, end));
+            return read.IsCanceled ? null : ParseHead(buffer);
         }
         finally
         {
@@ -129,10 +236,24 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
         }
     }
 
-    /// <summary>The edge's response headers and the stream's key and environment, when the edge and the token accept the request.</summary>
-    private sealed record Accepted(IHeaderDictionary Headers, string? KeyId, string? Environment);
+    /// <summary>The stream request head that is all of <paramref name="buffer"/>, or null.</summary>
+    private static Head? ParseHead(ReadOnlySequence<byte> buffer)
+    {
+        if (!MayBeStreamHead(buffer)) return null;
+        byte[] bytes = buffer.ToArray();
+        var end = bytes.AsSpan().IndexOf(EndOfHead);
+        // more than one head (pipelining) or a body: Kestrel's business
+        if (end < 0 || end + EndOfHead.Length != bytes.Length) return null;
+        return Head.Parse(bytes.AsSpan(0, end));
+    }
 
-    private async Task<Accepted?> TryAcceptAsync(ConnectionContext connection, Head head)
+    /// <summary>
+    /// A stream the edge, the token check and the hub have accepted: its head still unconsumed, nothing written yet. Its
+    /// membership must be disposed if it is never started.
+    /// </summary>
+    internal sealed record Claimed(Head Head, IHeaderDictionary Headers, string? Environment, StreamSubscriber Subscriber, IDisposable Membership);
+
+    private async Task<Claimed?> TryClaimAsync(ConnectionContext connection, Head head)
     {
         var (http, response, scope) = HandshakeContext(connection, head);
         await using (scope)
@@ -142,31 +263,28 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
             var (ok, keyId, environment) = await StreamsApi.CheckAsync(StreamsApi.QueryValue(head.Query, StreamsApi.TokenParameter), streams, connection.ConnectionClosed);
             if (!ok) return null;
             await response.StartAsync();
-            return new Accepted(response.Headers, keyId, environment);
+            var subscriber = new StreamSubscriber(environment, keyId);
+            if (streams.Hub.Join(subscriber) is not { } membership) return null; // a full hub: Kestrel's path answers 503
+            return new Claimed(head, response.Headers, environment, subscriber, membership);
         }
     }
 
-    /// <summary>Joins the hub, consumes the head and writes the response's start; null (nothing consumed) when the hub is full.</summary>
-    private Opened? Open(ConnectionContext connection, Head head, Accepted accepted)
+    /// <summary>Consumes the claimed head and writes the response's start; null (nothing consumed, membership released) if the buffered bytes are no longer just the head.</summary>
+    private Opened? Start(ConnectionContext connection, Claimed claimed)
     {
-        var subscriber = new StreamSubscriber(accepted.Environment, accepted.KeyId);
-        var membership = streams.Hub.Join(subscriber);
-        if (membership is null) return null;
-        // from here the connection is the stream's: consume the head (still buffered: nothing else was read)
         var input = connection.Transport.Input;
-        if (!input.TryRead(out var read) || read.Buffer.Length != head.Length)
+        if (!input.TryRead(out var read) || read.Buffer.Length != claimed.Head.Length)
         {
             if (read.Buffer.Length > 0) input.AdvanceTo(read.Buffer.Start, read.Buffer.Start);
-            membership.Dispose();
+            claimed.Membership.Dispose();
             return null;
         }
         input.AdvanceTo(read.Buffer.End);
-        Interlocked.Increment(ref _served);
         var output = connection.Transport.Output;
-        WriteHead(output, accepted.Headers);
+        WriteHead(output, claimed.Headers);
         StreamsApi.WriteEvent(output, ": open\n\n"u8, chunked: true);
-        StreamsApi.PostMissed(streams.Hub, subscriber, accepted.Environment, head.LastEventId, StreamsApi.QueryValue(head.Query, StreamsApi.SinceParameter));
-        return new Opened(subscriber, membership);
+        StreamsApi.PostMissed(streams.Hub, claimed.Subscriber, claimed.Environment, claimed.Head.LastEventId, StreamsApi.QueryValue(claimed.Head.Query, StreamsApi.SinceParameter));
+        return new Opened(claimed.Subscriber, claimed.Membership);
     }
 
     /// <summary>
@@ -260,7 +378,7 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
     }
 
     /// <summary>A stream request's head, as far as this path needs it.</summary>
-    private sealed class Head
+    internal sealed class Head
     {
         public required string Target { get; init; }
         public required string Query { get; init; }
@@ -314,6 +432,9 @@ public sealed partial class StreamConnections(StreamsApi.StreamServices streams,
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not read the first request of connection {ConnectionId}; Kestrel takes it")]
     private partial void LogPeekFailed(Exception e, string connectionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId}: Kestrel wrote after its keep-alive connection was taken for an event stream; the connection is closed")]
+    private partial void LogTakeoverAborted(string connectionId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Event stream on connection {ConnectionId} ended by the transport")]
     private partial void LogStreamEnded(Exception e, string connectionId);

@@ -175,13 +175,90 @@ public sealed class EventStreamConnectionTests : IAsyncDisposable
             Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
         Assert.Equal(before, Connections.Served);
 
-        // a stream on a connection that already served a request is Kestrel's too, and still a stream
-        var reused = Fresh();
-        (await reused.GetAsync("/alive")).EnsureSuccessStatusCode();
-        using var stream = await reused.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
-        using var reader = new StreamReader(await stream.Content.ReadAsStreamAsync());
+    }
+
+    [Fact]
+    public async Task StreamOnAKeepAliveConnection_AfterTheBulkRequest_IsTakenFromKestrel_AndCarriesAChange()
+    {
+        var flag = await CreateFlagAsync("conn-keepalive");
+        var key = await _admin.CreateKeyAsync("sdk", "production");
+        // one connection for everything this client sends, as a browser's EventSource reuses its bulk request's
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1 }) { BaseAddress = _base, Timeout = Wait.Arrival };
+        var bulkRequest = new HttpRequestMessage(HttpMethod.Post, "/ofrep/v1/evaluate/flags") { Content = JsonContent.Create(new { context = new { targetingKey = "u" } }) };
+        bulkRequest.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key.Secret);
+        var bulk = await (await client.SendAsync(bulkRequest)).ReadJson();
+        var url = bulk.GetProperty("eventStreams")[0].GetProperty("url").GetString()!;
+        var (served, taken) = (Connections.Served, Connections.TakenOver);
+
+        var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Add("Origin", Origin);
+        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
         await OpenedAsync(reader);
-        Assert.Equal(before, Connections.Served);
+        Assert.Equal(taken + 1, Connections.TakenOver);
+        Assert.Equal(served + 1, Connections.Served);
+        Assert.Equal([Origin], response.Headers.GetValues("Access-Control-Allow-Origin"));
+        Assert.Equal(["nosniff"], response.Headers.GetValues("X-Content-Type-Options"));
+
+        (await _admin.PatchAsJsonAsync($"/api/flags/{flag}", new { enabled = false })).EnsureSuccessStatusCode();
+        var e = await NextEventAsync(reader);
+        Assert.NotNull(e);
+        Assert.Equal("refetchEvaluation", e.Value.GetProperty("type").GetString());
+    }
+
+    /// <summary>Reads one HTTP/1.1 response (head, and a Content-Length or chunked body) from <paramref name="reader"/>: its status line and head.</summary>
+    private static async Task<(string Status, string Head)> ReadResponseAsync(StreamReader reader)
+    {
+        using var timeout = new CancellationTokenSource(Wait.Arrival);
+        var status = await reader.ReadLineAsync(timeout.Token) ?? "";
+        var head = new System.Text.StringBuilder();
+        var length = 0;
+        var chunked = false;
+        while (await reader.ReadLineAsync(timeout.Token) is { Length: > 0 } line)
+        {
+            head.AppendLine(line);
+            if (line.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase)) length = int.Parse(line[15..].Trim());
+            chunked |= line.Equals("Transfer-Encoding: chunked", StringComparison.OrdinalIgnoreCase);
+        }
+        async Task SkipAsync(int count)
+        {
+            var body = new char[count];
+            for (var read = 0; read < count;) read += await reader.ReadAsync(body.AsMemory(read), timeout.Token);
+        }
+        if (!chunked) await SkipAsync(length);
+        else
+            while (Convert.ToInt32(await reader.ReadLineAsync(timeout.Token), 16) is var size)
+            {
+                await SkipAsync(size + 2); // the chunk and its CRLF; the last (0) chunk's CRLF ends the body
+                if (size == 0) break;
+            }
+        return (status, head.ToString());
+    }
+
+    [Fact]
+    public async Task StreamHeadSentAsTheUnreadBodyOfAnEarlierRequest_IsReadAsBody_NotTakenAsAStream()
+    {
+        var (url, _) = await StreamUrlAsync();
+        var (served, taken) = (Connections.Served, Connections.TakenOver);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(_base.Host, _base.Port);
+        var stream = tcp.GetStream();
+        using var reader = new StreamReader(stream, System.Text.Encoding.ASCII);
+        // the smuggling attempt: a request whose body (unread: no key, so 401 first) is a whole valid stream request
+        var smuggled = $"GET {new Uri(url).PathAndQuery} HTTP/1.1\r\nHost: {_base.Authority}\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"POST /api/flags HTTP/1.1\r\nHost: {_base.Authority}\r\nContent-Type: application/json\r\nContent-Length: {smuggled.Length}\r\n\r\n"));
+        var (status, _) = await ReadResponseAsync(reader);
+        Assert.Equal("HTTP/1.1 401 Unauthorized", status);
+
+        // the body arrives after the answer, when Kestrel is draining it: it must stay body
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(smuggled));
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET /alive HTTP/1.1\r\nHost: {_base.Authority}\r\n\r\n"));
+        var (next, head) = await ReadResponseAsync(reader);
+        Assert.Equal("HTTP/1.1 200 OK", next);
+        Assert.DoesNotContain("text/event-stream", head);
+        Assert.Equal((served, taken), (Connections.Served, Connections.TakenOver));
+        Assert.Equal(0, Hub.Count);
     }
 
     [Fact]

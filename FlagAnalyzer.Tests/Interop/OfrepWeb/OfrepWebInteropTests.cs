@@ -105,8 +105,11 @@ public sealed class OfrepWebInteropTests(BrowserFixture browser, ITestOutputHelp
         await page.WaitForSelectorAsync("#web-rollout:text-is('false')", new() { Timeout = (float)Wait.Arrival.TotalMilliseconds });
         var rollbackShown = clock.Elapsed;
 
-        // which path Chromium's EventSource took: a fresh connection (served below Kestrel's HTTP layer) or a reused one
-        output.WriteLine($"streams served at the connection level: {_api.Services.GetRequiredService<StreamConnections>().Served}");
+        // Chromium's EventSource is served below Kestrel's HTTP layer whichever connection it took: a fresh one, or its
+        // bulk request's keep-alive connection taken back from Kestrel (issue 28's memory bound holds for browsers too)
+        var connections = _api.Services.GetRequiredService<StreamConnections>();
+        output.WriteLine($"streams served at the connection level: {connections.Served}, of them taken from a keep-alive connection: {connections.TakenOver}");
+        Assert.True(connections.Served >= 1, "the page's stream took Kestrel's ordinary path");
         output.WriteLine($"disable shown after {killShown.TotalMilliseconds:F0} ms, rollback after {rollbackShown.TotalMilliseconds:F0} ms");
         Assert.True(killShown < Promise, $"the disable took {killShown.TotalMilliseconds:F0} ms to reach the page");
         Assert.True(rollbackShown < Promise, $"the rollback took {rollbackShown.TotalMilliseconds:F0} ms to reach the page");

@@ -12,7 +12,9 @@ namespace FlagAnalyzer.Benchmarks.Evaluation;
 /// streams are read by this process). (1) <c>--streams</c> connected streams of one sdk key; for each of <c>--changes</c>
 /// PATCHes of a flag in that environment, the time from the PATCH's response to the <c>refetchEvaluation</c> at every
 /// stream. (2) <c>--idle</c> idle streams held, and the API's resident memory before and after opening them.
-/// Options: <c>--streams 1000 --changes 30 --idle 10000</c>. Bounded: every wait has a time limit; loopback only.
+/// Options: <c>--streams 1000 --changes 30 --idle 10000 --keep-alive 0</c>; <c>--keep-alive 1</c> opens every stream on a
+/// connection that first answered a bulk evaluation, as a browser's EventSource does (0: each on a fresh connection, as
+/// server SDKs do). Bounded: every wait has a time limit; loopback only.
 /// </summary>
 public sealed class OfrepStreamsScenario : IScenario
 {
@@ -23,6 +25,7 @@ public sealed class OfrepStreamsScenario : IScenario
         var streams = Option(args, "--streams", 1000);
         var changes = Option(args, "--changes", 30);
         var idle = Option(args, "--idle", 10000);
+        var keepAlive = Option(args, "--keep-alive", 0) == 1;
 
         await using var api = await ApiProcess.StartAsync();
         using var admin = api.CreateClient();
@@ -32,10 +35,13 @@ public sealed class OfrepStreamsScenario : IScenario
         var key = await (await admin.PostAsJsonAsync("/api/keys", new { name = "bench sdk", role = "sdk", environment = "production" }))
             .EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>();
         using var sdk = new HttpClient { BaseAddress = api.BaseAddress };
-        sdk.DefaultRequestHeaders.Authorization = new("Bearer", key.GetProperty("secret").GetString());
+        var secret = key.GetProperty("secret").GetString()!;
+        sdk.DefaultRequestHeaders.Authorization = new("Bearer", secret);
         var bulk = await (await sdk.PostAsJsonAsync("/ofrep/v1/evaluate/flags", new { context = new { } })).EnsureSuccessStatusCode().Content.ReadFromJsonAsync<JsonElement>();
         var url = bulk.GetProperty("eventStreams")[0].GetProperty("url").GetString()!;
-        Console.WriteLine($"API pid {api.ProcessId} at {api.BaseAddress}; {Environment.ProcessorCount} cores; streams read in this process; load average {LoadAverage()}");
+        Console.WriteLine($"API pid {api.ProcessId} at {api.BaseAddress}; {Environment.ProcessorCount} cores; streams read in this process; "
+            + (keepAlive ? "each stream on its bulk request's keep-alive connection" : "each stream on a fresh connection") + $"; load average {LoadAverage()}");
+        var open = new Opener(keepAlive, api.BaseAddress, secret);
 
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionLifetime = Timeout.InfiniteTimeSpan };
         using var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
@@ -43,7 +49,7 @@ public sealed class OfrepStreamsScenario : IScenario
 
         // (1) a change to N connected streams
         var rounds = new Rounds();
-        var readers = await OpenAsync(client, url, streams, rounds, stop.Token);
+        var readers = await open.ManyAsync(client, url, streams, rounds, stop.Token);
         var afterResponse = new List<double>(streams * changes);
         var missing = 0;
         var enabled = true;
@@ -70,14 +76,14 @@ public sealed class OfrepStreamsScenario : IScenario
         var rssBefore = api.ResidentBytes();
         var heapBefore = GcHeap.AfterFullGc(api.ProcessId, TimeSpan.FromSeconds(30));
         var idleRounds = new Rounds();
-        var held = await OpenAsync(client, url, idle, idleRounds, stopIdle.Token);
-        var open = held.Count(t => !t.IsCompleted);
+        var held = await open.ManyAsync(client, url, idle, idleRounds, stopIdle.Token);
+        var opened = held.Count(t => !t.IsCompleted);
         var rssAfter = api.ResidentBytes();
         var heapAfter = GcHeap.AfterFullGc(api.ProcessId, TimeSpan.FromSeconds(30));
         if (Option(args, "--hold-seconds", 0) is > 0 and var hold)
         {
             // time to inspect the API holding the idle streams (dotnet-gcdump collect -p <pid>); bounded
-            Console.WriteLine($"  holding {open} idle streams for {hold} s: API pid {api.ProcessId}");
+            Console.WriteLine($"  holding {opened} idle streams for {hold} s: API pid {api.ProcessId}");
             await Task.Delay(TimeSpan.FromSeconds(Math.Min(hold, 300)));
         }
         var rssAfterGc = api.ResidentBytes();
@@ -85,9 +91,9 @@ public sealed class OfrepStreamsScenario : IScenario
         await admin.PatchAsJsonAsync($"/api/flags/{flagId}", new { enabled = !enabled });
         var toAll = Stopwatch.GetTimestamp();
         var reached = (await one.WaitAsync(TimeSpan.FromSeconds(30))).Count;
-        Console.WriteLine($"idle: {open}/{idle} streams open; API RSS {rssBefore / 1048576.0:F1} MiB -> {rssAfter / 1048576.0:F1} MiB = +{(rssAfter - rssBefore) / 1048576.0:F1} MiB ({(rssAfter - rssBefore) / 1024.0 / Math.Max(1, open):F1} KiB per stream)");
+        Console.WriteLine($"idle: {opened}/{idle} streams open; API RSS {rssBefore / 1048576.0:F1} MiB -> {rssAfter / 1048576.0:F1} MiB = +{(rssAfter - rssBefore) / 1048576.0:F1} MiB ({(rssAfter - rssBefore) / 1024.0 / Math.Max(1, opened):F1} KiB per stream)");
         if (heapBefore is { } hb && heapAfter is { } ha)
-            Console.WriteLine($"  API GC heap after a full GC {hb / 1048576.0:F1} MiB -> {ha / 1048576.0:F1} MiB = +{(ha - hb) / 1048576.0:F1} MiB ({(ha - hb) / 1024.0 / Math.Max(1, open):F2} KiB per stream); RSS right after that GC {rssAfterGc / 1048576.0:F1} MiB = +{(rssAfterGc - rssBefore) / 1048576.0:F1} MiB");
+            Console.WriteLine($"  API GC heap after a full GC {hb / 1048576.0:F1} MiB -> {ha / 1048576.0:F1} MiB = +{(ha - hb) / 1048576.0:F1} MiB ({(ha - hb) / 1024.0 / Math.Max(1, opened):F2} KiB per stream); RSS right after that GC {rssAfterGc / 1048576.0:F1} MiB = +{(rssAfterGc - rssBefore) / 1048576.0:F1} MiB");
         Console.WriteLine($"  one change reached {reached}/{idle} of them ({Stopwatch.GetElapsedTime(toAll).TotalMilliseconds:F0} ms until the last or the limit)");
         stopIdle.Cancel();
         await Task.WhenAll(held.Select(t => t.ContinueWith(_ => { })));
@@ -95,19 +101,34 @@ public sealed class OfrepStreamsScenario : IScenario
         return missing == 0 && reached == idle ? 0 : 1;
     }
 
-    /// <summary>Opens <paramref name="count"/> streams (32 at a time) and returns their readers once each has its opening line.</summary>
-    private static async Task<List<Task>> OpenAsync(HttpClient client, string url, int count, Rounds rounds, CancellationToken ct)
+    /// <summary>Opens streams, each on a fresh connection or on a connection its own bulk request used first.</summary>
+    private sealed class Opener(bool keepAlive, Uri api, string secret)
     {
-        var readers = new ConcurrentBag<Task>();
-        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (_, _) =>
+        /// <summary>Opens <paramref name="count"/> streams (32 at a time) and returns their readers once each has its opening line.</summary>
+        public async Task<List<Task>> ManyAsync(HttpClient shared, string url, int count, Rounds rounds, CancellationToken ct)
         {
-            var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct);
-            response.EnsureSuccessStatusCode();
-            var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
-            await reader.ReadLineAsync(ct); // ": open"
-            readers.Add(ReadAsync(response, reader, rounds, ct));
-        });
-        return [.. readers];
+            var readers = new ConcurrentBag<Task>();
+            await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 32 }, async (_, _) =>
+            {
+                var client = shared;
+                if (keepAlive)
+                {
+                    // one connection per client: the bulk request's, which the stream then reuses
+                    client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
+                        { BaseAddress = api, Timeout = Timeout.InfiniteTimeSpan };
+                    using var bulk = new HttpRequestMessage(HttpMethod.Post, "/ofrep/v1/evaluate/flags") { Content = JsonContent.Create(new { context = new { } }) };
+                    bulk.Headers.Authorization = new("Bearer", secret);
+                    await (await client.SendAsync(bulk, ct)).EnsureSuccessStatusCode().Content.ReadAsByteArrayAsync(ct);
+                }
+                var response = await client.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct);
+                response.EnsureSuccessStatusCode();
+                var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
+                await reader.ReadLineAsync(ct); // ": open"
+                var reading = ReadAsync(response, reader, rounds, ct);
+                readers.Add(client == shared ? reading : reading.ContinueWith(_ => client.Dispose(), TaskScheduler.Default));
+            });
+            return [.. readers];
+        }
     }
 
     private static async Task ReadAsync(HttpResponseMessage response, StreamReader reader, Rounds rounds, CancellationToken ct)
