@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Serialization;
 using FlagAnalyzer.Api.Common;
 using FlagAnalyzer.Api.Statistics;
+using FlagAnalyzer.Api.Telemetry;
 using static FlagAnalyzer.Api.Statistics.DetectionRules;
 
 namespace FlagAnalyzer.Api.Rollouts;
@@ -106,7 +107,7 @@ public static class StageMachine
         double srmControl = 0, srmTreatment = 0;
         var series = new HashSet<(Cohort?, string?)>();
         DateTimeOffset? boundaryEnd = evidence.SampleInterval is { Ticks: > 0 } interval
-            ? new DateTimeOffset(stageStart.UtcTicks - (stageStart.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) % interval.Ticks, TimeSpan.Zero) + interval
+            ? ImpactAggregator.IntervalStartOf(stageStart, interval) + interval
             : null;
         foreach (var s in tagged.OrderBy(s => s.Timestamp).ThenBy(s => s.Id))
         {

@@ -46,8 +46,11 @@ public sealed class ImpactAggregator(TimeSpan interval, int maxBuckets, int? max
         get { lock (_gate) return _buckets.Count; }
     }
 
-    public DateTimeOffset IntervalStart(DateTimeOffset at) =>
-        new(at.UtcTicks - (at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) % Interval.Ticks, TimeSpan.Zero);
+    public DateTimeOffset IntervalStart(DateTimeOffset at) => IntervalStartOf(at, Interval);
+
+    /// <summary>The start of the <paramref name="interval"/>-long aggregation interval holding <paramref name="at"/> (intervals are aligned to the Unix epoch).</summary>
+    public static DateTimeOffset IntervalStartOf(DateTimeOffset at, TimeSpan interval) =>
+        new(at.UtcTicks - (at.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) % interval.Ticks, TimeSpan.Zero);
 
     /// <summary>Counts all the observations, or none of them when they would open more buckets than the caps allow.</summary>
     public bool TryAdd(IReadOnlyList<ResolvedObservation> observations) => TryAdd(observations, out _);

@@ -32,9 +32,10 @@ public sealed class StreamOptions
     public int FreshnessWaitMs { get; set; } = 2000;
 
     /// <summary>
-    /// <c>ServeOnConnections</c>: a stream opened as the first request of a plain HTTP/1.1 connection is served below
-    /// Kestrel's HTTP layer (<see cref="StreamConnections"/>), which holds about a third of the memory per idle stream;
-    /// off, every stream is an ordinary request.
+    /// <c>ServeOnConnections</c>: a stream opened as the first request of a plain HTTP/1.1 connection, or at a clean
+    /// request boundary of a keep-alive one (<see cref="KeepAliveHandoff"/>), is served below Kestrel's HTTP layer
+    /// (<see cref="StreamConnections"/>), which holds less than half the memory per idle stream; off, every stream is an
+    /// ordinary request and Kestrel reads every connection directly.
     /// </summary>
     public bool ServeOnConnections { get; set; } = true;
 

@@ -17,40 +17,16 @@ namespace FlagAnalyzer.Tests.Api.Telemetry;
 /// rejected, counted, and lands nowhere; and a log record joins only a span of its own environment. The flags' home is
 /// production throughout, so what lands in staging is there because of the rule, never because of the home.
 /// </summary>
-public sealed class MetricsLogsEnvironmentTests : IDisposable
+public sealed class MetricsLogsEnvironmentTests : EnvironmentIntakeTestBase
 {
-    private readonly ApiFactory _app = TracesApiTests.NewApp();
-    private readonly HttpClient _admin;
-
-    public MetricsLogsEnvironmentTests() => _admin = _app.CreateClient();
-
-    public void Dispose() => _app.Dispose();
-
-    private Task<int> FlushAsync() => _app.Services.GetRequiredService<ImpactFlusher>().FlushAsync(all: true, CancellationToken.None);
-
-    private async Task<string> FlagAsync(string name) =>
-        (await (await _admin.PostJson("/api/flags", new { name, targetEnvironment = "production" })).ReadJson()).GetProperty("id").GetString()!;
-
-    private async Task<HttpClient> StagingIngestAsync() => _app.CreateClient().WithKey((await _admin.CreateKeyAsync("ingest", "staging")).Secret);
-
-    private static ByteArrayContent Protobuf(IMessage message)
-    {
-        var c = new ByteArrayContent(message.ToByteArray());
-        c.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
-        return c;
-    }
+    private async Task<HttpClient> StagingIngestAsync() => App.CreateClient().WithKey((await Admin.CreateKeyAsync("ingest", "staging")).Secret);
 
     private async Task<Dictionary<string, long>> ExposuresAsync(string id, string environment)
     {
-        var body = await (await _admin.GetAsync($"/api/flags/{id}/exposures?minutes=60&environment={environment}")).ReadJson();
+        var body = await (await Admin.GetAsync($"/api/flags/{id}/exposures?minutes=60&environment={environment}")).ReadJson();
         Assert.Equal(environment, body.GetProperty("environment").GetString());
         return body.GetProperty("variants").EnumerateArray().ToDictionary(v => v.GetProperty("variant").GetString()!, v => v.GetProperty("count").GetInt64());
     }
-
-    /// <summary>Requests stored per variant in an environment (the impact samples the guardian weighs there).</summary>
-    private async Task<Dictionary<string, long>> RequestsAsync(string id, string environment) =>
-        (await (await _admin.GetAsync($"/api/flags/{id}/metrics?environment={environment}")).ReadJson()).GetProperty("items").EnumerateArray()
-        .GroupBy(s => s.GetProperty("variant").GetString()!).ToDictionary(g => g.Key, g => g.Sum(s => s.GetProperty("requestCount").GetInt64()));
 
     private static ResourceMetrics Points(string? environment, params (string Flag, string Variant, long Count)[] points)
     {
@@ -100,7 +76,7 @@ public sealed class MetricsLogsEnvironmentTests : IDisposable
         legacy.Resource.Attributes.Add(Otlp.Attr(SpanAttribution.LegacyEnvironmentAttribute, "development"));
         var export = new ExportMetricsServiceRequest { ResourceMetrics = { Points("staging", ("otlp-m-env", "on", 4)), legacy, Points(null, ("otlp-m-env", "on", 6)) } };
 
-        var answer = await AnswerAsync(await _admin.PostAsync("/v1/metrics", Protobuf(export)), ExportMetricsServiceResponse.Parser);
+        var answer = await AnswerAsync(await Admin.PostAsync("/v1/metrics", Protobuf(export)), ExportMetricsServiceResponse.Parser);
 
         Assert.Null(answer.PartialSuccess);
         Assert.Equal(4, (await ExposuresAsync(id, "staging"))["on"]);
@@ -172,13 +148,13 @@ public sealed class MetricsLogsEnvironmentTests : IDisposable
             ? new StringContent(OtlpLogs.ToJson(logs), Encoding.UTF8, "application/json")
             : (HttpContent)Protobuf(logs);
 
-        if (spansFirst) await AnswerAsync(await _admin.PostAsync("/v1/traces", Protobuf(spans)), ExportTraceServiceResponse.Parser);
-        var response = await _admin.PostAsync("/v1/logs", logsBody);
+        if (spansFirst) await AnswerAsync(await Admin.PostAsync("/v1/traces", Protobuf(spans)), ExportTraceServiceResponse.Parser);
+        var response = await Admin.PostAsync("/v1/logs", logsBody);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var answer = json
             ? JsonParser.Default.Parse<ExportLogsServiceResponse>(await response.Content.ReadAsStringAsync())
             : ExportLogsServiceResponse.Parser.ParseFrom(await response.Content.ReadAsByteArrayAsync());
-        if (!spansFirst) await AnswerAsync(await _admin.PostAsync("/v1/traces", Protobuf(spans)), ExportTraceServiceResponse.Parser);
+        if (!spansFirst) await AnswerAsync(await Admin.PostAsync("/v1/traces", Protobuf(spans)), ExportTraceServiceResponse.Parser);
 
         Assert.Equal(0, answer.PartialSuccess?.RejectedLogRecords ?? 0);
         if (spansFirst) Assert.Contains($"{crossedRecords.Count} evaluation(s) were emitted in a span that counts in another environment", answer.PartialSuccess!.ErrorMessage);

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using FlagAnalyzer.Api.Telemetry;
 using FlagAnalyzer.Api.Telemetry.Otlp;
 using FlagAnalyzer.Tests.Api.Access;
@@ -14,17 +13,8 @@ namespace FlagAnalyzer.Tests.Api.Telemetry;
 /// (<c>deployment.environment.name</c>, or the older <c>deployment.environment</c>), else the ingest key's, else the
 /// flag's home; a staging-scoped key's spans naming production are rejected, counted, and land nowhere.
 /// </summary>
-public sealed class TraceEnvironmentTests : IDisposable
+public sealed class TraceEnvironmentTests : EnvironmentIntakeTestBase
 {
-    private readonly ApiFactory _app = TracesApiTests.NewApp();
-    private readonly HttpClient _admin;
-
-    public TraceEnvironmentTests() => _admin = _app.CreateClient();
-
-    public void Dispose() => _app.Dispose();
-
-    private Task<int> FlushAsync() => _app.Services.GetRequiredService<ImpactFlusher>().FlushAsync(all: true, CancellationToken.None);
-
     private static ResourceSpans Resource(string? attribute, string? environment, IEnumerable<Span> spans)
     {
         var resource = new Resource { Attributes = { Otlp.Attr("service.name", "svc") } };
@@ -36,18 +26,11 @@ public sealed class TraceEnvironmentTests : IDisposable
     {
         var export = new ExportTraceServiceRequest();
         export.ResourceSpans.AddRange(resources);
-        var c = new ByteArrayContent(export.ToByteArray());
-        c.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
-        return c;
+        return Protobuf((IMessage)export);
     }
 
-    private async Task<string> FlagAsync(string name) =>
-        (await (await _admin.PostJson("/api/flags", new { name, targetEnvironment = "production" })).ReadJson()).GetProperty("id").GetString()!;
-
-    /// <summary>Requests stored per environment: the sum of requestCount over the flag's samples there.</summary>
-    private async Task<long> RequestsAsync(string id, string environment) =>
-        (await (await _admin.GetAsync($"/api/flags/{id}/metrics?environment={environment}")).ReadJson()).GetProperty("items").EnumerateArray()
-        .Sum(s => s.GetProperty("requestCount").GetInt64());
+    /// <summary>Requests stored in an environment, all variants.</summary>
+    private async Task<long> TotalRequestsAsync(string id, string environment) => (await RequestsAsync(id, environment)).Values.Sum();
 
     private static IEnumerable<Span> Requests(string flag, int count, DateTimeOffset end) =>
         Enumerable.Range(0, count).SelectMany(i => Otlp.Request(flag, i % 2 == 0 ? "on" : "off", end, latencyMs: 50 + i));
@@ -58,24 +41,24 @@ public sealed class TraceEnvironmentTests : IDisposable
         var id = await FlagAsync("otlp-env");
         var end = DateTimeOffset.UtcNow;
 
-        var response = await _admin.PostAsync("/v1/traces", Protobuf(
+        var response = await Admin.PostAsync("/v1/traces", Protobuf(
             Resource(SpanAttribution.EnvironmentAttribute, "staging", Requests("otlp-env", 4, end)),
             Resource(SpanAttribution.LegacyEnvironmentAttribute, "development", Requests("otlp-env", 2, end)),
             Resource(null, null, Requests("otlp-env", 6, end))));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.True(await FlushAsync() > 0);
 
-        Assert.Equal(4, await RequestsAsync(id, "staging"));
-        Assert.Equal(2, await RequestsAsync(id, "development"));
-        Assert.Equal(6, await RequestsAsync(id, "production"));
+        Assert.Equal(4, await TotalRequestsAsync(id, "staging"));
+        Assert.Equal(2, await TotalRequestsAsync(id, "development"));
+        Assert.Equal(6, await TotalRequestsAsync(id, "production"));
     }
 
     [Fact]
     public async Task AStagingIngestKey_WithoutAResourceEnvironment_CountsInStaging_AndNamingProductionIsRejected()
     {
         var id = await FlagAsync("otlp-scoped");
-        var key = await _admin.CreateKeyAsync("ingest", "staging");
-        using var staging = _app.CreateClient().WithKey(key.Secret);
+        var key = await Admin.CreateKeyAsync("ingest", "staging");
+        using var staging = App.CreateClient().WithKey(key.Secret);
         var end = DateTimeOffset.UtcNow;
 
         var response = await staging.PostAsync("/v1/traces", Protobuf(
@@ -87,7 +70,7 @@ public sealed class TraceEnvironmentTests : IDisposable
         Assert.Contains("otlp-scoped@production", partial.ErrorMessage);
         Assert.True(await FlushAsync() > 0);
 
-        Assert.Equal(5, await RequestsAsync(id, "staging"));
-        Assert.Equal(0, await RequestsAsync(id, "production"));
+        Assert.Equal(5, await TotalRequestsAsync(id, "staging"));
+        Assert.Equal(0, await TotalRequestsAsync(id, "production"));
     }
 }
