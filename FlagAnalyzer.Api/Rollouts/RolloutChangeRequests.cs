@@ -29,7 +29,7 @@ public sealed class RolloutChangeRequests(RolloutService rollouts, ScheduleServi
         RolloutChangeTargets.Plan => rollouts.ApplyPlanAsync(s, request, approvedBy, ct),
         RolloutChangeTargets.Action => rollouts.ApplyActionAsync(s, request, author, approvedBy, ct),
         RolloutChangeTargets.Rollback => rollouts.ApplyRollbackAsync(s, request, approvedBy, ct),
-        RolloutChangeTargets.Schedule => schedules.ApplyAsync(s, request, ct),
+        RolloutChangeTargets.Schedule => schedules.ApplyAsync(s, request, approvedBy, ct),
         _ => throw new InvalidOperationException($"Change request {request.Id}: Rollouts does not apply '{target}'."),
     };
 }

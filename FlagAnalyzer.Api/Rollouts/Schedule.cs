@@ -30,6 +30,12 @@ public sealed record FlagSchedule
     public DateTimeOffset? FiredAt { get; init; }
     /// <summary>What firing did: the change it made, or why it made none.</summary>
     public string? Outcome { get; init; }
+    /// <summary>
+    /// How the schedule was let into a protected environment (issue 27): <c>change request {id} approved by {name}</c>,
+    /// or <c>bypass by {admin}</c>; null when its environment was not protected when it was stored. A schedule without one
+    /// does not fire in an environment that has become protected since.
+    /// </summary>
+    public string? Approval { get; init; }
 }
 
 public static class ScheduleActions
@@ -45,7 +51,7 @@ public static class ScheduleActions
 /// </summary>
 public static class ScheduleStore
 {
-    private const string Columns = "id, flag_id, action, rollout_percentage, run_at, created_by, created_at, fired_at, outcome, environment";
+    private const string Columns = "id, flag_id, action, rollout_percentage, run_at, created_by, created_at, fired_at, outcome, environment, approval";
 
     /// <summary>A <c>flag_schedules</c> row as stored (action as its name, times as Unix ms).</summary>
     private sealed class ScheduleRow
@@ -60,6 +66,7 @@ public static class ScheduleStore
         public long? FiredAt { get; set; }
         public string? Outcome { get; set; }
         public string Environment { get; set; } = "";
+        public string? Approval { get; set; }
 
         public FlagSchedule ToSchedule() => new()
         {
@@ -73,15 +80,16 @@ public static class ScheduleStore
             CreatedAt = Time.FromMs(CreatedAt),
             FiredAt = Time.FromMs(FiredAt),
             Outcome = Outcome,
+            Approval = Approval,
         };
     }
 
     public static Task InsertAsync(WriteScope s, FlagSchedule x, CancellationToken ct) =>
-        s.ExecAsync($"INSERT INTO flag_schedules ({Columns}) VALUES (@Id, @FlagId, @Action, @RolloutPercentage, @RunAt, @CreatedBy, @CreatedAt, NULL, NULL, @Environment)",
+        s.ExecAsync($"INSERT INTO flag_schedules ({Columns}) VALUES (@Id, @FlagId, @Action, @RolloutPercentage, @RunAt, @CreatedBy, @CreatedAt, NULL, NULL, @Environment, @Approval)",
             new
             {
                 x.Id, x.FlagId, x.Environment, Action = ScheduleActions.Name(x.Action), x.RolloutPercentage, RunAt = Time.ToMs(x.At), x.CreatedBy,
-                CreatedAt = Time.ToMs(x.CreatedAt),
+                CreatedAt = Time.ToMs(x.CreatedAt), x.Approval,
             }, ct);
 
     /// <summary>The flag's schedules in one environment.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FlagAnalyzer.Api.ChangeRequests;
 using FlagAnalyzer.Api.Common;
+using FlagAnalyzer.Api.Environments;
 using FlagAnalyzer.Api.Flags;
 using FlagAnalyzer.Api.Storage;
 
@@ -56,6 +57,7 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
                 return new CreateScheduleResult.EnvironmentNotSupported(environment);
             var patch = new SchedulePatch(c.Action, c.At, c.RolloutPercentage, environment, c.ChangedBy);
             held = null;
+            string? approval = null;
             if (gate is not null)
             {
                 var element = JsonSerializer.SerializeToElement(patch, Json.Options);
@@ -69,10 +71,11 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
                     case ChangeGateDecision.Proceed { Reason: { } why }:
                         logger.LogWarning("{Actor} scheduled {Action} of flag {FlagId} in protected {Environment} directly ({Why})",
                             c.Actor?.Name, ScheduleActions.Name(c.Action), flag.Id, environment, why);
+                        approval = $"{why} by {c.Actor?.Name ?? c.ChangedBy}";
                         break;
                 }
             }
-            x = held is null ? await InsertAsync(s, flag.Id, patch, ct) : null!;
+            x = held is null ? await InsertAsync(s, flag.Id, patch, approval, ct) : null!;
             await s.CommitAsync(ct);
         }
         if (held is null) return new CreateScheduleResult.Created(x);
@@ -80,7 +83,7 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
         return new CreateScheduleResult.Held(held.ChangeRequest);
     }
 
-    private async Task<FlagSchedule> InsertAsync(WriteScope s, string flagId, SchedulePatch p, CancellationToken ct)
+    private async Task<FlagSchedule> InsertAsync(WriteScope s, string flagId, SchedulePatch p, string? approval, CancellationToken ct)
     {
         var x = new FlagSchedule
         {
@@ -92,6 +95,7 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
             At = p.At,
             CreatedBy = p.ChangedBy,
             CreatedAt = clock.GetUtcNow(),
+            Approval = approval,
         };
         await ScheduleStore.InsertAsync(s, x, ct);
         return x;
@@ -101,7 +105,7 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
     /// Stores an approved schedule in the approval's transaction, unless the flag is gone or the schedule's time passed
     /// while it waited (firing at once what was meant for a moment now gone would surprise both people).
     /// </summary>
-    internal async Task<AppliedChange> ApplyAsync(WriteScope s, ChangeRequest request, CancellationToken ct)
+    internal async Task<AppliedChange> ApplyAsync(WriteScope s, ChangeRequest request, string approvedBy, CancellationToken ct)
     {
         var p = request.Patch.Deserialize<SchedulePatch>(Json.Options) ?? throw new InvalidOperationException($"Change request {request.Id} has no schedule.");
         var flag = await FlagStore.FindForWriteAsync(s, request.Flag.Id, ct);
@@ -110,7 +114,7 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
             return new AppliedChange.Conflicted($"'{p.Environment}': {ConfigurationWriter.NoSuchEnvironment}. Nothing was scheduled.");
         if (p.At < clock.GetUtcNow() - Late)
             return new AppliedChange.Conflicted($"The schedule's time ({p.At:yyyy-MM-dd'T'HH:mm:ss'Z'}) passed while it waited for approval. Nothing was scheduled; schedule it again.");
-        await InsertAsync(s, flag.Id, p, ct);
+        await InsertAsync(s, flag.Id, p, $"change request {request.Id} approved by {approvedBy}", ct);
         return new AppliedChange.Done(null, _ => Task.CompletedTask);
     }
 
@@ -176,6 +180,12 @@ public sealed class ScheduleService(Db db, FlagService flags, RolloutService rol
             var flag = stored is null ? null : await ConfigurationWriter.ViewAsync(s.Connection, s.Transaction, stored, environment, ct);
             if (stored is null) outcome = "skipped: the flag no longer exists";
             else if (flag is null) outcome = $"skipped: {ConfigurationWriter.NoSuchEnvironment} ('{environment}')";
+            else if (x.Approval is null && await EnvironmentStore.GetAsync(s.Connection, s.Transaction, environment, ct) is { Protected: true })
+            {
+                // stored while the environment was open: firing it now would apply a change nobody approved
+                outcome = $"skipped: '{environment}' became protected after this was scheduled and nobody approved it; schedule it again (an editor's schedule there is held for approval)";
+                logger.LogWarning("Schedule {ScheduleId} of flag {FlagId} not fired: {Environment} became protected after it was stored", x.Id, x.FlagId, environment);
+            }
             else if (x.Action == ScheduleAction.StartRollout)
             {
                 var (result, applied) = await rollouts.ActInAsync(s, flag, environment, ManualAction.Start, by, ct);

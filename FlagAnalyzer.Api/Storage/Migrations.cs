@@ -845,5 +845,12 @@ public static class Migrations
             ALTER TABLE flag_changes ADD COLUMN approved_by TEXT NULL;
             ALTER TABLE environments ADD COLUMN approval_exemptions TEXT NULL;
             """),
+        // issue 27's gap: how a schedule was let into a protected environment (an approved change request, an admin's
+        // bypass), so one stored while its environment was open cannot fire there unapproved once it is protected
+        new(1101, "schedule approvals", """
+            ALTER TABLE flag_schedules ADD COLUMN approval TEXT NULL;
+            """, """
+            ALTER TABLE flag_schedules ADD COLUMN approval TEXT NULL;
+            """),
     ];
 }

@@ -214,12 +214,46 @@ public sealed class GatedPathsTests : IAsyncLifetime
         await Expect(HttpStatusCode.OK, await Approve(request));
         var stored = Assert.Single((await Expect(HttpStatusCode.OK, await _admin.GetAsync($"/api/flags/{id}/schedules"))).GetProperty("items").EnumerateArray());
         Assert.Equal("erin", stored.GetProperty("createdBy").GetString());
+        Assert.Equal($"change request {request} approved by alex (approver)", stored.GetProperty("approval").GetString());
 
         _clock.Advance(TimeSpan.FromMinutes(10));
         Assert.Equal(1, await _app.Services.GetRequiredService<ScheduleService>().FireDueAsync(default));
         Assert.Equal(40, (await FlagAsync(id)).GetProperty("rolloutPercentage").GetDouble());
         Assert.Empty(await PendingAsync(id)); // fired as approved: no second request
         Assert.Equal(0, await _app.Services.GetRequiredService<ScheduleService>().FireDueAsync(default)); // once
+    }
+
+    [Fact]
+    public async Task ScheduleStoredWhileTheEnvironmentWasOpen_DoesNotFire_OnceItIsProtected_AndSaysWhy()
+    {
+        var id = await CreateFlagAsync("open-then-protected");
+        var stored = await Expect(HttpStatusCode.Created, await _editor.PostJson($"/api/flags/{id}/schedules",
+            new { action = "set_rollout", rolloutPercentage = 40, at = _clock.GetUtcNow().AddMinutes(10), changedBy = "erin" }));
+        Assert.Equal(JsonValueKind.Null, stored.GetProperty("approval").ValueKind); // nobody had to approve it: production was open
+        var before = (await FlagAsync(id)).GetProperty("rolloutPercentage").GetDouble();
+        await ProtectAsync("production", Every);
+
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        await _app.Services.GetRequiredService<ScheduleService>().FireDueAsync(default);
+
+        Assert.Equal(before, (await FlagAsync(id)).GetProperty("rolloutPercentage").GetDouble()); // pre-scheduling is no way past the approval
+        var fired = Assert.Single((await Expect(HttpStatusCode.OK, await _admin.GetAsync($"/api/flags/{id}/schedules"))).GetProperty("items").EnumerateArray());
+        Assert.StartsWith("skipped: 'production' became protected after this was scheduled", fired.GetProperty("outcome").GetString());
+        Assert.Equal(0, await _app.Services.GetRequiredService<ScheduleService>().FireDueAsync(default)); // and it is done
+    }
+
+    [Fact]
+    public async Task AdminsBypassedSchedule_SaysSoOnTheSchedule_AndFires()
+    {
+        var id = await CreateFlagAsync("bypassed-schedule");
+        await ProtectAsync("production", Every);
+        var stored = await Expect(HttpStatusCode.Created, await _admin.PostJson($"/api/flags/{id}/schedules?bypass=true",
+            new { action = "set_rollout", rolloutPercentage = 30, at = _clock.GetUtcNow().AddMinutes(10) }));
+        Assert.StartsWith("bypass by ", stored.GetProperty("approval").GetString());
+
+        _clock.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(1, await _app.Services.GetRequiredService<ScheduleService>().FireDueAsync(default));
+        Assert.Equal(30, (await FlagAsync(id)).GetProperty("rolloutPercentage").GetDouble());
     }
 
     [Fact]

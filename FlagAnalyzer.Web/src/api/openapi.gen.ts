@@ -1207,6 +1207,7 @@ export interface components {
             /** Format: date-time */
             firedAt: null | string;
             outcome: null | string;
+            approval: null | string;
         };
         GuardrailEvidence: {
             metric: string;
