@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -26,6 +27,13 @@ public static class ServiceDefaultsExtensions
     /// memory per connected SDK, and its duration says nothing.
     /// </summary>
     public const string EventStreamPath = "/ofrep/v1/events";
+
+    /// <summary>
+    /// OFREP evaluations: an SDK that evaluates per user request would make one root trace per evaluation, so an
+    /// evaluation is traced only inside a caller's trace (a <c>traceparent</c> it sent): the trace of the request that
+    /// needed the flag then shows it, and nothing else records it.
+    /// </summary>
+    public const string EvaluationPath = "/ofrep/v1/evaluate";
 
     /// <summary>Activity sources and meters of the app; services add theirs with <see cref="AddTelemetrySource"/>.</summary>
     private static readonly HashSet<string> TelemetrySources = ["FlagAnalyzer.*"];
@@ -61,11 +69,7 @@ public static class ServiceDefaultsExtensions
                 .AddMeter([.. TelemetrySources]))
             .WithTracing(tracing => tracing
                 .AddSource([.. TelemetrySources])
-                .AddAspNetCoreInstrumentation(o =>
-                    // health probes arrive every few seconds and would drown real traces
-                    o.Filter = ctx => !ctx.Request.Path.StartsWithSegments(HealthPath)
-                                      && !ctx.Request.Path.StartsWithSegments(AlivePath)
-                                      && !ctx.Request.Path.StartsWithSegments(EventStreamPath))
+                .AddAspNetCoreInstrumentation(o => o.Filter = IsTraced)
                 .AddHttpClientInstrumentation());
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
@@ -73,6 +77,18 @@ public static class ServiceDefaultsExtensions
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
         }
         return builder;
+    }
+
+    /// <summary>
+    /// Which requests the server traces: not health probes (every few seconds, they would drown real traces), not event
+    /// streams, and evaluations only inside a caller's trace (<see cref="EvaluationPath"/>).
+    /// </summary>
+    public static bool IsTraced(HttpContext context)
+    {
+        var path = context.Request.Path;
+        if (path.StartsWithSegments(HealthPath) || path.StartsWithSegments(AlivePath) || path.StartsWithSegments(EventStreamPath)) return false;
+        return !path.StartsWithSegments(EvaluationPath)
+               || !string.IsNullOrEmpty(context.Features.Get<IHttpActivityFeature>()?.Activity.ParentId);
     }
 
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
