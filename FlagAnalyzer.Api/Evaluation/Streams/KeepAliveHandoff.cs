@@ -202,6 +202,7 @@ public sealed class KeepAliveHandoff : IDuplexPipe
     /// </summary>
     internal sealed class HeartbeatRelay : IConnectionHeartbeatFeature
     {
+        private readonly Lock _gate = new();
         private volatile (Action<object> Action, object State)[] _handlers = [];
 
         public HeartbeatRelay(IConnectionHeartbeatFeature connection) =>
@@ -209,12 +210,12 @@ public sealed class KeepAliveHandoff : IDuplexPipe
 
         public void OnHeartbeat(Action<object> action, object state)
         {
-            lock (this) _handlers = [.. _handlers, (action, state)];
+            lock (_gate) _handlers = [.. _handlers, (action, state)];
         }
 
         public void Clear()
         {
-            lock (this) _handlers = [];
+            lock (_gate) _handlers = [];
         }
 
         private void Tick()
