@@ -1,12 +1,10 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using FlagAnalyzer.Api.Telemetry;
 using FlagAnalyzer.Api.Telemetry.Otlp;
 using FlagAnalyzer.Tests.Api.Access;
 using FlagAnalyzer.Tests.Unit.Telemetry;
 using Google.Protobuf;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace FlagAnalyzer.Tests.Api.Telemetry;
 

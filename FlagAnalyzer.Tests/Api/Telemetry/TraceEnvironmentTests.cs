@@ -4,7 +4,6 @@ using FlagAnalyzer.Api.Telemetry.Otlp;
 using FlagAnalyzer.Tests.Api.Access;
 using FlagAnalyzer.Tests.Unit.Telemetry;
 using Google.Protobuf;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace FlagAnalyzer.Tests.Api.Telemetry;
 
