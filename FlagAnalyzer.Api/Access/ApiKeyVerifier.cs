@@ -89,6 +89,8 @@ public sealed class ApiKeyVerifier : IDisposable
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<object, Action>> _open = new(StringComparer.Ordinal);
     // when this replica last wrote each key's last_used_at (outlives cache entries)
     private readonly ConcurrentDictionary<string, long> _touched = new(StringComparer.Ordinal);
+    /// <summary>Last-use writes still running: the app's shutdown waits for them (<see cref="Dispose"/>).</summary>
+    private readonly ConcurrentDictionary<Task, byte> _touching = new();
 
     private sealed record Entry(StoredApiKey Stored, KeyVerification Result, long VerifiedAt);
 
@@ -247,7 +249,7 @@ public sealed class ApiKeyVerifier : IDisposable
             if (_clock.GetElapsedTime(last, now) < _options.LastUsedResolution || !_touched.TryUpdate(id, now, last)) return;
         }
         else if (!_touched.TryAdd(id, now)) return;
-        _ = Task.Run(async () =>
+        var touch = Task.Run(async () =>
         {
             try
             {
@@ -258,6 +260,9 @@ public sealed class ApiKeyVerifier : IDisposable
                 _log.LogDebug(e, "Recording the last use of key {KeyId} failed", id);
             }
         });
+        _touching.TryAdd(touch, 0);
+        touch.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _touching,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private static KeyVerification Valid(ApiKey key)
@@ -293,6 +298,8 @@ public sealed class ApiKeyVerifier : IDisposable
 
     public void Dispose()
     {
+        // a last-use write still running would outlive the app, and write to (and hold open) a database being closed
+        if (_touching.Keys.ToArray() is { Length: > 0 } pending) Task.WaitAll(pending, TimeSpan.FromSeconds(5));
         if (_redis is null) return;
         _redis.ConnectionFailed -= OnConnectionFailed;
         _redis.ConnectionRestored -= OnConnectionRestored;
